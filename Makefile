@@ -1,0 +1,44 @@
+# exportgate: set-up, demo and tests. Everything installs into .venv.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+OPA_BINDINGS := opa-golib-python-bindings==0.4.4
+
+.PHONY: all setup demo test test-fast conformance rego-test bench clean postgres
+
+all: demo
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e '.[test]'
+	# The OPA Go engine declares Python >= 3.14 but loads on 3.11 (see README).
+	$(PIP) install -q --ignore-requires-python --no-deps $(OPA_BINDINGS)
+	touch $@
+
+setup: $(VENV)/.installed
+
+## The main job on the embedded defaults: a batch over examples/ with the decisions shown.
+demo: setup
+	rm -f .exportgate/demo-ledger.db
+	$(VENV)/bin/exportgate batch --regime us-ai-diffusion-2025 \
+	    --ledger sqlite:///.exportgate/demo-ledger.db examples/orders.jsonl
+
+postgres:
+	bash .ci/ensure-postgres.sh
+
+## Everything CI runs: Rego tests on every engine, the pytest suite, the conformance cases.
+test: setup postgres
+	$(VENV)/bin/exportgate test
+	$(PY) -m pytest -q
+	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) ../shared/conformance/run.py
+
+test-fast: setup
+	$(PY) -m pytest -q -m 'not slow'
+
+bench: setup
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) .exportgate build *.egg-info

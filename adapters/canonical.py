@@ -1,0 +1,37 @@
+"""The canonical order (CONTRACT.md, version 1) as JSON: the adapter every host can use."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from exportgate._adapter import Adapter, Record
+from exportgate._exceptions import AdapterError
+from exportgate._model import Decision, Order
+from exportgate._validate import order_from_dict
+from exportgate.hookspecs import hookimpl
+
+
+class CanonicalAdapter:
+    """Reads canonical order JSON; writes back the decision itself."""
+
+    name = "canonical"
+    description = "exportgate canonical order, version 1 (JSON)"
+
+    def claims(self, record: Record) -> bool:
+        d = record.data
+        return (isinstance(d, dict) and "id" in d and "lines" in d
+                and isinstance(d.get("parties"), dict))
+
+    def adapt(self, record: Record) -> list[Order]:
+        if not isinstance(record.data, dict):
+            raise AdapterError(f"{record.source}: not a JSON object", adapter=self.name)
+        return [order_from_dict(record.data)]
+
+    def writeback(self, order: Order, decision: Decision) -> dict[str, Any]:
+        return {"order": order.id, "hold": decision.outcome.value != "allow",
+                "outcome": decision.outcome.value,
+                "lines": {ld.id: ld.outcome.value for ld in decision.lines}}
+
+
+@hookimpl
+def exportgate_register_adapters(register: Callable[[Adapter], None]) -> None:
+    register(CanonicalAdapter())

@@ -1,0 +1,26 @@
+"""exportgate: export-control license determination as code.
+
+ERP order records go in; Rego regimes evaluated by OPA (or the embedded
+rego-cpp engine) decide each line ``allow``, ``notify``, ``license`` or
+``deny``; quotas deplete in a ledger shared across orders.
+"""
+from __future__ import annotations
+
+from ._adapter import Adapted, Adapter, Record
+from ._enrich import Enrichment
+from ._exceptions import (AdapterError, ConfigError, EngineError, EngineUnavailable,
+                          ExportgateError, InputError, LedgerError, OrderClosedError,
+                          PluginError, UndefinedResult, UnknownRegimeError, ValidationError)
+from ._model import (Classification, Consumption, Decision, Line, LineDecision, Order,
+                     Outcome, Party, Reason, Restriction)
+from ._regime import Regime
+from ._settings import Settings
+from .hookspecs import hookimpl
+
+__all__ = [
+    "Adapted", "Adapter", "AdapterError", "Classification", "ConfigError", "Consumption",
+    "Decision", "EngineError", "EngineUnavailable", "Enrichment", "ExportgateError",
+    "InputError", "LedgerError", "Line", "LineDecision", "Order", "OrderClosedError",
+    "Outcome", "Party", "PluginError", "Reason", "Record", "Regime", "Restriction",
+    "Settings", "UndefinedResult", "UnknownRegimeError", "ValidationError", "hookimpl",
+]

@@ -1,0 +1,109 @@
+"""Records, adapters, and the dispatch that finds the adapter for a record.
+
+A `Record` is what the host hands over: one file's or one line's text and,
+when it is JSON, its parsed value. An `Adapter` claims the records it
+understands and turns each into canonical orders; after the decision it says
+what its ERP should write back. Adapters are registered through
+``exportgate_register_adapters``; the dispatch here is the built-in
+implementation of ``exportgate_adapt_order``.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from ._exceptions import AdapterError
+from ._model import Decision, Order
+from .hookspecs import hookimpl
+
+
+@dataclass(frozen=True)
+class Record:
+    """One raw record as the host gave it.
+
+    ``text`` is the record's text; ``data`` is its parsed value when the text
+    is JSON (else ``None``); ``source`` says where it came from
+    (``orders.jsonl:3``) so errors can name it.
+    """
+
+    text: str
+    data: Any
+    source: str
+
+    @classmethod
+    def from_text(cls, text: str, source: str) -> "Record":
+        data: Any = None
+        stripped = text.lstrip()
+        if stripped[:1] in ("{", "["):
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError:
+                data = None
+        return cls(text=text, data=data, source=source)
+
+    @classmethod
+    def from_value(cls, value: Any, source: str) -> "Record":
+        return cls(text=json.dumps(value), data=value, source=source)
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """What an adapter plugin registers."""
+
+    name: str
+    description: str
+
+    def claims(self, record: Record) -> bool:
+        """True when this adapter understands the record. Must not raise."""
+        ...
+
+    def adapt(self, record: Record) -> list[Order]:
+        """The canonical orders in the record; raises AdapterError naming the field."""
+        ...
+
+    def writeback(self, order: Order, decision: Decision) -> dict[str, Any]:
+        """What the ERP should write back for this decision."""
+        ...
+
+
+@dataclass(frozen=True)
+class Adapted:
+    """The orders read from one record, and the adapter that read them."""
+
+    orders: list[Order]
+    adapter: Adapter
+
+
+class AdapterDispatch:
+    """Built-in ``exportgate_adapt_order``: finds the registered adapter for a record."""
+
+    def __init__(self, adapters: dict[str, Adapter]) -> None:
+        self.adapters = adapters
+
+    @hookimpl(trylast=True)
+    def exportgate_adapt_order(self, record: Record, adapter: str | None) -> Adapted:
+        if adapter is not None:
+            chosen = self.adapters.get(adapter)
+            if chosen is None:
+                raise AdapterError(f"{record.source}: no adapter named {adapter!r}; "
+                                   f"known: {', '.join(sorted(self.adapters))}")
+        else:
+            claimed = [a for a in self.adapters.values() if _claims(a, record)]
+            if not claimed:
+                raise AdapterError(f"{record.source}: no adapter claims this record; "
+                                   f"known: {', '.join(sorted(self.adapters))} "
+                                   "(choose one with --adapter)")
+            if len(claimed) > 1:
+                names = ", ".join(sorted(a.name for a in claimed))
+                raise AdapterError(f"{record.source}: the record is ambiguous, claimed by "
+                                   f"{names} (choose one with --adapter)")
+            chosen = claimed[0]
+        return Adapted(orders=chosen.adapt(record), adapter=chosen)
+
+
+def _claims(adapter: Adapter, record: Record) -> bool:
+    try:
+        return bool(adapter.claims(record))
+    except Exception:  # a claims() that raises does not claim
+        return False

@@ -1,0 +1,49 @@
+"""The engine interface: evaluate one rule of one regime on one input.
+
+Engines are registered by name through ``exportgate_register_engines``. Each
+compiles a regime once, on first use, and reuses it. ``evaluate`` returns the
+rule's value, returns ``None`` when the rule is undefined, and raises
+`EngineError` when it cannot answer; the gate turns both into a held
+(``license``) decision, never ``allow``.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Protocol, runtime_checkable
+
+from ._regime import Regime
+from ._settings import Settings
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """What every engine provides."""
+
+    name: str
+
+    def evaluate(self, regime: Regime, rule: str, input: dict[str, Any]) -> Any:
+        """The value of ``data.<regime package>.<rule>`` for ``input``; ``None`` if undefined."""
+        ...
+
+    def run_tests(self, regime: Regime) -> list[tuple[str, bool, str]]:
+        """Run the regime's Rego ``test_`` rules: (name, passed, detail) for each."""
+        ...
+
+    def close(self) -> None:
+        ...
+
+
+EngineFactory = Callable[[Settings], Engine]
+
+
+def test_rule_names(source: str) -> list[str]:
+    """The ``test_`` rules declared at the top level of a Rego test module."""
+    import re
+    return sorted(set(re.findall(r"^(test_[A-Za-z0-9_]+)\b", source, re.M)))
+
+
+def package_of(source: str) -> str:
+    import re
+    m = re.search(r"^package\s+([\w.]+)", source, re.M)
+    if not m:
+        raise ValueError("no package line")
+    return m.group(1)

@@ -1,0 +1,117 @@
+"""The embedded engine: Microsoft's rego-cpp through ``regopy``, in process.
+
+Each regime is compiled once into a rego-cpp bundle with the regime's rules as
+entry points, then every evaluation only sets the input and runs a plan.
+rego-cpp is not OPA: regimes keep to the Rego subset both evaluate alike, and
+the differential tests hold the two engines to the same decisions.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any, Callable
+
+from ._engine import Engine, package_of, test_rule_names
+from ._exceptions import EngineError, EngineUnavailable
+from ._regime import Regime
+from ._settings import Settings
+from .hookspecs import hookimpl
+
+#: The rules of a regime an engine is asked for.
+ENTRY_RULES = ("decision", "quota_keys")
+
+
+class RegopyEngine:
+    """Compiles each regime once; evaluations on one engine are serialised."""
+
+    name = "embedded"
+
+    def __init__(self) -> None:
+        try:
+            import regopy
+        except ImportError as exc:  # pragma: no cover - regopy is a hard dependency
+            raise EngineUnavailable(f"the embedded engine needs regopy: pip install regopy "
+                                    f"({exc})") from None
+        self._regopy = regopy
+        self._compiled: dict[str, tuple[Any, Any]] = {}
+        self._lock = threading.Lock()
+
+    def _interpreter(self, regime: Regime, tests: bool = False) -> Any:
+        interp = self._regopy.Interpreter()
+        interp.add_data(regime.data)
+        modules = {**regime.modules, **(regime.test_modules if tests else {})}
+        for name, source in modules.items():
+            interp.add_module(name, source)
+        return interp
+
+    def _compile(self, regime: Regime) -> tuple[Any, Any]:
+        key = regime.id + "@" + regime.revision
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            try:
+                build = self._interpreter(regime)
+                entry = [regime.path(rule) for rule in ENTRY_RULES]
+                bundle = build.build(None, entry)
+                if not bundle.ok():
+                    raise EngineError(f"rego-cpp could not compile {regime.id}: "
+                                      f"{bundle.node()}")
+            except self._regopy.RegoError as exc:
+                raise EngineError(f"rego-cpp could not compile {regime.id}: {exc}") from None
+            compiled = (self._regopy.Interpreter(), bundle)
+            self._compiled[key] = compiled
+        return compiled
+
+    def evaluate(self, regime: Regime, rule: str, input: dict[str, Any]) -> Any:
+        with self._lock:
+            runner, bundle = self._compile(regime)
+            try:
+                runner.set_input(self._regopy.Input(input))
+                out = runner.query_bundle_entrypoint(bundle, regime.path(rule))
+            except self._regopy.RegoError as exc:
+                raise EngineError(f"rego-cpp failed on {regime.id}.{rule}: {exc}") from None
+            return _value(out, f"{regime.id}.{rule}")
+
+    def run_tests(self, regime: Regime) -> list[tuple[str, bool, str]]:
+        interp = self._interpreter(regime, tests=True)
+        results = []
+        for module, source in sorted(regime.test_modules.items()):
+            pkg = package_of(source)
+            for name in test_rule_names(source):
+                try:
+                    out = interp.query(f"data.{pkg}.{name}")
+                    value = _value(out, name)
+                    ok = value is True
+                    detail = "" if ok else f"evaluated to {json.dumps(value)}"
+                except EngineError as exc:
+                    ok, detail = False, str(exc)
+                results.append((f"{module}::{name}", ok, detail))
+        return results
+
+    def close(self) -> None:
+        self._compiled.clear()
+
+
+def _value(out: Any, what: str) -> Any:
+    """The first expression's value of a regopy Output; None when undefined."""
+    if not out.ok():
+        raise EngineError(f"rego-cpp error in {what}: {str(out).strip()[:500]}")
+    text = str(out).strip()
+    if text in ("", "undefined"):
+        return None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError:
+        raise EngineError(f"rego-cpp returned unreadable output for {what}: {text[:200]}") \
+            from None
+    if isinstance(doc, list):
+        doc = doc[0] if doc else {}
+    exprs = doc.get("expressions") if isinstance(doc, dict) else None
+    if not exprs:
+        return None
+    return exprs[0]
+
+
+@hookimpl
+def exportgate_register_engines(register: Callable[[str, Callable[[Settings], Engine]], None]
+                                ) -> None:
+    register("embedded", lambda settings: RegopyEngine())

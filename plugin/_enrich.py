@@ -1,0 +1,71 @@
+"""Enrichment: what master data adds to an order the record did not carry.
+
+Enrichers (the item catalog, the party master, a host's own plugins) return an
+`Enrichment` from ``exportgate_enrich_order``. `apply` merges them field by
+field: the order's own values always win, then the first enricher that
+offers a field.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterable
+
+from ._exceptions import ValidationError
+from ._model import Classification, Order, Party, Restriction
+
+
+@dataclass(frozen=True)
+class Enrichment:
+    """Per line id a classification; per party role (``ship_to``, ``end_user``, ...) attributes.
+
+    Party attributes use the canonical names (``country``, ``hq_country``,
+    ``parent_hq_country``, ``verified``, ``certifications``, ``restrictions``,
+    ``name``).
+    """
+
+    lines: dict[str, Classification] = field(default_factory=dict)
+    parties: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _fill_party(party: Party, attrs: dict[str, Any]) -> Party:
+    changes: dict[str, Any] = {}
+    for key in ("name", "hq_country", "parent_hq_country", "verified"):
+        if getattr(party, key) is None and attrs.get(key) is not None:
+            changes[key] = attrs[key]
+    if not party.certifications and attrs.get("certifications"):
+        changes["certifications"] = tuple(attrs["certifications"])
+    if not party.restrictions and attrs.get("restrictions"):
+        changes["restrictions"] = tuple(
+            r if isinstance(r, Restriction) else Restriction(r["list"], r["policy"])
+            for r in attrs["restrictions"])
+    return replace(party, **changes) if changes else party
+
+
+def apply(order: Order, enrichments: Iterable[Enrichment | None]) -> Order:
+    """Merge enrichments into the order; the order's own fields always win."""
+    enrichments = [e for e in enrichments if e is not None]
+    lines = []
+    for line in order.lines:
+        cls = line.classification or Classification()
+        for e in enrichments:
+            if line.id in e.lines:
+                cls = cls.fill(e.lines[line.id])
+        lines.append(replace(line, classification=cls))
+    parties = {}
+    for role, party in order.parties().items():
+        for e in enrichments:
+            if role in e.parties:
+                party = _fill_party(party, e.parties[role])
+        parties[role] = party
+    return replace(order, lines=tuple(lines), ship_to=parties["ship_to"],
+                   sold_to=parties.get("sold_to"), end_user=parties.get("end_user"))
+
+
+def require_classification(order: Order) -> None:
+    """Every line needs an ECCN or a TPP, from the record or from master data."""
+    for line in order.lines:
+        if line.classification is None or not line.classification.is_known:
+            raise ValidationError(
+                f"item {line.item!r} has no classification on the line and none in the "
+                "item catalog (give classification.eccn or classification.tpp, or add the "
+                "item to a catalog)", record=order.id, line=line.id, field="classification")

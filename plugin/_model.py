@@ -1,0 +1,296 @@
+"""The canonical order and the decision, as typed values.
+
+An `Order` is what every adapter produces and what the policy input is built
+from; a `Decision` is what every engine's answer is parsed into. Both map
+one-to-one onto the JSON contracts in CONTRACT.md (`to_dict`), so hosts that
+speak JSON and hosts that import Python see the same thing.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping
+
+
+class Outcome(enum.Enum):
+    """A line's or an order's outcome, ordered ``allow < notify < license < deny``."""
+
+    ALLOW = "allow"
+    NOTIFY = "notify"
+    LICENSE = "license"
+    DENY = "deny"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Outcome):
+            return NotImplemented
+        return self.rank < other.rank
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, Outcome):
+            return NotImplemented
+        return self.rank <= other.rank
+
+    @classmethod
+    def worst(cls, outcomes: "list[Outcome] | tuple[Outcome, ...]") -> "Outcome":
+        """The order's outcome: its worst line (an order without lines is allowed)."""
+        return max(outcomes, key=lambda o: o.rank, default=cls.ALLOW)
+
+
+_RANK = {Outcome.ALLOW: 0, Outcome.NOTIFY: 1, Outcome.LICENSE: 2, Outcome.DENY: 3}
+
+_PARTY_OPTIONAL = ("name", "hq_country", "parent_hq_country", "verified")
+
+
+@dataclass(frozen=True)
+class Restriction:
+    """A screening hit on a party: the list it is on and its review policy."""
+
+    list: str
+    policy: str  # "denial" or "case-by-case"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"list": self.list, "policy": self.policy}
+
+
+@dataclass(frozen=True)
+class Party:
+    """A party of the order: sold-to, ship-to or end user."""
+
+    id: str
+    country: str
+    name: str | None = None
+    hq_country: str | None = None
+    parent_hq_country: str | None = None
+    verified: str | None = None
+    certifications: tuple[str, ...] = ()
+    restrictions: tuple[Restriction, ...] = ()
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Party":
+        return cls(
+            id=str(d["id"]), country=d["country"], name=d.get("name"),
+            hq_country=d.get("hq_country"), parent_hq_country=d.get("parent_hq_country"),
+            verified=d.get("verified"),
+            certifications=tuple(d.get("certifications") or ()),
+            restrictions=tuple(Restriction(r["list"], r["policy"])
+                               for r in d.get("restrictions") or ()),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "country": self.country}
+        for key in _PARTY_OPTIONAL:
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        out["certifications"] = list(self.certifications)
+        out["restrictions"] = [r.to_dict() for r in self.restrictions]
+        return out
+
+
+@dataclass(frozen=True)
+class Classification:
+    """An item's export classification, per unit. Any field may be unknown."""
+
+    eccn: str | None = None
+    tpp: int | None = None
+    pd: float | None = None
+    datacenter: bool | None = None
+    dram_bandwidth_gbps: float | None = None
+
+    FIELDS = ("eccn", "tpp", "pd", "datacenter", "dram_bandwidth_gbps")
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Classification":
+        return cls(**{k: d.get(k) for k in cls.FIELDS})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.FIELDS if getattr(self, k) is not None}
+
+    def fill(self, other: "Classification") -> "Classification":
+        """Fields of ``self`` win; unknown ones are taken from ``other``."""
+        return Classification(**{k: getattr(self, k) if getattr(self, k) is not None
+                                 else getattr(other, k) for k in self.FIELDS})
+
+    @property
+    def is_known(self) -> bool:
+        """Enough to classify: an ECCN or a TPP."""
+        return self.eccn is not None or self.tpp is not None
+
+
+@dataclass(frozen=True)
+class Line:
+    """One order line: an item and a positive whole quantity."""
+
+    id: str
+    item: str
+    quantity: int
+    unit: str | None = None
+    classification: Classification | None = None
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Line":
+        c = d.get("classification")
+        return cls(id=str(d["id"]), item=str(d["item"]), quantity=d["quantity"],
+                   unit=d.get("unit"),
+                   classification=Classification.from_dict(c) if c else None)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "item": self.item, "quantity": self.quantity}
+        if self.unit is not None:
+            out["unit"] = self.unit
+        if self.classification is not None:
+            out["classification"] = self.classification.to_dict()
+        return out
+
+
+@dataclass(frozen=True)
+class Order:
+    """The canonical order, version 1 (CONTRACT.md)."""
+
+    id: str
+    date: str
+    ship_to: Party
+    lines: tuple[Line, ...]
+    ship_from: str = "US"
+    transaction: str = "export"
+    sold_to: Party | None = None
+    end_user: Party | None = None
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Order":
+        """Build from a canonical JSON document that has passed validation."""
+        parties = d["parties"]
+        return cls(
+            id=str(d["id"]), date=d["date"],
+            ship_from=d.get("ship_from") or "US",
+            transaction=d.get("transaction") or "export",
+            sold_to=Party.from_dict(parties["sold_to"]) if parties.get("sold_to") else None,
+            ship_to=Party.from_dict(parties["ship_to"]),
+            end_user=Party.from_dict(parties["end_user"]) if parties.get("end_user") else None,
+            lines=tuple(Line.from_dict(x) for x in d["lines"]),
+        )
+
+    @property
+    def consignee(self) -> Party:
+        """The end user, or the ship-to party when the order names none."""
+        return self.end_user or self.ship_to
+
+    def parties(self) -> dict[str, Party]:
+        out = {"ship_to": self.ship_to}
+        if self.sold_to is not None:
+            out["sold_to"] = self.sold_to
+        if self.end_user is not None:
+            out["end_user"] = self.end_user
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "date": self.date, "ship_from": self.ship_from,
+            "transaction": self.transaction,
+            "parties": {role: p.to_dict() for role, p in self.parties().items()},
+            "lines": [line.to_dict() for line in self.lines],
+        }
+
+    def with_lines(self, lines: tuple[Line, ...]) -> "Order":
+        return replace(self, lines=lines)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a line got its outcome: a stable code, the rule's citation, a sentence."""
+
+    code: str
+    cite: str
+    message: str
+    row: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"code": self.code, "cite": self.cite, "message": self.message}
+        if self.row is not None:
+            out["row"] = self.row
+        return out
+
+
+@dataclass(frozen=True)
+class Consumption:
+    """Quota a line takes: the quota key, the TPP it consumes, the cap it was checked against."""
+
+    quota: str
+    tpp: int
+    cap: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"quota": self.quota, "tpp": self.tpp}
+        if self.cap is not None:
+            out["cap"] = self.cap
+        return out
+
+
+@dataclass(frozen=True)
+class LineDecision:
+    """The decision on one line."""
+
+    id: str
+    outcome: Outcome
+    reasons: tuple[Reason, ...] = ()
+    obligations: tuple[dict[str, Any], ...] = ()
+    consumes: tuple[Consumption, ...] = ()
+    item_class: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id, "outcome": self.outcome.value,
+            "reasons": [r.to_dict() for r in self.reasons],
+            "obligations": [dict(o) for o in self.obligations],
+            "consumes": [c.to_dict() for c in self.consumes],
+        }
+        if self.item_class is not None:
+            out["class"] = self.item_class
+        return out
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One order's decision: one LineDecision per line, the worst as the order's outcome."""
+
+    order: str
+    regime: str
+    lines: tuple[LineDecision, ...]
+    error: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    revision: str | None = None
+
+    @property
+    def outcome(self) -> Outcome:
+        if self.error is not None and not self.lines:
+            return Outcome.LICENSE
+        return Outcome.worst([line.outcome for line in self.lines])
+
+    @property
+    def consumes(self) -> list[tuple[str, Consumption]]:
+        """Every (line id, consumption) in line order."""
+        return [(line.id, c) for line in self.lines for c in line.consumes]
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "order": self.order, "regime": self.regime, "outcome": self.outcome.value,
+            "lines": [line.to_dict() for line in self.lines], "error": self.error,
+        }
+        if self.parameters:
+            out["parameters"] = self.parameters
+        if self.revision is not None:
+            out["revision"] = self.revision
+        return out
+
+    @classmethod
+    def held(cls, order: Order, regime: str, error: str,
+             parameters: dict[str, Any] | None = None) -> "Decision":
+        """Fail closed: every line ``license`` with the error that stopped the evaluation."""
+        reason = Reason("EVALUATION_ERROR", "exportgate fail-closed policy",
+                        f"held for review: {error}")
+        lines = tuple(LineDecision(line.id, Outcome.LICENSE, (reason,)) for line in order.lines)
+        return cls(order=order.id, regime=regime, lines=lines, error=error,
+                   parameters=dict(parameters or {}))

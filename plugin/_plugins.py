@@ -1,0 +1,224 @@
+"""The plugin manager, behind one typed facade.
+
+`Plugins` builds the pluggy manager, registers the built-ins exactly as
+third-party plugins are registered, loads the ``exportgate`` entry-point
+group, and owns the registries of regimes, engines and adapters: it rejects
+duplicate names and wraps every plugin failure in a `PluginError` that names
+the plugin. The rest of the core calls hooks only through this class.
+
+Operator switches:
+
+- ``EXPORTGATE_LOAD_PLUGINS``: comma-separated allow-list of entry-point
+  plugins to load (empty: load none); unset loads all.
+- ``EXPORTGATE_BLOCK_PLUGINS``: comma-separated plugins not to load.
+- ``EXPORTGATE_TRACE_PLUGINS=1``: trace every hook call on stderr.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from importlib import metadata
+from typing import Any, Callable, Iterable
+
+import pluggy
+
+from . import _catalog, _engine_regopy, _regime, hookspecs
+from ._adapter import Adapted, Adapter, AdapterDispatch, Record
+from ._engine import Engine, EngineFactory
+from ._enrich import Enrichment
+from ._exceptions import ExportgateError, PluginError, UnknownRegimeError
+from ._model import Decision, Order
+from ._regime import Regime
+from ._settings import Settings
+
+GROUP = "exportgate"
+
+
+def _builtin_plugins(settings: Settings) -> list[tuple[str, object]]:
+    """The built-in plugins, registered like any other (name, plugin)."""
+    from exportgate.adapters import BUILTIN_ADAPTER_PLUGINS
+    out: list[tuple[str, object]] = [
+        ("exportgate.regimes", _regime.BuiltinRegimes()),
+        ("exportgate.engine.embedded", _engine_regopy),
+        ("exportgate.catalog", _catalog.ItemCatalog.builtin(settings.catalogs)),
+    ]
+    for module in BUILTIN_EXTRA_MODULES:
+        out.append((module.__name__, module))
+    for plugin in BUILTIN_ADAPTER_PLUGINS:
+        out.append((getattr(plugin, "__name__", type(plugin).__name__), plugin))
+    return out
+
+
+#: Further built-in plugin modules (engines, enrichers) added by the core.
+BUILTIN_EXTRA_MODULES: list[Any] = []
+
+
+def _env_list(name: str) -> list[str] | None:
+    raw = os.environ.get(name)
+    if raw is None:
+        return None
+    return [x.strip() for x in raw.split(",") if x.strip()]
+
+
+class Plugins:
+    """The typed facade over pluggy: one method per hook, plus the registries."""
+
+    def __init__(self, settings: Settings | None = None, *,
+                 extra: Iterable[object] = (), entry_points: bool = True) -> None:
+        self.settings = settings or Settings()
+        self.pm = pluggy.PluginManager(GROUP)
+        self.pm.add_hookspecs(hookspecs)
+        self.regimes: dict[str, Regime] = {}
+        self.engines: dict[str, EngineFactory] = {}
+        self.adapters: dict[str, Adapter] = {}
+        self._engine_cache: dict[str, Engine] = {}
+        for name, plugin in _builtin_plugins(self.settings):
+            self.pm.register(plugin, name=name)
+        self.pm.register(AdapterDispatch(self.adapters), name="exportgate.adapter-dispatch")
+        if entry_points:
+            self._load_entry_points()
+        for plugin in extra:
+            self._register(plugin, getattr(plugin, "__name__", None) or repr(plugin))
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            raise PluginError(getattr(exc, "plugin_name", "?"), str(exc)) from None
+        if os.environ.get("EXPORTGATE_TRACE_PLUGINS"):
+            self.pm.trace.root.setwriter(sys.stderr.write)
+            self.pm.enable_tracing()
+        self._collect()
+
+    # -- loading -------------------------------------------------------
+
+    def _register(self, plugin: object, name: str) -> None:
+        try:
+            self.pm.register(plugin, name=name)
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            raise PluginError(name, str(exc)) from None
+
+    def _load_entry_points(self) -> None:
+        allow = _env_list("EXPORTGATE_LOAD_PLUGINS")
+        if allow is None:
+            allow = self.settings.plugins.get("load")
+        block = set(_env_list("EXPORTGATE_BLOCK_PLUGINS") or []) | set(
+            self.settings.plugins.get("block") or [])
+        for ep in metadata.entry_points(group=GROUP):
+            if ep.name in block or (allow is not None and ep.name not in allow):
+                continue
+            try:
+                plugin = ep.load()
+            except Exception as exc:
+                raise PluginError(ep.name, f"cannot be loaded: {exc}") from None
+            self._register(plugin, ep.name)
+
+    def _collect(self) -> None:
+        """Run the register hooks, one plugin at a time, so errors name the plugin."""
+        for impl in self.pm.hook.exportgate_register_regimes.get_hookimpls():
+            self._call_register(impl, self._add_regime)
+        for impl in self.pm.hook.exportgate_register_engines.get_hookimpls():
+            self._call_register(impl, self._add_engine)
+        for impl in self.pm.hook.exportgate_register_adapters.get_hookimpls():
+            self._call_register(impl, self._add_adapter)
+        for regime_id, overrides in self.settings.parameters.items():
+            if regime_id not in self.regimes:
+                raise UnknownRegimeError(f"parameters.{regime_id}: no regime has this id; "
+                                         f"known: {', '.join(sorted(self.regimes))}")
+            self.regimes[regime_id] = self.regimes[regime_id].with_parameters(overrides)
+
+    def _call_register(self, impl: Any, add: Callable[..., None]) -> None:
+        name = impl.plugin_name
+
+        def register(*args: Any) -> None:
+            try:
+                add(*args)
+            except ExportgateError as exc:
+                raise PluginError(name, str(exc)) from None
+
+        kwargs = {"register": register, "settings": self.settings}
+        try:
+            impl.function(**{k: kwargs[k] for k in impl.argnames})
+        except PluginError:
+            raise
+        except ExportgateError as exc:
+            raise PluginError(name, str(exc)) from None
+        except Exception as exc:
+            raise PluginError(name, f"{type(exc).__name__}: {exc}") from exc
+
+    def _add_regime(self, regime: Regime) -> None:
+        if not isinstance(regime, Regime):
+            raise PluginError("?", f"registered a {type(regime).__name__}, not a Regime")
+        if regime.id in self.regimes:
+            raise ExportgateError(f"regime {regime.id!r} is already registered")
+        self.regimes[regime.id] = regime
+
+    def _add_engine(self, name: str, factory: EngineFactory) -> None:
+        if name in self.engines:
+            raise ExportgateError(f"engine {name!r} is already registered")
+        if not callable(factory):
+            raise ExportgateError(f"engine {name!r}: the factory is not callable")
+        self.engines[name] = factory
+
+    def _add_adapter(self, adapter: Adapter) -> None:
+        for attr in ("name", "claims", "adapt", "writeback"):
+            if not hasattr(adapter, attr):
+                raise ExportgateError(f"adapter {adapter!r} has no {attr!r}")
+        if adapter.name in self.adapters:
+            raise ExportgateError(f"adapter {adapter.name!r} is already registered")
+        self.adapters[adapter.name] = adapter
+
+    # -- registries ----------------------------------------------------
+
+    def regime(self, regime_id: str) -> Regime:
+        try:
+            return self.regimes[regime_id]
+        except KeyError:
+            raise UnknownRegimeError(f"unknown regime {regime_id!r}; known: "
+                                     f"{', '.join(sorted(self.regimes))}") from None
+
+    def engine(self, name: str | None = None) -> Engine:
+        name = name or self.settings.engine_name
+        if name not in self._engine_cache:
+            factory = self.engines.get(name)
+            if factory is None:
+                from ._exceptions import ConfigError
+                raise ConfigError(f"engine.name: unknown engine {name!r}; known: "
+                                  f"{', '.join(sorted(self.engines))}")
+            self._engine_cache[name] = factory(self.settings)
+        return self._engine_cache[name]
+
+    def close(self) -> None:
+        for engine in self._engine_cache.values():
+            engine.close()
+        self._engine_cache.clear()
+
+    def plugin_names(self) -> list[str]:
+        return [name for name, _ in self.pm.list_name_plugin()]
+
+    # -- per-order hooks -----------------------------------------------
+
+    def adapt(self, record: Record, adapter: str | None = None) -> Adapted:
+        result: Adapted = self.pm.hook.exportgate_adapt_order(record=record, adapter=adapter)
+        return result
+
+    def enrich(self, order: Order) -> list[Enrichment | None]:
+        results: list[Enrichment | None] = []
+        for impl in reversed(self.pm.hook.exportgate_enrich_order.get_hookimpls()):
+            try:
+                results.append(impl.function(order))
+            except ExportgateError:
+                raise
+            except Exception as exc:
+                raise PluginError(impl.plugin_name, f"{type(exc).__name__}: {exc}") from exc
+        return results
+
+    def decided(self, order: Order, decision: Decision,
+                writeback: dict[str, Any] | None) -> list[PluginError]:
+        """Tell every host callback; their failures are returned, never raised."""
+        errors = []
+        for impl in reversed(self.pm.hook.exportgate_decision.get_hookimpls()):
+            kwargs = {"order": order, "decision": decision, "writeback": writeback}
+            try:
+                impl.function(**{k: kwargs[k] for k in impl.argnames})
+            except Exception as exc:
+                errors.append(PluginError(impl.plugin_name, f"{type(exc).__name__}: {exc}"))
+        return errors

@@ -1,0 +1,202 @@
+"""Regimes: a folder of Rego, its data and its metadata, loaded as one unit.
+
+A regime folder under ``rego/`` holds ``policy.rego`` (whose package METADATA
+carries the regime's id, title, authority, dates and sources: one source of
+truth, read by OPA and by exportgate alike), ``data.yaml`` (its rows and
+numbers), and ``*_test.rego``. The shared library in ``rego/lib`` is loaded
+with every regime. Parameter overrides from the configuration are merged into
+the regime's numbers here, and recorded on every decision made with them.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import yaml
+
+from . import _schemas
+from ._exceptions import ConfigError
+from ._validate import validate_data
+from .hookspecs import hookimpl
+
+ROOT = "exportgate"
+LIB_FOLDER = "lib"
+_METADATA = re.compile(r"^# METADATA\n((?:#.*\n)+?)package\s+([\w.]+)", re.M)
+
+
+@dataclass(frozen=True)
+class Regime:
+    """One regime, ready to be compiled by an engine.
+
+    ``modules`` maps a module path (``us-ai-diffusion-2025/policy.rego``) to
+    its source, the shared library included; ``data`` is the whole data
+    document the policy reads (``data.exportgate.tables``).
+    """
+
+    id: str
+    package: str
+    title: str
+    authority: str
+    status: str
+    effective_from: str
+    effective_to: str | None
+    sources: tuple[dict[str, str], ...]
+    description: str
+    modules: dict[str, str]
+    test_modules: dict[str, str]
+    data: dict[str, Any]
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def leaf(self) -> str:
+        return self.package.rsplit(".", 1)[-1]
+
+    def query(self, rule: str) -> str:
+        """The data path of one of the regime's rules, e.g. ``data.exportgate...decision``."""
+        return f"data.{self.package}.{rule}"
+
+    def path(self, rule: str) -> str:
+        """The same path in URL form, as OPA's Data API and bundles spell it."""
+        return f"{self.package.replace('.', '/')}/{rule}"
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.data[ROOT]["tables"][self.leaf]["params"])
+
+    @property
+    def revision(self) -> str:
+        """Content hash of the policies and data: changes whenever a rule or a number does."""
+        h = hashlib.sha256()
+        for name in sorted(self.modules):
+            h.update(name.encode() + b"\0" + self.modules[name].encode() + b"\0")
+        h.update(json.dumps(self.data, sort_keys=True).encode())
+        return h.hexdigest()[:16]
+
+    def in_force(self, date: str) -> bool:
+        return self.effective_from <= date and (self.effective_to is None
+                                                or date < self.effective_to)
+
+    def with_parameters(self, overrides: dict[str, Any]) -> "Regime":
+        """A copy whose numbers are overridden; unknown parameter names are a ConfigError."""
+        if not overrides:
+            return self
+        data = copy.deepcopy(self.data)
+        params = data[ROOT]["tables"][self.leaf]["params"]
+        for key, value in overrides.items():
+            if key not in params:
+                raise ConfigError(f"parameters.{self.id}.{key}: unknown parameter; "
+                                  f"known: {', '.join(sorted(params))}")
+            if isinstance(params[key], dict) and isinstance(value, dict):
+                params[key] = _deep_merge(params[key], value)
+            else:
+                params[key] = value
+        return replace(self, data=data, parameters={**self.parameters, **overrides})
+
+    def metadata(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "authority": self.authority,
+                "status": self.status, "effective_from": self.effective_from,
+                "effective_to": self.effective_to, "sources": list(self.sources),
+                "package": self.package, "revision": self.revision}
+
+
+def _deep_merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(out.get(k), dict) and isinstance(v, dict) \
+            else v
+    return out
+
+
+def parse_metadata(source: str, where: str) -> dict[str, Any]:
+    """Read the package METADATA block of a policy into the regime metadata schema."""
+    m = _METADATA.search(source)
+    if not m:
+        raise ConfigError(f"{where}: no '# METADATA' block before the package line")
+    block = "\n".join(line[2:] if line.startswith("# ") else line[1:]
+                      for line in m.group(1).splitlines())
+    try:
+        meta = yaml.safe_load(block) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{where}: METADATA is not valid YAML ({exc})") from None
+    custom = meta.get("custom") or {}
+    doc = {
+        "id": custom.get("id"), "package": m.group(2), "title": meta.get("title"),
+        "authority": custom.get("authority"), "status": custom.get("status"),
+        "effective_from": str(custom.get("effective_from")),
+        "effective_to": str(custom["effective_to"]) if custom.get("effective_to") else None,
+        "description": meta.get("description", ""),
+        "sources": [{"title": r.get("description", r.get("ref")), "url": r.get("ref")}
+                    for r in meta.get("related_resources") or []],
+    }
+    return validate_data(doc, _schemas.REGIME_METADATA, f"{where} METADATA")
+
+
+def _read_folder(folder: Any) -> tuple[dict[str, str], dict[str, str]]:
+    modules: dict[str, str] = {}
+    tests: dict[str, str] = {}
+    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+        if entry.name.endswith(".rego"):
+            target = tests if entry.name.endswith("_test.rego") else modules
+            target[f"{folder.name}/{entry.name}"] = entry.read_text(encoding="utf-8")
+    return modules, tests
+
+
+def _read_data(folder: Any, schema: dict[str, Any], where: str) -> dict[str, Any]:
+    data_file = folder.joinpath("data.yaml")
+    if not data_file.is_file():
+        raise ConfigError(f"{where}: data.yaml is missing")
+    raw = yaml.safe_load(data_file.read_text(encoding="utf-8"))
+    return validate_data(raw, schema, f"{where}/data.yaml", allow_unknown=False)
+
+
+def load_folder(folder: Any, lib: Any) -> Regime:
+    """Load one regime folder together with the shared library folder."""
+    where = f"rego/{folder.name}"
+    modules, tests = _read_folder(folder)
+    policy = modules.get(f"{folder.name}/policy.rego")
+    if policy is None:
+        raise ConfigError(f"{where}: policy.rego is missing")
+    meta = parse_metadata(policy, f"{where}/policy.rego")
+    lib_modules, lib_tests = _read_folder(lib)
+    lib_data = _read_data(lib, _schemas.LIB_DATA, "rego/lib")
+    regime_data = _read_data(folder, _schemas.REGIME_DATA, where)
+    leaf = meta["package"].rsplit(".", 1)[-1]
+    data = {ROOT: {"tables": {"lib": lib_data, leaf: regime_data}}}
+    return Regime(
+        id=meta["id"], package=meta["package"], title=meta["title"],
+        authority=meta["authority"], status=meta["status"],
+        effective_from=meta["effective_from"], effective_to=meta.get("effective_to"),
+        sources=tuple(meta["sources"]), description=meta.get("description", ""),
+        modules={**lib_modules, **modules}, test_modules={**lib_tests, **tests}, data=data)
+
+
+def rego_root() -> Any:
+    """The installed ``rego/`` folder (package data of ``exportgate.rego``)."""
+    return resources.files("exportgate.rego")
+
+
+def builtin_folders(root: Any | None = None) -> Iterator[Any]:
+    root = root or rego_root()
+    for entry in sorted(root.iterdir(), key=lambda p: p.name):
+        if entry.is_dir() and entry.joinpath("policy.rego").is_file():
+            yield entry
+
+
+class BuiltinRegimes:
+    """Registers every regime folder shipped in ``rego/``."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root
+
+    @hookimpl
+    def exportgate_register_regimes(self, register: Callable[[Regime], None]) -> None:
+        root = self.root or rego_root()
+        lib = root.joinpath(LIB_FOLDER)
+        for folder in builtin_folders(root):
+            register(load_folder(folder, lib))

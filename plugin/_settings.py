@@ -1,0 +1,92 @@
+"""Configuration: one YAML file, validated, with defaults for the embedded setup.
+
+Found through ``--config PATH`` or ``EXPORTGATE_CONFIG``; with neither, the
+defaults run everything in process: the embedded engine and an SQLite ledger
+under ``.exportgate/`` in the working directory. Relative paths in the file
+are relative to the file.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import _schemas
+from ._exceptions import ConfigError
+from ._validate import load_yaml, validate_data
+
+DEFAULT_LEDGER = "sqlite:///.exportgate/ledger.db"
+
+
+@dataclass
+class Settings:
+    """The validated configuration. Every field has a working default."""
+
+    engine: dict[str, Any] = field(default_factory=lambda: {
+        "name": "embedded", "url": None, "connect_timeout": 1.0, "read_timeout": 1.0,
+        "retries": 0})
+    ledger: str = DEFAULT_LEDGER
+    ledger_timeout: float = 5.0
+    catalogs: list[Path] = field(default_factory=list)
+    parties: list[Path] = field(default_factory=list)
+    audit_log: Path | None = None
+    parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calendar: list[dict[str, Any]] = field(default_factory=list)
+    adapters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    plugins: dict[str, Any] = field(default_factory=lambda: {"load": None, "block": []})
+    source: Path | None = None
+
+    @property
+    def engine_name(self) -> str:
+        return str(self.engine.get("name") or "embedded")
+
+    def adapter_options(self, name: str) -> dict[str, Any]:
+        return dict(self.adapters.get(name) or {})
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> "Settings":
+        """Load ``path``, else ``$EXPORTGATE_CONFIG``, else the defaults."""
+        if path is None:
+            path = os.environ.get("EXPORTGATE_CONFIG") or None
+        if path is None:
+            return cls()
+        return cls.from_file(Path(path))
+
+    @classmethod
+    def from_file(cls, path: Path) -> "Settings":
+        raw = load_yaml(path, "configuration") or {}
+        return cls.from_dict(raw, base=path.resolve().parent, source=path)
+
+    @classmethod
+    def from_dict(cls, raw: Any, base: Path | None = None,
+                  source: Path | None = None) -> "Settings":
+        what = f"configuration {source}" if source else "configuration"
+        doc = validate_data(raw, _schemas.SETTINGS, what)
+        base = base or Path.cwd()
+
+        def rel(p: str) -> Path:
+            q = Path(os.path.expandvars(os.path.expanduser(p)))
+            return q if q.is_absolute() else base / q
+
+        ledger = doc.get("ledger") or DEFAULT_LEDGER
+        if ledger.startswith("sqlite:///") and not ledger.startswith("sqlite:////"):
+            target = ledger[len("sqlite:///"):]
+            if source is not None and not target.startswith(":memory:"):
+                ledger = "sqlite:///" + str(rel(target))
+        engine = {"name": "embedded", "url": None, "connect_timeout": 1.0,
+                  "read_timeout": 1.0, "retries": 0, **doc.get("engine", {})}
+        for entry in doc.get("calendar", []):
+            if entry.get("effective_to") and entry["effective_to"] <= entry["effective_from"]:
+                raise ConfigError(f"{what}: calendar entry for {entry['regime']}: "
+                                  "effective_to must be after effective_from")
+        return cls(
+            engine=engine, ledger=ledger, ledger_timeout=float(doc["ledger_timeout"]),
+            catalogs=[rel(p) for p in doc.get("catalogs", [])],
+            parties=[rel(p) for p in doc.get("parties", [])],
+            audit_log=rel(doc["audit_log"]) if doc.get("audit_log") else None,
+            parameters=doc.get("parameters", {}), calendar=doc.get("calendar", []),
+            adapters=doc.get("adapters", {}),
+            plugins={"load": None, "block": [], **doc.get("plugins", {})},
+            source=source,
+        )

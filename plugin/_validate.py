@@ -1,0 +1,130 @@
+"""Validation with cerberus, and error messages a person can act on.
+
+Every message names the record, the line and the field, e.g.
+``order SO-1 line 20: quantity must be a positive integer, got -3``.
+Orders are validated whole before anything is evaluated or reserved.
+"""
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import cerberus
+import yaml
+
+from . import _schemas
+from ._exceptions import ConfigError, ValidationError
+from ._model import Order
+
+
+class _Validator(cerberus.Validator):  # type: ignore[misc]
+    def _check_with_iso_date(self, field: str, value: Any) -> None:
+        if isinstance(value, str):
+            try:
+                datetime.date.fromisoformat(value)
+            except ValueError:
+                self._error(field, "not a calendar date")
+
+    def _check_with_not_bool(self, field: str, value: Any) -> None:
+        if isinstance(value, bool):
+            self._error(field, "must be a number, not a boolean")
+
+
+def _leaves(errors: Iterable[cerberus.errors.ValidationError]) -> list[Any]:
+    out = []
+    for err in errors:
+        if err.is_group_error and err.child_errors:
+            out.extend(_leaves(err.child_errors))
+        else:
+            out.append(err)
+    return out
+
+
+def _describe(field: str, err: Any) -> str:
+    rule, value, constraint = err.rule, err.value, err.constraint
+    leaf = field.rsplit(".", 1)[-1]
+    if leaf == "quantity" and rule in ("type", "min", "check_with"):
+        return f"quantity must be a positive integer, got {value!r}"
+    if rule == "required":
+        return f"{field} is required"
+    if rule == "type":
+        kinds = constraint if isinstance(constraint, str) else " or ".join(constraint)
+        return f"{field} must be of type {kinds}, got {value!r}"
+    if rule == "regex":
+        if "A-Z]{2}" in str(constraint):
+            return f"{field} must be an ISO 3166-1 alpha-2 country code, got {value!r}"
+        if r"\d{4}" in str(constraint):
+            return f"{field} must be an ISO 8601 date (YYYY-MM-DD), got {value!r}"
+        return f"{field} must match {constraint}, got {value!r}"
+    if rule == "allowed":
+        return f"{field} must be one of {', '.join(map(str, constraint))}, got {value!r}"
+    if rule == "min":
+        return f"{field} must be at least {constraint}, got {value!r}"
+    if rule == "minlength":
+        return f"{field} must not be empty"
+    if rule == "empty":
+        return f"{field} must not be empty"
+    if rule == "nullable":
+        return f"{field} must not be null"
+    if rule == "check_with":
+        return f"{field} {err.info[0] if err.info else 'is invalid'}, got {value!r}"
+    if rule is None or rule == "unknown" or err.code == cerberus.errors.UNKNOWN_FIELD.code:
+        return f"{field} is not a known field"
+    return f"{field} is invalid ({rule}: {constraint}), got {value!r}"
+
+
+def validate_order(doc: Any, source: str | None = None) -> dict[str, Any]:
+    """Check a canonical order document; raise ValidationError on the first problem."""
+    if not isinstance(doc, Mapping):
+        raise ValidationError(f"an order must be a JSON object, got {type(doc).__name__}",
+                              record=source)
+    record = str(doc.get("id")) if doc.get("id") not in (None, "") else (source or "?")
+    v = _Validator(_schemas.ORDER, allow_unknown=True)
+    if v.validate(dict(doc)):
+        return dict(v.document)
+    leaves = sorted(_leaves(v._errors), key=lambda e: [str(p) for p in e.document_path])
+    first = leaves[0]
+    path = list(first.document_path)
+    line = None
+    if len(path) >= 2 and path[0] == "lines" and isinstance(path[1], int):
+        raw = doc["lines"][path[1]]
+        line = str(raw.get("id")) if isinstance(raw, Mapping) and raw.get("id") is not None \
+            else f"#{path[1] + 1}"
+        path = path[2:]
+    field = ".".join(str(p) for p in path) or "record"
+    more = f" (and {len(leaves) - 1} more)" if len(leaves) > 1 else ""
+    raise ValidationError(_describe(field, first) + more, record=record, line=line, field=field)
+
+
+def order_from_dict(doc: Any, source: str | None = None) -> Order:
+    """Validate a canonical order document and build the typed Order."""
+    clean = validate_order(doc, source)
+    return Order.from_dict(clean)
+
+
+def validate_data(doc: Any, schema: dict[str, Any], what: str,
+                  allow_unknown: bool = False) -> dict[str, Any]:
+    """Validate a data or configuration document; ConfigError names the key."""
+    if not isinstance(doc, Mapping):
+        raise ConfigError(f"{what}: expected a mapping at the top level")
+    v = _Validator(schema, allow_unknown=allow_unknown)
+    if not v.validate(dict(doc)):
+        leaves = sorted(_leaves(v._errors), key=lambda e: [str(p) for p in e.document_path])
+        first = leaves[0]
+        key = ".".join(str(p) for p in first.document_path) or "document"
+        more = f" (and {len(leaves) - 1} more)" if len(leaves) > 1 else ""
+        raise ConfigError(f"{what}: {_describe(key, first)}{more}")
+    return dict(v.document)
+
+
+def load_yaml(path: Path, what: str) -> Any:
+    """Read a YAML (or JSON) file; a missing or malformed file is a ConfigError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{what} {path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{what} {path}: not valid YAML ({exc})") from None
