@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable
 
 import pluggy
 
-from . import _catalog, _engine_regopy, _regime, hookspecs
+from . import _catalog, _engine_regopy, _parties, _regime, hookspecs
 from ._adapter import Adapted, Adapter, AdapterDispatch, Record
 from ._engine import Engine, EngineFactory
 from ._enrich import Enrichment
@@ -41,6 +41,7 @@ def _builtin_plugins(settings: Settings) -> list[tuple[str, object]]:
         ("exportgate.regimes", _regime.BuiltinRegimes()),
         ("exportgate.engine.embedded", _engine_regopy),
         ("exportgate.catalog", _catalog.ItemCatalog.builtin(settings.catalogs)),
+        ("exportgate.parties", _parties.party_master(settings.parties)),
     ]
     for module in BUILTIN_EXTRA_MODULES:
         out.append((module.__name__, module))

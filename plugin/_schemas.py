@@ -71,8 +71,12 @@ CATALOG: dict[str, Any] = {
               }}},
 }
 
+#: A party master entry: the canonical party attributes, none required, plus
+#: ``end_user``: the customer number of the end user of orders shipped to (or
+#: sold to) this customer, for ERPs that carry no end-user partner.
 PARTY_MASTER_ENTRY: dict[str, Any] = {
     **{k: {**v, "required": False} for k, v in PARTY.items() if k != "id"},
+    "end_user": {"type": "string", "nullable": True, "empty": False},
 }
 
 PARTY_MASTER: dict[str, Any] = {
@@ -120,17 +124,31 @@ REGIME_DATA: dict[str, Any] = {
     "params": {"type": "dict", "required": True, "keysrules": {"type": "string"}},
 }
 
-#: The shared library's data: country groups with optional effective dates.
-GROUP_MEMBER = {"type": "dict", "nullable": True, "schema": {
+#: The shared library's data: country groups with optional effective dates,
+#: item-class thresholds, and the rows and obligations common to every regime.
+GROUP_MEMBER = {"type": "dict", "schema": {
     "from": {**ISO_DATE}, "until": {**ISO_DATE}, "note": {"type": "string"}}}
+
+_GROUP_LIST = {"type": "list", "required": True, "minlength": 1, "schema": {"type": "string"}}
 
 LIB_DATA: dict[str, Any] = {
     "aliases": {"type": "dict", "required": True, "keysrules": COUNTRY, "valuesrules": COUNTRY},
+    "home": {**COUNTRY, "required": True},
     "groups": {"type": "dict", "required": True, "keysrules": {"type": "string"},
                "valuesrules": {"type": "dict", "keysrules": COUNTRY,
                                "valuesrules": GROUP_MEMBER}},
-    "classes": {"type": "dict", "required": True},
-    "units": {"type": "dict", "required": True},
+    "concern": _GROUP_LIST, "embargo": _GROUP_LIST, "licensed": _GROUP_LIST,
+    "exempt": _GROUP_LIST,
+    "classes": {"type": "dict", "required": True, "schema": {
+        "eccn_a": {"type": "list", "required": True, "schema": {"type": "string"}},
+        "eccn_b": {"type": "list", "required": True, "schema": {"type": "string"}},
+        **{k: {"type": "number", "required": True, "min": 0}
+           for k in ("a_tpp", "a2_tpp", "a2_pd", "b1_tpp", "b1_pd", "b2_tpp", "b2_pd")}}},
+    "units": {"type": "dict", "required": True,
+              "schema": {"h100_tpp": {"type": "integer", "required": True, "min": 1}}},
+    "max_metered_lines": {"type": "integer", "required": True, "min": 1},
+    "rows": REGIME_DATA["rows"],
+    "obligations": REGIME_DATA["obligations"],
 }
 
 ENGINE: dict[str, Any] = {
@@ -161,4 +179,74 @@ SETTINGS: dict[str, Any] = {
         "load": {"type": "list", "schema": {"type": "string"}, "nullable": True},
         "block": {"type": "list", "schema": {"type": "string"}, "default": []},
     }},
+}
+
+#: Options shared by the ERP adapters (``adapters:`` in the configuration, one
+#: mapping per adapter name): the country goods leave from, by default and per
+#: plant / site / location id.
+ERP_OPTIONS: dict[str, Any] = {
+    "ship_from": {**COUNTRY, "nullable": True},
+    "plants": {"type": "dict", "default": {}, "keysrules": {"type": "string", "empty": False},
+               "valuesrules": COUNTRY},
+}
+
+#: What each outcome writes into a code-valued ERP field (a delivery block
+#: reason, an order status); ``null`` or ``""`` clears the field.
+OUTCOME_CODES: dict[str, Any] = {
+    outcome: {"type": "string", "nullable": True}
+    for outcome in ("allow", "notify", "license", "deny")
+}
+
+SAP_OPTIONS: dict[str, Any] = {
+    **ERP_OPTIONS,
+    "end_user_function": {"type": "string", "nullable": True, "regex": "^[A-Z0-9]{1,2}$",
+                          "default": "ZE"},
+    "ignore_functions": {"type": "list", "schema": {"type": "string"},
+                         "default": ["RE", "RG", "VE", "AP", "ER"]},
+    "delivery_block": {"type": "dict", "schema": OUTCOME_CODES,
+                       "default": {"allow": "", "notify": "ZN", "license": "ZL",
+                                   "deny": "ZD"}},
+    "rejection_reason": {"type": "string", "nullable": True, "default": "ZD"},
+    "status": {"type": "dict", "default": {"not_ok": "B", "ok": "C"}, "schema": {
+        "not_ok": {"type": "string", "required": True},
+        "ok": {"type": "string", "required": True}}},
+}
+
+ODOO_OPTIONS: dict[str, Any] = {
+    **ERP_OPTIONS,
+    "end_user_field": {"type": "string", "nullable": True, "default": "x_end_user_id"},
+}
+
+NETSUITE_OPTIONS: dict[str, Any] = {
+    **ERP_OPTIONS,
+    "end_user_field": {"type": "string", "nullable": True, "default": "custbody_end_user"},
+    "outcome_field": {"type": "string", "default": "custbody_exportgate_outcome"},
+    "line_outcome_field": {"type": "string", "default": "custcol_exportgate_outcome"},
+    "hold_status": {"type": "string", "default": "A"},
+}
+
+D365_OPTIONS: dict[str, Any] = {
+    **ERP_OPTIONS,
+    "end_user_field": {"type": "string", "nullable": True, "default": "EndUserAccountNumber"},
+}
+
+#: The tabular adapter's column mapping: canonical field -> column name.
+TABULAR_COLUMNS = ("order_id", "date", "line_id", "item", "quantity", "unit",
+                   "sold_to", "sold_to_country", "sold_to_name",
+                   "ship_to", "ship_to_country", "ship_to_name",
+                   "end_user", "end_user_country", "end_user_name", "ship_from")
+TABULAR_REQUIRED = ("order_id", "date", "line_id", "item", "quantity", "ship_to")
+
+TABULAR_MAPPING: dict[str, Any] = {
+    "version": {"type": "integer", "required": True, "allowed": [1]},
+    "delimiter": {"type": "string", "minlength": 1, "maxlength": 1, "default": ","},
+    "date_format": {"type": "string", "nullable": True},
+    "columns": {"type": "dict", "required": True, "schema": {
+        name: {"type": "string", "empty": False, "required": name in TABULAR_REQUIRED}
+        for name in TABULAR_COLUMNS}},
+}
+
+TABULAR_OPTIONS: dict[str, Any] = {
+    **ERP_OPTIONS,
+    "mapping": {"type": "string", "nullable": True},
 }

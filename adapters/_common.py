@@ -1,0 +1,281 @@
+"""What every ERP adapter shares.
+
+An adapter reads its ERP's fields through a `Fields` reader, so every problem
+becomes an `AdapterError` that names the record, the line and the ERP field
+(never a ``KeyError`` or a ``TypeError``). It describes the order as header
+parties (`PartyRef`) and lines (`LineIn`, with the parties a line overrides),
+and `build_orders` turns that into validated canonical orders: countries the
+record lacks come from the party master, the end user defaults through the
+master's ``end_user`` mapping, and lines whose parties or ship-from country
+differ become separate orders (``<id>#<first line>``), because a canonical
+order has one destination.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, Mapping, Sequence
+
+from exportgate._adapter import Record
+from exportgate._exceptions import AdapterError, ValidationError
+from exportgate._model import Decision, Order, Outcome
+from exportgate._parties import PartyMaster
+from exportgate._settings import Settings
+from exportgate._validate import order_from_dict, validate_data
+
+#: Separates an ERP document's id from the first line of a part it was split into.
+PART = "#"
+
+_DECIMAL = re.compile(r"^[+]?(\d+)(\.\d+)?$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_ODATA_V2_DATE = re.compile(r"^/Date\((-?\d{1,15})([+-]\d{4})?\)/$")
+_COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_ISO_DATE_PREFIX = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:$|[T ])")
+
+
+def options(settings: Settings, name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """An adapter's validated options (``adapters.<name>`` in the configuration)."""
+    return validate_data(settings.adapter_options(name), schema, f"adapters.{name}")
+
+
+@dataclass(frozen=True)
+class PartyRef:
+    """A party as the record names it: its id, where it was read, and what the record says."""
+
+    id: str
+    field: str
+    country: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class LineIn:
+    """One order line as read, with the parties it overrides (by role) and its ship-from country."""
+
+    id: str
+    item: str
+    quantity: int
+    unit: str | None = None
+    parties: Mapping[str, PartyRef] = field(default_factory=dict)
+    ship_from: str | None = None
+
+
+class Fields:
+    """Reads one record's fields for one adapter; every problem names the record and the field.
+
+    ``order_id`` is set as soon as the adapter knows it, so later errors say
+    ``order 4711 (orders/4711.json) line 20: ...`` rather than only the file.
+    """
+
+    def __init__(self, adapter: str, record: Record) -> None:
+        self.adapter = adapter
+        self.source = record.source
+        self.order_id: str | None = None
+
+    def error(self, message: str, field: str, line: str | None = None) -> AdapterError:
+        where = f"{self.order_id} ({self.source})" if self.order_id else self.source
+        return AdapterError(f"{field}: {message}", adapter=self.adapter, record=where,
+                            line=line, field=field)
+
+    def obj(self, value: Any, field: str, line: str | None = None) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            raise self.error(f"must be an object, got {_show(value)}", field, line)
+        return value
+
+    def rows(self, value: Any, field: str, line: str | None = None) -> list[Mapping[str, Any]]:
+        """A list of objects; an OData V2 ``{"results": [...]}`` collection is unwrapped."""
+        if isinstance(value, Mapping) and "results" in value:
+            value, field = value["results"], f"{field}.results"
+        if not isinstance(value, list):
+            raise self.error(f"must be a list, got {_show(value)}", field, line)
+        for i, row in enumerate(value):
+            self.obj(row, f"{field}[{i}]", line)
+        return value
+
+    def text(self, m: Mapping[str, Any], key: str, field: str, line: str | None = None,
+             *, required: bool = True) -> str | None:
+        """A non-empty string (an integer id is accepted and written as a string)."""
+        value = m.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                raise self.error("is missing or empty", field, line)
+            return None
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise self.error(f"must be a string, got {_show(value)}", field, line)
+        return str(value).strip()
+
+    def need(self, m: Mapping[str, Any], key: str, field: str, line: str | None = None) -> str:
+        """A required non-empty string."""
+        value = self.text(m, key, field, line)
+        assert value is not None
+        return value
+
+    def quantity(self, value: Any, field: str, line: str | None = None) -> int:
+        """A positive whole quantity. ERP decimals (``"5.000"``, ``5.0``) are fine when integral.
+
+        ``"1,5"``, ``2.5``, ``0`` or ``"5 EA"`` are errors: a compliance gate
+        must not guess what a decimal comma or a fraction of a unit meant.
+        """
+        if isinstance(value, bool):
+            raise self.error(f"quantity must be a positive whole number, got {value!r}",
+                             field, line)
+        if isinstance(value, int):
+            number = Decimal(value)
+        elif isinstance(value, float) and math.isfinite(value):
+            number = Decimal(str(value))
+        elif isinstance(value, str) and _DECIMAL.match(value.strip()):
+            try:
+                number = Decimal(value.strip())
+            except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
+                raise self.error(f"quantity is not a number: {value!r}", field, line) from None
+        else:
+            hint = (" (write decimals with a point, not a comma)"
+                    if isinstance(value, str) and "," in value else "")
+            raise self.error(f"quantity must be a positive whole number, got "
+                             f"{_show(value)}{hint}", field, line)
+        if number != number.to_integral_value() or number < 1:
+            raise self.error(f"quantity must be a positive whole number of units, got "
+                             f"{_show(value)}", field, line)
+        return int(number)
+
+    def date(self, value: Any, field: str) -> str:
+        """An ISO date from the forms ERPs write.
+
+        ``2025-06-02``, ``2025-06-02T08:15:00Z``, ``2025-06-02 08:15:00``
+        (Odoo), ``20250602`` (IDoc) and ``/Date(1748822400000)/`` (OData V2,
+        milliseconds since 1970 UTC).
+        """
+        if not isinstance(value, str):
+            raise self.error(f"must be a date, got {_show(value)}", field)
+        text = value.strip()
+        day: str | None = None
+        if m := _ISO_DATE_PREFIX.match(text):
+            day = m.group(1)
+        elif m := _COMPACT_DATE.match(text):
+            day = "-".join(m.groups())
+        elif m := _ODATA_V2_DATE.match(text):
+            ms = int(m.group(1))
+            if abs(ms) > 253_402_300_799_000:  # after 9999-12-31
+                raise self.error(f"is not a date: {value!r}", field)
+            day = (datetime.datetime(1970, 1, 1)
+                   + datetime.timedelta(milliseconds=ms)).date().isoformat()
+        if day is None:
+            raise self.error(f"is not a date: {value!r}", field)
+        try:
+            datetime.date.fromisoformat(day)
+        except ValueError:
+            raise self.error(f"is not a calendar date: {value!r}", field) from None
+        return day
+
+    def country(self, value: Any, field: str, line: str | None = None) -> str:
+        if not isinstance(value, str) or not _COUNTRY.match(value.strip()):
+            raise self.error(f"must be an ISO 3166-1 alpha-2 country code, got {_show(value)}",
+                             field, line)
+        return value.strip()
+
+
+def ship_from(opts: Mapping[str, Any], plant: str | None) -> str | None:
+    """The country goods leave from: the plant's, else the adapter's default, else none."""
+    plants: Mapping[str, str] = opts.get("plants") or {}
+    if plant is not None and plant in plants:
+        return plants[plant]
+    value: str | None = opts.get("ship_from")
+    return value
+
+
+def build_orders(f: Fields, master: PartyMaster, *, order_id: str, date: str,
+                 parties: Mapping[str, PartyRef], lines: Sequence[LineIn],
+                 lines_field: str) -> list[Order]:
+    """Canonical orders for one ERP document, validated.
+
+    ``parties`` are the header's (``sold_to``, ``ship_to``, ``end_user``);
+    a line's own parties override them. Raises `AdapterError` naming the ERP
+    field when a party has no country anywhere, or when a line id repeats.
+    """
+    if not lines:
+        raise f.error("the order has no lines", lines_field)
+    seen: set[str] = set()
+    groups: dict[str, tuple[dict[str, Any], list[LineIn]]] = {}
+    for line in lines:
+        if line.id in seen:
+            raise f.error(f"line {line.id!r} appears twice", lines_field, line.id)
+        seen.add(line.id)
+        resolved = _resolve_parties(f, master, {**parties, **line.parties}, line.id)
+        key = json.dumps([resolved, line.ship_from], sort_keys=True)
+        groups.setdefault(key, (resolved, []))[1].append(line)
+    orders = []
+    for resolved, group in groups.values():
+        doc: dict[str, Any] = {
+            "id": order_id if len(groups) == 1 else f"{order_id}{PART}{group[0].id}",
+            "date": date, "parties": resolved,
+            "lines": [{"id": x.id, "item": x.item, "quantity": x.quantity,
+                       **({"unit": x.unit} if x.unit else {})} for x in group],
+        }
+        if group[0].ship_from:
+            doc["ship_from"] = group[0].ship_from
+        try:
+            orders.append(order_from_dict(doc, f.source))
+        except ValidationError as exc:
+            raise f.error(exc.detail, exc.field or "record", exc.line) from None
+    return orders
+
+
+def _resolve_parties(f: Fields, master: PartyMaster, refs: Mapping[str, PartyRef],
+                     line: str) -> dict[str, Any]:
+    refs = dict(refs)
+    if "ship_to" not in refs:
+        raise f.error("the order names no ship-to party", "ship_to", line)
+    if "end_user" not in refs:
+        for role in ("ship_to", "sold_to"):
+            ref = refs.get(role)
+            mapped = master.end_user_of(ref.id) if ref is not None else None
+            if ref is not None and mapped is not None:
+                refs["end_user"] = PartyRef(mapped, f"party master {ref.id}.end_user")
+                break
+    out = {}
+    for role, ref in refs.items():
+        country = ref.country or master.country(ref.id)
+        if country is None:
+            raise f.error(f"no country for {role.replace('_', '-')} party {ref.id!r}: the record "
+                          "carries none and the party master has none", ref.field, line)
+        party = {"id": ref.id, "country": country}
+        if ref.name:
+            party["name"] = ref.name
+        out[role] = party
+    return out
+
+
+def document_id(order: Order) -> str:
+    """The ERP document an order came from (the id before a split's ``#<line>``)."""
+    return order.id.partition(PART)[0]
+
+
+def is_part(order: Order) -> bool:
+    """True when the order is one part of an ERP document split by destination."""
+    return PART in order.id
+
+
+def held(outcome: Outcome) -> bool:
+    """Anything but ``allow`` holds the goods: a filing, a license or a denial comes first."""
+    return outcome is not Outcome.ALLOW
+
+
+def summary(decision: Decision) -> str:
+    """One sentence a person reads in the ERP: the outcome and each held line's reasons."""
+    parts = [f"exportgate {decision.regime}: {decision.outcome.value}"]
+    for line in decision.lines:
+        if held(line.outcome):
+            codes = ", ".join(r.code for r in line.reasons) or "no reason given"
+            parts.append(f"line {line.id} {line.outcome.value} ({codes})")
+    if decision.error:
+        parts.append(f"error: {decision.error}")
+    return "; ".join(parts)
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"

@@ -1,0 +1,444 @@
+"""The quota ledger: reservations at check, commitments at shipment, releases.
+
+Quota semantics (REGIMES.md):
+
+- a quota key names what it limits (``lpp:<consignee>:<year>``, ...);
+- checking an order reserves what its lines consume, in line order;
+- re-checking the same order id replaces its reservations, never adds;
+- shipping commits them, cancelling releases them;
+- two checks at once never both take the last of a quota.
+
+`SqlLedger` holds the logic once, in portable SQL; a backend supplies the
+connection, the placeholder style and how to lock a set of quota keys for
+the length of one transaction (SQLite: ``BEGIN IMMEDIATE``, one writer at a
+time; PostgreSQL: transaction-scoped advisory locks). A ledger is chosen by
+URL: ``sqlite:///path`` or ``postgresql://...``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Protocol
+
+from ._exceptions import ConfigError, LedgerError, OrderClosedError
+from ._model import Consumption
+
+#: A migration statement: portable SQL, or ``{dialect: SQL}`` for what differs
+#: (a dialect missing from the mapping skips the statement).
+Statement = str | dict[str, str]
+
+#: Versioned migrations, applied in order by ``init``, each in the same
+#: transaction as the row that records its version: ``init`` is idempotent.
+#: Never edit a released migration; add the next version.
+MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
+    (1, (
+        """CREATE TABLE IF NOT EXISTS eg_orders (
+            order_id   TEXT PRIMARY KEY,
+            regime     TEXT NOT NULL,
+            outcome    TEXT NOT NULL,
+            state      TEXT NOT NULL,
+            parameters TEXT NOT NULL,
+            checked_at TEXT NOT NULL,
+            changed_at TEXT NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS eg_reservations (
+            order_id   TEXT NOT NULL,
+            seq        INTEGER NOT NULL,
+            line_id    TEXT NOT NULL,
+            quota      TEXT NOT NULL,
+            tpp        BIGINT NOT NULL,
+            cap        BIGINT,
+            state      TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            changed_at TEXT NOT NULL,
+            PRIMARY KEY (order_id, seq))""",
+        "CREATE INDEX IF NOT EXISTS eg_reservations_quota ON eg_reservations (quota, state)",
+    )),
+    # v2: the ledger's commit order. ``check_seq`` is drawn inside the locked
+    # transaction of a check, so checks that share a quota key (or an order id)
+    # get increasing numbers in the order they committed; a serial replay of
+    # the orders by ``check_seq`` reproduces their decisions.
+    (2, (
+        "ALTER TABLE eg_orders ADD COLUMN check_seq BIGINT",
+        {"postgresql": "CREATE SEQUENCE IF NOT EXISTS eg_check_seq"},
+        "CREATE INDEX IF NOT EXISTS eg_orders_state ON eg_orders (state, checked_at)",
+    )),
+)
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+RESERVED, COMMITTED, RELEASED = "reserved", "committed", "released"
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True)
+class QuotaState:
+    """One quota key as ``ledger show`` prints it."""
+
+    quota: str
+    cap: int | None
+    reserved: int
+    committed: int
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.cap is None else self.cap - self.reserved - self.committed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"quota": self.quota, "cap": self.cap, "reserved": self.reserved,
+                "committed": self.committed, "remaining": self.remaining}
+
+
+class Hold(Protocol):
+    """An open ledger transaction for one order, its quota keys locked."""
+
+    usage: dict[str, int]
+
+    def reserve(self, consumes: list[tuple[str, Consumption]], regime: str, outcome: str,
+                parameters: dict[str, Any]) -> None: ...
+
+
+class Ledger(Protocol):
+    """What the gate needs of a ledger."""
+
+    url: str
+
+    def init(self) -> int: ...
+    def hold(self, order_id: str, keys: Iterable[str]) -> Any: ...
+    def commit(self, order_id: str) -> int: ...
+    def release(self, order_id: str) -> int: ...
+    def expire(self, older_than: dt.timedelta) -> list[str]: ...
+    def show(self) -> list[QuotaState]: ...
+    def reservations(self, order_id: str | None = None) -> list[dict[str, Any]]: ...
+    def close(self) -> None: ...
+
+
+class SqlLedger:
+    """The ledger logic over a DB-API connection. Backends subclass it."""
+
+    placeholder = "?"
+    dialect = "sqlite"
+    url = ""
+
+    @property
+    def label(self) -> str:
+        """The URL as messages show it (a backend hides passwords here)."""
+        return self.url
+
+    # -- backend hooks -------------------------------------------------
+
+    def _connect(self) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _begin(self, conn: Any) -> None:
+        """Start a write transaction."""
+        raise NotImplementedError  # pragma: no cover
+
+    def _lock(self, cur: Any, keys: list[str], order_id: str) -> None:
+        """Lock the quota keys and the order id until the transaction ends.
+
+        Called at most once per transaction, before anything else is read or
+        written (a backend that takes several locks must take them in one
+        global order). A backend whose `_begin` already locks the whole
+        ledger (SQLite) needs nothing here.
+        """
+
+    def _lock_schema(self, cur: Any) -> None:
+        """Serialise ``init`` against itself (concurrent first starts)."""
+
+    def _has_table(self, cur: Any, name: str) -> bool:
+        cur.execute(self._sql("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"),
+                    (name,))
+        return cur.fetchone() is not None
+
+    def _next_check_seq(self, cur: Any) -> int:
+        """The next commit-order number; called under the check's locks."""
+        cur.execute("SELECT COALESCE(MAX(check_seq), 0) + 1 FROM eg_orders")
+        return int(cur.fetchone()[0])
+
+    def _errors(self) -> tuple[type[BaseException], ...]:
+        raise NotImplementedError  # pragma: no cover
+
+    # -- plumbing ------------------------------------------------------
+
+    def __init__(self) -> None:
+        self._conn: Any = None
+
+    def _sql(self, sql: str) -> str:
+        return sql if self.placeholder == "?" else sql.replace("?", self.placeholder)
+
+    @property
+    def conn(self) -> Any:
+        if self._conn is None:
+            try:
+                self._conn = self._connect()
+            except self._errors() as exc:
+                raise LedgerError(f"ledger {self.label}: cannot connect ({exc})") from None
+        return self._conn
+
+    @contextmanager
+    def _tx(self) -> Iterator[Any]:
+        conn = self.conn
+        try:
+            self._begin(conn)
+            cur = conn.cursor()
+            yield cur
+            conn.commit()
+        except self._errors() as exc:
+            self._rollback()
+            raise LedgerError(f"ledger {self.label}: {exc}") from None
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        try:
+            if self._conn is not None:
+                self._conn.rollback()
+        except Exception:
+            self.close()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:
+                pass
+            self._conn = None
+
+    # -- schema --------------------------------------------------------
+
+    def init(self) -> int:
+        """Create or migrate the schema; safe to run any number of times."""
+        with self._tx() as cur:
+            self._lock_schema(cur)
+            cur.execute("CREATE TABLE IF NOT EXISTS eg_schema (version INTEGER NOT NULL)")
+            cur.execute("SELECT MAX(version) FROM eg_schema")
+            row = cur.fetchone()
+            current = row[0] if row and row[0] is not None else 0
+            if current > SCHEMA_VERSION:
+                raise LedgerError(f"ledger {self.label}: its schema is version {current}, "
+                                  f"newer than this exportgate knows ({SCHEMA_VERSION}); "
+                                  "upgrade exportgate")
+            for version, statements in MIGRATIONS:
+                if version <= current:
+                    continue
+                for statement in statements:
+                    sql = statement.get(self.dialect) if isinstance(statement, dict) else statement
+                    if sql:
+                        cur.execute(sql)
+                cur.execute(self._sql("INSERT INTO eg_schema (version) VALUES (?)"), (version,))
+                current = version
+        return int(current)
+
+    def version(self) -> int:
+        """The schema version in the database (0 before ``init``)."""
+        with self._tx() as cur:
+            if not self._has_table(cur, "eg_schema"):
+                return 0
+            cur.execute("SELECT MAX(version) FROM eg_schema")
+            row = cur.fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    # -- checking ------------------------------------------------------
+
+    @contextmanager
+    def hold(self, order_id: str, keys: Iterable[str]) -> Iterator["_SqlHold"]:
+        """Lock ``keys`` for one order and expose what other orders use of them.
+
+        The reservations written through the hold become visible atomically
+        when the block ends; an exception inside leaves the ledger as it was.
+        """
+        keys = sorted(set(keys))
+        with self._tx() as cur:
+            self._lock(cur, keys, order_id)
+            cur.execute(self._sql("SELECT state FROM eg_orders WHERE order_id = ?"), (order_id,))
+            row = cur.fetchone()
+            if row and row[0] == COMMITTED:
+                raise OrderClosedError(f"order {order_id}: its quota was committed at "
+                                       "shipment; release it before re-checking")
+            usage: dict[str, int] = {}
+            if keys:
+                marks = ",".join("?" for _ in keys)
+                cur.execute(self._sql(
+                    f"SELECT quota, SUM(tpp) FROM eg_reservations WHERE quota IN ({marks}) "
+                    "AND order_id <> ? AND state IN ('reserved', 'committed') GROUP BY quota"),
+                    (*keys, order_id))
+                usage = {q: int(total) for q, total in cur.fetchall()}
+            yield _SqlHold(self, cur, order_id, usage)
+
+    # -- lifecycle -----------------------------------------------------
+
+    def _transition(self, order_id: str, from_states: tuple[str, ...], to_state: str,
+                    checked_before: str | None = None) -> int | None:
+        """Move one order (and its quota) from ``from_states`` to ``to_state``.
+
+        Returns the number of reservation rows moved, or None when the order
+        is not in one of ``from_states`` (or was re-checked after
+        ``checked_before``) and ``checked_before`` was given; without it that
+        is a `LedgerError` naming the order's state.
+        """
+        marks = ",".join("?" for _ in from_states)
+        with self._tx() as cur:
+            self._lock(cur, [], order_id)
+            sql = (f"SELECT state, checked_at FROM eg_orders WHERE order_id = ? "
+                   f"AND state IN ({marks})")
+            cur.execute(self._sql(sql), (order_id, *from_states))
+            row = cur.fetchone()
+            if row is None or (checked_before is not None and row[1] >= checked_before):
+                if checked_before is not None:
+                    return None
+                cur.execute(self._sql("SELECT state FROM eg_orders WHERE order_id = ?"),
+                            (order_id,))
+                found = cur.fetchone()
+                if found is None:
+                    raise LedgerError(f"order {order_id}: not in the ledger")
+                raise LedgerError(f"order {order_id}: is {found[0]}, not "
+                                  + " or ".join(from_states))
+            stamp = now()
+            cur.execute(self._sql("UPDATE eg_reservations SET state = ?, changed_at = ? "
+                                  "WHERE order_id = ? AND state = ?"),
+                        (to_state, stamp, order_id, row[0]))
+            count = int(cur.rowcount or 0)
+            cur.execute(self._sql("UPDATE eg_orders SET state = ?, changed_at = ? "
+                                  "WHERE order_id = ?"), (to_state, stamp, order_id))
+        return count
+
+    def commit(self, order_id: str) -> int:
+        """The host shipped the order: its reservations become commitments.
+
+        Returns the number of reservations committed. A committed order can
+        no longer be re-checked (`OrderClosedError`) until it is released.
+        """
+        moved = self._transition(order_id, (RESERVED,), COMMITTED)
+        assert moved is not None
+        return moved
+
+    def release(self, order_id: str) -> int:
+        """The order was cancelled: its reservations (or commitments) are freed."""
+        moved = self._transition(order_id, (RESERVED, COMMITTED), RELEASED)
+        assert moved is not None
+        return moved
+
+    def expire(self, older_than: dt.timedelta) -> list[str]:
+        """Release reservations not shipped within ``older_than``; returns the order ids.
+
+        Each order is expired in its own short transaction under its lock, and
+        only if it is still reserved and was not re-checked since the cutoff:
+        a check racing with ``expire`` keeps its fresh reservation.
+        """
+        cutoff = (dt.datetime.now(dt.timezone.utc) - older_than).isoformat(
+            timespec="microseconds")
+        with self._tx() as cur:
+            cur.execute(self._sql("SELECT order_id FROM eg_orders WHERE state = ? "
+                                  "AND checked_at < ? ORDER BY order_id"), (RESERVED, cutoff))
+            candidates = [r[0] for r in cur.fetchall()]
+        expired = []
+        for order_id in candidates:
+            if self._transition(order_id, (RESERVED,), RELEASED, checked_before=cutoff) is not None:
+                expired.append(order_id)
+        return expired
+
+    # -- reading -------------------------------------------------------
+
+    def show(self) -> list[QuotaState]:
+        with self._tx() as cur:
+            cur.execute(
+                "SELECT quota, MAX(cap), "
+                "SUM(CASE WHEN state = 'reserved' THEN tpp ELSE 0 END), "
+                "SUM(CASE WHEN state = 'committed' THEN tpp ELSE 0 END) "
+                "FROM eg_reservations WHERE state IN ('reserved', 'committed') "
+                "GROUP BY quota ORDER BY quota")
+            rows = cur.fetchall()
+        return [QuotaState(q, None if cap is None else int(cap), int(r or 0), int(c or 0))
+                for q, cap, r, c in rows]
+
+    def reservations(self, order_id: str | None = None) -> list[dict[str, Any]]:
+        sql = ("SELECT order_id, seq, line_id, quota, tpp, cap, state FROM eg_reservations "
+               "WHERE state IN ('reserved', 'committed')")
+        args: tuple[Any, ...] = ()
+        if order_id is not None:
+            sql += " AND order_id = ?"
+            args = (order_id,)
+        sql += " ORDER BY order_id, seq"
+        with self._tx() as cur:
+            cur.execute(self._sql(sql), args)
+            cols = ("order", "seq", "line", "quota", "tpp", "cap", "state")
+            return [dict(zip(cols, row)) for row in cur.fetchall()]
+
+    def orders(self) -> list[dict[str, Any]]:
+        with self._tx() as cur:
+            cur.execute("SELECT order_id, regime, outcome, state, parameters, checked_at, "
+                        "check_seq FROM eg_orders ORDER BY check_seq, checked_at, order_id")
+            cols = ("order", "regime", "outcome", "state", "parameters", "checked_at",
+                    "check_seq")
+            return [dict(zip(cols, row)) for row in cur.fetchall()]
+
+
+class _SqlHold:
+    """The hold `SqlLedger.hold` yields."""
+
+    def __init__(self, ledger: SqlLedger, cur: Any, order_id: str, usage: dict[str, int]) -> None:
+        self._ledger = ledger
+        self._cur = cur
+        self.order_id = order_id
+        self.usage = usage
+
+    def reserve(self, consumes: list[tuple[str, Consumption]], regime: str, outcome: str,
+                parameters: dict[str, Any]) -> None:
+        """Replace the order's reservations with ``consumes`` (line id, consumption).
+
+        Whatever the order held before (reserved, or released rows kept from
+        an earlier cancellation) is dropped: a re-check never counts twice.
+        A committed order never gets here (`SqlLedger.hold` refuses it).
+        """
+        sql, cur, stamp = self._ledger._sql, self._cur, now()
+        check_seq = self._ledger._next_check_seq(cur)
+        cur.execute(sql("DELETE FROM eg_reservations WHERE order_id = ?"), (self.order_id,))
+        cur.execute(sql("DELETE FROM eg_orders WHERE order_id = ?"), (self.order_id,))
+        cur.execute(sql("INSERT INTO eg_orders (order_id, regime, outcome, state, parameters, "
+                        "checked_at, changed_at, check_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+                    (self.order_id, regime, outcome, RESERVED,
+                     json.dumps(parameters, sort_keys=True), stamp, stamp, check_seq))
+        for seq, (line_id, c) in enumerate(consumes):
+            cur.execute(sql("INSERT INTO eg_reservations (order_id, seq, line_id, quota, tpp, "
+                            "cap, state, created_at, changed_at) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                        (self.order_id, seq, line_id, c.quota, c.tpp, c.cap, RESERVED,
+                         stamp, stamp))
+
+
+_DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    """``30d``, ``12h``, ``90m``, ``2w`` -> timedelta."""
+    m = _DURATION.match(text.strip())
+    if not m:
+        raise ConfigError(f"duration {text!r}: write a number and a unit (s, m, h, d, w), "
+                          "e.g. 30d")
+    n, unit = int(m.group(1)), m.group(2)
+    return dt.timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days",
+                            "w": "weeks"}[unit]: n})
+
+
+def open_ledger(url: str, timeout: float = 5.0) -> SqlLedger:
+    """Open (and migrate) the ledger a URL names."""
+    if url.startswith("sqlite:"):
+        from ._ledger_sqlite import SqliteLedger
+        ledger: SqlLedger = SqliteLedger(url, timeout)
+    elif url.startswith(("postgresql:", "postgres:")):
+        try:
+            from ._ledger_postgres import PostgresLedger
+        except ImportError as exc:
+            raise ConfigError(f"ledger {url}: the PostgreSQL ledger needs psycopg 3 "
+                              f"(pip install 'psycopg[binary]'): {exc}") from None
+        ledger = PostgresLedger(url, timeout)
+    else:
+        raise ConfigError(f"ledger {url!r}: use sqlite:///PATH or postgresql://...")
+    ledger.init()
+    return ledger

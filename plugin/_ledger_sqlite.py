@@ -1,0 +1,65 @@
+"""The embedded ledger: one SQLite file, one writer at a time.
+
+``BEGIN IMMEDIATE`` takes the database's write lock before the quota is read,
+so the read, the evaluation and the write of one order happen while no other
+process can reserve: two checks can never both take the last of a quota. A
+writer waits at most the configured timeout for the lock, then the check is
+held (``license`` with an error).
+"""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from ._exceptions import ConfigError
+from ._ledger import SqlLedger
+
+
+class SqliteLedger(SqlLedger):
+    placeholder = "?"
+
+    def __init__(self, url: str, timeout: float = 5.0) -> None:
+        super().__init__()
+        self.url = url
+        self.timeout = timeout
+        path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else ""
+        if not path:
+            raise ConfigError(f"ledger {url!r}: write sqlite:///relative/path.db or "
+                              "sqlite:////absolute/path.db")
+        self.path = path
+
+    def _connect(self) -> Any:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        return _Conn(conn)
+
+    def _begin(self, conn: Any) -> None:
+        conn.raw.execute("BEGIN IMMEDIATE")
+
+    def _errors(self) -> tuple[type[BaseException], ...]:
+        return (sqlite3.Error, OSError)
+
+
+class _Conn:
+    """sqlite3 in autocommit mode with explicit BEGIN; commit/rollback as DB-API."""
+
+    def __init__(self, raw: sqlite3.Connection) -> None:
+        self.raw = raw
+
+    def cursor(self) -> sqlite3.Cursor:
+        return self.raw.cursor()
+
+    def commit(self) -> None:
+        if self.raw.in_transaction:
+            self.raw.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.raw.in_transaction:
+            self.raw.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self.raw.close()

@@ -1,0 +1,109 @@
+package exportgate.lib
+
+import rego.v1
+
+# decide builds a regime's decision document (docs/policy-contract.md) from
+# each line's ladder, the regime's rows and the regime's obligations.
+# Rows and obligations not in the regime's tables come from the library's.
+
+_rank_of := {"allow": 0, "notify": 1, "license": 2, "deny": 3}
+
+_by_rank := ["allow", "notify", "license", "deny"]
+
+worst(lines) := _by_rank[top] if {
+	top := max({v | some x in lines; v := _rank_of[x.outcome]})
+}
+
+row_info(rows, r) := x if {
+	x := rows[r]
+} else := tables.rows[r]
+
+_obligation(obls, o) := object.union({"code": o}, x) if {
+	x := obls[o]
+} else := object.union({"code": o}, tables.obligations[o])
+
+_metered_count(ladders) := count([i | some i; ladder := ladders[i]; _has_quota(ladder)])
+
+decide(ladders, rows, obls) := d if {
+	_metered_count(ladders) > tables.max_metered_lines
+	too_many := [{"row": "TOO_MANY_LINES"}]
+	lines := [r | some l in order.lines; r := line_result(l, too_many, {"at": 0, "before": 0}, rows, obls)]
+	d := {"contract": 1, "outcome": "license", "lines": lines}
+} else := d if {
+	used := object.get(input, "quota", {})
+	ps := picks(ladders, used)
+	lines := [r | some i; l := order.lines[i]; lad := ladders[i]; p := ps[format_int(i, 10)]; r := line_result(l, lad, p, rows, obls)]
+	count(lines) == count(order.lines)
+	d := {"contract": 1, "outcome": worst(lines), "lines": lines}
+}
+
+# quota_keys: every quota key a set of ladders may touch; the ledger locks
+# these and reports their use before the decision is evaluated.
+quota_keys(ladders) := {k | some ladder in ladders; some e in ladder; k := e.quota.key}
+
+line_result(l, ladder, pick, rows, obls) := {
+	"id": sprintf("%v", [l.id]),
+	"outcome": info.outcome,
+	"class": item_class(l.classification),
+	"reasons": array.concat([reason], _conflict_reasons(l, rows, vars)),
+	"obligations": [x | some o in object.get(info, "obligations", []); x := _obligation(obls, o)],
+	"consumes": [x | e.quota; x := {"quota": e.quota.key, "tpp": e.quota.tpp, "cap": e.quota.cap}],
+} if {
+	e := ladder[pick.at]
+	info := row_info(rows, e.row)
+	vars := object.union(_vars(l), _quota_vars(e, pick))
+	reason := {
+		"code": info.code,
+		"cite": strings.replace_n(vars, info.cite),
+		"message": strings.replace_n(vars, info.message),
+		"row": e.row,
+	}
+}
+
+_conflict_reasons(l, rows, vars) := [r] if {
+	conflict(l.classification)
+	info := row_info(rows, "CLASSIFICATION_CONFLICT")
+	r := {
+		"code": info.code,
+		"cite": strings.replace_n(vars, info.cite),
+		"message": strings.replace_n(vars, info.message),
+		"row": "CLASSIFICATION_CONFLICT",
+	}
+} else := []
+
+_text(x) := format_int(x, 10) if is_number(x)
+
+_text(x) := x if is_string(x)
+
+_line_tpp_text(l) := x if {
+	x := format_int(line_tpp(l), 10)
+} else := "unknown"
+
+_unit_tpp_text(c) := x if {
+	x := format_int(c.tpp, 10)
+} else := "unknown"
+
+_vars(l) := {
+	"{dest}": dest,
+	"{hq}": hq,
+	"{parent_hq}": parent_hq,
+	"{item}": sprintf("%v", [l.item]),
+	"{class}": item_class(l.classification),
+	"{eccn}": object.get(l.classification, "eccn", "not stated"),
+	"{tpp}": _line_tpp_text(l),
+	"{tpp_unit}": _unit_tpp_text(l.classification),
+	"{pd}": "stated",
+	"{lists}": restriction_lists,
+	"{max}": format_int(tables.max_metered_lines, 10),
+	"{year}": format_int(year, 10),
+	"{consignee}": consignee,
+}
+
+_quota_vars(e, pick) := {
+	"{quota}": e.quota.key,
+	"{cap}": _text(e.quota.cap),
+	"{used}": _text(pick.before),
+	"{after}": _text(pick.before + e.quota.tpp),
+} if {
+	e.quota
+} else := {}

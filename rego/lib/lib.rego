@@ -1,0 +1,201 @@
+# METADATA
+# title: exportgate shared library
+# description: >-
+#   Facts about the order every regime needs (destination, headquarters,
+#   country groups, restrictions), item classes, and the rows common to every
+#   regime (C1-C5) and the NAC/ACA rows for adv-b lines. Reads only input and
+#   data.exportgate.tables.lib. Written in the Rego subset that OPA and
+#   rego-cpp evaluate alike: integers for quota arithmetic, no time builtins
+#   (ISO dates compare as strings), no rego.metadata.
+package exportgate.lib
+
+import rego.v1
+
+tables := data.exportgate.tables.lib
+
+order := input.order
+
+date := order.date
+
+year := to_number(substring(date, 0, 4))
+
+parties := order.parties
+
+# The end user defaults to the ship-to party; it is the consignee for quotas.
+end_user := object.get(parties, "end_user", parties.ship_to)
+
+consignee := sprintf("%v", [end_user.id])
+
+# country normalises an ISO code: HK is treated as CN.
+country(c) := x if {
+	x := tables.aliases[c]
+} else := c
+
+dest := country(parties.ship_to.country)
+
+ship_from := country(object.get(order, "ship_from", tables.home))
+
+transaction := object.get(order, "transaction", "export")
+
+hq := country(object.get(end_user, "hq_country", end_user.country))
+
+parent_hq := country(object.get(end_user, "parent_hq_country", object.get(end_user, "hq_country", end_user.country)))
+
+verified := object.get(end_user, "verified", "")
+
+certifications := {c | some c in object.get(end_user, "certifications", [])}
+
+# in_group holds when country c is in group g on the order date.
+in_group(g, c) if {
+	m := tables.groups[g][c]
+	object.get(m, "from", "0000-01-01") <= date
+	date < object.get(m, "until", "9999-12-31")
+}
+
+concern(c) if {
+	some g in tables.concern
+	in_group(g, c)
+}
+
+dest_concern if concern(dest)
+
+hq_concern if concern(hq)
+
+hq_concern if concern(parent_hq)
+
+embargoed if {
+	some g in tables.embargo
+	in_group(g, dest)
+}
+
+# The destinations of rows B6-B8: in D:1 or D:4, and in neither A:5 nor A:6.
+licensed_destination if {
+	some g in tables.licensed
+	in_group(g, dest)
+	not exempt_destination
+}
+
+exempt_destination if {
+	some g in tables.exempt
+	in_group(g, dest)
+}
+
+domestic if {
+	dest == tables.home
+	ship_from == tables.home
+}
+
+restrictions := [r | some p in parties; some r in object.get(p, "restrictions", [])]
+
+restriction_lists := concat(", ", sort({n | some r in restrictions; n := r.list}))
+
+# Item classes -------------------------------------------------------------
+
+_eccn_is(e, p) if upper(e) == upper(p)
+
+_eccn_is(e, p) if startswith(upper(e), concat("", [upper(p), "."]))
+
+eccn_class(e) := "adv-a" if {
+	some p in tables.classes.eccn_a
+	_eccn_is(e, p)
+} else := "adv-b" if {
+	some p in tables.classes.eccn_b
+	_eccn_is(e, p)
+} else := "other"
+
+_t := tables.classes
+
+perf_class(c) := "adv-a" if {
+	c.tpp >= _t.a_tpp
+} else := "adv-a" if {
+	c.tpp >= _t.a2_tpp
+	c.pd >= _t.a2_pd
+} else := "adv-b" if {
+	c.tpp >= _t.b1_tpp
+	c.pd >= _t.b1_pd
+	c.pd < _t.a2_pd
+} else := "adv-b" if {
+	c.tpp >= _t.b2_tpp
+	c.pd >= _t.b2_pd
+	c.pd < _t.a2_pd
+} else := "other" if {
+	is_number(c.tpp)
+}
+
+_rank := {"other": 0, "adv-b": 1, "adv-a": 2}
+
+stated_classes(c) := {x | x := eccn_class(c.eccn)} | {x | x := perf_class(c)}
+
+# item_class is the stricter of the ECCN's class and the performance's class.
+item_class(c) := x if {
+	cs := stated_classes(c)
+	top := max({v | some k in cs; v := _rank[k]})
+	some x in cs
+	_rank[x] == top
+}
+
+conflict(c) if count(stated_classes(c)) > 1
+
+datacenter(c) := object.get(c, "datacenter", true)
+
+# The column of the decision tables: datacenter adv-a ("dc-a"); adv-b or a
+# non-datacenter adv-a ("b"); "other".
+column(c) := "dc-a" if {
+	item_class(c) == "adv-a"
+	datacenter(c)
+} else := "b" if {
+	item_class(c) in {"adv-a", "adv-b"}
+} else := "other" if {
+	item_class(c) == "other"
+}
+
+line_tpp(l) := l.quantity * l.classification.tpp
+
+# Rows -----------------------------------------------------------------------
+
+# common_row: rows C1-C5, evaluated before any regime's table.
+common_row(l) := "C1" if {
+	embargoed
+} else := "C2" if {
+	some r in restrictions
+	r.policy == "denial"
+} else := "C3" if {
+	count(restrictions) > 0
+} else := "C4" if {
+	domestic
+} else := "C5" if {
+	column(l.classification) == "other"
+}
+
+# b_row: rows B3, B5, B6, B8, B9 for adv-b (and non-datacenter adv-a) lines.
+b_row := "B3" if {
+	dest_concern
+} else := "B5" if {
+	hq_concern
+} else := "B6" if {
+	licensed_destination
+	verified == "dc-veu"
+} else := "B8" if {
+	licensed_destination
+} else := "B9"
+
+# quota_entry is a ladder entry that consumes quota; a line without a TPP
+# cannot be metered and stops at TPP_UNKNOWN instead.
+quota_entry(row, key, cap, l) := {"row": row, "quota": {"key": key, "cap": cap, "tpp": t}} if {
+	t := line_tpp(l)
+} else := {"row": "TPP_UNKNOWN"}
+
+# until_stateless cuts a row list after its first entry that needs no quota:
+# that entry always applies, so no later row can.
+until_stateless(entries) := array.slice(entries, 0, n + 1) if {
+	n := min({i | some i; e := entries[i]; not e.quota})
+}
+
+# pre_ladder: the one-row ladder of a line decided before the regime's own
+# table (rows C1-C5, and the NAC/ACA rows for adv-b lines); undefined for a
+# datacenter adv-a line, which the regime's table decides.
+pre_ladder(l) := [{"row": r}] if {
+	r := common_row(l)
+} else := [{"row": b_row}] if {
+	column(l.classification) == "b"
+}
