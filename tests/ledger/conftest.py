@@ -1,7 +1,8 @@
 """Fixtures of the ledger suite: every test runs on SQLite and on a real PostgreSQL.
 
 The PostgreSQL server is started once per test session (see `pgserver`);
-each test gets a fresh, empty database on it, or a fresh SQLite file. When
+each test gets a fresh, empty schema on it (a database of its own where
+the test says so), or a fresh SQLite file. When
 the server binaries are missing the PostgreSQL tests FAIL (never skip): CI
 must run the whole suite on both backends. `make postgres` installs them.
 """
@@ -49,7 +50,7 @@ def new_ledger_url(backend: str, request: pytest.FixtureRequest,
     """A factory of URLs of fresh, empty ledgers on the test's backend."""
     if backend == "postgresql":
         server: PgServer = request.getfixturevalue("pg_server")
-        return server.create_database
+        return server.create_schema
 
     def sqlite_url() -> str:
         return f"sqlite:///{tmp_path / f'ledger-{next(_sqlite_files)}.db'}"
@@ -59,3 +60,12 @@ def new_ledger_url(backend: str, request: pytest.FixtureRequest,
 @pytest.fixture
 def ledger_url(new_ledger_url: Callable[[], str]) -> str:
     return new_ledger_url()
+
+
+@pytest.fixture
+def pg_server_or_none(backend: str, request: pytest.FixtureRequest) -> PgServer | None:
+    """The server on the ``postgresql`` backend, None on ``sqlite``."""
+    if backend != "postgresql":
+        return None
+    server: PgServer = request.getfixturevalue("pg_server")
+    return server

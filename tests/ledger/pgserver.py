@@ -22,7 +22,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +86,7 @@ class PgServer:
         self.log = self.root / "server.log"
         self.port = 0
         self._dbs = 0
+        self._shared_db = ""
         self._as: dict[str, Any] = {}
         if os.geteuid() == 0:
             user = _ensure_user(SERVER_USER)
@@ -135,12 +135,29 @@ class PgServer:
         return psycopg.connect(self.url(dbname), **kwargs)
 
     def create_database(self, prefix: str = "eg") -> str:
-        """A fresh, empty database; returns its URL."""
+        """A fresh, empty database (its ``public`` schema); returns its URL."""
         self._dbs += 1
         name = f"{prefix}_{os.getpid()}_{self._dbs}"
         with self.connect(autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
         return self.url(name)
+
+    def create_schema(self, prefix: str = "eg") -> str:
+        """A fresh, empty schema in the shared test database; returns a ledger URL
+        whose ``search_path`` points at it.
+
+        A thousand times cheaper than a database (0.3 ms against 0.3 s), which
+        the repeated race and crash runs need. Advisory locks are per database,
+        so ledgers in two schemas share the lock space: harmless, the tests
+        that use them run one after another.
+        """
+        self._dbs += 1
+        name = f"{prefix}_{os.getpid()}_{self._dbs}"
+        if not self._shared_db:
+            self._shared_db = self.create_database("ledgers")
+        with psycopg.connect(self._shared_db, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{name}"')
+        return f"{self._shared_db}?options=-c%20search_path%3D{name}"
 
     def stop(self) -> None:
         try:
@@ -149,11 +166,3 @@ class PgServer:
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 
-
-def wait_port_closed(port: int, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) != 0:
-                return
-        time.sleep(0.05)

@@ -119,8 +119,10 @@ def _init_worker(url: str) -> int:
         led.close()
 
 
-def test_concurrent_first_init(ledger_url: str) -> None:
+def test_concurrent_first_init(backend: str, new_ledger_url: Any, pg_server_or_none: Any) -> None:
     """Several servers starting at once on an empty database migrate it once."""
+    # A database of its own on PostgreSQL: the public schema, as in production.
+    ledger_url = pg_server_or_none.create_database() if pg_server_or_none else new_ledger_url()
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(4) as pool:
         versions = pool.map(_init_worker, [ledger_url] * 8, chunksize=1)

@@ -1,0 +1,155 @@
+"""Microsoft Dynamics 365 Finance & Operations: ``SalesOrderHeadersV2`` with ``SalesOrderLines``.
+
+The record is the OData entity as ``/data/SalesOrderHeadersV2`` returns it
+with its lines expanded (or read alongside into ``SalesOrderLines``); a
+collection ``{"value": [...]}`` is read as several orders. A sales order is
+identified by its legal entity and number, so the canonical id is
+``<dataAreaId>:<SalesOrderNumber>``. The ordering customer is the sold-to
+party and, with the delivery address, the ship-to party; the delivery
+country is already an ISO code on the header and on each line
+(``DeliveryAddressCountryRegionISOCode``), and a line's own country wins.
+F&O has no end-user field: a custom one (``EndUserAccountNumber`` by
+default, ``adapters.d365-fo.end_user_field``) or the party master's
+``end_user`` mapping supplies it.
+
+Write-back: ``IsSalesProcessingStopped`` on the header and ``IsLineStopped``
+on each line (``NoYes`` enum values ``"Yes"`` / ``"No"``).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+from exportgate._adapter import Adapter, Record
+from exportgate._model import Decision, Order
+from exportgate._parties import party_master
+from exportgate._schemas import D365_OPTIONS
+from exportgate._settings import Settings
+from exportgate.hookspecs import hookimpl
+
+from ._common import (Fields, LineIn, PartyRef, build_orders, document_id, held, is_part,
+                      options, ship_from, summary)
+
+COUNTRY = "DeliveryAddressCountryRegionISOCode"
+
+
+class Dynamics365Adapter:
+    """Reads F&O sales order headers with lines; writes back the stop flags."""
+
+    name = "d365-fo"
+    description = "Microsoft Dynamics 365 F&O SalesOrderHeadersV2 with SalesOrderLines (OData)"
+
+    def __init__(self, settings: Settings) -> None:
+        self.options = options(settings, self.name, D365_OPTIONS)
+        self.master = party_master(settings.parties)
+
+    def claims(self, record: Record) -> bool:
+        docs = _documents(record.data)
+        return bool(docs) and all(isinstance(d, dict) and "SalesOrderNumber" in d
+                                  and "SalesOrderLines" in d for d in docs or ())
+
+    def adapt(self, record: Record) -> list[Order]:
+        f = Fields(self.name, record)
+        docs = _documents(record.data)
+        if not docs:
+            raise f.error("is not a SalesOrderHeadersV2 entity or a non-empty {\"value\": [...]} "
+                          "collection of them", "record")
+        orders = []
+        for i, doc in enumerate(docs):
+            f.order_id = None
+            orders.extend(self._order(f, f.obj(doc, f"value[{i}]")))
+        return orders
+
+    def _order(self, f: Fields, so: Mapping[str, Any]) -> list[Order]:
+        number = f.need(so, "SalesOrderNumber", "SalesOrderNumber")
+        f.order_id = f"{f.need(so, 'dataAreaId', 'dataAreaId')}:{number}"
+        customer = f.need(so, "OrderingCustomerAccountNumber", "OrderingCustomerAccountNumber")
+        name = f.text(so, "DeliveryAddressName", "DeliveryAddressName", required=False)
+        header_country = f.text(so, COUNTRY, COUNTRY, required=False)
+        parties = {
+            "sold_to": PartyRef(customer, "OrderingCustomerAccountNumber"),
+            "ship_to": PartyRef(customer, COUNTRY,
+                                f.country(header_country, COUNTRY) if header_country else None,
+                                name)}
+        end_user_field = self.options.get("end_user_field")
+        if end_user_field:
+            end_user = f.text(so, end_user_field, end_user_field, required=False)
+            if end_user is not None:
+                parties["end_user"] = PartyRef(end_user, end_user_field)
+        site = f.text(so, "DefaultShippingSiteId", "DefaultShippingSiteId", required=False)
+        lines = []
+        for i, row in enumerate(f.rows(so.get("SalesOrderLines"), "SalesOrderLines")):
+            lines.append(self._line(f, row, f"SalesOrderLines[{i}]", number, parties["ship_to"],
+                                    site))
+        return build_orders(f, self.master, order_id=f.order_id,
+                            date=f.date(so.get("OrderCreationDateTime"), "OrderCreationDateTime"),
+                            parties=parties, lines=lines, lines_field="SalesOrderLines")
+
+    def _line(self, f: Fields, row: Mapping[str, Any], at: str, number: str, ship_to: PartyRef,
+              site: str | None) -> LineIn:
+        line = _line_number(f, row.get("LineNumber"), f"{at}.LineNumber")
+        own = f.text(row, "SalesOrderNumber", f"{at}.SalesOrderNumber", line, required=False)
+        if own is not None and own != number:
+            raise f.error(f"the line belongs to sales order {own}, not {number}",
+                          f"{at}.SalesOrderNumber", line)
+        country = f.text(row, COUNTRY, f"{at}.{COUNTRY}", line, required=False)
+        overrides = {}
+        if country is not None:
+            name = f.text(row, "DeliveryAddressName", f"{at}.DeliveryAddressName", line,
+                          required=False)
+            overrides["ship_to"] = PartyRef(ship_to.id, f"{at}.{COUNTRY}",
+                                            f.country(country, f"{at}.{COUNTRY}", line),
+                                            name or ship_to.name)
+        line_site = f.text(row, "ShippingSiteId", f"{at}.ShippingSiteId", line, required=False)
+        return LineIn(
+            id=line, item=f.need(row, "ItemNumber", f"{at}.ItemNumber", line),
+            quantity=f.quantity(row.get("OrderedSalesQuantity"), f"{at}.OrderedSalesQuantity",
+                                line),
+            unit=f.text(row, "SalesUnitSymbol", f"{at}.SalesUnitSymbol", line, required=False),
+            parties=overrides, ship_from=ship_from(self.options, line_site or site))
+
+    def writeback(self, order: Order, decision: Decision) -> dict[str, Any]:
+        """Stop the order and each held line; a part of a split order never un-stops the header."""
+        area, _, number = document_id(order).partition(":")
+        hold = held(decision.outcome)
+        header = ({} if is_part(order) and not hold
+                  else {"IsSalesProcessingStopped": "Yes" if hold else "No"})
+        return {"adapter": self.name, "entity": "SalesOrderHeadersV2", "dataAreaId": area,
+                "SalesOrderNumber": number, "order": order.id,
+                "outcome": decision.outcome.value, "hold": hold, "header": header,
+                "lines": [{"entity": "SalesOrderLines", "LineNumber": _number(ld.id),
+                           "outcome": ld.outcome.value,
+                           "IsLineStopped": "Yes" if held(ld.outcome) else "No"}
+                          for ld in decision.lines],
+                "message": summary(decision)}
+
+
+def _documents(data: Any) -> list[Any] | None:
+    if isinstance(data, dict) and "value" in data and "SalesOrderNumber" not in data:
+        value = data["value"]
+        return value if isinstance(value, list) else None
+    return [data] if isinstance(data, dict) else None
+
+
+def _line_number(f: Fields, value: Any, field: str) -> str:
+    """``LineNumber`` is a real in F&O (``1``, ``2.0``); the canonical line id is its text."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)) or value == "":
+        raise f.error(f"must be a line number, got {value!r:.60}", field)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise f.error(f"must be a line number, got {value!r}", field)
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value).strip()
+
+
+def _number(line_id: str) -> int | float | str:
+    """The line id as the number F&O keys the line by."""
+    try:
+        number = float(line_id)
+    except ValueError:
+        return line_id
+    return int(number) if number.is_integer() else number
+
+
+@hookimpl
+def exportgate_register_adapters(register: Callable[[Adapter], None], settings: Settings) -> None:
+    register(Dynamics365Adapter(settings))

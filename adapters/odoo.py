@@ -1,0 +1,130 @@
+"""Odoo ``sale.order`` as JSON-RPC ``read`` returns it, with its ``order_line`` read alongside.
+
+The host (typically an ``action_confirm`` override in a small Odoo module)
+reads the order and replaces the ``order_line`` ids with the lines' own
+``read`` results; a JSON-RPC response ``{"jsonrpc": "2.0", "result": [...]}``
+of several orders is read as several orders. Odoo's conventions apply:
+many2one fields are ``[id, "display name"]`` pairs, an empty field is
+``false``. Parties are ``res.partner`` ids (``partner_id`` sold-to,
+``partner_shipping_id`` ship-to, the configured many2one end user); their
+countries come from the party master, keyed by those ids. The item is the
+product's internal reference, the ``[CODE]`` its display name starts with.
+Section and note lines are skipped.
+
+Odoo has no compliance hold: the write-back asks the host to keep a held
+order in draft (refuse to confirm) and to post the reasons on its chatter.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Mapping
+
+from exportgate._adapter import Adapter, Record
+from exportgate._model import Decision, Order
+from exportgate._parties import party_master
+from exportgate._schemas import ODOO_OPTIONS
+from exportgate._settings import Settings
+from exportgate.hookspecs import hookimpl
+
+from ._common import (Fields, LineIn, PartyRef, build_orders, document_id, held, options,
+                      ship_from, summary)
+
+_DEFAULT_CODE = re.compile(r"^\[([^\]]+)\]")
+
+
+class OdooAdapter:
+    """Reads ``sale.order`` reads; writes back confirm-or-keep-draft and a chatter message."""
+
+    name = "odoo"
+    description = "Odoo sale.order (JSON-RPC read) with order_line read alongside"
+
+    def __init__(self, settings: Settings) -> None:
+        self.options = options(settings, self.name, ODOO_OPTIONS)
+        self.master = party_master(settings.parties)
+
+    def claims(self, record: Record) -> bool:
+        docs = _documents(record.data)
+        return bool(docs) and all(
+            isinstance(d, dict) and {"name", "partner_id", "order_line"} <= set(d)
+            and isinstance(d["order_line"], list) for d in docs or ())
+
+    def adapt(self, record: Record) -> list[Order]:
+        f = Fields(self.name, record)
+        docs = _documents(record.data)
+        if not docs:
+            raise f.error("is not a sale.order read result (an object, or a JSON-RPC response "
+                          "with a non-empty result list)", "record")
+        orders = []
+        for i, doc in enumerate(docs):
+            f.order_id = None
+            orders.extend(self._order(f, f.obj(doc, f"result[{i}]")))
+        return orders
+
+    def _order(self, f: Fields, so: Mapping[str, Any]) -> list[Order]:
+        f.order_id = f.need(so, "name", "name")
+        parties = {"sold_to": _party(f, so, "partner_id"),
+                   "ship_to": _party(f, so, "partner_shipping_id")}
+        end_user_field = self.options.get("end_user_field")
+        if end_user_field and so.get(end_user_field) not in (None, False):
+            parties["end_user"] = _party(f, so, end_user_field)
+        plant = (_many2one(f, so, "warehouse_id")[0]
+                 if so.get("warehouse_id") not in (None, False) else None)
+        lines = []
+        for i, row in enumerate(f.rows(so.get("order_line"), "order_line")):
+            at = f"order_line[{i}]"
+            if row.get("display_type"):
+                continue
+            line = f.need(row, "id", f"{at}.id")
+            product = _many2one(f, row, "product_id", at, line)[1]
+            code = _DEFAULT_CODE.match(product)
+            if code is None:
+                raise f.error(f"product {product!r} has no internal reference: give it one "
+                              "(the [CODE] of its display name) so the item catalog can match it",
+                              f"{at}.product_id", line)
+            unit_key = "product_uom_id" if "product_uom_id" in row else "product_uom"
+            unit = (_many2one(f, row, unit_key, at, line)[1]
+                    if row.get(unit_key) not in (None, False) else None)
+            lines.append(LineIn(
+                id=line, item=code.group(1).strip(),
+                quantity=f.quantity(row.get("product_uom_qty"), f"{at}.product_uom_qty", line),
+                unit=unit, ship_from=ship_from(self.options, plant)))
+        return build_orders(f, self.master, order_id=f.order_id,
+                            date=f.date(so.get("date_order"), "date_order"),
+                            parties=parties, lines=lines, lines_field="order_line")
+
+    def writeback(self, order: Order, decision: Decision) -> dict[str, Any]:
+        """Confirm or keep in draft; the reasons go to the order's chatter, line by line."""
+        hold = held(decision.outcome)
+        return {"adapter": self.name, "model": "sale.order", "name": document_id(order),
+                "order": order.id, "outcome": decision.outcome.value, "hold": hold,
+                "confirm": not hold, "state": "draft" if hold else "sale",
+                "message_post": {"body": summary(decision), "message_type": "comment",
+                                 "subtype_xmlid": "mail.mt_note"},
+                "order_line": [{"id": int(ld.id) if ld.id.isdigit() else ld.id,
+                                "outcome": ld.outcome.value} for ld in decision.lines]}
+
+
+def _documents(data: Any) -> list[Any] | None:
+    if isinstance(data, dict) and "jsonrpc" in data:
+        result = data.get("result")
+        return result if isinstance(result, list) else None
+    return [data] if isinstance(data, dict) else None
+
+
+def _party(f: Fields, m: Mapping[str, Any], key: str) -> PartyRef:
+    """A ``res.partner`` many2one as a party: its id (as a string) and display name."""
+    partner_id, name = _many2one(f, m, key)
+    return PartyRef(partner_id, key, None, name or None)
+
+
+def _many2one(f: Fields, m: Mapping[str, Any], key: str, at: str | None = None,
+              line: str | None = None) -> tuple[str, str]:
+    """A many2one ``[id, "display name"]``: the id as a string, and the name."""
+    field = f"{at}.{key}" if at else key
+    value = m.get(key)
+    if value is None or value is False:
+        raise f.error("is missing or empty", field, line)
+    if (not isinstance(value, list) or len(value) != 2 or isinstance(value[0], bool)
+            or not isinstance(value[0], int) or not isinstance(value[1], str)):
+        raise f.error(f"must be a many2one [id, \"name\"], got {value!r:.60}", field, line)
+    return str(value[0]), value[1]

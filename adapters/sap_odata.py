@@ -1,0 +1,215 @@
+"""SAP S/4HANA sales orders over OData: ``API_SALES_ORDER_SRV`` (V2) and ``api_salesorder`` (V4).
+
+Both APIs describe the same document with different names: V2 wraps it in
+``{"d": ...}``, expands ``to_Item`` / ``to_Partner`` as ``{"results": [...]}``,
+writes dates as ``/Date(ms)/`` and names the product ``Material``; V4 returns
+the entity itself (or ``{"value": [...]}``), expands ``_Item`` / ``_Partner``
+/ ``_ItemPartner`` as lists, writes ISO dates and names it ``Product``. One
+adapter class reads both through a `Dialect`.
+
+Parties come from the header partners (``AG``, ``WE``, the configured
+end-user function); a partner on an item overrides the header partner for
+that item. A country comes from the partner's expanded address (V2
+``to_Address``), else from the party master. Rejected items
+(``SalesDocumentRjcnReason`` set) are not checked: they will not ship.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from exportgate._adapter import Adapter, Record
+from exportgate._model import Decision, Order
+from exportgate._parties import party_master
+from exportgate._schemas import SAP_OPTIONS
+from exportgate._settings import Settings
+from exportgate.hookspecs import hookimpl
+
+from ._common import (Fields, LineIn, PartyRef, build_orders, document_id, held, options,
+                      ship_from, summary)
+from ._sap import BlockCodes, PartnerFunctions
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """Where one OData version keeps each field."""
+
+    name: str
+    description: str
+    header_entity: str
+    schedule_line_entity: str
+    items: str
+    partners: str
+    item_partners: str
+    product: str
+    unit: str
+    plant: str
+    address: str | None
+    statuses: bool
+
+    def documents(self, data: Any) -> list[Any] | None:
+        """The sales-order objects of a payload, or ``None`` when it is not this dialect's."""
+        if self.name == "sap-odata-v2":
+            if not isinstance(data, dict) or set(data) != {"d"} or not isinstance(data["d"], dict):
+                return None
+            d = data["d"]
+            results = d.get("results")
+            return results if isinstance(results, list) else [d]
+        if not isinstance(data, dict):
+            return None
+        value = data.get("value")
+        return value if isinstance(value, list) else [data]
+
+
+V2 = Dialect(
+    name="sap-odata-v2",
+    description="SAP S/4HANA API_SALES_ORDER_SRV (OData V2) A_SalesOrder with to_Item, to_Partner",
+    header_entity="A_SalesOrder", schedule_line_entity="A_SalesOrderScheduleLine",
+    items="to_Item", partners="to_Partner", item_partners="to_Partner", product="Material",
+    unit="RequestedQuantityUnit", plant="ProductionPlant", address="to_Address", statuses=False)
+
+V4 = Dialect(
+    name="sap-odata-v4",
+    description="SAP S/4HANA api_salesorder (OData V4) SalesOrder with _Item, _Partner",
+    header_entity="SalesOrder", schedule_line_entity="SalesOrderScheduleLine",
+    items="_Item", partners="_Partner", item_partners="_ItemPartner", product="Product",
+    unit="RequestedQuantityISOUnit", plant="Plant", address=None, statuses=True)
+
+
+class SapODataAdapter:
+    """Reads SAP sales orders in one OData dialect; writes back delivery blocks (and statuses)."""
+
+    def __init__(self, dialect: Dialect, settings: Settings) -> None:
+        self.dialect = dialect
+        self.name = dialect.name
+        self.description = dialect.description
+        self.options = options(settings, self.name, SAP_OPTIONS)
+        self.partners = PartnerFunctions(self.options)
+        self.codes = BlockCodes(self.options)
+        self.master = party_master(settings.parties)
+
+    def claims(self, record: Record) -> bool:
+        docs = self.dialect.documents(record.data)
+        return bool(docs) and all(isinstance(d, dict) and "SalesOrder" in d
+                                  and self.dialect.items in d for d in docs or ())
+
+    def adapt(self, record: Record) -> list[Order]:
+        f = Fields(self.name, record)
+        docs = self.dialect.documents(record.data)
+        if docs is None:
+            raise f.error("is not an OData "
+                          + ("V2 payload {\"d\": ...}" if self.dialect is V2 else "V4 payload")
+                          + f" of {self.dialect.header_entity}", "record")
+        if not docs:
+            raise f.error("holds no sales order", "record")
+        orders = []
+        for i, doc in enumerate(docs):
+            f.order_id = None
+            orders.extend(self._order(f, f.obj(doc, f"value[{i}]" if len(docs) > 1 else "record")))
+        return orders
+
+    def _order(self, f: Fields, so: Mapping[str, Any]) -> list[Order]:
+        d = self.dialect
+        f.order_id = f.need(so, "SalesOrder", "SalesOrder")
+        date_key = "SalesOrderDate" if so.get("SalesOrderDate") else "CreationDate"
+        date = f.date(so.get(date_key), date_key)
+        parties = self._partners(f, so.get(d.partners), d.partners, None)
+        sold_to = f.text(so, "SoldToParty", "SoldToParty", required=False)
+        if "sold_to" not in parties and sold_to is not None:
+            parties["sold_to"] = PartyRef(sold_to, "SoldToParty")
+        lines = []
+        for i, item in enumerate(f.rows(so.get(d.items), d.items)):
+            lines.extend(self._line(f, item, f"{d.items}[{i}]"))
+        return build_orders(f, self.master, order_id=f.order_id, date=date, parties=parties,
+                            lines=lines, lines_field=d.items)
+
+    def _line(self, f: Fields, item: Mapping[str, Any], at: str) -> list[LineIn]:
+        d = self.dialect
+        line = f.need(item, "SalesOrderItem", f"{at}.SalesOrderItem")
+        if f.text(item, "SalesDocumentRjcnReason", f"{at}.SalesDocumentRjcnReason", line,
+                  required=False):
+            return []
+        overrides = (self._partners(f, item[d.item_partners], f"{at}.{d.item_partners}", line)
+                     if item.get(d.item_partners) is not None else {})
+        plant = f.text(item, d.plant, f"{at}.{d.plant}", line, required=False)
+        return [LineIn(
+            id=line, item=f.need(item, d.product, f"{at}.{d.product}", line),
+            quantity=f.quantity(item.get("RequestedQuantity"), f"{at}.RequestedQuantity", line),
+            unit=f.text(item, d.unit, f"{at}.{d.unit}", line, required=False),
+            parties=overrides, ship_from=ship_from(self.options, plant))]
+
+    def _partners(self, f: Fields, value: Any, at: str,
+                  line: str | None) -> dict[str, PartyRef]:
+        """Partners by role; a missing navigation means none were expanded."""
+        if value is None:
+            return {}
+        found: dict[str, PartyRef] = {}
+        seen: set[str] = set()
+        for i, p in enumerate(f.rows(value, at, line)):
+            field = f"{at}[{i}]"
+            code = f.need(p, "PartnerFunction", f"{field}.PartnerFunction", line)
+            if code in seen:
+                raise f.error(f"partner function {code} appears twice", f"{field}.PartnerFunction",
+                              line)
+            seen.add(code)
+            role = self.partners.role(f, code, f"{field}.PartnerFunction", line)
+            if role is None:
+                continue
+            customer = f.need(p, "Customer", f"{field}.Customer", line)
+            country, name = self._address(f, p, field, line)
+            found[role] = PartyRef(customer, f"{field}.Customer", country, name)
+        return found
+
+    def _address(self, f: Fields, partner: Mapping[str, Any], field: str,
+                 line: str | None) -> tuple[str | None, str | None]:
+        """Country and name from the partner's expanded address (V2 ``to_Address``), if any."""
+        key = self.dialect.address
+        if key is None or partner.get(key) is None:
+            return None, None
+        rows = f.rows(partner[key], f"{field}.{key}", line)
+        if not rows:
+            return None, None
+        at = f"{field}.{key}[0]"
+        country = f.text(rows[0], "Country", f"{at}.Country", line, required=False)
+        return (f.country(country, f"{at}.Country", line) if country else None,
+                f.text(rows[0], "OrganizationName1", f"{at}.OrganizationName1", line,
+                       required=False))
+
+    def writeback(self, order: Order, decision: Decision) -> dict[str, Any]:
+        """The delivery block on the header and on each item's schedule lines.
+
+        V4 adds SAP's three trade-compliance statuses (embargo, sanctioned
+        list, legal control) per item and, as the worst of the items, on the
+        header.
+        """
+        d, codes = self.dialect, self.codes
+        header = {"DeliveryBlockReason": codes.block(decision.outcome)}
+        items = []
+        for ld in decision.lines:
+            item: dict[str, Any] = {"SalesOrderItem": ld.id, "outcome": ld.outcome.value,
+                                    "DelivBlockReasonForSchedLine": codes.block(ld.outcome)}
+            if d.statuses:
+                s = codes.statuses(ld)
+                item.update(TrdCmplncEmbargoSts=s["embargo"],
+                            TrdCmplncSnctndListChkSts=s["sanctioned_list"],
+                            OvrlTrdCmplncLegalCtrlChkSts=s["legal_control"])
+            items.append(item)
+        if d.statuses:
+            header.update(
+                OverallTrdCmplncEmbargoSts=codes.worst([i["TrdCmplncEmbargoSts"] for i in items]),
+                OvrlTrdCmplncSnctndListChkSts=codes.worst(
+                    [i["TrdCmplncSnctndListChkSts"] for i in items]),
+                OvrlTrdCmplncLegalCtrlChkSts=codes.worst(
+                    [i["OvrlTrdCmplncLegalCtrlChkSts"] for i in items]))
+        return {"adapter": self.name, "SalesOrder": document_id(order), "order": order.id,
+                "outcome": decision.outcome.value, "hold": held(decision.outcome),
+                "header": {"entity": d.header_entity,
+                           **codes.header(order, header)},
+                "items": [{"entity": d.schedule_line_entity, **i} for i in items],
+                "message": summary(decision)}
+
+
+@hookimpl
+def exportgate_register_adapters(register: Callable[[Adapter], None], settings: Settings) -> None:
+    register(SapODataAdapter(V2, settings))
+    register(SapODataAdapter(V4, settings))

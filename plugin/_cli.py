@@ -1,0 +1,308 @@
+"""The ``exportgate`` command line.
+
+Exit codes (README, "Exit codes"):
+
+- 0: every order was decided (whatever the outcomes);
+- 1: ``--fail-on`` was given and an order's outcome reached it, or a Rego test failed;
+- 2: bad input: an invalid record, an unknown regime, an unreadable file or
+  configuration; nothing of the offending orders was decided;
+- 3: an order was held because the engine or the ledger could not answer
+  (its lines are ``license`` with an ``error``);
+- 4: a plugin failed (a host callback raised); the decision stands.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+from ._adapter import Record
+from ._exceptions import ExportgateError, InputError, LedgerError, PluginError
+from ._gate import Checked, Gate
+from ._ledger import open_ledger, parse_duration
+from ._model import Outcome
+from ._plugins import Plugins
+from ._render import decision_table, ledger_table, regimes_table
+from ._settings import Settings
+
+EXIT_OK, EXIT_FAIL_ON, EXIT_INPUT, EXIT_HELD, EXIT_PLUGIN = 0, 1, 2, 3, 4
+
+#: Further subcommands: (name, add_parser(subparsers) -> None). Modules that
+#: own a command (bundles, the audit log) append here at import.
+COMMANDS: list[tuple[str, Callable[[Any], None]]] = []
+
+
+def _read_text(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text") from None
+
+
+def read_records(path: str, batch: bool) -> Iterator[Record]:
+    """A file as records: JSON lines give one record a line, anything else one record."""
+    text = _read_text(path)
+    name = "<stdin>" if path == "-" else path
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    if not first:
+        raise InputError(f"{name}: the file is empty")
+    if batch and first.lstrip().startswith("{"):
+        whole = Record.from_text(text, name)
+        if whole.data is not None:
+            yield whole
+            return
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            record = Record.from_text(line, f"{name}:{n}")
+            if record.data is None:
+                raise InputError(f"{name}:{n}: not valid JSON")
+            yield record
+        return
+    yield Record.from_text(text, name)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.load(args.config)
+
+
+def _print_checked(checked: Checked, args: argparse.Namespace) -> None:
+    out = sys.stdout
+    if args.json:
+        doc = checked.decision.to_dict()
+        if getattr(args, "writeback", False):
+            doc["writeback"] = checked.writeback
+        out.write(json.dumps(doc, sort_keys=False) + "\n")
+    else:
+        decision_table(checked.order, checked.decision, out)
+        if getattr(args, "writeback", False):
+            out.write("  write-back: " + json.dumps(checked.writeback, indent=None) + "\n\n")
+    out.flush()
+
+
+def _finish(results: list[Checked], args: argparse.Namespace) -> int:
+    code = EXIT_OK
+    for checked in results:
+        for err in checked.plugin_errors:
+            print(f"exportgate: {err}", file=sys.stderr)
+    if any(c.plugin_errors for c in results):
+        code = EXIT_PLUGIN
+    if any(c.decision.error for c in results):
+        for c in results:
+            if c.decision.error:
+                print(f"exportgate: order {c.decision.order} held: {c.decision.error}",
+                      file=sys.stderr)
+        code = EXIT_HELD
+    fail_on = getattr(args, "fail_on", None)
+    if code == EXIT_OK and fail_on:
+        threshold = Outcome(fail_on)
+        if any(threshold <= c.decision.outcome for c in results):
+            code = EXIT_FAIL_ON
+    return code
+
+
+def _gate(args: argparse.Namespace) -> Gate:
+    return Gate(_settings(args), regime_id=args.regime, ledger_url=args.ledger,
+                engine=args.engine)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    records = list(read_records(args.file, batch=False))
+    with _gate(args) as gate:
+        results = []
+        for record in records:
+            orders, adapter = gate.read(record, args.adapter)
+            if len(orders) != 1 and not args.all:
+                raise InputError(f"{record.source}: holds {len(orders)} orders; "
+                                 "use `exportgate batch`, or --all")
+            for order in orders:
+                gate.regime_for(order)
+            for order in orders:
+                checked = gate.check(order, adapter)
+                _print_checked(checked, args)
+                results.append(checked)
+    return _finish(results, args)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    bad: list[InputError] = []
+
+    def report(exc: InputError) -> None:
+        bad.append(exc)
+        print(f"exportgate: {exc}", file=sys.stderr)
+
+    results = []
+    with _gate(args) as gate:
+        for checked in gate.batch(read_records(args.file, batch=True), args.adapter,
+                                  keep_going=args.keep_going, on_error=report):
+            _print_checked(checked, args)
+            results.append(checked)
+    code = _finish(results, args)
+    return EXIT_INPUT if bad else code
+
+
+def cmd_regimes(args: argparse.Namespace) -> int:
+    plugins = Plugins(_settings(args))
+    docs = []
+    for regime_id in sorted(plugins.regimes):
+        regime = plugins.regimes[regime_id]
+        doc = regime.metadata()
+        if regime.parameters:
+            doc["parameters"] = regime.parameters
+        docs.append(doc)
+    if args.json:
+        for doc in docs:
+            print(json.dumps(doc))
+    else:
+        regimes_table(docs, sys.stdout)
+    return EXIT_OK
+
+
+def _test_engines(plugins: Plugins, wanted: list[str] | None) -> list[str]:
+    if wanted:
+        return wanted
+    names = ["embedded"]
+    if "opa" in plugins.engines:
+        try:
+            plugins.engine("opa")
+            names.append("opa")
+        except ExportgateError as exc:
+            print(f"exportgate: skipping engine opa: {exc}", file=sys.stderr)
+    return names
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    plugins = Plugins(_settings(args))
+    ids = [args.regime] if args.regime else sorted(plugins.regimes)
+    passed = failed = 0
+    for name in _test_engines(plugins, args.engine):
+        engine = plugins.engine(name)
+        for regime_id in ids:
+            regime = plugins.regime(regime_id)
+            results = engine.run_tests(regime)
+            ok = sum(1 for _, good, _ in results if good)
+            bad = [(n, d) for n, good, d in results if not good]
+            print(f"{name:9} {regime_id:28} {ok} passed, {len(bad)} failed")
+            for test, detail in bad:
+                print(f"  FAIL {test}: {detail}")
+            passed += ok
+            failed += len(bad)
+    print(f"{passed} passed, {failed} failed")
+    return EXIT_FAIL_ON if failed or not passed else EXIT_OK
+
+
+def cmd_ledger(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    ledger = open_ledger(args.ledger or settings.ledger, settings.ledger_timeout)
+    try:
+        if args.action == "init":
+            print(f"ledger {ledger.url}: schema version {ledger.init()}")
+        elif args.action == "show":
+            states = ledger.show()
+            if args.json:
+                for s in states:
+                    print(json.dumps(s.to_dict()))
+            else:
+                ledger_table(states, sys.stdout)
+        elif args.action == "commit":
+            print(f"order {args.order}: {ledger.commit(args.order)} reservations committed")
+        elif args.action == "release":
+            print(f"order {args.order}: {ledger.release(args.order)} reservations released")
+        elif args.action == "expire":
+            ids = ledger.expire(parse_duration(args.older_than))
+            print(f"released {len(ids)} orders: {', '.join(ids) if ids else '-'}")
+    finally:
+        ledger.close()
+    return EXIT_OK
+
+
+def _decision_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--regime", help="regime id (default: the calendar's regime in force "
+                                    "on each order's date)")
+    p.add_argument("--ledger", help="ledger URL: sqlite:///PATH or postgresql://...")
+    p.add_argument("--engine", help="engine name: embedded (default), opa, opa-http")
+    p.add_argument("--adapter", help="force a record adapter by name")
+    p.add_argument("--json", action="store_true", help="print decision JSON")
+    p.add_argument("--writeback", action="store_true",
+                   help="show what the ERP should write back")
+    p.add_argument("--fail-on", choices=[o.value for o in Outcome],
+                   help="exit 1 when an order's outcome is this or worse")
+    p.add_argument("file", help="the record file, or - for standard input")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="exportgate",
+        description="Export-control license determination for ERP orders, as code.")
+    parser.add_argument("--config", help="configuration file (default: $EXPORTGATE_CONFIG)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("check", help="check one order and print its decision")
+    _decision_options(p)
+    p.add_argument("--all", action="store_true",
+                   help="decide every order of a record that holds several")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("batch", help="check the orders of a file in order, one ledger")
+    _decision_options(p)
+    p.add_argument("--keep-going", action="store_true",
+                   help="decide the valid orders even when some records are invalid")
+    p.set_defaults(func=cmd_batch)
+
+    p = sub.add_parser("regimes", help="list the regimes: id, title, dates, sources")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_regimes)
+
+    p = sub.add_parser("test", help="run every regime's Rego tests")
+    p.add_argument("--engine", action="append", help="engine to run on (repeatable; "
+                                                     "default: every in-process engine)")
+    p.add_argument("--regime", help="only this regime")
+    p.set_defaults(func=cmd_test)
+
+    p = sub.add_parser("ledger", help="the quota ledger: init, show, commit, release, expire")
+    p.add_argument("--ledger", help="ledger URL (default: the configuration's)")
+    lsub = p.add_subparsers(dest="action", required=True)
+    lsub.add_parser("init", help="create or migrate the schema")
+    q = lsub.add_parser("show", help="per quota key: cap, reserved, committed, remaining")
+    q.add_argument("--json", action="store_true")
+    q = lsub.add_parser("commit", help="the order shipped: commit its reservations")
+    q.add_argument("order")
+    q = lsub.add_parser("release", help="the order was cancelled: release its quota")
+    q.add_argument("order")
+    q = lsub.add_parser("expire", help="release reservations older than a duration")
+    q.add_argument("--older-than", required=True, help="e.g. 30d, 12h")
+    p.set_defaults(func=cmd_ledger)
+
+    for _name, add in COMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except InputError as exc:
+        print(f"exportgate: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except LedgerError as exc:
+        print(f"exportgate: {exc}", file=sys.stderr)
+        return EXIT_HELD
+    except PluginError as exc:
+        print(f"exportgate: {exc}", file=sys.stderr)
+        return EXIT_PLUGIN
+    except ExportgateError as exc:
+        print(f"exportgate: {exc}", file=sys.stderr)
+        return EXIT_HELD
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+"""The gate: one order in, one decision out, quota reserved, host told.
+
+`Gate` is the Python API a host embeds and the engine behind the command
+line. Per order: adapt, validate, enrich, check completeness (input errors
+stop here: nothing is evaluated or reserved); ask the regime which quota keys
+the order may touch; lock them in the ledger and read what other orders hold;
+evaluate; reserve what the decision consumes; append the audit record; call
+the ``exportgate_decision`` hook. If the engine or the ledger cannot answer,
+every line is ``license`` with an ``error``, and the ledger is left as it was.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator
+
+from . import _enrich
+from ._adapter import Adapter, Record
+from ._exceptions import (EngineError, ExportgateError, InputError, LedgerError, PluginError,
+                          UnknownRegimeError)
+from ._ledger import SqlLedger, open_ledger
+from ._model import Decision, Order
+from ._plugins import Plugins
+from ._policy import parse_decision, parse_quota_keys, policy_input
+from ._regime import Regime
+from ._settings import Settings
+from ._validate import order_from_dict
+
+#: Called after each decision is recorded: (order, decision, policy input,
+#: evaluation seconds). The audit log is one such recorder.
+Recorder = Callable[[Order, Decision, dict[str, Any], float], None]
+
+
+@dataclass
+class Checked:
+    """One decided order, with what the host needs to act on it."""
+
+    order: Order
+    decision: Decision
+    writeback: dict[str, Any] | None = None
+    plugin_errors: list[PluginError] = field(default_factory=list)
+
+
+class Gate:
+    """Checks orders under a regime (fixed, or picked by the calendar) against one ledger."""
+
+    def __init__(self, settings: Settings | None = None, *, regime_id: str | None = None,
+                 ledger_url: str | None = None, engine: str | None = None,
+                 plugins: Plugins | None = None) -> None:
+        self.settings = settings or Settings.load()
+        self.plugins = plugins or Plugins(self.settings)
+        self.fixed_regime = self.plugins.regime(regime_id) if regime_id else None
+        self.ledger_url = ledger_url or self.settings.ledger
+        self.engine_name = engine or self.settings.engine_name
+        self._ledger: SqlLedger | None = None
+        self.recorders: list[Recorder] = []
+        for entry in self.settings.calendar:
+            self.plugins.regime(entry["regime"])
+
+    # -- parts -----------------------------------------------------------
+
+    @property
+    def ledger(self) -> SqlLedger:
+        if self._ledger is None:
+            self._ledger = open_ledger(self.ledger_url, self.settings.ledger_timeout)
+        return self._ledger
+
+    @property
+    def engine(self) -> Any:
+        return self.plugins.engine(self.engine_name)
+
+    def close(self) -> None:
+        if self._ledger is not None:
+            self._ledger.close()
+            self._ledger = None
+        self.plugins.close()
+
+    def __enter__(self) -> "Gate":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def regime_for(self, order: Order) -> Regime:
+        """The named regime, else the calendar's regime in force on the order date."""
+        if self.fixed_regime is not None:
+            return self.fixed_regime
+        if not self.settings.calendar:
+            raise UnknownRegimeError("no regime: name one with --regime, or configure a "
+                                     "calendar (see README, Configuration)")
+        in_force = [e for e in self.settings.calendar
+                    if e["effective_from"] <= order.date
+                    and (not e.get("effective_to") or order.date < e["effective_to"])]
+        if not in_force:
+            raise UnknownRegimeError(f"order {order.id}: no regime in the calendar is in force "
+                                     f"on {order.date}")
+        latest = max(in_force, key=lambda e: e["effective_from"])
+        return self.plugins.regime(latest["regime"])
+
+    # -- reading ---------------------------------------------------------
+
+    def read(self, record: Record, adapter: str | None = None) -> tuple[list[Order], Adapter]:
+        """Adapt, validate, enrich and complete every order of a record (InputError if not)."""
+        adapted = self.plugins.adapt(record, adapter)
+        return [self.prepare(order) for order in adapted.orders], adapted.adapter
+
+    def prepare(self, order: Order | dict[str, Any]) -> Order:
+        if not isinstance(order, Order):
+            order = order_from_dict(order)
+        order = _enrich.apply(order, self.plugins.enrich(order))
+        _enrich.require_classification(order)
+        return order
+
+    # -- deciding --------------------------------------------------------
+
+    def check(self, order: Order | dict[str, Any], adapter: Adapter | None = None) -> Checked:
+        """Decide one order (canonical dict or Order), reserve its quota, tell the host."""
+        order = self.prepare(order) if not isinstance(order, Order) else order
+        regime = self.regime_for(order)
+        started = time.perf_counter()
+        decision, doc = self._decide(order, regime)
+        elapsed = time.perf_counter() - started
+        for record in self.recorders:
+            record(order, decision, doc, elapsed)
+        writeback = adapter.writeback(order, decision) if adapter is not None else None
+        errors = self.plugins.decided(order, decision, writeback)
+        return Checked(order, decision, writeback, errors)
+
+    def _decide(self, order: Order, regime: Regime) -> tuple[Decision, dict[str, Any]]:
+        doc = policy_input(order)
+        engine = self.engine
+        try:
+            keys = parse_quota_keys(engine.evaluate(regime, "quota_keys", doc), regime)
+        except EngineError as exc:
+            return Decision.held(order, regime.id, str(exc), regime.parameters), doc
+        try:
+            with self.ledger.hold(order.id, keys) as hold:
+                doc = policy_input(order, {k: hold.usage.get(k, 0) for k in keys})
+                try:
+                    decision = parse_decision(engine.evaluate(regime, "decision", doc),
+                                              order, regime, keys)
+                except EngineError as exc:
+                    return Decision.held(order, regime.id, str(exc), regime.parameters), doc
+                hold.reserve(decision.consumes, regime.id, decision.outcome.value,
+                             regime.parameters)
+        except LedgerError as exc:
+            self._drop_ledger()
+            return Decision.held(order, regime.id, str(exc), regime.parameters), doc
+        return decision, doc
+
+    def _drop_ledger(self) -> None:
+        """After a ledger failure, reconnect on the next order rather than reuse the session."""
+        if self._ledger is not None:
+            self._ledger.close()
+
+    def check_record(self, record: Record, adapter: str | None = None) -> list[Checked]:
+        orders, chosen = self.read(record, adapter)
+        return [self.check(order, chosen) for order in orders]
+
+    def batch(self, records: Iterable[Record], adapter: str | None = None,
+              keep_going: bool = False,
+              on_error: Callable[[InputError], None] | None = None) -> Iterator[Checked]:
+        """Decide the orders of many records in order, against one ledger.
+
+        Every record is read and validated first: without ``keep_going`` one
+        bad record stops the batch before anything is decided; with it, bad
+        records are reported through ``on_error`` and the rest are decided.
+        """
+        ready: list[tuple[Order, Adapter]] = []
+        for record in records:
+            try:
+                orders, chosen = self.read(record, adapter)
+            except InputError as exc:
+                if not keep_going:
+                    raise
+                if on_error is not None:
+                    on_error(exc)
+                continue
+            try:
+                for order in orders:
+                    self.regime_for(order)
+            except InputError as exc:
+                if not keep_going:
+                    raise
+                if on_error is not None:
+                    on_error(exc)
+                continue
+            ready.extend((order, chosen) for order in orders)
+        for order, chosen in ready:
+            yield self.check(order, chosen)
+
+
+__all__ = ["Checked", "ExportgateError", "Gate"]

@@ -1,0 +1,65 @@
+"""Human-readable output: one table per order."""
+from __future__ import annotations
+
+from typing import Any, TextIO
+
+from ._ledger import QuotaState
+from ._model import Decision, Order
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def decision_table(order: Order, decision: Decision, out: TextIO) -> None:
+    """Print a decision as a table: line, item, quantity, class, outcome, reason."""
+    head = (f"order {decision.order}  regime {decision.regime}  "
+            f"outcome {decision.outcome.value.upper()}")
+    out.write(head + "\n")
+    if decision.error:
+        out.write(f"  error: {decision.error}\n")
+    if decision.parameters:
+        out.write(f"  parameters overridden: {decision.parameters}\n")
+    items = {line.id: line for line in order.lines}
+    rows = [("line", "item", "qty", "class", "outcome", "reason")]
+    for ld in decision.lines:
+        line = items.get(ld.id)
+        reason = ld.reasons[0] if ld.reasons else None
+        rows.append((ld.id, _cut(line.item if line else "?", 28),
+                     str(line.quantity if line else ""), ld.item_class or "",
+                     ld.outcome.value, reason.code if reason else ""))
+    widths = [max(len(r[i]) for r in rows) for i in range(6)]
+    for r in rows:
+        out.write("  " + "  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() + "\n")
+    for ld in decision.lines:
+        for reason in ld.reasons:
+            out.write(f"    {ld.id}: {reason.message} [{reason.cite}]\n")
+        for ob in ld.obligations:
+            out.write(f"    {ld.id}: obligation: {ob.get('message', ob.get('code'))}\n")
+        for c in ld.consumes:
+            out.write(f"    {ld.id}: consumes {c.tpp:,} TPP of {c.quota}"
+                      + (f" (cap {c.cap:,})" if c.cap is not None else "") + "\n")
+    out.write("\n")
+
+
+def regimes_table(regimes: list[dict[str, Any]], out: TextIO) -> None:
+    for r in regimes:
+        to = r["effective_to"] or "open"
+        out.write(f"{r['id']}  [{r['status']}]  in force {r['effective_from']} .. {to}\n")
+        out.write(f"  {r['title']}\n  authority: {r['authority']}\n")
+        if r.get("parameters"):
+            out.write(f"  parameters overridden: {r['parameters']}\n")
+        for s in r["sources"]:
+            out.write(f"  source: {s['title']} <{s['url']}>\n")
+        out.write("\n")
+
+
+def ledger_table(states: list[QuotaState], out: TextIO) -> None:
+    rows = [("quota", "cap", "reserved", "committed", "remaining")]
+    for s in states:
+        rows.append((s.quota, "-" if s.cap is None else f"{s.cap:,}", f"{s.reserved:,}",
+                     f"{s.committed:,}", "-" if s.remaining is None else f"{s.remaining:,}"))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for r in rows:
+        out.write("  ".join(c.rjust(widths[i]) if i else c.ljust(widths[i])
+                            for i, c in enumerate(r)) + "\n")

@@ -1,0 +1,97 @@
+# METADATA
+# title: US "Framework for Artificial Intelligence Diffusion" (January 2025), as written
+# description: >-
+#   Worldwide license requirement for datacenter 3A090.a/4A090.a items with
+#   three country tiers, License Exceptions AIA and LPP, Universal and
+#   National VEUs, and per-country allocations for Tier 2. BIS said in May
+#   2025 it would not enforce the rule; GAO found in May 2026 that it remains
+#   legally in effect. Decision table: REGIMES.md, rows D1-D9; adv-b lines
+#   follow rows B3, B5, B6, B8, else NLR.
+# related_resources:
+#   - ref: https://frnow.com/Browse/Document/usa/na/fr/2025/1/15/2025-00636
+#     description: 90 FR 4544 (15 Jan 2025), AI Diffusion interim final rule
+#   - ref: https://bis.gov/title-15/subtitle-b/chapter-vii?page=24
+#     description: 15 CFR 740.28-740.29 (ACM, LPP)
+#   - ref: https://www.bis.gov/ear/title-15/subtitle-b/chapter-vii/subchapter-c/part-740/ss-74027-license-exception-artificial
+#     description: 15 CFR 740.27 (License Exception AIA)
+#   - ref: https://www.gao.gov/products/b-337935
+#     description: GAO B-337935 (12 May 2026) on the May 2025 non-enforcement
+# custom:
+#   id: us-ai-diffusion-2025
+#   authority: US Department of Commerce, Bureau of Industry and Security
+#   status: as-written
+#   effective_from: "2025-05-15"
+package exportgate.regimes.us_ai_diffusion_2025
+
+import data.exportgate.lib
+import rego.v1
+
+tables := data.exportgate.tables.us_ai_diffusion_2025
+
+params := tables.params
+
+tier1(c) if params.tier1[c]
+
+tier3(c) if lib.concern(c)
+
+# Rows for a datacenter adv-a line, in table order.
+_dc_rows := ["D1", "D2", "D3", "D4", "D5", "D6", "D7", "D8", "D9"]
+
+_aia_eligible if {
+	tier1(lib.dest)
+	tier1(lib.hq)
+	tier1(lib.parent_hq)
+}
+
+_entry("D1", _) := {"row": "D1"} if lib.hq_concern
+
+_entry("D1", _) := {"row": "D1"} if tier3(lib.dest)
+
+_entry("D2", _) := {"row": "D2"} if {
+	_aia_eligible
+	params.aia_certification in lib.certifications
+}
+
+_entry("D3", _) := {"row": "D3"} if {
+	_aia_eligible
+	not params.aia_certification in lib.certifications
+}
+
+_entry("D4", _) := {"row": "D4"} if lib.verified == "uveu"
+
+_entry("D5", l) := lib.quota_entry("D5", key, nveu_cap, l) if {
+	lib.verified == "nveu"
+	key := sprintf("nveu:%s:%s", [lib.consignee, lib.dest])
+}
+
+_entry("D6", l) := lib.quota_entry("D6", key, params.lpp_cap_tpp, l) if {
+	key := sprintf("lpp:%s:%d", [lib.consignee, lib.year])
+}
+
+_entry("D7", _) := {"row": "D7"} if tier1(lib.dest)
+
+_entry("D8", l) := lib.quota_entry("D8", key, params.alloc_cap_tpp, l) if {
+	not tier1(lib.dest)
+	not tier3(lib.dest)
+	key := sprintf("alloc:%s", [lib.dest])
+}
+
+_entry("D9", _) := {"row": "D9"}
+
+# The NVEU ceiling for the order's year: the last step whose from_year is not
+# after it, in H100-equivalents, as TPP.
+nveu_cap := step.h100eq * lib.tables.units.h100_tpp if {
+	from := max({y | some s in params.nveu_cap_h100eq; y := s.from_year; y <= lib.year})
+	some step in params.nveu_cap_h100eq
+	step.from_year == from
+}
+
+ladder(l) := x if {
+	x := lib.pre_ladder(l)
+} else := lib.until_stateless([e | some r in _dc_rows; e := _entry(r, l)])
+
+ladders := [x | some l in input.order.lines; x := ladder(l)]
+
+quota_keys := lib.quota_keys(ladders)
+
+decision := object.union(lib.decide(ladders, tables.rows, tables.obligations), {"regime": "us-ai-diffusion-2025"})

@@ -1,0 +1,59 @@
+# METADATA
+# title: Country-by-country agreements replacing the diffusion tiers (reported April 2025), a proposal
+# description: >-
+#   Tiers are scrapped; access is set by government-to-government agreements
+#   with a yearly cap per country, and the no-license threshold drops to 500
+#   H100-equivalents (7,916,000 TPP) per consignee per year. Decision table:
+#   REGIMES.md, rows K1-K4; adv-b lines follow rows B3, B5, B6, B8, else NLR.
+# related_resources:
+#   - ref: https://trendforce.com/news/2025/04/30/news-trump-reportedly-plans-overhaul-of-biden-era-ai-export-tiers-in-favor-of-direct-country-agreements
+#     description: Reuters via TrendForce (30 Apr 2025), country agreements and a 500-GPU threshold
+#   - ref: https://www.wttlonline.com/stories/us-and-uae-unveil-ai-partnership-and-campus,13797
+#     description: US-UAE AI Acceleration Partnership (15 May 2025)
+# custom:
+#   id: us-country-deals-2025
+#   authority: US Department of Commerce, Bureau of Industry and Security (proposed)
+#   status: proposal
+#   effective_from: "2025-05-15"
+package exportgate.regimes.us_country_deals_2025
+
+import data.exportgate.lib
+import rego.v1
+
+tables := data.exportgate.tables.us_country_deals_2025
+
+params := tables.params
+
+_dc_rows := ["K1", "K2", "K3", "K4"]
+
+# The agreement of the destination in force on the order date.
+agreement := a if {
+	a := params.agreements[lib.dest]
+	object.get(a, "from", "0000-01-01") <= lib.date
+	lib.date < object.get(a, "until", "9999-12-31")
+}
+
+_entry("K1", _) := {"row": "K1"} if lib.hq_concern
+
+_entry("K1", _) := {"row": "K1"} if lib.dest_concern
+
+_entry("K2", l) := lib.quota_entry("K2", key, cap, l) if {
+	cap := agreement.cap_h100eq * lib.tables.units.h100_tpp
+	key := sprintf("deal:%s:%d", [lib.dest, lib.year])
+}
+
+_entry("K3", l) := lib.quota_entry("K3", key, params.low_volume_cap_tpp, l) if {
+	key := sprintf("lowvol:%s:%d", [lib.consignee, lib.year])
+}
+
+_entry("K4", _) := {"row": "K4"}
+
+ladder(l) := x if {
+	x := lib.pre_ladder(l)
+} else := lib.until_stateless([e | some r in _dc_rows; e := _entry(r, l)])
+
+ladders := [x | some l in input.order.lines; x := ladder(l)]
+
+quota_keys := lib.quota_keys(ladders)
+
+decision := object.union(lib.decide(ladders, tables.rows, tables.obligations), {"regime": "us-country-deals-2025"})
