@@ -28,11 +28,11 @@ if [ "$(id -u)" != "0" ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 
-# Tell postgresql-common not to create (and start) a default cluster.
-$SUDO mkdir -p /etc/postgresql-common
-if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
-  echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.conf >/dev/null
-fi
+# Tell postgresql-common not to create (and start) a default cluster. A file
+# in createcluster.d, not createcluster.conf itself, which the package owns.
+$SUDO mkdir -p /etc/postgresql-common/createcluster.d
+echo "create_main_cluster = false" |
+  $SUDO tee /etc/postgresql-common/createcluster.d/exportgate.conf >/dev/null
 
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends postgresql >/dev/null

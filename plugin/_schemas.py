@@ -246,7 +246,8 @@ TABULAR_MAPPING: dict[str, Any] = {
         for name in TABULAR_COLUMNS}},
 }
 
+#: ``mapping`` is the path of a TABULAR_MAPPING file, relative to the configuration.
 TABULAR_OPTIONS: dict[str, Any] = {
-    **ERP_OPTIONS,
+    "ship_from": ERP_OPTIONS["ship_from"],
     "mapping": {"type": "string", "nullable": True},
 }

@@ -2,8 +2,8 @@ package exportgate.lib
 
 import rego.v1
 
-# decide builds a regime's decision document (docs/policy-contract.md) from
-# each line's ladder, the regime's rows and the regime's obligations.
+# decide builds a regime's decision document (docs/policy-contract.md) for
+# order o, given the quota other orders hold (quota) and each line's ladder, the regime's rows and the regime's obligations.
 # Rows and obligations not in the regime's tables come from the library's.
 
 _rank_of := {"allow": 0, "notify": 1, "license": 2, "deny": 3}
@@ -24,16 +24,15 @@ _obligation(obls, o) := object.union({"code": o}, x) if {
 
 _metered_count(ladders) := count([i | some i; ladder := ladders[i]; _has_quota(ladder)])
 
-decide(ladders, rows, obls) := d if {
+decide(o, quota, ladders, rows, obls) := d if {
 	_metered_count(ladders) > tables.max_metered_lines
 	too_many := [{"row": "TOO_MANY_LINES"}]
-	lines := [r | some l in order.lines; r := line_result(l, too_many, {"at": 0, "before": 0}, rows, obls)]
+	lines := [r | some l in o.lines; r := line_result(o, l, too_many, {"at": 0, "before": 0}, rows, obls)]
 	d := {"contract": 1, "outcome": "license", "lines": lines}
 } else := d if {
-	used := object.get(input, "quota", {})
-	ps := picks(ladders, used)
-	lines := [r | some i; l := order.lines[i]; lad := ladders[i]; p := ps[format_int(i, 10)]; r := line_result(l, lad, p, rows, obls)]
-	count(lines) == count(order.lines)
+	ps := picks(ladders, quota)
+	lines := [r | some i; l := o.lines[i]; lad := ladders[i]; p := ps[format_int(i, 10)]; r := line_result(o, l, lad, p, rows, obls)]
+	count(lines) == count(o.lines)
 	d := {"contract": 1, "outcome": worst(lines), "lines": lines}
 }
 
@@ -41,7 +40,7 @@ decide(ladders, rows, obls) := d if {
 # these and reports their use before the decision is evaluated.
 quota_keys(ladders) := {k | some ladder in ladders; some e in ladder; k := e.quota.key}
 
-line_result(l, ladder, pick, rows, obls) := {
+line_result(o, l, ladder, pick, rows, obls) := {
 	"id": sprintf("%v", [l.id]),
 	"outcome": info.outcome,
 	"class": item_class(l.classification),
@@ -51,7 +50,7 @@ line_result(l, ladder, pick, rows, obls) := {
 } if {
 	e := ladder[pick.at]
 	info := row_info(rows, e.row)
-	vars := object.union(_vars(l), _quota_vars(e, pick))
+	vars := object.union(_vars(o, l), _quota_vars(e, pick))
 	reason := {
 		"code": info.code,
 		"cite": strings.replace_n(vars, info.cite),
@@ -83,20 +82,20 @@ _unit_tpp_text(c) := x if {
 	x := format_int(c.tpp, 10)
 } else := "unknown"
 
-_vars(l) := {
-	"{dest}": dest,
-	"{hq}": hq,
-	"{parent_hq}": parent_hq,
+_vars(o, l) := {
+	"{dest}": dest(o),
+	"{hq}": hq(o),
+	"{parent_hq}": parent_hq(o),
 	"{item}": sprintf("%v", [l.item]),
 	"{class}": item_class(l.classification),
 	"{eccn}": object.get(l.classification, "eccn", "not stated"),
 	"{tpp}": _line_tpp_text(l),
 	"{tpp_unit}": _unit_tpp_text(l.classification),
 	"{pd}": "stated",
-	"{lists}": restriction_lists,
+	"{lists}": restriction_lists(o),
 	"{max}": format_int(tables.max_metered_lines, 10),
-	"{year}": format_int(year, 10),
-	"{consignee}": consignee,
+	"{year}": format_int(year(o), 10),
+	"{consignee}": consignee(o),
 }
 
 _quota_vars(e, pick) := {

@@ -13,81 +13,82 @@ import rego.v1
 
 tables := data.exportgate.tables.lib
 
-order := input.order
+# Every fact about an order is a function of the order document `o`, so a
+# decision is a pure function of (order, quota) and tests call it directly.
 
-date := order.date
-
-year := to_number(substring(date, 0, 4))
-
-parties := order.parties
+year(o) := to_number(substring(o.date, 0, 4))
 
 # The end user defaults to the ship-to party; it is the consignee for quotas.
-end_user := object.get(parties, "end_user", parties.ship_to)
+end_user(o) := object.get(o.parties, "end_user", o.parties.ship_to)
 
-consignee := sprintf("%v", [end_user.id])
+consignee(o) := sprintf("%v", [end_user(o).id])
 
 # country normalises an ISO code: HK is treated as CN.
 country(c) := x if {
 	x := tables.aliases[c]
 } else := c
 
-dest := country(parties.ship_to.country)
+dest(o) := country(o.parties.ship_to.country)
 
-ship_from := country(object.get(order, "ship_from", tables.home))
+ship_from(o) := country(object.get(o, "ship_from", tables.home))
 
-transaction := object.get(order, "transaction", "export")
+transaction(o) := object.get(o, "transaction", "export")
 
-hq := country(object.get(end_user, "hq_country", end_user.country))
+hq(o) := country(object.get(eu, "hq_country", eu.country)) if {
+	eu := end_user(o)
+}
 
-parent_hq := country(object.get(end_user, "parent_hq_country", object.get(end_user, "hq_country", end_user.country)))
+parent_hq(o) := country(object.get(eu, "parent_hq_country", object.get(eu, "hq_country", eu.country))) if {
+	eu := end_user(o)
+}
 
-verified := object.get(end_user, "verified", "")
+verified(o) := object.get(end_user(o), "verified", "")
 
-certifications := {c | some c in object.get(end_user, "certifications", [])}
+certifications(o) := {c | some c in object.get(end_user(o), "certifications", [])}
 
-# in_group holds when country c is in group g on the order date.
-in_group(g, c) if {
+# in_group holds when country c is in group g on date d.
+in_group(g, c, d) if {
 	m := tables.groups[g][c]
-	object.get(m, "from", "0000-01-01") <= date
-	date < object.get(m, "until", "9999-12-31")
+	object.get(m, "from", "0000-01-01") <= d
+	d < object.get(m, "until", "9999-12-31")
 }
 
-concern(c) if {
+concern(c, d) if {
 	some g in tables.concern
-	in_group(g, c)
+	in_group(g, c, d)
 }
 
-dest_concern if concern(dest)
+dest_concern(o) if concern(dest(o), o.date)
 
-hq_concern if concern(hq)
+hq_concern(o) if concern(hq(o), o.date)
 
-hq_concern if concern(parent_hq)
+hq_concern(o) if concern(parent_hq(o), o.date)
 
-embargoed if {
+embargoed(o) if {
 	some g in tables.embargo
-	in_group(g, dest)
+	in_group(g, dest(o), o.date)
 }
 
 # The destinations of rows B6-B8: in D:1 or D:4, and in neither A:5 nor A:6.
-licensed_destination if {
+licensed_destination(o) if {
 	some g in tables.licensed
-	in_group(g, dest)
-	not exempt_destination
+	in_group(g, dest(o), o.date)
+	not exempt_destination(o)
 }
 
-exempt_destination if {
+exempt_destination(o) if {
 	some g in tables.exempt
-	in_group(g, dest)
+	in_group(g, dest(o), o.date)
 }
 
-domestic if {
-	dest == tables.home
-	ship_from == tables.home
+domestic(o) if {
+	dest(o) == tables.home
+	ship_from(o) == tables.home
 }
 
-restrictions := [r | some p in parties; some r in object.get(p, "restrictions", [])]
+restrictions(o) := [r | some p in o.parties; some r in object.get(p, "restrictions", [])]
 
-restriction_lists := concat(", ", sort({n | some r in restrictions; n := r.list}))
+restriction_lists(o) := concat(", ", sort({n | some r in restrictions(o); n := r.list}))
 
 # Item classes -------------------------------------------------------------
 
@@ -154,29 +155,29 @@ line_tpp(l) := l.quantity * l.classification.tpp
 # Rows -----------------------------------------------------------------------
 
 # common_row: rows C1-C5, evaluated before any regime's table.
-common_row(l) := "C1" if {
-	embargoed
+common_row(o, l) := "C1" if {
+	embargoed(o)
 } else := "C2" if {
-	some r in restrictions
+	some r in restrictions(o)
 	r.policy == "denial"
 } else := "C3" if {
-	count(restrictions) > 0
+	count(restrictions(o)) > 0
 } else := "C4" if {
-	domestic
+	domestic(o)
 } else := "C5" if {
 	column(l.classification) == "other"
 }
 
 # b_row: rows B3, B5, B6, B8, B9 for adv-b (and non-datacenter adv-a) lines.
-b_row := "B3" if {
-	dest_concern
+b_row(o) := "B3" if {
+	dest_concern(o)
 } else := "B5" if {
-	hq_concern
+	hq_concern(o)
 } else := "B6" if {
-	licensed_destination
-	verified == "dc-veu"
+	licensed_destination(o)
+	verified(o) == "dc-veu"
 } else := "B8" if {
-	licensed_destination
+	licensed_destination(o)
 } else := "B9"
 
 # quota_entry is a ladder entry that consumes quota; a line without a TPP
@@ -194,8 +195,9 @@ until_stateless(entries) := array.slice(entries, 0, n + 1) if {
 # pre_ladder: the one-row ladder of a line decided before the regime's own
 # table (rows C1-C5, and the NAC/ACA rows for adv-b lines); undefined for a
 # datacenter adv-a line, which the regime's table decides.
-pre_ladder(l) := [{"row": r}] if {
-	r := common_row(l)
-} else := [{"row": b_row}] if {
+pre_ladder(o, l) := [{"row": r}] if {
+	r := common_row(o, l)
+} else := [{"row": r}] if {
 	column(l.classification) == "b"
+	r := b_row(o)
 }

@@ -32,35 +32,39 @@ _dc_rows := ["B1", "B2", "B4", "B6", "B7", "B9"]
 
 _cbc := params.case_by_case
 
-_entry("B1", l) := {"row": "B1"} if {
-	lib.dest_concern
-	lib.dest in _cbc.destinations
-	lib.transaction == _cbc.transaction
-	lib.ship_from == _cbc.ship_from
-	lib.date >= _cbc.from
+_entry("B1", o, l) := {"row": "B1"} if {
+	lib.dest_concern(o)
+	lib.dest(o) in _cbc.destinations
+	lib.transaction(o) == _cbc.transaction
+	lib.ship_from(o) == _cbc.ship_from
+	o.date >= _cbc.from
 	l.classification.tpp < _cbc.tpp_below
 	l.classification.dram_bandwidth_gbps < _cbc.dram_below_gbps
 }
 
-_entry("B2", _) := {"row": "B2"} if lib.dest_concern
+_entry("B2", o, _) := {"row": "B2"} if lib.dest_concern(o)
 
-_entry("B4", _) := {"row": "B4"} if lib.hq_concern
+_entry("B4", o, _) := {"row": "B4"} if lib.hq_concern(o)
 
-_entry("B6", _) := {"row": "B6"} if {
-	lib.licensed_destination
-	lib.verified == "dc-veu"
+_entry("B6", o, _) := {"row": "B6"} if {
+	lib.licensed_destination(o)
+	lib.verified(o) == "dc-veu"
 }
 
-_entry("B7", _) := {"row": "B7"} if lib.licensed_destination
+_entry("B7", o, _) := {"row": "B7"} if lib.licensed_destination(o)
 
-_entry("B9", _) := {"row": "B9"}
+_entry("B9", o, _) := {"row": "B9"}
 
-ladder(l) := x if {
-	x := lib.pre_ladder(l)
-} else := lib.until_stateless([e | some r in _dc_rows; e := _entry(r, l)])
+ladder(o, l) := x if {
+	x := lib.pre_ladder(o, l)
+} else := lib.until_stateless([e | some r in _dc_rows; e := _entry(r, o, l)])
 
-ladders := [x | some l in input.order.lines; x := ladder(l)]
+ladders(o) := [x | some l in o.lines; x := ladder(o, l)]
 
-quota_keys := lib.quota_keys(ladders)
+# decide_order is the whole decision for an order, given the quota other
+# orders hold; a pure function, so tests call it without `with`.
+decide_order(o, quota) := object.union(lib.decide(o, quota, ladders(o), tables.rows, tables.obligations), {"regime": "us-advanced-computing-2023"})
 
-decision := object.union(lib.decide(ladders, tables.rows, tables.obligations), {"regime": "us-advanced-computing-2023"})
+quota_keys := lib.quota_keys(ladders(input.order))
+
+decision := decide_order(input.order, object.get(input, "quota", {}))

@@ -32,66 +32,70 @@ params := tables.params
 
 tier1(c) if params.tier1[c]
 
-tier3(c) if lib.concern(c)
+tier3(c, d) if lib.concern(c, d)
 
 # Rows for a datacenter adv-a line, in table order.
 _dc_rows := ["D1", "D2", "D3", "D4", "D5", "D6", "D7", "D8", "D9"]
 
-_aia_eligible if {
-	tier1(lib.dest)
-	tier1(lib.hq)
-	tier1(lib.parent_hq)
+_aia_eligible(o) if {
+	tier1(lib.dest(o))
+	tier1(lib.hq(o))
+	tier1(lib.parent_hq(o))
 }
 
-_entry("D1", _) := {"row": "D1"} if lib.hq_concern
+_entry("D1", o, _) := {"row": "D1"} if lib.hq_concern(o)
 
-_entry("D1", _) := {"row": "D1"} if tier3(lib.dest)
+_entry("D1", o, _) := {"row": "D1"} if tier3(lib.dest(o), o.date)
 
-_entry("D2", _) := {"row": "D2"} if {
-	_aia_eligible
-	params.aia_certification in lib.certifications
+_entry("D2", o, _) := {"row": "D2"} if {
+	_aia_eligible(o)
+	params.aia_certification in lib.certifications(o)
 }
 
-_entry("D3", _) := {"row": "D3"} if {
-	_aia_eligible
-	not params.aia_certification in lib.certifications
+_entry("D3", o, _) := {"row": "D3"} if {
+	_aia_eligible(o)
+	not params.aia_certification in lib.certifications(o)
 }
 
-_entry("D4", _) := {"row": "D4"} if lib.verified == "uveu"
+_entry("D4", o, _) := {"row": "D4"} if lib.verified(o) == "uveu"
 
-_entry("D5", l) := lib.quota_entry("D5", key, nveu_cap, l) if {
-	lib.verified == "nveu"
-	key := sprintf("nveu:%s:%s", [lib.consignee, lib.dest])
+_entry("D5", o, l) := lib.quota_entry("D5", key, nveu_cap(o), l) if {
+	lib.verified(o) == "nveu"
+	key := sprintf("nveu:%s:%s", [lib.consignee(o), lib.dest(o)])
 }
 
-_entry("D6", l) := lib.quota_entry("D6", key, params.lpp_cap_tpp, l) if {
-	key := sprintf("lpp:%s:%d", [lib.consignee, lib.year])
+_entry("D6", o, l) := lib.quota_entry("D6", key, params.lpp_cap_tpp, l) if {
+	key := sprintf("lpp:%s:%d", [lib.consignee(o), lib.year(o)])
 }
 
-_entry("D7", _) := {"row": "D7"} if tier1(lib.dest)
+_entry("D7", o, _) := {"row": "D7"} if tier1(lib.dest(o))
 
-_entry("D8", l) := lib.quota_entry("D8", key, params.alloc_cap_tpp, l) if {
-	not tier1(lib.dest)
-	not tier3(lib.dest)
-	key := sprintf("alloc:%s", [lib.dest])
+_entry("D8", o, l) := lib.quota_entry("D8", key, params.alloc_cap_tpp, l) if {
+	not tier1(lib.dest(o))
+	not tier3(lib.dest(o), o.date)
+	key := sprintf("alloc:%s", [lib.dest(o)])
 }
 
-_entry("D9", _) := {"row": "D9"}
+_entry("D9", o, _) := {"row": "D9"}
 
 # The NVEU ceiling for the order's year: the last step whose from_year is not
 # after it, in H100-equivalents, as TPP.
-nveu_cap := step.h100eq * lib.tables.units.h100_tpp if {
-	from := max({y | some s in params.nveu_cap_h100eq; y := s.from_year; y <= lib.year})
+nveu_cap(o) := step.h100eq * lib.tables.units.h100_tpp if {
+	from := max({y | some s in params.nveu_cap_h100eq; y := s.from_year; y <= lib.year(o)})
 	some step in params.nveu_cap_h100eq
 	step.from_year == from
 }
 
-ladder(l) := x if {
-	x := lib.pre_ladder(l)
-} else := lib.until_stateless([e | some r in _dc_rows; e := _entry(r, l)])
+ladder(o, l) := x if {
+	x := lib.pre_ladder(o, l)
+} else := lib.until_stateless([e | some r in _dc_rows; e := _entry(r, o, l)])
 
-ladders := [x | some l in input.order.lines; x := ladder(l)]
+ladders(o) := [x | some l in o.lines; x := ladder(o, l)]
 
-quota_keys := lib.quota_keys(ladders)
+# decide_order is the whole decision for an order, given the quota other
+# orders hold; a pure function, so tests call it without `with`.
+decide_order(o, quota) := object.union(lib.decide(o, quota, ladders(o), tables.rows, tables.obligations), {"regime": "us-ai-diffusion-2025"})
 
-decision := object.union(lib.decide(ladders, tables.rows, tables.obligations), {"regime": "us-ai-diffusion-2025"})
+quota_keys := lib.quota_keys(ladders(input.order))
+
+decision := decide_order(input.order, object.get(input, "quota", {}))

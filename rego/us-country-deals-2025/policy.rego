@@ -27,33 +27,37 @@ params := tables.params
 _dc_rows := ["K1", "K2", "K3", "K4"]
 
 # The agreement of the destination in force on the order date.
-agreement := a if {
-	a := params.agreements[lib.dest]
-	object.get(a, "from", "0000-01-01") <= lib.date
-	lib.date < object.get(a, "until", "9999-12-31")
+agreement(o) := a if {
+	a := params.agreements[lib.dest(o)]
+	object.get(a, "from", "0000-01-01") <= o.date
+	o.date < object.get(a, "until", "9999-12-31")
 }
 
-_entry("K1", _) := {"row": "K1"} if lib.hq_concern
+_entry("K1", o, _) := {"row": "K1"} if lib.hq_concern(o)
 
-_entry("K1", _) := {"row": "K1"} if lib.dest_concern
+_entry("K1", o, _) := {"row": "K1"} if lib.dest_concern(o)
 
-_entry("K2", l) := lib.quota_entry("K2", key, cap, l) if {
-	cap := agreement.cap_h100eq * lib.tables.units.h100_tpp
-	key := sprintf("deal:%s:%d", [lib.dest, lib.year])
+_entry("K2", o, l) := lib.quota_entry("K2", key, cap, l) if {
+	cap := agreement(o).cap_h100eq * lib.tables.units.h100_tpp
+	key := sprintf("deal:%s:%d", [lib.dest(o), lib.year(o)])
 }
 
-_entry("K3", l) := lib.quota_entry("K3", key, params.low_volume_cap_tpp, l) if {
-	key := sprintf("lowvol:%s:%d", [lib.consignee, lib.year])
+_entry("K3", o, l) := lib.quota_entry("K3", key, params.low_volume_cap_tpp, l) if {
+	key := sprintf("lowvol:%s:%d", [lib.consignee(o), lib.year(o)])
 }
 
-_entry("K4", _) := {"row": "K4"}
+_entry("K4", o, _) := {"row": "K4"}
 
-ladder(l) := x if {
-	x := lib.pre_ladder(l)
-} else := lib.until_stateless([e | some r in _dc_rows; e := _entry(r, l)])
+ladder(o, l) := x if {
+	x := lib.pre_ladder(o, l)
+} else := lib.until_stateless([e | some r in _dc_rows; e := _entry(r, o, l)])
 
-ladders := [x | some l in input.order.lines; x := ladder(l)]
+ladders(o) := [x | some l in o.lines; x := ladder(o, l)]
 
-quota_keys := lib.quota_keys(ladders)
+# decide_order is the whole decision for an order, given the quota other
+# orders hold; a pure function, so tests call it without `with`.
+decide_order(o, quota) := object.union(lib.decide(o, quota, ladders(o), tables.rows, tables.obligations), {"regime": "us-country-deals-2025"})
 
-decision := object.union(lib.decide(ladders, tables.rows, tables.obligations), {"regime": "us-country-deals-2025"})
+quota_keys := lib.quota_keys(ladders(input.order))
+
+decision := decide_order(input.order, object.get(input, "quota", {}))
