@@ -55,6 +55,11 @@ class BlockCodes:
         self.ok: str = opts["status"]["ok"]
         self.not_ok: str = opts["status"]["not_ok"]
 
+    @property
+    def own(self) -> list[str]:
+        """exportgate's own block codes: the host clears a block only when it is one of these."""
+        return sorted({c for c in self.delivery_block.values() if c})
+
     def block(self, outcome: Outcome) -> str:
         """The delivery block reason for an outcome; ``""`` clears the block."""
         return self.delivery_block.get(outcome.value) or ""

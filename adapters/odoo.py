@@ -128,3 +128,8 @@ def _many2one(f: Fields, m: Mapping[str, Any], key: str, at: str | None = None,
             or not isinstance(value[0], int) or not isinstance(value[1], str)):
         raise f.error(f"must be a many2one [id, \"name\"], got {value!r:.60}", field, line)
     return str(value[0]), value[1]
+
+
+@hookimpl
+def exportgate_register_adapters(register: Callable[[Adapter], None], settings: Settings) -> None:
+    register(OdooAdapter(settings))

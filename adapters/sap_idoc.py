@@ -130,7 +130,7 @@ class IdocOrders05Adapter:
         return {"adapter": self.name, "BELNR": document_id(order), "order": order.id,
                 "outcome": decision.outcome.value, "hold": held(decision.outcome),
                 "E1EDK01": self.codes.header(order, {"LIFSK": self.codes.block(decision.outcome)}),
-                "E1EDP01": items, "message": summary(decision)}
+                "E1EDP01": items, "block_codes": self.codes.own, "message": summary(decision)}
 
 
 def _text(seg: ET.Element, name: str) -> str | None:

@@ -206,7 +206,7 @@ class SapODataAdapter:
                 "header": {"entity": d.header_entity,
                            **codes.header(order, header)},
                 "items": [{"entity": d.schedule_line_entity, **i} for i in items],
-                "message": summary(decision)}
+                "block_codes": codes.own, "message": summary(decision)}
 
 
 @hookimpl

@@ -41,7 +41,7 @@ decide(o, quota, ladders, rows, obls) := d if {
 quota_keys(ladders) := {k | some ladder in ladders; some e in ladder; k := e.quota.key}
 
 line_result(o, l, ladder, pick, rows, obls) := {
-	"id": sprintf("%v", [l.id]),
+	"id": l.id,
 	"outcome": info.outcome,
 	"class": item_class(l.classification),
 	"reasons": array.concat([reason], _conflict_reasons(l, rows, vars)),
@@ -86,7 +86,7 @@ _vars(o, l) := {
 	"{dest}": dest(o),
 	"{hq}": hq(o),
 	"{parent_hq}": parent_hq(o),
-	"{item}": sprintf("%v", [l.item]),
+	"{item}": l.item,
 	"{class}": item_class(l.classification),
 	"{eccn}": object.get(l.classification, "eccn", "not stated"),
 	"{tpp}": _line_tpp_text(l),

@@ -21,7 +21,11 @@ year(o) := to_number(substring(o.date, 0, 4))
 # The end user defaults to the ship-to party; it is the consignee for quotas.
 end_user(o) := object.get(o.parties, "end_user", o.parties.ship_to)
 
-consignee(o) := sprintf("%v", [end_user(o).id])
+consignee(o) := end_user(o).id
+
+# quota_key joins the parts of a quota key (REGIMES.md, "Quota semantics").
+# concat, not sprintf: rego-cpp quotes %s arguments that are Rego literals.
+quota_key(parts) := concat(":", parts)
 
 # country normalises an ISO code: HK is treated as CN.
 country(c) := x if {

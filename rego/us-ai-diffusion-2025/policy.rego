@@ -61,11 +61,11 @@ _entry("D4", o, _) := {"row": "D4"} if lib.verified(o) == "uveu"
 
 _entry("D5", o, l) := lib.quota_entry("D5", key, nveu_cap(o), l) if {
 	lib.verified(o) == "nveu"
-	key := sprintf("nveu:%s:%s", [lib.consignee(o), lib.dest(o)])
+	key := lib.quota_key(["nveu", lib.consignee(o), lib.dest(o)])
 }
 
 _entry("D6", o, l) := lib.quota_entry("D6", key, params.lpp_cap_tpp, l) if {
-	key := sprintf("lpp:%s:%d", [lib.consignee(o), lib.year(o)])
+	key := lib.quota_key(["lpp", lib.consignee(o), format_int(lib.year(o), 10)])
 }
 
 _entry("D7", o, _) := {"row": "D7"} if tier1(lib.dest(o))
@@ -73,7 +73,7 @@ _entry("D7", o, _) := {"row": "D7"} if tier1(lib.dest(o))
 _entry("D8", o, l) := lib.quota_entry("D8", key, params.alloc_cap_tpp, l) if {
 	not tier1(lib.dest(o))
 	not tier3(lib.dest(o), o.date)
-	key := sprintf("alloc:%s", [lib.dest(o)])
+	key := lib.quota_key(["alloc", lib.dest(o)])
 }
 
 _entry("D9", o, _) := {"row": "D9"}

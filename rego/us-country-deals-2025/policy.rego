@@ -39,11 +39,11 @@ _entry("K1", o, _) := {"row": "K1"} if lib.dest_concern(o)
 
 _entry("K2", o, l) := lib.quota_entry("K2", key, cap, l) if {
 	cap := agreement(o).cap_h100eq * lib.tables.units.h100_tpp
-	key := sprintf("deal:%s:%d", [lib.dest(o), lib.year(o)])
+	key := lib.quota_key(["deal", lib.dest(o), format_int(lib.year(o), 10)])
 }
 
 _entry("K3", o, l) := lib.quota_entry("K3", key, params.low_volume_cap_tpp, l) if {
-	key := sprintf("lowvol:%s:%d", [lib.consignee(o), lib.year(o)])
+	key := lib.quota_key(["lowvol", lib.consignee(o), format_int(lib.year(o), 10)])
 }
 
 _entry("K4", o, _) := {"row": "K4"}

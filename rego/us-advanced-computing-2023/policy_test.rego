@@ -1,0 +1,118 @@
+# One test per row of the us-advanced-computing-2023 table (REGIMES.md),
+# named test_<outcome>_<row>_<scenario>.
+package exportgate.regimes.us_advanced_computing_2023_test
+
+import data.exportgate.regimes.us_advanced_computing_2023 as regime
+import data.exportgate.lib
+import data.exportgate.testing as t
+import rego.v1
+
+line(o) := regime.decide_order(o, {}).lines[0]
+
+# Rows common to every regime ----------------------------------------------
+
+test_deny_c1_embargoed_destination if t.is(line(t.order("CU", t.laptop, 5)), "deny", "EMBARGO")
+
+test_deny_c1_embargo_wins_over_everything if t.is(line(t.order("IR", t.h100, 1)), "deny", "EMBARGO")
+
+test_deny_c2_restricted_party_denial if {
+	eu := object.union(t.party("e", "DE"), {"restrictions": [{"list": "entity-list", "policy": "denial"}]})
+	t.is(line(t.with_end_user(t.order("DE", t.h100, 8), eu)), "deny", "RESTRICTED_PARTY")
+}
+
+test_license_c3_restricted_party_case_by_case if {
+	st := object.union(t.party("s", "FR"), {"restrictions": [{"list": "unverified", "policy": "case-by-case"}]})
+	t.is(line(t.with_ship_to(t.order("FR", t.h100, 8), st)), "license", "RESTRICTED_PARTY")
+}
+
+test_allow_c4_domestic if t.is(line(t.order("US", t.h100, 1000)), "allow", "DOMESTIC")
+
+test_allow_c5_not_controlled if t.is(line(t.order("SA", t.laptop, 5)), "allow", "NOT_CONTROLLED")
+
+# The regime's rows ------------------------------------------------------------
+
+test_license_b1_h200_to_china_from_2026_01_15 if {
+	o := t.with_date(t.order("CN", t.h200, 100), "2026-01-15")
+	t.is(line(o), "license", "CASE_BY_CASE_2026")
+}
+
+test_deny_b1_not_before_2026_01_15 if t.is(line(t.with_date(t.order("CN", t.h200, 100), "2026-01-14")), "deny", "D5_ADVANCED")
+
+test_deny_b1_not_for_reexports if {
+	o := t.with_fields(t.order("CN", t.h200, 100), {"date": "2026-02-01", "transaction": "reexport"})
+	t.is(line(o), "deny", "D5_ADVANCED")
+}
+
+test_deny_b1_not_above_tpp_21000 if t.is(line(t.with_date(t.order("CN", t.b200, 10), "2026-03-01")), "deny", "D5_ADVANCED")
+
+test_deny_b1_not_without_dram_bandwidth if {
+	o := t.with_date(t.order("MO", {"eccn": "3A090.a", "tpp": 15832, "pd": 19.45}, 10), "2026-03-01")
+	t.is(line(o), "deny", "D5_ADVANCED")
+}
+
+test_deny_b2_d5_destination if t.is(line(t.order("RU", t.h100, 1)), "deny", "D5_ADVANCED")
+
+test_deny_b2_hong_kong_is_china if t.is(line(t.order("HK", t.h100, 1)), "deny", "D5_ADVANCED")
+
+test_deny_b2_cambodia_until_2026_02_03 if t.is(line(t.with_date(t.order("KH", t.h100, 1), "2026-02-02")), "deny", "D5_ADVANCED")
+
+test_license_b7_cambodia_from_2026_02_03 if t.is(line(t.with_date(t.order("KH", t.h100, 1), "2026-02-03")), "license", "D1_D4_ADVANCED")
+
+test_notify_b3_adv_b_to_d5 if t.is(line(t.order("CN", t.bchip, 10)), "notify", "NAC")
+
+test_notify_b3_consumer_adv_a_to_d5 if t.is(line(t.order("CN", t.rtx4090, 10)), "notify", "NAC")
+
+test_deny_b4_end_user_headquartered_in_d5 if {
+	eu := object.union(t.party("e", "DE"), {"hq_country": "CN"})
+	t.is(line(t.with_end_user(t.order("DE", t.h100, 8), eu)), "deny", "HQ_D5")
+}
+
+test_deny_b4_parent_headquartered_in_macau if {
+	eu := object.union(t.party("e", "SG"), {"parent_hq_country": "MO"})
+	t.is(line(t.with_end_user(t.order("SG", t.h100, 8), eu)), "deny", "HQ_D5")
+}
+
+test_notify_b5_adv_b_for_d5_headquarters if {
+	eu := object.union(t.party("e", "DE"), {"hq_country": "HK"})
+	t.is(line(t.with_end_user(t.order("DE", t.bchip, 8), eu)), "notify", "NAC")
+}
+
+test_allow_b6_data_center_veu if {
+	eu := object.union(t.party("e", "SA"), {"verified": "dc-veu"})
+	t.is(line(t.with_end_user(t.order("SA", t.h100, 100), eu)), "allow", "DC_VEU")
+}
+
+test_license_b7_d4_destination if t.is(line(t.order("SA", t.h100, 100)), "license", "D1_D4_ADVANCED")
+
+test_license_b7_d1_destination if t.is(line(t.order("VN", t.h100, 100)), "license", "D1_D4_ADVANCED")
+
+test_allow_b8_aca_for_adv_b if t.is(line(t.order("SA", t.bchip, 10)), "allow", "ACA")
+
+test_allow_b9_d4_but_a6_destination if t.is(line(t.order("IL", t.h100, 10)), "allow", "NLR")
+
+test_allow_b9_other_destination if t.is(line(t.order("KR", t.h100, 100)), "allow", "NLR")
+
+# Classification ---------------------------------------------------------------
+
+test_license_performance_only_adv_a if t.is(line(t.order("SA", {"tpp": 5000, "pd": 6}, 10)), "license", "D1_D4_ADVANCED")
+
+test_allow_performance_only_adv_b_is_aca if t.is(line(t.order("SA", {"tpp": 3000, "pd": 2}, 10)), "allow", "ACA")
+
+test_license_classification_conflict_stricter_class if {
+	l := line(t.order("SA", {"eccn": "EAR99", "tpp": 15832, "pd": 19.45}, 10))
+	t.is(l, "license", "D1_D4_ADVANCED")
+	l.reasons[1].code == "CLASSIFICATION_CONFLICT"
+}
+
+test_order_outcome_is_its_worst_line if {
+	d := regime.decide_order(t.order_lines("SA", [[t.laptop, 1], [t.h100, 1], [t.bchip, 1]]), {})
+	[x | some l in d.lines; x := l.outcome] == ["allow", "license", "allow"]
+	d.outcome == "license"
+	d.regime == "us-advanced-computing-2023"
+}
+
+test_baseline_consumes_no_quota if {
+	d := regime.decide_order(t.order("KR", t.h100, 100000), {})
+	d.lines[0].consumes == []
+	count(lib.quota_keys(regime.ladders(t.order("KR", t.h100, 1)))) == 0
+}

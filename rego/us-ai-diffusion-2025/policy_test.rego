@@ -1,0 +1,149 @@
+# One test per row of the us-ai-diffusion-2025 table (REGIMES.md), plus the
+# common rows, the adv-b rows and the quota semantics.
+package exportgate.regimes.us_ai_diffusion_2025_test
+
+import data.exportgate.lib
+import data.exportgate.regimes.us_ai_diffusion_2025 as regime
+import data.exportgate.testing as t
+import rego.v1
+
+line(o) := regime.decide_order(o, {}).lines[0]
+
+line_q(o, q) := regime.decide_order(o, q).lines[0]
+
+eu(c, extra) := object.union(t.party("eu-1", c), extra)
+
+# Rows common to every regime ----------------------------------------------
+
+test_deny_c1_embargoed_destination if t.is(line(t.order("KP", t.h100, 1)), "deny", "EMBARGO")
+
+test_deny_c2_restricted_party_denial if {
+	o := t.with_end_user(t.order("DE", t.h100, 1), eu("DE", {"restrictions": [{"list": "entity-list", "policy": "denial"}]}))
+	t.is(line(o), "deny", "RESTRICTED_PARTY")
+}
+
+test_license_c3_restricted_party_case_by_case if {
+	o := t.with_end_user(t.order("DE", t.h100, 1), eu("DE", {"restrictions": [{"list": "uvl", "policy": "case-by-case"}]}))
+	t.is(line(o), "license", "RESTRICTED_PARTY")
+}
+
+test_allow_c4_domestic if t.is(line(t.order("US", t.h100, 5000)), "allow", "DOMESTIC")
+
+test_allow_c5_not_controlled if t.is(line(t.order("IN", t.laptop, 10)), "allow", "NOT_CONTROLLED")
+
+# adv-b lines follow B3, B5, B6, B8, else NLR -----------------------------------
+
+test_notify_b3_adv_b_to_tier3 if t.is(line(t.order("RU", t.bchip, 10)), "notify", "NAC")
+
+test_notify_b5_adv_b_for_d5_headquarters if {
+	o := t.with_end_user(t.order("IN", t.bchip, 10), eu("IN", {"parent_hq_country": "CN"}))
+	t.is(line(o), "notify", "NAC")
+}
+
+test_allow_b6_adv_b_data_center_veu if {
+	o := t.with_end_user(t.order("SA", t.bchip, 10), eu("SA", {"verified": "dc-veu"}))
+	t.is(line(o), "allow", "DC_VEU")
+}
+
+test_allow_b8_adv_b_aca if t.is(line(t.order("QA", t.bchip, 10)), "allow", "ACA")
+
+test_allow_b9_adv_b_elsewhere if t.is(line(t.order("IN", t.bchip, 10)), "allow", "NLR")
+
+test_notify_b3_consumer_adv_a_is_adv_b if t.is(line(t.order("CN", t.rtx4090, 10)), "notify", "NAC")
+
+# Datacenter adv-a rows D1-D9 ---------------------------------------------------
+
+test_deny_d1_tier3_destination if t.is(line(t.order("RU", t.h100, 1)), "deny", "TIER3")
+
+test_deny_d1_macau_destination if t.is(line(t.order("MO", t.h100, 1)), "deny", "TIER3")
+
+test_deny_d1_headquarters_in_d5 if {
+	o := t.with_end_user(t.order("KR", t.h100, 1), eu("KR", {"hq_country": "CN", "certifications": ["AIA"]}))
+	t.is(line(o), "deny", "TIER3")
+}
+
+test_allow_d2_aia_with_certification if {
+	o := t.with_end_user(t.order("KR", t.h100, 1000), eu("KR", {"certifications": ["AIA"]}))
+	t.is(line(o), "allow", "AIA")
+}
+
+test_notify_d3_aia_without_certification if t.is(line(t.order("JP", t.h100, 1000)), "notify", "AIA")
+
+test_allow_d4_uveu if {
+	o := t.with_end_user(t.order("MY", t.h100, 20000), eu("MY", {"hq_country": "US", "verified": "uveu"}))
+	t.is(line(o), "allow", "UVEU")
+}
+
+test_allow_d5_nveu_within_cap if {
+	o := t.with_end_user(t.order("IN", t.h100, 5000), eu("IN", {"verified": "nveu"}))
+	l := line(o)
+	t.is(l, "allow", "NVEU")
+	l.consumes == [{"quota": "nveu:eu-1:IN", "tpp": 79160000, "cap": 1583200000}]
+}
+
+test_notify_d5_nveu_cap_exhausted_falls_to_lpp if {
+	o := t.with_end_user(t.order("IN", t.h100, 100), eu("IN", {"verified": "nveu"}))
+	l := line_q(o, {"nveu:eu-1:IN": 1583200000})
+	t.is(l, "notify", "LPP")
+}
+
+test_allow_d5_nveu_ceiling_rises_in_2026 if {
+	o := t.with_date(t.with_end_user(t.order("IN", t.h100, 100), eu("IN", {"verified": "nveu"})), "2026-03-01")
+	l := line_q(o, {"nveu:eu-1:IN": 1583200000})
+	t.is(l, "allow", "NVEU")
+	l.consumes[0].cap == 4274640000
+}
+
+test_notify_d6_lpp_within_allowance if {
+	l := line(t.order("IN", t.h100, 1699))
+	t.is(l, "notify", "LPP")
+	l.consumes == [{"quota": "lpp:c1:2025", "tpp": 26898568, "cap": 26900000}]
+}
+
+test_license_d6_lpp_allowance_never_split if t.is(line(t.order("IN", t.h100, 1700)), "license", "TIER2_LICENSE")
+
+test_notify_d6_lpp_resets_each_year if {
+	l := line_q(t.with_date(t.order("IN", t.h100, 1000), "2026-01-02"), {"lpp:c1:2025": 26000000})
+	t.is(l, "notify", "LPP")
+}
+
+test_license_d7_tier1_destination_foreign_headquarters if {
+	o := t.with_end_user(t.order("DE", t.h100, 2000), eu("DE", {"hq_country": "IN"}))
+	t.is(line(o), "license", "AIA_UNAVAILABLE")
+}
+
+test_notify_d6_before_d7_for_small_orders if {
+	o := t.with_end_user(t.order("DE", t.h100, 10), eu("DE", {"hq_country": "IN"}))
+	t.is(line(o), "notify", "LPP")
+}
+
+test_license_d8_tier2_allocation if {
+	l := line(t.order("IN", t.h100, 5000))
+	t.is(l, "license", "TIER2_LICENSE")
+	l.consumes == [{"quota": "alloc:IN", "tpp": 79160000, "cap": 790000000}]
+}
+
+test_deny_d9_allocation_exhausted if t.is(line_q(t.order("IN", t.h100, 5000), {"alloc:IN": 750000000}), "deny", "ALLOCATION_EXHAUSTED")
+
+test_license_tpp_unknown_cannot_be_metered if t.is(line(t.order("IN", t.eccn_only_a, 10)), "license", "TPP_UNKNOWN")
+
+# Quota across the lines of one order -------------------------------------------
+
+test_license_second_line_sees_first_lines_lpp if {
+	d := regime.decide_order(t.order_lines("IN", [[t.h100, 1200], [t.h100, 600]]), {})
+	t.is(d.lines[0], "notify", "LPP")
+	t.is(d.lines[1], "license", "TIER2_LICENSE")
+	d.outcome == "license"
+}
+
+test_quota_keys_are_what_the_order_may_touch if {
+	o := t.with_end_user(t.order("IN", t.h100, 1), eu("IN", {"verified": "nveu"}))
+	lib.quota_keys(regime.ladders(o)) == {"nveu:eu-1:IN", "lpp:eu-1:2025", "alloc:IN"}
+}
+
+test_license_too_many_metered_lines_is_held if {
+	pairs := [[t.h100, 1] | some _ in numbers.range(1, 65)]
+	d := regime.decide_order(t.order_lines("IN", pairs), {})
+	d.outcome == "license"
+	t.is(d.lines[64], "license", "TOO_MANY_LINES")
+}
