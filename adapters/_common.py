@@ -86,15 +86,18 @@ class Fields:
             raise self.error(f"must be an object, got {_show(value)}", field, line)
         return value
 
-    def rows(self, value: Any, field: str, line: str | None = None) -> list[Mapping[str, Any]]:
-        """A list of objects; an OData V2 ``{"results": [...]}`` collection is unwrapped."""
+    def rows(self, value: Any, field: str,
+             line: str | None = None) -> list[tuple[str, Mapping[str, Any]]]:
+        """A list of objects, each with its path (``to_Item.results[1]``).
+
+        An OData V2 ``{"results": [...]}`` collection is unwrapped.
+        """
         if isinstance(value, Mapping) and "results" in value:
             value, field = value["results"], f"{field}.results"
         if not isinstance(value, list):
             raise self.error(f"must be a list, got {_show(value)}", field, line)
-        for i, row in enumerate(value):
-            self.obj(row, f"{field}[{i}]", line)
-        return value
+        return [(f"{field}[{i}]", self.obj(row, f"{field}[{i}]", line))
+                for i, row in enumerate(value)]
 
     def text(self, m: Mapping[str, Any], key: str, field: str, line: str | None = None,
              *, required: bool = True) -> str | None:

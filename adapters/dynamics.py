@@ -77,9 +77,8 @@ class Dynamics365Adapter:
                 parties["end_user"] = PartyRef(end_user, end_user_field)
         site = f.text(so, "DefaultShippingSiteId", "DefaultShippingSiteId", required=False)
         lines = []
-        for i, row in enumerate(f.rows(so.get("SalesOrderLines"), "SalesOrderLines")):
-            lines.append(self._line(f, row, f"SalesOrderLines[{i}]", number, parties["ship_to"],
-                                    site))
+        for at, row in f.rows(so.get("SalesOrderLines"), "SalesOrderLines"):
+            lines.append(self._line(f, row, at, number, parties["ship_to"], site))
         return build_orders(f, self.master, order_id=f.order_id,
                             date=f.date(so.get("OrderCreationDateTime"), "OrderCreationDateTime"),
                             parties=parties, lines=lines, lines_field="SalesOrderLines")

@@ -67,10 +67,10 @@ class NetSuiteAdapter:
         location = _ref(f, so, "location", "location")[0] if so.get("location") else None
         sublist = f.obj(so.get("item"), "item")
         lines = []
-        for i, row in enumerate(f.rows(sublist.get("items"), "item.items")):
-            at = f"item.items[{i}]"
+        for at, row in f.rows(sublist.get("items"), "item.items"):
             line = f.need(row, "line", f"{at}.line")
-            if row.get("isClosed") is True or row.get("itemType") in _NOT_GOODS:
+            kind = f.text(row, "itemType", f"{at}.itemType", line, required=False)
+            if row.get("isClosed") is True or kind in _NOT_GOODS:
                 continue
             units = row.get("units")
             unit = (_ref(f, row, "units", f"{at}.units", line)[1] if isinstance(units, dict)

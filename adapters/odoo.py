@@ -70,8 +70,7 @@ class OdooAdapter:
         plant = (_many2one(f, so, "warehouse_id")[0]
                  if so.get("warehouse_id") not in (None, False) else None)
         lines = []
-        for i, row in enumerate(f.rows(so.get("order_line"), "order_line")):
-            at = f"order_line[{i}]"
+        for at, row in f.rows(so.get("order_line"), "order_line"):
             if row.get("display_type"):
                 continue
             line = f.need(row, "id", f"{at}.id")

@@ -118,8 +118,8 @@ class SapODataAdapter:
         if "sold_to" not in parties and sold_to is not None:
             parties["sold_to"] = PartyRef(sold_to, "SoldToParty")
         lines = []
-        for i, item in enumerate(f.rows(so.get(d.items), d.items)):
-            lines.extend(self._line(f, item, f"{d.items}[{i}]"))
+        for at, item in f.rows(so.get(d.items), d.items):
+            lines.extend(self._line(f, item, at))
         return build_orders(f, self.master, order_id=f.order_id, date=date, parties=parties,
                             lines=lines, lines_field=d.items)
 
@@ -145,8 +145,7 @@ class SapODataAdapter:
             return {}
         found: dict[str, PartyRef] = {}
         seen: set[str] = set()
-        for i, p in enumerate(f.rows(value, at, line)):
-            field = f"{at}[{i}]"
+        for field, p in f.rows(value, at, line):
             code = f.need(p, "PartnerFunction", f"{field}.PartnerFunction", line)
             if code in seen:
                 raise f.error(f"partner function {code} appears twice", f"{field}.PartnerFunction",
@@ -169,10 +168,10 @@ class SapODataAdapter:
         rows = f.rows(partner[key], f"{field}.{key}", line)
         if not rows:
             return None, None
-        at = f"{field}.{key}[0]"
-        country = f.text(rows[0], "Country", f"{at}.Country", line, required=False)
+        at, address = rows[0]
+        country = f.text(address, "Country", f"{at}.Country", line, required=False)
         return (f.country(country, f"{at}.Country", line) if country else None,
-                f.text(rows[0], "OrganizationName1", f"{at}.OrganizationName1", line,
+                f.text(address, "OrganizationName1", f"{at}.OrganizationName1", line,
                        required=False))
 
     def writeback(self, order: Order, decision: Decision) -> dict[str, Any]:

@@ -100,6 +100,8 @@ class TabularAdapter:
             f.source = f"{record.source} row {number}"
             order_id = f.need(row, order_column, order_column)
             groups.setdefault(order_id, []).append((number, row))
+        if not groups:
+            raise f.error("holds no rows", "record")
         orders = []
         for order_id, rows in groups.items():
             f.order_id = order_id

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
+from . import _audit, _bundle
 from ._adapter import Record
 from ._exceptions import ExportgateError, InputError, LedgerError, PluginError
 from ._gate import Checked, Gate
@@ -31,7 +32,10 @@ EXIT_OK, EXIT_FAIL_ON, EXIT_INPUT, EXIT_HELD, EXIT_PLUGIN = 0, 1, 2, 3, 4
 
 #: Further subcommands: (name, add_parser(subparsers) -> None). Modules that
 #: own a command (bundles, the audit log) append here at import.
-COMMANDS: list[tuple[str, Callable[[Any], None]]] = []
+COMMANDS: list[tuple[str, Callable[[Any], None]]] = [
+    ("bundle", _bundle.add_command),
+    ("audit", _audit.add_command),
+]
 
 
 def _read_text(path: str) -> str:

@@ -54,6 +54,9 @@ class Gate:
         self.engine_name = engine or self.settings.engine_name
         self._ledger: SqlLedger | None = None
         self.recorders: list[Recorder] = []
+        if self.settings.audit_log is not None:
+            from ._audit import AuditLog
+            self.recorders.append(AuditLog.for_gate(self))
         for entry in self.settings.calendar:
             self.plugins.regime(entry["regime"])
 

@@ -22,7 +22,8 @@ from typing import Any, Callable, Iterable
 
 import pluggy
 
-from . import _catalog, _engine_regopy, _parties, _regime, hookspecs
+from . import (_catalog, _engine_http, _engine_opa, _engine_regopy, _parties, _regime,
+               hookspecs)
 from ._adapter import Adapted, Adapter, AdapterDispatch, Record
 from ._engine import Engine, EngineFactory
 from ._enrich import Enrichment
@@ -51,7 +52,7 @@ def _builtin_plugins(settings: Settings) -> list[tuple[str, object]]:
 
 
 #: Further built-in plugin modules (engines, enrichers) added by the core.
-BUILTIN_EXTRA_MODULES: list[Any] = []
+BUILTIN_EXTRA_MODULES: list[Any] = [_engine_opa, _engine_http]
 
 
 def _env_list(name: str) -> list[str] | None:
@@ -83,7 +84,8 @@ class Plugins:
         try:
             self.pm.check_pending()
         except pluggy.PluginValidationError as exc:
-            raise PluginError(getattr(exc, "plugin_name", "?"), str(exc)) from None
+            name = self.pm.get_name(exc.plugin) or repr(exc.plugin)
+            raise PluginError(name, str(exc)) from None
         if os.environ.get("EXPORTGATE_TRACE_PLUGINS"):
             self.pm.trace.root.setwriter(sys.stderr.write)
             self.pm.enable_tracing()
@@ -125,6 +127,10 @@ class Plugins:
                 raise UnknownRegimeError(f"parameters.{regime_id}: no regime has this id; "
                                          f"known: {', '.join(sorted(self.regimes))}")
             self.regimes[regime_id] = self.regimes[regime_id].with_parameters(overrides)
+        for entry in self.settings.calendar:
+            if entry["regime"] not in self.regimes:
+                raise UnknownRegimeError(f"calendar: regime {entry['regime']!r}: no regime has "
+                                         f"this id; known: {', '.join(sorted(self.regimes))}")
 
     def _call_register(self, impl: Any, add: Callable[..., None]) -> None:
         name = impl.plugin_name

@@ -151,12 +151,20 @@ LIB_DATA: dict[str, Any] = {
     "obligations": REGIME_DATA["obligations"],
 }
 
+#: ``engine:`` in the configuration. ``name`` is a registered engine
+#: (``embedded``, ``opa``, ``opa-http`` or a plugin's); ``url``, the timeouts
+#: (seconds), ``retries`` (connection attempts) and ``check_revision`` (the
+#: sidecar must serve this configuration's regime revisions) are for
+#: ``opa-http``, which requires ``url``.
 ENGINE: dict[str, Any] = {
-    "name": {"type": "string", "default": "embedded"},
+    "name": {"type": "string", "empty": False, "default": "embedded"},
     "url": {"type": "string", "nullable": True},
-    "connect_timeout": {"type": "number", "min": 0.001, "default": 1.0},
-    "read_timeout": {"type": "number", "min": 0.001, "default": 1.0},
-    "retries": {"type": "integer", "min": 0, "default": 0},
+    "connect_timeout": {"type": "number", "min": 0.001, "max": 300, "default": 1.0,
+                        "check_with": "not_bool"},
+    "read_timeout": {"type": "number", "min": 0.001, "max": 300, "default": 1.0,
+                     "check_with": "not_bool"},
+    "retries": {"type": "integer", "min": 0, "max": 10, "default": 0, "check_with": "not_bool"},
+    "check_revision": {"type": "boolean", "default": True},
 }
 
 SETTINGS: dict[str, Any] = {

@@ -25,7 +25,7 @@ class Settings:
 
     engine: dict[str, Any] = field(default_factory=lambda: {
         "name": "embedded", "url": None, "connect_timeout": 1.0, "read_timeout": 1.0,
-        "retries": 0})
+        "retries": 0, "check_revision": True})
     ledger: str = DEFAULT_LEDGER
     ledger_timeout: float = 5.0
     catalogs: list[Path] = field(default_factory=list)
@@ -75,7 +75,14 @@ class Settings:
             if source is not None and not target.startswith(":memory:"):
                 ledger = "sqlite:///" + str(rel(target))
         engine = {"name": "embedded", "url": None, "connect_timeout": 1.0,
-                  "read_timeout": 1.0, "retries": 0, **doc.get("engine", {})}
+                  "read_timeout": 1.0, "retries": 0, "check_revision": True,
+                  **doc.get("engine", {})}
+        if engine["name"] == "opa-http" or engine.get("url"):
+            from ._engine_http import parse_url
+            try:
+                parse_url(engine.get("url"))
+            except ConfigError as exc:
+                raise ConfigError(f"{what}: {exc}") from None
         for entry in doc.get("calendar", []):
             if entry.get("effective_to") and entry["effective_to"] <= entry["effective_from"]:
                 raise ConfigError(f"{what}: calendar entry for {entry['regime']}: "

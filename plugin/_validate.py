@@ -44,7 +44,8 @@ def _leaves(errors: Iterable[cerberus.errors.ValidationError]) -> list[Any]:
 def _describe(field: str, err: Any) -> str:
     rule, value, constraint = err.rule, err.value, err.constraint
     leaf = field.rsplit(".", 1)[-1]
-    if leaf == "quantity" and rule in ("type", "min", "check_with"):
+    custom = err.code == cerberus.errors.CUSTOM.code
+    if leaf == "quantity" and (rule in ("type", "min", "check_with") or custom):
         return f"quantity must be a positive integer, got {value!r}"
     if rule == "required":
         return f"{field} is required"
@@ -67,7 +68,7 @@ def _describe(field: str, err: Any) -> str:
         return f"{field} must not be empty"
     if rule == "nullable":
         return f"{field} must not be null"
-    if rule == "check_with":
+    if rule == "check_with" or custom:
         return f"{field} {err.info[0] if err.info else 'is invalid'}, got {value!r}"
     if rule is None or rule == "unknown" or err.code == cerberus.errors.UNKNOWN_FIELD.code:
         return f"{field} is not a known field"

@@ -1,0 +1,404 @@
+"""The decision log: every decision, one JSON line, in a hash chain.
+
+Each record has the shape of an OPA decision-log event (``decision_id``,
+``timestamp``, ``path``, ``input``, ``result``, ``bundles`` with the regime's
+revision, ``metrics`` with the evaluation time, ``labels``) plus exportgate's
+own fields: ``order_id``, ``regime``, the regime ``parameters`` in force,
+``seq`` (1, 2, ...), ``prev_hash`` (the ``hash`` of the record before, 64
+zeros for the first) and ``hash``: the SHA-256 of the record's canonical JSON
+(sorted keys, no spaces) without ``hash`` itself. Each line is that canonical
+JSON.
+
+Beside the log, ``FILE.head`` holds the count and the hash of the last record.
+It anchors the end of the chain: without it, dropping the last records leaves
+a chain that still verifies. Copy it (or what ``exportgate audit verify``
+prints) somewhere the log's writers cannot change, and a rewrite of the whole
+file is caught too.
+
+Appends are safe across processes: the log is opened with ``O_APPEND`` and
+held under an exclusive ``fcntl`` lock while the last record is read, the new
+one written and synced, and the head replaced.
+"""
+from __future__ import annotations
+
+import datetime
+import fcntl
+import hashlib
+import json
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from ._exceptions import ConfigError
+from ._model import Decision, Order
+from ._regime import Regime
+
+GENESIS = "0" * 64
+
+
+def canonical(record: Mapping[str, Any]) -> str:
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def record_hash(record: Mapping[str, Any]) -> str:
+    """The hash of a record: SHA-256 of its canonical JSON without ``hash``."""
+    body = {k: v for k, v in record.items() if k != "hash"}
+    return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
+
+
+def head_path(path: Path) -> Path:
+    return path.with_name(path.name + ".head")
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="microseconds") \
+        .replace("+00:00", "Z")
+
+
+def _last_line(fd: int) -> bytes:
+    """The last complete line of the file open at ``fd`` (b"" if none)."""
+    end = os.lseek(fd, 0, os.SEEK_END)
+    if end == 0:
+        return b""
+    chunk, pos, buf = 4096, end, b""
+    while pos > 0:
+        step = min(chunk, pos)
+        pos -= step
+        buf = os.pread(fd, step, pos) + buf
+        stripped = buf.rstrip(b"\n")
+        if b"\n" in stripped or pos == 0:
+            break
+    lines = buf.rstrip(b"\n").split(b"\n")
+    return lines[-1] if lines else b""
+
+
+class AuditLog:
+    """A gate recorder that appends each decision to a hash-chained JSON-lines file."""
+
+    def __init__(self, path: str | Path, regimes: Mapping[str, Regime] | None = None,
+                 engine: Any = None) -> None:
+        self.path = Path(path)
+        self.regimes = regimes if regimes is not None else {}
+        self.engine = engine
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"audit_log: cannot create {self.path.parent} "
+                              f"({exc.strerror or exc})") from None
+
+    @classmethod
+    def for_gate(cls, gate: Any) -> "AuditLog":
+        """The recorder a `Gate` installs when the configuration sets ``audit_log``."""
+        return cls(gate.settings.audit_log, gate.plugins.regimes, gate)
+
+    def _engine_name(self) -> str | None:
+        name = getattr(self.engine, "engine_name", None)
+        return str(name) if name else None
+
+    def event(self, order: Order, decision: Decision, policy_input: dict[str, Any],
+              seconds: float) -> dict[str, Any]:
+        """The record of one decision, before ``seq`` and the chain are added."""
+        regime = self.regimes.get(decision.regime)
+        leaf = regime.path("decision") if regime is not None else None
+        revision = decision.revision or (regime.revision if regime is not None else None)
+        labels: dict[str, Any] = {"app": "exportgate", "engine": self._engine_name()}
+        sidecar_id = _sidecar_decision_id(self.engine)
+        if sidecar_id:
+            labels["sidecar_decision_id"] = sidecar_id
+        return {
+            "decision_id": str(uuid.uuid4()),
+            "timestamp": _now(),
+            "path": leaf,
+            "input": policy_input,
+            "result": decision.to_dict(),
+            "bundles": {decision.regime: {"revision": revision}},
+            "metrics": {"timer_exportgate_decide_ns": int(seconds * 1e9)},
+            "labels": labels,
+            "order_id": order.id,
+            "regime": decision.regime,
+            "parameters": dict(decision.parameters or
+                               (regime.parameters if regime is not None else {})),
+        }
+
+    def __call__(self, order: Order, decision: Decision, policy_input: dict[str, Any],
+                 seconds: float) -> None:
+        self.append(self.event(order, decision, policy_input, seconds))
+
+    def append(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Chain ``event`` to the last record and append it, atomically across processes."""
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            rfd = os.open(self.path, os.O_RDONLY)
+            try:
+                size = os.lseek(rfd, 0, os.SEEK_END)
+                torn = size > 0 and os.pread(rfd, 1, size - 1) != b"\n"
+                prev, seq = GENESIS, 0
+                last = _last_line(rfd) if not torn else b""
+                if torn:  # a crashed writer left half a line: chain past it
+                    content = os.pread(rfd, size, 0)
+                    complete = content[:content.rfind(b"\n") + 1]
+                    last = complete.rstrip(b"\n").rsplit(b"\n", 1)[-1] if complete else b""
+                if last:
+                    try:
+                        before = json.loads(last)
+                        prev, seq = str(before["hash"]), int(before["seq"])
+                    except (ValueError, KeyError, TypeError):
+                        prev, seq = hashlib.sha256(last).hexdigest(), 0
+            finally:
+                os.close(rfd)
+            record = {**event, "seq": seq + 1, "prev_hash": prev}
+            record["hash"] = record_hash(record)
+            line = canonical(record) + "\n"
+            os.write(fd, (b"\n" if torn else b"") + line.encode("utf-8"))
+            os.fsync(fd)
+            _write_head(self.path, record["seq"], record["hash"])
+        finally:
+            os.close(fd)  # releases the lock
+        return record
+
+
+def _sidecar_decision_id(engine: Any) -> str | None:
+    if engine is None:
+        return None
+    try:
+        current = getattr(engine, "engine", None)  # a Gate: its current engine
+    except Exception:  # an engine that cannot load answers nothing here
+        return None
+    value = getattr(current if current is not None else engine, "last_decision_id", None)
+    return value if isinstance(value, str) else None
+
+
+def _write_head(path: Path, count: int, last: str) -> None:
+    head = head_path(path)
+    tmp = head.with_name(f"{head.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"records": count, "hash": last}) + "\n", encoding="utf-8")
+    os.replace(tmp, head)
+
+
+# -- verification ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One break in the chain: what kind (edited, removed, inserted, reordered) and where."""
+
+    kind: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return (f"line {self.line}: " if self.line else "") + f"{self.kind}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Report:
+    path: Path
+    records: int
+    head: str | None
+    anchored: bool
+    problems: tuple[Problem, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify(path: str | Path, head: dict[str, Any] | None = None) -> Report:
+    """Check the chain of an audit log; every problem names its kind and its line.
+
+    ``head`` is the anchor (``{"records": N, "hash": H}``); by default the
+    ``FILE.head`` written beside the log, if there is one. Without an anchor
+    the chain ends at the record with the highest ``seq``.
+    """
+    path = Path(path)
+    try:
+        raw_lines = path.read_bytes().split(b"\n")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if raw_lines and raw_lines[-1] == b"":
+        raw_lines.pop()
+    if head is None:
+        try:
+            head = json.loads(head_path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            head = None
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{head_path(path)}: the head anchor is unreadable ({exc})") \
+                from None
+
+    problems: list[Problem] = []
+    records: dict[int, dict[str, Any]] = {}   # line number -> record
+    lines_of: dict[str, list[int]] = {}       # stored hash -> line numbers
+    edited: set[int] = set()
+    for n, raw in enumerate(raw_lines, 1):
+        try:
+            rec = json.loads(raw)
+            if not isinstance(rec, dict) or not isinstance(rec.get("hash"), str) \
+                    or not isinstance(rec.get("prev_hash"), str):
+                raise ValueError("not a record")
+        except ValueError:
+            problems.append(Problem("edited", n, "the line is not a chained JSON record "
+                                    "(edited by hand, or a torn write)"))
+            edited.add(n)
+            continue
+        records[n] = rec
+        lines_of.setdefault(rec["hash"], []).append(n)
+        if record_hash(rec) != rec["hash"]:
+            edited.add(n)
+            problems.append(Problem("edited", n, f"{_describe(rec)} does not match its hash"))
+
+    def seq(n: int) -> int:
+        value = records[n].get("seq")
+        return value if isinstance(value, int) else 0
+
+    def find(h: str, before: int) -> int | None:
+        """The line holding hash ``h``: the nearest one before ``before``, else the first after."""
+        found = lines_of.get(h, [])
+        earlier = [m for m in found if m < before]
+        return earlier[-1] if earlier else (found[0] if found else None)
+
+    # Where the chain ends: the anchor's record, else the newest record.
+    start: int | None = None
+    if head is not None:
+        found = lines_of.get(str(head.get("hash")), [])
+        start = found[-1] if found else None
+        if start is None and records:
+            last = seq(max(records, key=lambda m: (seq(m), m)))
+            gone = head.get("records") - last if isinstance(head.get("records"), int) else 0
+            problems.append(Problem(
+                "removed", None, f"the head anchor's last record (record {head.get('records')}, "
+                f"hash {str(head.get('hash'))[:12]}...) is not in the file: "
+                + (f"{gone} record(s) " if gone > 0 else "records ") + "removed at the end"))
+        elif start is not None:
+            for n in sorted(m for m in records if m > start):
+                problems.append(Problem("inserted", n, f"{_describe(records[n])} comes after "
+                                        "the head anchor's last record"))
+    if start is None and records:
+        start = max(records, key=lambda m: (seq(m), m))
+
+    # Follow prev_hash back from the end. A missing predecessor is a removal,
+    # unless the line before was edited (and so no longer carries the hash).
+    chain: list[int] = []
+    visited: set[int] = set()
+    n = start
+    while n is not None:
+        visited.add(n)
+        chain.append(n)
+        prev = records[n]["prev_hash"]
+        if prev == GENESIS:
+            break
+        nxt = find(prev, n)
+        if nxt is not None and nxt in visited:
+            nxt = None
+        if nxt is None:
+            earlier = [m for m in range(n - 1, 0, -1) if m not in visited]
+            below = earlier[0] if earlier else None
+            if n in edited or (below is not None and below in edited):
+                pass  # the edit is already reported
+            elif below is not None and below in records and seq(below) + 1 == seq(n):
+                edited.add(below)
+                problems.append(Problem("edited", below, f"{_describe(records[below])} was "
+                                        "changed and given a fresh hash: the next record no "
+                                        "longer links to it"))
+            else:
+                gap = seq(n) - (seq(below) if below is not None else 0) - 1
+                problems.append(Problem(
+                    "removed", n, (f"{gap} record(s)" if gap > 0 else "records")
+                    + f" missing before {_describe(records[n])}"))
+            nxt = next((m for m in range(n - 1, 0, -1)
+                        if m in records and m not in visited), None)
+        n = nxt
+    chain.reverse()
+
+    limit = start if head is not None and start is not None else max(records, default=0)
+    for m in sorted(records):
+        if m not in visited and m not in edited and m <= limit:
+            problems.append(Problem("inserted", m, f"{_describe(records[m])} is not part of "
+                                    "the chain"))
+    keep = set(_increasing(chain))
+    for k, m in enumerate(chain):
+        if m not in keep:
+            where = f"after line {chain[k - 1]}" if k else "at the start"
+            problems.append(Problem("reordered", m, f"{_describe(records[m])} is out of "
+                                    f"order: it belongs {where}"))
+    if head is not None and start is not None and not problems \
+            and head.get("records") != seq(start):
+        problems.append(Problem("head", None, f"the head anchor counts {head.get('records')} "
+                                f"records, the chain {seq(start)}"))
+    problems.sort(key=lambda p: (p.line or 0, p.kind))
+    last_hash = records[start]["hash"] if start is not None else None
+    return Report(path, len(raw_lines), last_hash, head is not None, tuple(problems))
+
+
+def _describe(rec: Mapping[str, Any]) -> str:
+    return f"record {rec.get('seq', '?')} (order {rec.get('order_id', '?')})"
+
+
+def _increasing(xs: list[int]) -> list[int]:
+    """A longest increasing subsequence of ``xs`` (patience sorting)."""
+    import bisect
+    tails: list[int] = []
+    tail_at: list[int] = []
+    parent = [-1] * len(xs)
+    for i, x in enumerate(xs):
+        k = bisect.bisect_left(tails, x)
+        if k == len(tails):
+            tails.append(x)
+            tail_at.append(i)
+        else:
+            tails[k] = x
+            tail_at[k] = i
+        parent[i] = tail_at[k - 1] if k else -1
+    out, i = [], tail_at[-1] if tail_at else -1
+    while i >= 0:
+        out.append(xs[i])
+        i = parent[i]
+    return out[::-1]
+
+
+# -- the command line ---------------------------------------------------------
+
+
+def add_command(sub: Any) -> None:
+    """``exportgate audit verify FILE``."""
+    p = sub.add_parser("audit", help="the decision log: verify its hash chain")
+    asub = p.add_subparsers(dest="action", required=True)
+    q = asub.add_parser("verify", help="check that no record was edited, removed, inserted "
+                                       "or reordered; exit 1 if one was")
+    q.add_argument("file", help="the audit log (the configuration's audit_log)")
+    q.add_argument("--anchor", help="a copy of the head anchor kept elsewhere "
+                                    "(default: FILE.head beside the log)")
+    q.add_argument("--json", action="store_true", help="print the report as JSON")
+    q.set_defaults(func=cmd_verify)
+
+
+def cmd_verify(args: Any) -> int:
+    anchor = None
+    if args.anchor:
+        try:
+            anchor = json.loads(Path(args.anchor).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{args.anchor}: not a head anchor ({exc})") from None
+    report = verify(args.file, anchor)
+    if args.json:
+        print(json.dumps({"file": str(report.path), "records": report.records,
+                          "last_hash": report.head, "anchored": report.anchored,
+                          "ok": report.ok,
+                          "problems": [{"kind": p.kind, "line": p.line, "message": p.message}
+                                       for p in report.problems]}))
+    else:
+        for problem in report.problems:
+            where = f":{problem.line}" if problem.line else ""
+            print(f"{report.path}{where}: {problem.kind}: {problem.message}")
+        if report.ok:
+            anchored = "anchored by its head" if report.anchored else \
+                "no head anchor: records removed from the end would go unnoticed"
+            print(f"{report.path}: {report.records} records, chain intact, last hash "
+                  f"{report.head} ({anchored})")
+        else:
+            print(f"{report.path}: {len(report.problems)} problem(s) in {report.records} "
+                  f"records: the log was tampered with")
+    return 0 if report.ok else 1

@@ -1,0 +1,33 @@
+"""Helpers shared by the tests: the conformance cases, order builders, the CLI."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+CONFORMANCE = SHARED / "conformance" / "cases.jsonl"
+
+
+def conformance_cases() -> list[dict[str, Any]]:
+    """The shared conformance cases (a fresh clone keeps shared/ beside the project)."""
+    if not CONFORMANCE.is_file():
+        raise RuntimeError(f"{CONFORMANCE} is missing: the project expects ../shared")
+    return [json.loads(line) for line in CONFORMANCE.read_text().splitlines() if line.strip()]
+
+
+def h100_order(order_id: str, dest: str, qty: int, date: str = "2025-06-02",
+               end_user: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+    """A canonical order of H100s (by catalog alias) to one destination."""
+    parties: dict[str, Any] = {"ship_to": {"id": f"{dest.lower()}-1", "country": dest}}
+    if end_user:
+        parties["end_user"] = end_user
+    return {"id": order_id, "date": date, "parties": parties,
+            "lines": [{"id": "10", "item": "H100", "quantity": qty}], **fields}
+
+
+def exportgate_cmd() -> list[str]:
+    exe = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin" / "exportgate"
+    return [str(exe)] if exe.exists() else ["exportgate"]

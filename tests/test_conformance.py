@@ -1,0 +1,32 @@
+"""The shared conformance cases, in process, through the Gate (every in-process engine)."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from exportgate import InputError, Outcome
+from exportgate._gate import Gate
+
+from tests.helpers import conformance_cases
+
+CASES = conformance_cases()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_conformance_case_embedded(case: dict[str, Any], make_gate: Any) -> None:
+    if case.get("expect_error"):
+        with pytest.raises(InputError):
+            gate: Gate = make_gate(case["regime"])
+            for order in case["orders"]:
+                gate.check(order)
+        return
+    gate = make_gate(case["regime"])
+    for order, want in zip(case["orders"], case["expect"], strict=True):
+        decision = gate.check(order).decision
+        assert decision.order == want["order"]
+        assert decision.outcome is Outcome(want["outcome"])
+        got = {line.id: line.outcome.value for line in decision.lines}
+        for line_id, outcome in want["lines"].items():
+            assert got[line_id] == outcome, (case["name"], line_id)
+        assert decision.error is None

@@ -1,0 +1,176 @@
+"""The plugin layer: built-ins as plugins, third-party hooks, loud mistakes, documented hooks."""
+from __future__ import annotations
+
+import inspect
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from exportgate import (Classification, Decision, Enrichment, Order, Outcome, PluginError,
+                        Settings, hookimpl)
+from exportgate import hookspecs
+from exportgate._gate import Gate
+from exportgate._plugins import Plugins
+
+from tests.helpers import h100_order
+
+
+def test_the_built_ins_register_through_the_hooks() -> None:
+    plugins = Plugins(Settings(), entry_points=False)
+    assert {"us-advanced-computing-2023", "us-ai-diffusion-2025",
+            "us-country-deals-2025"} <= set(plugins.regimes)
+    assert "embedded" in plugins.engines
+    assert "canonical" in plugins.adapters
+    names = plugins.plugin_names()
+    assert "exportgate.regimes" in names and "exportgate.catalog" in names
+
+
+def test_a_duplicate_regime_is_an_error_that_names_the_plugin() -> None:
+    class Copycat:
+        @hookimpl
+        def exportgate_register_regimes(self, register: Any) -> None:
+            base = Plugins(Settings(), entry_points=False).regime("us-ai-diffusion-2025")
+            register(base)
+
+    with pytest.raises(PluginError, match="already registered") as info:
+        Plugins(Settings(), extra=[Copycat()], entry_points=False)
+    assert "Copycat" in str(info.value)
+
+
+def test_a_plugin_that_raises_is_named() -> None:
+    class Faulty:
+        __name__ = "exportgate-faulty"
+
+        @hookimpl
+        def exportgate_register_engines(self, register: Any) -> None:
+            raise RuntimeError("boom")
+
+    with pytest.raises(PluginError, match="plugin 'exportgate-faulty': RuntimeError: boom"):
+        Plugins(Settings(), extra=[Faulty()], entry_points=False)
+
+
+def test_a_misspelt_hook_is_refused() -> None:
+    class Typo:
+        __name__ = "exportgate-typo"
+
+        @hookimpl
+        def exportgate_enrich_ordr(self, order: Order) -> None:
+            pass
+
+    with pytest.raises(PluginError, match="exportgate-typo"):
+        Plugins(Settings(), extra=[Typo()], entry_points=False)
+
+
+def test_an_enricher_fills_what_the_record_lacks_but_never_overrides_it(
+        make_gate: Any) -> None:
+    class Classifier:
+        @hookimpl
+        def exportgate_enrich_order(self, order: Order) -> Enrichment:
+            return Enrichment(
+                lines={line.id: Classification(eccn="3A090.b", tpp=3000, pd=2.0)
+                       for line in order.lines},
+                parties={"ship_to": {"verified": "dc-veu", "country": "ZZ"}})
+
+    plugins = Plugins(Settings(), extra=[Classifier()], entry_points=False)
+    gate = make_gate("us-advanced-computing-2023", plugins=plugins)
+    order = {"id": "E", "date": "2025-06-02", "parties": {"ship_to": {"id": "s", "country": "SA"}},
+             "lines": [{"id": "1", "item": "CUSTOM-ASIC", "quantity": 5},
+                       {"id": "2", "item": "H100", "quantity": 5,
+                        "classification": {"eccn": "3A090.a", "tpp": 15832, "pd": 19.45}}]}
+    checked = gate.check(order)
+    # line 1: the plugin's classification (adv-b) and verified ship-to apply
+    assert checked.order.lines[0].classification == Classification(eccn="3A090.b", tpp=3000,
+                                                                    pd=2.0)
+    assert checked.order.ship_to.verified == "dc-veu"
+    assert checked.order.ship_to.country == "SA"  # the record's country wins
+    # line 2: the line's own ECCN and TPP win over both the plugin and the catalog
+    assert checked.order.lines[1].classification.eccn == "3A090.a"
+    assert checked.order.lines[1].classification.dram_bandwidth_gbps == 3350  # from catalog
+    assert [line.outcome for line in checked.decision.lines] == [Outcome.ALLOW, Outcome.ALLOW]
+
+
+def test_the_host_callback_receives_every_decision_and_its_failure_is_reported(
+        make_gate: Any) -> None:
+    seen: list[tuple[str, str, Any]] = []
+
+    class Host:
+        @hookimpl
+        def exportgate_decision(self, order: Order, decision: Decision,
+                                writeback: Any) -> None:
+            seen.append((order.id, decision.outcome.value, writeback))
+
+    class Flaky:
+        __name__ = "exportgate-flaky"
+
+        @hookimpl
+        def exportgate_decision(self, decision: Decision) -> None:
+            raise ValueError("ERP unreachable")
+
+    plugins = Plugins(Settings(), extra=[Host(), Flaky()], entry_points=False)
+    gate = make_gate("us-advanced-computing-2023", plugins=plugins)
+    from exportgate._adapter import Record
+    [checked] = gate.check_record(Record.from_value(h100_order("H", "CN", 1), "t"))
+    assert seen == [("H", "deny", {"order": "H", "hold": True, "outcome": "deny",
+                                   "lines": {"10": "deny"}})]
+    assert [str(e) for e in checked.plugin_errors] == [
+        "plugin 'exportgate-flaky': ValueError: ERP unreachable"]
+    assert gate.ledger.orders()[0]["order"] == "H"  # the decision stands
+
+
+def test_entry_point_plugins_load_unless_blocked(monkeypatch: pytest.MonkeyPatch) -> None:
+    loaded: list[str] = []
+
+    class EP:
+        name = "exportgate-demo"
+
+        def load(self) -> Any:
+            loaded.append(self.name)
+
+            class Demo:
+                __name__ = "exportgate-demo"
+
+                @hookimpl
+                def exportgate_register_engines(self, register: Any) -> None:
+                    register("demo", lambda settings: None)
+            return Demo()
+
+    import exportgate._plugins as mod
+    monkeypatch.setattr(mod.metadata, "entry_points", lambda group: [EP()])
+    monkeypatch.delenv("EXPORTGATE_LOAD_PLUGINS", raising=False)
+    assert "demo" in Plugins(Settings()).engines
+    monkeypatch.setenv("EXPORTGATE_BLOCK_PLUGINS", "exportgate-demo")
+    assert "demo" not in Plugins(Settings()).engines
+    monkeypatch.delenv("EXPORTGATE_BLOCK_PLUGINS")
+    monkeypatch.setenv("EXPORTGATE_LOAD_PLUGINS", "")
+    assert "demo" not in Plugins(Settings()).engines
+    assert loaded == ["exportgate-demo"]
+
+
+HOOKS = [name for name, f in inspect.getmembers(hookspecs, inspect.isfunction)
+         if name.startswith("exportgate_")]
+
+
+@pytest.mark.parametrize("name", HOOKS)
+def test_every_hook_is_documented(name: str) -> None:
+    """Each hook says when it fires, every argument, what it returns and how results combine."""
+    f = getattr(hookspecs, name)
+    doc = inspect.getdoc(f) or ""
+    assert "Fires" in doc, f"{name}: say when it fires"
+    for arg in inspect.signature(f).parameters:
+        assert f":param {arg}:" in doc, f"{name}: document {arg}"
+    assert ":returns:" in doc
+    assert any(w in doc for w in ("firstresult", "Every implementation", "first result")), \
+        f"{name}: say how results combine"
+    module_doc = hookspecs.__doc__ or ""
+    assert name in module_doc, f"{name}: list it in the firing order"
+
+
+def test_hooks_are_listed_in_firing_order() -> None:
+    doc = hookspecs.__doc__ or ""
+    order = ["exportgate_register_regimes", "exportgate_register_engines",
+             "exportgate_register_adapters", "exportgate_adapt_order",
+             "exportgate_enrich_order", "exportgate_decision"]
+    assert sorted(HOOKS) == sorted(order)
+    positions = [doc.index(n) for n in order]
+    assert positions == sorted(positions)
