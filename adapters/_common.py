@@ -17,7 +17,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Mapping, Sequence
 
 from exportgate._adapter import Record
@@ -76,9 +76,13 @@ class Fields:
         self.source = record.source
         self.order_id: str | None = None
 
+    @property
+    def where(self) -> str:
+        """The record as errors name it: the order id once known, and where it came from."""
+        return f"{self.order_id} ({self.source})" if self.order_id else self.source
+
     def error(self, message: str, field: str, line: str | None = None) -> AdapterError:
-        where = f"{self.order_id} ({self.source})" if self.order_id else self.source
-        return AdapterError(f"{field}: {message}", adapter=self.adapter, record=where,
+        return AdapterError(f"{field}: {message}", adapter=self.adapter, record=self.where,
                             line=line, field=field)
 
     def obj(self, value: Any, field: str, line: str | None = None) -> Mapping[str, Any]:
@@ -99,22 +103,21 @@ class Fields:
         return [(f"{field}[{i}]", self.obj(row, f"{field}[{i}]", line))
                 for i, row in enumerate(value)]
 
-    def text(self, m: Mapping[str, Any], key: str, field: str, line: str | None = None,
-             *, required: bool = True) -> str | None:
-        """A non-empty string (an integer id is accepted and written as a string)."""
+    def text(self, m: Mapping[str, Any], key: str, field: str,
+             line: str | None = None) -> str | None:
+        """An optional string: ``None`` when absent or blank; an integer id becomes its text."""
         value = m.get(key)
         if value is None or (isinstance(value, str) and not value.strip()):
-            if required:
-                raise self.error("is missing or empty", field, line)
             return None
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise self.error(f"must be a string, got {_show(value)}", field, line)
         return str(value).strip()
 
     def need(self, m: Mapping[str, Any], key: str, field: str, line: str | None = None) -> str:
-        """A required non-empty string."""
+        """A required string: absent or blank is an error."""
         value = self.text(m, key, field, line)
-        assert value is not None
+        if value is None:
+            raise self.error("is missing or empty", field, line)
         return value
 
     def quantity(self, value: Any, field: str, line: str | None = None) -> int:
@@ -131,10 +134,7 @@ class Fields:
         elif isinstance(value, float) and math.isfinite(value):
             number = Decimal(str(value))
         elif isinstance(value, str) and _DECIMAL.match(value.strip()):
-            try:
-                number = Decimal(value.strip())
-            except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
-                raise self.error(f"quantity is not a number: {value!r}", field, line) from None
+            number = Decimal(value.strip())
         else:
             hint = (" (write decimals with a point, not a comma)"
                     if isinstance(value, str) and "," in value else "")
@@ -222,8 +222,9 @@ def build_orders(f: Fields, master: PartyMaster, *, order_id: str, date: str,
             doc["ship_from"] = group[0].ship_from
         try:
             orders.append(order_from_dict(doc, f.source))
-        except ValidationError as exc:
-            raise f.error(exc.detail, exc.field or "record", exc.line) from None
+        except ValidationError as exc:  # the detail already names the canonical field
+            raise AdapterError(exc.detail, adapter=f.adapter, record=f.where, line=exc.line,
+                               field=exc.field or "record") from None
     return orders
 
 

@@ -5,9 +5,9 @@ sold-to, ``WE`` ship-to, ``RE`` bill-to, ``RG`` payer. The English UI shows
 the mnemonics SP / SH / BP / PY instead, a classic integration mistake, so an
 unknown key is an error that says which internal key a mnemonic stands for.
 SD has no standard end-user function; projects define one (``ZE`` by
-default, ``adapters.<name>.end_user_function``). Functions that do not matter
-for export control (bill-to, payer, sales employee, contact) are skipped;
-extend the list with ``ignore_functions``.
+default, ``adapters.<name>.end_user_partner_function``). Functions that do not
+matter for export control (bill-to, payer, sales employee, contact) are
+skipped; extend the list with ``ignore_functions``.
 """
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ class PartnerFunctions:
 
     def __init__(self, opts: Mapping[str, Any]) -> None:
         self.roles = {"AG": "sold_to", "WE": "ship_to"}
-        if opts.get("end_user_function"):
-            self.roles[opts["end_user_function"]] = "end_user"
+        if opts.get("end_user_partner_function"):
+            self.roles[opts["end_user_partner_function"]] = "end_user"
         self.ignored = set(opts.get("ignore_functions") or ()) - set(self.roles)
 
     def role(self, f: Fields, code: str, field: str, line: str | None = None) -> str | None:
@@ -76,7 +76,7 @@ class BlockCodes:
         return {k: v for k, v in fields.items() if v not in cleared}
 
     def statuses(self, line: LineDecision) -> dict[str, str]:
-        """A line's three SAP trade-compliance dimensions: embargo, sanctioned list, legal control."""
+        """A line's SAP trade-compliance statuses: embargo, sanctioned list, legal control."""
         if not held(line.outcome):
             return {"embargo": self.ok, "sanctioned_list": self.ok, "legal_control": self.ok}
         codes = {r.code for r in line.reasons}

@@ -17,6 +17,7 @@ on each line (``NoYes`` enum values ``"Yes"`` / ``"No"``).
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Mapping
 
 from exportgate._adapter import Adapter, Record
@@ -26,8 +27,18 @@ from exportgate._schemas import D365_OPTIONS
 from exportgate._settings import Settings
 from exportgate.hookspecs import hookimpl
 
-from ._common import (Fields, LineIn, PartyRef, build_orders, document_id, held, is_part,
-                      options, ship_from, summary)
+from ._common import (
+    Fields,
+    LineIn,
+    PartyRef,
+    build_orders,
+    document_id,
+    held,
+    is_part,
+    options,
+    ship_from,
+    summary,
+)
 
 COUNTRY = "DeliveryAddressCountryRegionISOCode"
 
@@ -63,8 +74,8 @@ class Dynamics365Adapter:
         number = f.need(so, "SalesOrderNumber", "SalesOrderNumber")
         f.order_id = f"{f.need(so, 'dataAreaId', 'dataAreaId')}:{number}"
         customer = f.need(so, "OrderingCustomerAccountNumber", "OrderingCustomerAccountNumber")
-        name = f.text(so, "DeliveryAddressName", "DeliveryAddressName", required=False)
-        header_country = f.text(so, COUNTRY, COUNTRY, required=False)
+        name = f.text(so, "DeliveryAddressName", "DeliveryAddressName")
+        header_country = f.text(so, COUNTRY, COUNTRY)
         parties = {
             "sold_to": PartyRef(customer, "OrderingCustomerAccountNumber"),
             "ship_to": PartyRef(customer, COUNTRY,
@@ -72,10 +83,10 @@ class Dynamics365Adapter:
                                 name)}
         end_user_field = self.options.get("end_user_field")
         if end_user_field:
-            end_user = f.text(so, end_user_field, end_user_field, required=False)
+            end_user = f.text(so, end_user_field, end_user_field)
             if end_user is not None:
                 parties["end_user"] = PartyRef(end_user, end_user_field)
-        site = f.text(so, "DefaultShippingSiteId", "DefaultShippingSiteId", required=False)
+        site = f.text(so, "DefaultShippingSiteId", "DefaultShippingSiteId")
         lines = []
         for at, row in f.rows(so.get("SalesOrderLines"), "SalesOrderLines"):
             lines.append(self._line(f, row, at, number, parties["ship_to"], site))
@@ -86,24 +97,23 @@ class Dynamics365Adapter:
     def _line(self, f: Fields, row: Mapping[str, Any], at: str, number: str, ship_to: PartyRef,
               site: str | None) -> LineIn:
         line = _line_number(f, row.get("LineNumber"), f"{at}.LineNumber")
-        own = f.text(row, "SalesOrderNumber", f"{at}.SalesOrderNumber", line, required=False)
+        own = f.text(row, "SalesOrderNumber", f"{at}.SalesOrderNumber", line)
         if own is not None and own != number:
             raise f.error(f"the line belongs to sales order {own}, not {number}",
                           f"{at}.SalesOrderNumber", line)
-        country = f.text(row, COUNTRY, f"{at}.{COUNTRY}", line, required=False)
+        country = f.text(row, COUNTRY, f"{at}.{COUNTRY}", line)
         overrides = {}
         if country is not None:
-            name = f.text(row, "DeliveryAddressName", f"{at}.DeliveryAddressName", line,
-                          required=False)
+            name = f.text(row, "DeliveryAddressName", f"{at}.DeliveryAddressName", line)
             overrides["ship_to"] = PartyRef(ship_to.id, f"{at}.{COUNTRY}",
                                             f.country(country, f"{at}.{COUNTRY}", line),
                                             name or ship_to.name)
-        line_site = f.text(row, "ShippingSiteId", f"{at}.ShippingSiteId", line, required=False)
+        line_site = f.text(row, "ShippingSiteId", f"{at}.ShippingSiteId", line)
         return LineIn(
             id=line, item=f.need(row, "ItemNumber", f"{at}.ItemNumber", line),
             quantity=f.quantity(row.get("OrderedSalesQuantity"), f"{at}.OrderedSalesQuantity",
                                 line),
-            unit=f.text(row, "SalesUnitSymbol", f"{at}.SalesUnitSymbol", line, required=False),
+            unit=f.text(row, "SalesUnitSymbol", f"{at}.SalesUnitSymbol", line),
             parties=overrides, ship_from=ship_from(self.options, line_site or site))
 
     def writeback(self, order: Order, decision: Decision) -> dict[str, Any]:
@@ -134,7 +144,7 @@ def _line_number(f: Fields, value: Any, field: str) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)) or value == "":
         raise f.error(f"must be a line number, got {value!r:.60}", field)
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+        if not math.isfinite(value):
             raise f.error(f"must be a line number, got {value!r}", field)
         return str(int(value)) if value.is_integer() else repr(value)
     return str(value).strip()

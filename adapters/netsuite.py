@@ -27,8 +27,17 @@ from exportgate._schemas import NETSUITE_OPTIONS
 from exportgate._settings import Settings
 from exportgate.hookspecs import hookimpl
 
-from ._common import (Fields, LineIn, PartyRef, build_orders, document_id, held, options,
-                      ship_from, summary)
+from ._common import (
+    Fields,
+    LineIn,
+    PartyRef,
+    build_orders,
+    document_id,
+    held,
+    options,
+    ship_from,
+    summary,
+)
 
 _NOT_GOODS = frozenset({"Discount", "Subtotal", "Description", "Markup", "Group", "EndGroup",
                         "Payment"})
@@ -52,39 +61,47 @@ class NetSuiteAdapter:
         f = Fields(self.name, record)
         so = f.obj(record.data, "record")
         f.order_id = f.need(so, "tranId", "tranId")
-        customer = _ref(f, so, "entity", "entity")
-        address = (f.obj(so["shippingAddress"], "shippingAddress")
-                   if so.get("shippingAddress") is not None else {})
-        country = _country(f, address.get("country"), "shippingAddress.country")
-        parties = {"sold_to": PartyRef(customer[0], "entity", None, customer[1]),
-                   "ship_to": PartyRef(customer[0], "shippingAddress.country", country,
-                                       f.text(address, "addressee", "shippingAddress.addressee",
-                                              required=False) or customer[1])}
-        end_user_field = self.options.get("end_user_field")
-        if end_user_field and so.get(end_user_field) is not None:
-            end_user = _ref(f, so, end_user_field, end_user_field)
-            parties["end_user"] = PartyRef(end_user[0], end_user_field, None, end_user[1])
         location = _ref(f, so, "location", "location")[0] if so.get("location") else None
         sublist = f.obj(so.get("item"), "item")
-        lines = []
-        for at, row in f.rows(sublist.get("items"), "item.items"):
-            line = f.need(row, "line", f"{at}.line")
-            kind = f.text(row, "itemType", f"{at}.itemType", line, required=False)
-            if row.get("isClosed") is True or kind in _NOT_GOODS:
-                continue
-            units = row.get("units")
-            unit = (_ref(f, row, "units", f"{at}.units", line)[1] if isinstance(units, dict)
-                    else f.text(row, "units", f"{at}.units", line, required=False))
-            line_location = _ref(f, row, "location", f"{at}.location", line)[0] \
-                if row.get("location") else None
-            lines.append(LineIn(
-                id=line, item=f.need(f.obj(row.get("item"), f"{at}.item", line), "refName",
-                                     f"{at}.item.refName", line),
-                quantity=f.quantity(row.get("quantity"), f"{at}.quantity", line),
-                unit=unit, ship_from=ship_from(self.options, line_location or location)))
+        lines = [line for at, row in f.rows(sublist.get("items"), "item.items")
+                 if (line := self._line(f, row, at, location)) is not None]
         return build_orders(f, self.master, order_id=f.order_id,
                             date=f.date(so.get("tranDate"), "tranDate"),
-                            parties=parties, lines=lines, lines_field="item.items")
+                            parties=self._parties(f, so), lines=lines, lines_field="item.items")
+
+    def _parties(self, f: Fields, so: Mapping[str, Any]) -> dict[str, PartyRef]:
+        """The customer as sold-to and, at the shipping address, ship-to; the custom end user."""
+        customer, name = _ref(f, so, "entity", "entity")
+        address = (f.obj(so["shippingAddress"], "shippingAddress")
+                   if so.get("shippingAddress") is not None else {})
+        addressee = f.text(address, "addressee", "shippingAddress.addressee")
+        parties = {"sold_to": PartyRef(customer, "entity", None, name),
+                   "ship_to": PartyRef(customer, "shippingAddress.country",
+                                       _country(f, address.get("country"),
+                                                "shippingAddress.country"),
+                                       addressee or name)}
+        end_user_field = self.options.get("end_user_field")
+        if end_user_field and so.get(end_user_field) is not None:
+            end_user, end_user_name = _ref(f, so, end_user_field, end_user_field)
+            parties["end_user"] = PartyRef(end_user, end_user_field, None, end_user_name)
+        return parties
+
+    def _line(self, f: Fields, row: Mapping[str, Any], at: str,
+              location: str | None) -> LineIn | None:
+        """One ``item`` sublist line, or ``None`` for a closed line or one that is not goods."""
+        line = f.need(row, "line", f"{at}.line")
+        kind = f.text(row, "itemType", f"{at}.itemType", line)
+        if row.get("isClosed") is True or kind in _NOT_GOODS:
+            return None
+        unit = (_ref(f, row, "units", f"{at}.units", line)[1]
+                if isinstance(row.get("units"), dict)
+                else f.text(row, "units", f"{at}.units", line))
+        if row.get("location"):
+            location = _ref(f, row, "location", f"{at}.location", line)[0]
+        item = f.obj(row.get("item"), f"{at}.item", line)
+        return LineIn(id=line, item=f.need(item, "refName", f"{at}.item.refName", line),
+                      quantity=f.quantity(row.get("quantity"), f"{at}.quantity", line),
+                      unit=unit, ship_from=ship_from(self.options, location))
 
     def writeback(self, order: Order, decision: Decision) -> dict[str, Any]:
         """Pending Approval when held; the outcome on the order and on every line."""
@@ -106,7 +123,7 @@ def _ref(f: Fields, m: Mapping[str, Any], key: str, field: str,
     """A record reference ``{"id", "refName"}``: its id and, if given, its name."""
     ref = f.obj(m.get(key), field, line)
     return (f.need(ref, "id", f"{field}.id", line),
-            f.text(ref, "refName", f"{field}.refName", line, required=False))
+            f.text(ref, "refName", f"{field}.refName", line))
 
 
 def _country(f: Fields, value: Any, field: str) -> str | None:

@@ -26,8 +26,17 @@ from exportgate._schemas import SAP_OPTIONS
 from exportgate._settings import Settings
 from exportgate.hookspecs import hookimpl
 
-from ._common import (Fields, LineIn, PartyRef, build_orders, document_id, held, options,
-                      ship_from, summary)
+from ._common import (
+    Fields,
+    LineIn,
+    PartyRef,
+    build_orders,
+    document_id,
+    held,
+    options,
+    ship_from,
+    summary,
+)
 from ._sap import BlockCodes, PartnerFunctions
 
 _ROOT = re.compile(r"<ORDERS05[\s>]")

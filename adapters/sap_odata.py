@@ -25,8 +25,17 @@ from exportgate._schemas import SAP_OPTIONS
 from exportgate._settings import Settings
 from exportgate.hookspecs import hookimpl
 
-from ._common import (Fields, LineIn, PartyRef, build_orders, document_id, held, options,
-                      ship_from, summary)
+from ._common import (
+    Fields,
+    LineIn,
+    PartyRef,
+    build_orders,
+    document_id,
+    held,
+    options,
+    ship_from,
+    summary,
+)
 from ._sap import BlockCodes, PartnerFunctions
 
 
@@ -46,19 +55,19 @@ class Dialect:
     plant: str
     address: str | None
     statuses: bool
+    envelope: str | None
+    collection: str
 
     def documents(self, data: Any) -> list[Any] | None:
         """The sales-order objects of a payload, or ``None`` when it is not this dialect's."""
-        if self.name == "sap-odata-v2":
-            if not isinstance(data, dict) or set(data) != {"d"} or not isinstance(data["d"], dict):
+        if self.envelope is not None:
+            if not isinstance(data, dict) or set(data) != {self.envelope}:
                 return None
-            d = data["d"]
-            results = d.get("results")
-            return results if isinstance(results, list) else [d]
+            data = data[self.envelope]
         if not isinstance(data, dict):
             return None
-        value = data.get("value")
-        return value if isinstance(value, list) else [data]
+        rows = data.get(self.collection)
+        return rows if isinstance(rows, list) else [data]
 
 
 V2 = Dialect(
@@ -66,14 +75,16 @@ V2 = Dialect(
     description="SAP S/4HANA API_SALES_ORDER_SRV (OData V2) A_SalesOrder with to_Item, to_Partner",
     header_entity="A_SalesOrder", schedule_line_entity="A_SalesOrderScheduleLine",
     items="to_Item", partners="to_Partner", item_partners="to_Partner", product="Material",
-    unit="RequestedQuantityUnit", plant="ProductionPlant", address="to_Address", statuses=False)
+    unit="RequestedQuantityUnit", plant="ProductionPlant", address="to_Address", statuses=False,
+    envelope="d", collection="results")
 
 V4 = Dialect(
     name="sap-odata-v4",
     description="SAP S/4HANA api_salesorder (OData V4) SalesOrder with _Item, _Partner",
     header_entity="SalesOrder", schedule_line_entity="SalesOrderScheduleLine",
     items="_Item", partners="_Partner", item_partners="_ItemPartner", product="Product",
-    unit="RequestedQuantityISOUnit", plant="Plant", address=None, statuses=True)
+    unit="RequestedQuantityISOUnit", plant="Plant", address=None, statuses=True,
+    envelope=None, collection="value")
 
 
 class SapODataAdapter:
@@ -96,12 +107,8 @@ class SapODataAdapter:
     def adapt(self, record: Record) -> list[Order]:
         f = Fields(self.name, record)
         docs = self.dialect.documents(record.data)
-        if docs is None:
-            raise f.error("is not an OData "
-                          + ("V2 payload {\"d\": ...}" if self.dialect is V2 else "V4 payload")
-                          + f" of {self.dialect.header_entity}", "record")
         if not docs:
-            raise f.error("holds no sales order", "record")
+            raise f.error(f"holds no sales order: expected {self.description}", "record")
         orders = []
         for i, doc in enumerate(docs):
             f.order_id = None
@@ -114,29 +121,28 @@ class SapODataAdapter:
         date_key = "SalesOrderDate" if so.get("SalesOrderDate") else "CreationDate"
         date = f.date(so.get(date_key), date_key)
         parties = self._partners(f, so.get(d.partners), d.partners, None)
-        sold_to = f.text(so, "SoldToParty", "SoldToParty", required=False)
+        sold_to = f.text(so, "SoldToParty", "SoldToParty")
         if "sold_to" not in parties and sold_to is not None:
             parties["sold_to"] = PartyRef(sold_to, "SoldToParty")
-        lines = []
-        for at, item in f.rows(so.get(d.items), d.items):
-            lines.extend(self._line(f, item, at))
+        lines = [line for at, item in f.rows(so.get(d.items), d.items)
+                 if (line := self._line(f, item, at)) is not None]
         return build_orders(f, self.master, order_id=f.order_id, date=date, parties=parties,
                             lines=lines, lines_field=d.items)
 
-    def _line(self, f: Fields, item: Mapping[str, Any], at: str) -> list[LineIn]:
+    def _line(self, f: Fields, item: Mapping[str, Any], at: str) -> LineIn | None:
+        """One item, or ``None`` for a rejected one."""
         d = self.dialect
         line = f.need(item, "SalesOrderItem", f"{at}.SalesOrderItem")
-        if f.text(item, "SalesDocumentRjcnReason", f"{at}.SalesDocumentRjcnReason", line,
-                  required=False):
-            return []
+        if f.text(item, "SalesDocumentRjcnReason", f"{at}.SalesDocumentRjcnReason", line):
+            return None
         overrides = (self._partners(f, item[d.item_partners], f"{at}.{d.item_partners}", line)
                      if item.get(d.item_partners) is not None else {})
-        plant = f.text(item, d.plant, f"{at}.{d.plant}", line, required=False)
-        return [LineIn(
+        plant = f.text(item, d.plant, f"{at}.{d.plant}", line)
+        return LineIn(
             id=line, item=f.need(item, d.product, f"{at}.{d.product}", line),
             quantity=f.quantity(item.get("RequestedQuantity"), f"{at}.RequestedQuantity", line),
-            unit=f.text(item, d.unit, f"{at}.{d.unit}", line, required=False),
-            parties=overrides, ship_from=ship_from(self.options, plant))]
+            unit=f.text(item, d.unit, f"{at}.{d.unit}", line),
+            parties=overrides, ship_from=ship_from(self.options, plant))
 
     def _partners(self, f: Fields, value: Any, at: str,
                   line: str | None) -> dict[str, PartyRef]:
@@ -169,10 +175,9 @@ class SapODataAdapter:
         if not rows:
             return None, None
         at, address = rows[0]
-        country = f.text(address, "Country", f"{at}.Country", line, required=False)
+        country = f.text(address, "Country", f"{at}.Country", line)
         return (f.country(country, f"{at}.Country", line) if country else None,
-                f.text(address, "OrganizationName1", f"{at}.OrganizationName1", line,
-                       required=False))
+                f.text(address, "OrganizationName1", f"{at}.OrganizationName1", line))
 
     def writeback(self, order: Order, decision: Decision) -> dict[str, Any]:
         """The delivery block on the header and on each item's schedule lines.
@@ -202,8 +207,7 @@ class SapODataAdapter:
                     [i["OvrlTrdCmplncLegalCtrlChkSts"] for i in items]))
         return {"adapter": self.name, "SalesOrder": document_id(order), "order": order.id,
                 "outcome": decision.outcome.value, "hold": held(decision.outcome),
-                "header": {"entity": d.header_entity,
-                           **codes.header(order, header)},
+                "header": {"entity": d.header_entity, **codes.header(order, header)},
                 "items": [{"entity": d.schedule_line_entity, **i} for i in items],
                 "block_codes": codes.own, "message": summary(decision)}
 

@@ -154,12 +154,12 @@ class TabularAdapter:
             line = f.need(row, c["line_id"], c["line_id"])
             parties = {role: ref for role in _ROLES
                        if (ref := self._party(f, row, role, line)) is not None}
-            country = (f.text(row, c["ship_from"], c["ship_from"], line, required=False)
+            country = (f.text(row, c["ship_from"], c["ship_from"], line)
                        if "ship_from" in c else None)
             lines.append(LineIn(
                 id=line, item=f.need(row, c["item"], c["item"], line),
                 quantity=f.quantity(row.get(c["quantity"]), c["quantity"], line),
-                unit=f.text(row, c["unit"], c["unit"], line, required=False) if "unit" in c
+                unit=f.text(row, c["unit"], c["unit"], line) if "unit" in c
                 else None, parties=parties,
                 ship_from=(f.country(country, c["ship_from"], line) if country
                            else self.options.get("ship_from"))))
@@ -173,16 +173,17 @@ class TabularAdapter:
         c = self.columns
         if role not in c:
             return None
-        party_id = f.text(row, c[role], c[role], line, required=role == "ship_to")
+        party_id = (f.need(row, c[role], c[role], line) if role == "ship_to"
+                    else f.text(row, c[role], c[role], line))
         if party_id is None:
             return None
         country_column, name_column = c.get(f"{role}_country"), c.get(f"{role}_name")
-        country = (f.text(row, country_column, country_column, line, required=False)
+        country = (f.text(row, country_column, country_column, line)
                    if country_column else None)
         return PartyRef(
             party_id, country_column or c[role],
             f.country(country, country_column or c[role], line) if country else None,
-            f.text(row, name_column, name_column, line, required=False) if name_column else None)
+            f.text(row, name_column, name_column, line) if name_column else None)
 
     def _date(self, f: Fields, value: Any, column: str) -> str:
         fmt = self.mapping.get("date_format") if self.mapping else None

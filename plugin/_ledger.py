@@ -213,17 +213,22 @@ class SqlLedger:
     # -- schema --------------------------------------------------------
 
     def init(self) -> int:
-        """Create or migrate the schema; safe to run any number of times."""
+        """Create or migrate the schema; safe to run any number of times, at once.
+
+        An up-to-date ledger is only read (no DDL, no lock), so processes that
+        open it at run time need no privilege to create tables. Otherwise the
+        migrations run in one transaction under the schema lock: of several
+        processes starting together on an empty database, one migrates and
+        the others find the work done.
+        """
+        current = self.version()
+        if current == SCHEMA_VERSION:
+            return current
         with self._tx() as cur:
             self._lock_schema(cur)
             cur.execute("CREATE TABLE IF NOT EXISTS eg_schema (version INTEGER NOT NULL)")
-            cur.execute("SELECT MAX(version) FROM eg_schema")
-            row = cur.fetchone()
-            current = row[0] if row and row[0] is not None else 0
-            if current > SCHEMA_VERSION:
-                raise LedgerError(f"ledger {self.label}: its schema is version {current}, "
-                                  f"newer than this exportgate knows ({SCHEMA_VERSION}); "
-                                  "upgrade exportgate")
+            current = self._version(cur)
+            self._check_version(current)
             for version, statements in MIGRATIONS:
                 if version <= current:
                     continue
@@ -233,16 +238,26 @@ class SqlLedger:
                         cur.execute(sql)
                 cur.execute(self._sql("INSERT INTO eg_schema (version) VALUES (?)"), (version,))
                 current = version
-        return int(current)
+        return current
 
     def version(self) -> int:
         """The schema version in the database (0 before ``init``)."""
         with self._tx() as cur:
-            if not self._has_table(cur, "eg_schema"):
-                return 0
-            cur.execute("SELECT MAX(version) FROM eg_schema")
-            row = cur.fetchone()
+            current = self._version(cur) if self._has_table(cur, "eg_schema") else 0
+        self._check_version(current)
+        return current
+
+    @staticmethod
+    def _version(cur: Any) -> int:
+        cur.execute("SELECT MAX(version) FROM eg_schema")
+        row = cur.fetchone()
         return int(row[0]) if row and row[0] is not None else 0
+
+    def _check_version(self, current: int) -> None:
+        if current > SCHEMA_VERSION:
+            raise LedgerError(f"ledger {self.label}: its schema is version {current}, "
+                              f"newer than this exportgate knows ({SCHEMA_VERSION}); "
+                              "upgrade exportgate")
 
     # -- checking ------------------------------------------------------
 

@@ -46,8 +46,9 @@ The ``timeout`` (``ledger_timeout`` in the configuration, 5 s by default)
 bounds each wait on the database: ``connect_timeout`` (libpq counts whole
 seconds with a minimum of 2, so a sub-2-second timeout connects within 2 s;
 a host name with several addresses is tried address by address),
-``lock_timeout`` (waiting for another check's lock) and
-``statement_timeout`` (any one statement). When one expires the operation
+``lock_timeout`` (waiting for another check's lock; nine tenths of the
+timeout, so that it fires first and says so) and ``statement_timeout`` (any
+one statement). When one expires the operation
 raises `LedgerError`; the gate holds the order (``license`` with an
 ``error``) and nothing of it is reserved. A client that stops responding
 inside a transaction loses it, and its locks, after
@@ -120,8 +121,9 @@ class PostgresLedger(SqlLedger):
         """The libpq parameters: the URL's, plus the timeouts it does not set itself."""
         params = dict(self._params)
         ms = max(1, int(self.timeout * 1000))
+        lock_ms = max(1, ms * 9 // 10)  # fires first: the error then says "lock timeout"
         idle_ms = max(30_000, 10 * ms)
-        ours = (f"-c statement_timeout={ms} -c lock_timeout={ms} "
+        ours = (f"-c statement_timeout={ms} -c lock_timeout={lock_ms} "
                 f"-c idle_in_transaction_session_timeout={idle_ms}")
         # Later -c options win: the URL's own come last.
         params["options"] = f"{ours} {params.get('options') or ''}".strip()

@@ -198,20 +198,21 @@ ERP_OPTIONS: dict[str, Any] = {
                "valuesrules": COUNTRY},
 }
 
-#: What each outcome writes into a code-valued ERP field (a delivery block
-#: reason, an order status); ``null`` or ``""`` clears the field.
-OUTCOME_CODES: dict[str, Any] = {
-    outcome: {"type": "string", "nullable": True}
-    for outcome in ("allow", "notify", "license", "deny")
+#: The SAP delivery block reason of each outcome. ``allow`` clears the block
+#: (``""``); every other outcome must name one, so nothing held ships unblocked.
+DELIVERY_BLOCK: dict[str, Any] = {
+    "allow": {"type": "string", "nullable": True, "required": True},
+    **{outcome: {"type": "string", "empty": False, "required": True}
+       for outcome in ("notify", "license", "deny")},
 }
 
 SAP_OPTIONS: dict[str, Any] = {
     **ERP_OPTIONS,
-    "end_user_function": {"type": "string", "nullable": True, "regex": "^[A-Z0-9]{1,2}$",
-                          "default": "ZE"},
+    "end_user_partner_function": {"type": "string", "nullable": True,
+                                  "regex": "^[A-Z0-9]{1,2}$", "default": "ZE"},
     "ignore_functions": {"type": "list", "schema": {"type": "string"},
                          "default": ["RE", "RG", "VE", "AP", "ER"]},
-    "delivery_block": {"type": "dict", "schema": OUTCOME_CODES,
+    "delivery_block": {"type": "dict", "schema": DELIVERY_BLOCK,
                        "default": {"allow": "", "notify": "ZN", "license": "ZL",
                                    "deny": "ZD"}},
     "rejection_reason": {"type": "string", "nullable": True, "default": "ZD"},
@@ -222,20 +223,24 @@ SAP_OPTIONS: dict[str, Any] = {
 
 ODOO_OPTIONS: dict[str, Any] = {
     **ERP_OPTIONS,
-    "end_user_field": {"type": "string", "nullable": True, "default": "x_end_user_id"},
+    "end_user_field": {"type": "string", "nullable": True, "empty": False,
+                       "default": "x_end_user_id"},
 }
 
 NETSUITE_OPTIONS: dict[str, Any] = {
     **ERP_OPTIONS,
-    "end_user_field": {"type": "string", "nullable": True, "default": "custbody_end_user"},
-    "outcome_field": {"type": "string", "default": "custbody_exportgate_outcome"},
-    "line_outcome_field": {"type": "string", "default": "custcol_exportgate_outcome"},
-    "hold_status": {"type": "string", "default": "A"},
+    "end_user_field": {"type": "string", "nullable": True, "empty": False,
+                       "default": "custbody_end_user"},
+    "outcome_field": {"type": "string", "empty": False, "default": "custbody_exportgate_outcome"},
+    "line_outcome_field": {"type": "string", "empty": False,
+                           "default": "custcol_exportgate_outcome"},
+    "hold_status": {"type": "string", "empty": False, "default": "A"},
 }
 
 D365_OPTIONS: dict[str, Any] = {
     **ERP_OPTIONS,
-    "end_user_field": {"type": "string", "nullable": True, "default": "EndUserAccountNumber"},
+    "end_user_field": {"type": "string", "nullable": True, "empty": False,
+                       "default": "EndUserAccountNumber"},
 }
 
 #: The tabular adapter's column mapping: canonical field -> column name.

@@ -3,7 +3,7 @@ package exportgate.lib
 import rego.v1
 
 # decide builds a regime's decision document (docs/policy-contract.md) for
-# order o, given the quota other orders hold (quota) and each line's ladder, the regime's rows and the regime's obligations.
+# an order (its facts f and its lines), given the quota other orders hold (quota) and each line's ladder, the regime's rows and the regime's obligations.
 # Rows and obligations not in the regime's tables come from the library's.
 
 _rank_of := {"allow": 0, "notify": 1, "license": 2, "deny": 3}
@@ -24,23 +24,23 @@ _obligation(obls, o) := object.union({"code": o}, x) if {
 
 _metered_count(ladders) := count([i | some i; ladder := ladders[i]; _has_quota(ladder)])
 
-decide(o, quota, ladders, rows, obls) := d if {
+decide(f, lines, quota, ladders, rows, obls) := d if {
 	_metered_count(ladders) > tables.max_metered_lines
 	too_many := [{"row": "TOO_MANY_LINES"}]
-	lines := [r | some l in o.lines; r := line_result(o, l, too_many, {"at": 0, "before": 0}, rows, obls)]
-	d := {"contract": 1, "outcome": "license", "lines": lines}
+	results := [r | some l in lines; r := line_result(f, l, too_many, {"at": 0, "before": 0}, rows, obls)]
+	d := {"contract": 1, "outcome": "license", "lines": results}
 } else := d if {
 	ps := picks(ladders, quota)
-	lines := [r | some i; l := o.lines[i]; lad := ladders[i]; p := ps[format_int(i, 10)]; r := line_result(o, l, lad, p, rows, obls)]
-	count(lines) == count(o.lines)
-	d := {"contract": 1, "outcome": worst(lines), "lines": lines}
+	results := [r | some i; l := lines[i]; lad := ladders[i]; p := ps[format_int(i, 10)]; r := line_result(f, l, lad, p, rows, obls)]
+	count(results) == count(lines)
+	d := {"contract": 1, "outcome": worst(results), "lines": results}
 }
 
 # quota_keys: every quota key a set of ladders may touch; the ledger locks
 # these and reports their use before the decision is evaluated.
 quota_keys(ladders) := {k | some ladder in ladders; some e in ladder; k := e.quota.key}
 
-line_result(o, l, ladder, pick, rows, obls) := {
+line_result(f, l, ladder, pick, rows, obls) := {
 	"id": l.id,
 	"outcome": info.outcome,
 	"class": item_class(l.classification),
@@ -50,7 +50,7 @@ line_result(o, l, ladder, pick, rows, obls) := {
 } if {
 	e := ladder[pick.at]
 	info := row_info(rows, e.row)
-	vars := object.union(_vars(o, l), _quota_vars(e, pick))
+	vars := object.union(_vars(f, l), _quota_vars(e, pick))
 	reason := {
 		"code": info.code,
 		"cite": strings.replace_n(vars, info.cite),
@@ -82,20 +82,20 @@ _unit_tpp_text(c) := x if {
 	x := format_int(c.tpp, 10)
 } else := "unknown"
 
-_vars(o, l) := {
-	"{dest}": dest(o),
-	"{hq}": hq(o),
-	"{parent_hq}": parent_hq(o),
+_vars(f, l) := {
+	"{dest}": f.dest,
+	"{hq}": f.hq,
+	"{parent_hq}": f.parent_hq,
 	"{item}": l.item,
 	"{class}": item_class(l.classification),
 	"{eccn}": object.get(l.classification, "eccn", "not stated"),
 	"{tpp}": _line_tpp_text(l),
 	"{tpp_unit}": _unit_tpp_text(l.classification),
 	"{pd}": "stated",
-	"{lists}": restriction_lists(o),
+	"{lists}": f.lists,
 	"{max}": format_int(tables.max_metered_lines, 10),
-	"{year}": format_int(year(o), 10),
-	"{consignee}": consignee(o),
+	"{year}": format_int(f.year, 10),
+	"{consignee}": f.consignee,
 }
 
 _quota_vars(e, pick) := {

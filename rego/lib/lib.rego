@@ -94,6 +94,32 @@ restrictions(o) := [r | some p in o.parties; some r in object.get(p, "restrictio
 
 restriction_lists(o) := concat(", ", sort({n | some r in restrictions(o); n := r.list}))
 
+_holds(xs) := count(xs) > 0
+
+# facts: everything the tables ask about an order, computed once per order
+# and passed to the per-line rules (passing the whole order to every
+# per-line call makes rego-cpp quadratic in the number of lines).
+facts(o) := {
+	"date": o.date,
+	"year": year(o),
+	"dest": dest(o),
+	"ship_from": ship_from(o),
+	"transaction": transaction(o),
+	"hq": hq(o),
+	"parent_hq": parent_hq(o),
+	"consignee": consignee(o),
+	"verified": verified(o),
+	"certifications": certifications(o),
+	"lists": restriction_lists(o),
+	"embargoed": _holds([1 | embargoed(o)]),
+	"denied_party": _holds([1 | some r in restrictions(o); r.policy == "denial"]),
+	"restricted_party": count(restrictions(o)) > 0,
+	"domestic": _holds([1 | domestic(o)]),
+	"dest_concern": _holds([1 | dest_concern(o)]),
+	"hq_concern": _holds([1 | hq_concern(o)]),
+	"licensed_destination": _holds([1 | licensed_destination(o)]),
+}
+
 # Item classes -------------------------------------------------------------
 
 _eccn_is(e, p) if upper(e) == upper(p)
@@ -159,29 +185,28 @@ line_tpp(l) := l.quantity * l.classification.tpp
 # Rows -----------------------------------------------------------------------
 
 # common_row: rows C1-C5, evaluated before any regime's table.
-common_row(o, l) := "C1" if {
-	embargoed(o)
+common_row(f, l) := "C1" if {
+	f.embargoed
 } else := "C2" if {
-	some r in restrictions(o)
-	r.policy == "denial"
+	f.denied_party
 } else := "C3" if {
-	count(restrictions(o)) > 0
+	f.restricted_party
 } else := "C4" if {
-	domestic(o)
+	f.domestic
 } else := "C5" if {
 	column(l.classification) == "other"
 }
 
 # b_row: rows B3, B5, B6, B8, B9 for adv-b (and non-datacenter adv-a) lines.
-b_row(o) := "B3" if {
-	dest_concern(o)
+b_row(f) := "B3" if {
+	f.dest_concern
 } else := "B5" if {
-	hq_concern(o)
+	f.hq_concern
 } else := "B6" if {
-	licensed_destination(o)
-	verified(o) == "dc-veu"
+	f.licensed_destination
+	f.verified == "dc-veu"
 } else := "B8" if {
-	licensed_destination(o)
+	f.licensed_destination
 } else := "B9"
 
 # quota_entry is a ladder entry that consumes quota; a line without a TPP
@@ -199,9 +224,9 @@ until_stateless(entries) := array.slice(entries, 0, n + 1) if {
 # pre_ladder: the one-row ladder of a line decided before the regime's own
 # table (rows C1-C5, and the NAC/ACA rows for adv-b lines); undefined for a
 # datacenter adv-a line, which the regime's table decides.
-pre_ladder(o, l) := [{"row": r}] if {
-	r := common_row(o, l)
+pre_ladder(f, l) := [{"row": r}] if {
+	r := common_row(f, l)
 } else := [{"row": r}] if {
 	column(l.classification) == "b"
-	r := b_row(o)
+	r := b_row(f)
 }

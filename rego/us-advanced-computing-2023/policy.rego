@@ -32,38 +32,43 @@ _dc_rows := ["B1", "B2", "B4", "B6", "B7", "B9"]
 
 _cbc := params.case_by_case
 
-_entry("B1", o, l) := {"row": "B1"} if {
-	lib.dest_concern(o)
-	lib.dest(o) in _cbc.destinations
-	lib.transaction(o) == _cbc.transaction
-	lib.ship_from(o) == _cbc.ship_from
-	o.date >= _cbc.from
+_entry("B1", f, l) := {"row": "B1"} if {
+	f.dest_concern
+	f.dest in _cbc.destinations
+	f.transaction == _cbc.transaction
+	f.ship_from == _cbc.ship_from
+	f.date >= _cbc.from
 	l.classification.tpp < _cbc.tpp_below
 	l.classification.dram_bandwidth_gbps < _cbc.dram_below_gbps
 }
 
-_entry("B2", o, _) := {"row": "B2"} if lib.dest_concern(o)
+_entry("B2", f, _) := {"row": "B2"} if f.dest_concern
 
-_entry("B4", o, _) := {"row": "B4"} if lib.hq_concern(o)
+_entry("B4", f, _) := {"row": "B4"} if f.hq_concern
 
-_entry("B6", o, _) := {"row": "B6"} if {
-	lib.licensed_destination(o)
-	lib.verified(o) == "dc-veu"
+_entry("B6", f, _) := {"row": "B6"} if {
+	f.licensed_destination
+	f.verified == "dc-veu"
 }
 
-_entry("B7", o, _) := {"row": "B7"} if lib.licensed_destination(o)
+_entry("B7", f, _) := {"row": "B7"} if f.licensed_destination
 
-_entry("B9", o, _) := {"row": "B9"}
+_entry("B9", f, _) := {"row": "B9"}
 
-ladder(o, l) := x if {
-	x := lib.pre_ladder(o, l)
-} else := lib.until_stateless([e | some r in _dc_rows; e := _entry(r, o, l)])
+ladder(f, l) := x if {
+	x := lib.pre_ladder(f, l)
+} else := lib.until_stateless([e | some r in _dc_rows; e := _entry(r, f, l)])
 
-ladders(o) := [x | some l in o.lines; x := ladder(o, l)]
+ladders_of(f, lines) := [x | some l in lines; x := ladder(f, l)]
+
+ladders(o) := ladders_of(lib.facts(o), o.lines)
 
 # decide_order is the whole decision for an order, given the quota other
 # orders hold; a pure function, so tests call it without `with`.
-decide_order(o, quota) := object.union(lib.decide(o, quota, ladders(o), tables.rows, tables.obligations), {"regime": "us-advanced-computing-2023"})
+decide_order(o, quota) := object.union(d, {"regime": "us-advanced-computing-2023"}) if {
+	f := lib.facts(o)
+	d := lib.decide(f, o.lines, quota, ladders_of(f, o.lines), tables.rows, tables.obligations)
+}
 
 quota_keys := lib.quota_keys(ladders(input.order))
 

@@ -37,64 +37,69 @@ tier3(c, d) if lib.concern(c, d)
 # Rows for a datacenter adv-a line, in table order.
 _dc_rows := ["D1", "D2", "D3", "D4", "D5", "D6", "D7", "D8", "D9"]
 
-_aia_eligible(o) if {
-	tier1(lib.dest(o))
-	tier1(lib.hq(o))
-	tier1(lib.parent_hq(o))
+_aia_eligible(f) if {
+	tier1(f.dest)
+	tier1(f.hq)
+	tier1(f.parent_hq)
 }
 
-_entry("D1", o, _) := {"row": "D1"} if lib.hq_concern(o)
+_entry("D1", f, _) := {"row": "D1"} if f.hq_concern
 
-_entry("D1", o, _) := {"row": "D1"} if tier3(lib.dest(o), o.date)
+_entry("D1", f, _) := {"row": "D1"} if tier3(f.dest, f.date)
 
-_entry("D2", o, _) := {"row": "D2"} if {
-	_aia_eligible(o)
-	params.aia_certification in lib.certifications(o)
+_entry("D2", f, _) := {"row": "D2"} if {
+	_aia_eligible(f)
+	params.aia_certification in f.certifications
 }
 
-_entry("D3", o, _) := {"row": "D3"} if {
-	_aia_eligible(o)
-	not params.aia_certification in lib.certifications(o)
+_entry("D3", f, _) := {"row": "D3"} if {
+	_aia_eligible(f)
+	not params.aia_certification in f.certifications
 }
 
-_entry("D4", o, _) := {"row": "D4"} if lib.verified(o) == "uveu"
+_entry("D4", f, _) := {"row": "D4"} if f.verified == "uveu"
 
-_entry("D5", o, l) := lib.quota_entry("D5", key, nveu_cap(o), l) if {
-	lib.verified(o) == "nveu"
-	key := lib.quota_key(["nveu", lib.consignee(o), lib.dest(o)])
+_entry("D5", f, l) := lib.quota_entry("D5", key, nveu_cap(f), l) if {
+	f.verified == "nveu"
+	key := lib.quota_key(["nveu", f.consignee, f.dest])
 }
 
-_entry("D6", o, l) := lib.quota_entry("D6", key, params.lpp_cap_tpp, l) if {
-	key := lib.quota_key(["lpp", lib.consignee(o), format_int(lib.year(o), 10)])
+_entry("D6", f, l) := lib.quota_entry("D6", key, params.lpp_cap_tpp, l) if {
+	key := lib.quota_key(["lpp", f.consignee, format_int(f.year, 10)])
 }
 
-_entry("D7", o, _) := {"row": "D7"} if tier1(lib.dest(o))
+_entry("D7", f, _) := {"row": "D7"} if tier1(f.dest)
 
-_entry("D8", o, l) := lib.quota_entry("D8", key, params.alloc_cap_tpp, l) if {
-	not tier1(lib.dest(o))
-	not tier3(lib.dest(o), o.date)
-	key := lib.quota_key(["alloc", lib.dest(o)])
+_entry("D8", f, l) := lib.quota_entry("D8", key, params.alloc_cap_tpp, l) if {
+	not tier1(f.dest)
+	not tier3(f.dest, f.date)
+	key := lib.quota_key(["alloc", f.dest])
 }
 
-_entry("D9", o, _) := {"row": "D9"}
+_entry("D9", f, _) := {"row": "D9"}
 
 # The NVEU ceiling for the order's year: the last step whose from_year is not
 # after it, in H100-equivalents, as TPP.
-nveu_cap(o) := step.h100eq * lib.tables.units.h100_tpp if {
-	from := max({y | some s in params.nveu_cap_h100eq; y := s.from_year; y <= lib.year(o)})
+nveu_cap(f) := step.h100eq * lib.tables.units.h100_tpp if {
+	from := max({y | some s in params.nveu_cap_h100eq; y := s.from_year; y <= f.year})
 	some step in params.nveu_cap_h100eq
 	step.from_year == from
 }
 
-ladder(o, l) := x if {
-	x := lib.pre_ladder(o, l)
-} else := lib.until_stateless([e | some r in _dc_rows; e := _entry(r, o, l)])
+ladder(f, l) := x if {
+	x := lib.pre_ladder(f, l)
+} else := lib.until_stateless([e | some r in _dc_rows; e := _entry(r, f, l)])
 
-ladders(o) := [x | some l in o.lines; x := ladder(o, l)]
+ladders_of(f, lines) := [x | some l in lines; x := ladder(f, l)]
+
+ladders(o) := ladders_of(lib.facts(o), o.lines)
 
 # decide_order is the whole decision for an order, given the quota other
 # orders hold; a pure function, so tests call it without `with`.
-decide_order(o, quota) := object.union(lib.decide(o, quota, ladders(o), tables.rows, tables.obligations), {"regime": "us-ai-diffusion-2025"})
+decide_order(o, quota) := object.union(d, {"regime": "us-ai-diffusion-2025"}) if {
+	f := lib.facts(o)
+	d := lib.decide(f, o.lines, quota, ladders_of(f, o.lines), tables.rows, tables.obligations)
+}
 
 quota_keys := lib.quota_keys(ladders(input.order))
 

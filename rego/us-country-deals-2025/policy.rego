@@ -27,36 +27,41 @@ params := tables.params
 _dc_rows := ["K1", "K2", "K3", "K4"]
 
 # The agreement of the destination in force on the order date.
-agreement(o) := a if {
-	a := params.agreements[lib.dest(o)]
-	object.get(a, "from", "0000-01-01") <= o.date
-	o.date < object.get(a, "until", "9999-12-31")
+agreement(f) := a if {
+	a := params.agreements[f.dest]
+	object.get(a, "from", "0000-01-01") <= f.date
+	f.date < object.get(a, "until", "9999-12-31")
 }
 
-_entry("K1", o, _) := {"row": "K1"} if lib.hq_concern(o)
+_entry("K1", f, _) := {"row": "K1"} if f.hq_concern
 
-_entry("K1", o, _) := {"row": "K1"} if lib.dest_concern(o)
+_entry("K1", f, _) := {"row": "K1"} if f.dest_concern
 
-_entry("K2", o, l) := lib.quota_entry("K2", key, cap, l) if {
-	cap := agreement(o).cap_h100eq * lib.tables.units.h100_tpp
-	key := lib.quota_key(["deal", lib.dest(o), format_int(lib.year(o), 10)])
+_entry("K2", f, l) := lib.quota_entry("K2", key, cap, l) if {
+	cap := agreement(f).cap_h100eq * lib.tables.units.h100_tpp
+	key := lib.quota_key(["deal", f.dest, format_int(f.year, 10)])
 }
 
-_entry("K3", o, l) := lib.quota_entry("K3", key, params.low_volume_cap_tpp, l) if {
-	key := lib.quota_key(["lowvol", lib.consignee(o), format_int(lib.year(o), 10)])
+_entry("K3", f, l) := lib.quota_entry("K3", key, params.low_volume_cap_tpp, l) if {
+	key := lib.quota_key(["lowvol", f.consignee, format_int(f.year, 10)])
 }
 
-_entry("K4", o, _) := {"row": "K4"}
+_entry("K4", f, _) := {"row": "K4"}
 
-ladder(o, l) := x if {
-	x := lib.pre_ladder(o, l)
-} else := lib.until_stateless([e | some r in _dc_rows; e := _entry(r, o, l)])
+ladder(f, l) := x if {
+	x := lib.pre_ladder(f, l)
+} else := lib.until_stateless([e | some r in _dc_rows; e := _entry(r, f, l)])
 
-ladders(o) := [x | some l in o.lines; x := ladder(o, l)]
+ladders_of(f, lines) := [x | some l in lines; x := ladder(f, l)]
+
+ladders(o) := ladders_of(lib.facts(o), o.lines)
 
 # decide_order is the whole decision for an order, given the quota other
 # orders hold; a pure function, so tests call it without `with`.
-decide_order(o, quota) := object.union(lib.decide(o, quota, ladders(o), tables.rows, tables.obligations), {"regime": "us-country-deals-2025"})
+decide_order(o, quota) := object.union(d, {"regime": "us-country-deals-2025"}) if {
+	f := lib.facts(o)
+	d := lib.decide(f, o.lines, quota, ladders_of(f, o.lines), tables.rows, tables.obligations)
+}
 
 quota_keys := lib.quota_keys(ladders(input.order))
 

@@ -1,12 +1,10 @@
 """Fixtures of the adapter tests: the examples' configuration and its plugins."""
 from __future__ import annotations
 
+import erp_examples
 import pytest
-
 from exportgate import Adapter, Settings
 from exportgate._plugins import Plugins
-
-import erp_examples
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from exportgate import Adapter, AdapterError, Order, Record, Settings
 from exportgate._plugins import Plugins
 
@@ -40,6 +39,11 @@ def record(rel: str) -> Record:
 def data(rel: str) -> Any:
     """A fresh copy of a JSON example, to modify in a test."""
     return copy.deepcopy(json.loads(text(rel)))
+
+
+def value(rel: str) -> Any:
+    """An example as an adapter reads it: the text of XML, CSV and JSON lines, else the JSON."""
+    return text(rel) if rel.endswith((".xml", ".csv", ".jsonl")) else data(rel)
 
 
 def canonical(rel: str) -> list[dict[str, Any]]:

@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
+import erp_examples as ex
 import pytest
-
 from exportgate import Decision, Record, Settings
 from exportgate._gate import Gate
 from exportgate._plugins import Plugins
 
-import erp_examples as ex
+GateFor = Callable[[str], Gate]
 
 CASES = [(rel, order_id, key) for rel, orders in ex.EXPECTED["records"].items()
          for order_id in orders for key in ex.REGIMES]
@@ -18,7 +18,7 @@ CASES = [(rel, order_id, key) for rel, orders in ex.EXPECTED["records"].items()
 
 @pytest.fixture
 def gate_for(tmp_path: Path, settings: Settings,
-             plugins: Plugins) -> Iterator[object]:
+             plugins: Plugins) -> Iterator[GateFor]:
     """``gate_for(regime key)``: a gate on a fresh ledger (the compiled engines are shared)."""
     gates: list[Gate] = []
 
@@ -39,7 +39,7 @@ def _decide(gate: Gate, rec: Record, order_id: str) -> Decision:
 
 
 @pytest.mark.parametrize("rel,order_id,key", CASES)
-def test_example_decides_as_expected(rel: str, order_id: str, key: str, gate_for) -> None:
+def test_example_decides_as_expected(rel: str, order_id: str, key: str, gate_for: GateFor) -> None:
     decision = _decide(gate_for(key), ex.record(rel), order_id)
     outcome, lines = ex.EXPECTED["records"][rel][order_id][key]
     assert decision.error is None
@@ -49,7 +49,7 @@ def test_example_decides_as_expected(rel: str, order_id: str, key: str, gate_for
 
 @pytest.mark.parametrize("rel", ex.RECORDS)
 @pytest.mark.parametrize("key", list(ex.REGIMES))
-def test_record_decides_as_its_canonical_equivalent(rel: str, key: str, gate_for) -> None:
+def test_record_decides_as_its_canonical_equivalent(rel: str, key: str, gate_for: GateFor) -> None:
     for canonical in ex.canonical(rel):
         from_record = _decide(gate_for(key), ex.record(rel), canonical["id"])
         from_canonical = _decide(gate_for(key), Record.from_value(canonical, "canonical"),
@@ -58,7 +58,7 @@ def test_record_decides_as_its_canonical_equivalent(rel: str, key: str, gate_for
 
 
 @pytest.mark.parametrize("rel", ex.RECORDS)
-def test_check_record_hands_the_adapters_writeback_to_the_host(rel: str, gate_for) -> None:
+def test_check_record_hands_the_adapters_writeback_to_the_host(rel: str, gate_for: GateFor) -> None:
     checked = gate_for("aid").check_record(ex.record(rel))
     for c in checked:
         assert c.writeback is not None

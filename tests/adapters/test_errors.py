@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-import pytest
-
-from exportgate import Adapter
-
 import erp_examples as ex
+import pytest
+from exportgate import Adapter
 
 V2 = "sap-odata-v2/4711-de-research.json"
 V4 = "sap-odata-v4/4812-my-end-user.json"
@@ -140,8 +138,7 @@ def test_malformed_record_names_record_line_and_field(
         case: str, rel: str, mutate: Callable[[Any], Any], field: str, line: str | None,
         words: str, registered: dict[str, Adapter]) -> None:
     adapter = registered[ex.adapter_of(rel)]
-    base = ex.text(rel) if rel.endswith((".xml", ".csv")) else ex.data(rel)
-    exc = ex.adapter_error(adapter, mutate(base))
+    exc = ex.adapter_error(adapter, mutate(ex.value(rel)))
     assert (exc.field, exc.line, exc.adapter) == (field, line, adapter.name)
     assert exc.record and "test-record" in exc.record
     assert words in str(exc) and field in str(exc)

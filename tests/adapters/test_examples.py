@@ -3,14 +3,12 @@ from __future__ import annotations
 
 import json
 
+import erp_examples as ex
 import pytest
-
 from exportgate import Adapter, Outcome, Record
 from exportgate._enrich import apply
 from exportgate._plugins import Plugins
 from exportgate._validate import order_from_dict
-
-import erp_examples as ex
 
 
 @pytest.mark.parametrize("rel", ex.RECORDS)

@@ -15,6 +15,7 @@ from typing import Any, Callable
 from exportgate._engine_opa import OpaEngine
 from exportgate._engine_regopy import RegopyEngine
 from exportgate._enrich import require_classification
+from exportgate._model import Order
 from exportgate._policy import policy_input
 from exportgate._regime import Regime
 from exportgate._validate import order_from_dict
@@ -33,13 +34,14 @@ def _show(value: Any) -> str:
 
 
 def compare(engs: dict[str, Any], regime: Regime, order_doc: dict[str, Any],
-            usage_for: Callable[[list[str]], dict[str, int]]) -> dict[str, Any]:
+            usage_for: Callable[[list[str]], dict[str, int]],
+            validate: bool = True) -> dict[str, Any]:
     """Decide ``order_doc`` on both engines; raise Disagreement on any difference.
 
     ``usage_for(keys)`` gives the quota other orders hold of the announced keys.
     Returns the (common) decision value.
     """
-    order = order_from_dict(order_doc)
+    order = order_from_dict(order_doc) if validate else Order.from_dict(order_doc)
     require_classification(order)
     first = policy_input(order)
     keys = {name: e.evaluate(regime, "quota_keys", first) for name, e in engs.items()}
@@ -59,4 +61,66 @@ def compare(engs: dict[str, Any], regime: Regime, order_doc: dict[str, Any],
 
 
 def examples() -> int:
+    """Generated orders per regime: ``EXPORTGATE_DIFF_EXAMPLES``, default 2000."""
     return int(os.environ.get("EXPORTGATE_DIFF_EXAMPLES", "2000"))
+
+
+def seed() -> int | None:
+    """``EXPORTGATE_DIFF_SEED``: a number (default 20260115, so CI is repeatable) or
+    ``random`` for a fresh search."""
+    raw = os.environ.get("EXPORTGATE_DIFF_SEED", "20260115")
+    return None if raw == "random" else int(raw)
+
+
+def run_generated(regime_id: str, n: int, seed_: int | None) -> dict[str, Any]:
+    """Decide ``n`` generated orders on both engines (in a worker process).
+
+    Returns how many were compared, the reason codes seen, the seconds taken
+    and, on a disagreement, the failure text with Hypothesis's shrunk example.
+    """
+    import time
+    import traceback
+
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as fix_seed
+    from hypothesis import strategies as st
+
+    import gen_orders
+    from exportgate._plugins import Plugins
+    from exportgate._settings import Settings
+
+    plugins = Plugins(Settings(), entry_points=False)
+    regime = plugins.regime(regime_id)
+    engs = engines()
+    usage = gen_orders.usage(regime)
+    seen: dict[str, int] = {}
+    count = 0
+
+    @settings(max_examples=n, deadline=None, database=None, derandomize=False,
+              phases=[Phase.generate, Phase.shrink], print_blob=True,
+              suppress_health_check=list(HealthCheck))
+    @given(order=gen_orders.orders(gen_orders.countries(list(plugins.regimes.values()))),
+           data=st.data())
+    def check(order: dict[str, Any], data: Any) -> None:
+        nonlocal count
+        decided = compare(engs, regime, order,
+                          lambda keys: {k: data.draw(usage, label=k) for k in keys},
+                          validate=False)
+        count += 1
+        for line in decided["lines"]:
+            for reason in line["reasons"]:
+                seen[reason["code"]] = seen.get(reason["code"], 0) + 1
+
+    if seed_ is not None:
+        check = fix_seed(seed_)(check)
+    started = time.perf_counter()
+    error = None
+    try:
+        check()
+    except BaseException as exc:  # report everything; the parent fails the test
+        error = "".join(traceback.format_exception(exc))
+    finally:
+        for engine in engs.values():
+            engine.close()
+    return {"regime": regime_id, "examples": count, "codes": seen, "error": error,
+            "seconds": time.perf_counter() - started}

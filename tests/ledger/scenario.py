@@ -51,8 +51,9 @@ def order_doc(order_id: str, quantity: int) -> dict[str, Any]:
     }
 
 
-def order_docs(n: int, prefix: str = "SO") -> list[dict[str, Any]]:
-    return [order_doc(f"{prefix}-{i:04d}", SIZES[i % len(SIZES)]) for i in range(n)]
+def order_docs(n: int, prefix: str = "SO", scale: int = 1) -> list[dict[str, Any]]:
+    """``n`` orders, sizes cycling through `SIZES` times ``scale``."""
+    return [order_doc(f"{prefix}-{i:04d}", scale * SIZES[i % len(SIZES)]) for i in range(n)]
 
 
 # -- in a worker process -------------------------------------------------
@@ -114,23 +115,32 @@ class MemoEngine:
 
 
 class ReplayGate(Gate):
-    """The real Gate with a memoising engine, for serial replays."""
+    """The real Gate, its engine answers remembered, for serial replays."""
 
-    memo: MemoEngine | None = None
+    def __init__(self, memo: MemoEngine, plugins: Plugins) -> None:
+        super().__init__(plugins.settings, regime_id=REGIME, ledger_url="sqlite:///:memory:",
+                         plugins=plugins)
+        self.memo = memo
 
     @property
     def engine(self) -> Any:
-        if self.memo is None:
-            self.memo = MemoEngine(self.plugins.engine(self.engine_name))
         return self.memo
 
 
-def replay(orders: list[Order], plugins: Plugins | None = None) -> dict[str, dict[str, Any]]:
-    """Decide ``orders`` one after another on a fresh in-memory ledger."""
-    s = settings()
-    g = ReplayGate(s, regime_id=REGIME, ledger_url="sqlite:///:memory:",
-                   plugins=plugins or Plugins(s))
-    try:
-        return {o.id: g.check(o).decision.to_dict() for o in orders}
-    finally:
-        g.ledger.close()
+class Replayer:
+    """Serial replays, each on a fresh in-memory ledger; answers kept from one to the next."""
+
+    def __init__(self) -> None:
+        self.plugins = Plugins(settings())
+        self.memo = MemoEngine(self.plugins.engine())
+
+    def prepare(self, doc: dict[str, Any]) -> Order:
+        return ReplayGate(self.memo, self.plugins).prepare(doc)
+
+    def replay(self, orders: list[Order]) -> dict[str, dict[str, Any]]:
+        """Decide ``orders`` one after another, as one process would."""
+        g = ReplayGate(self.memo, self.plugins)
+        try:
+            return {o.id: g.check(o).decision.to_dict() for o in orders}
+        finally:
+            g.ledger.close()

@@ -31,8 +31,10 @@ import cli
 import scenario
 from exportgate._ledger import SqlLedger, open_ledger
 
-REPETITIONS = 20
-ORDERS = 40
+REPETITIONS = int(os.environ.get("EXPORTGATE_LEDGER_REPETITIONS", "20"))
+#: Orders of the batch, three times the race's sizes: about six go to LPP,
+#: five to the allocation, the rest are denied.
+ORDERS = 20
 SEED = int(os.environ.get("EXPORTGATE_CRASH_SEED", "20250515"))
 
 State = dict[str, Any]
@@ -66,7 +68,7 @@ def printed_state(printed: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[A
 @pytest.fixture(scope="session")
 def crash_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("crash")
-    orders = cli.write_orders(root / "orders.jsonl", scenario.order_docs(ORDERS, "CR"))
+    orders = cli.write_orders(root / "orders.jsonl", scenario.order_docs(ORDERS, "CR", scale=3))
     return orders, cli.write_config(root / "exportgate.yaml")
 
 
@@ -97,18 +99,31 @@ def reference(backend: str, new_ledger_url: Callable[[], str], orders: Path,
     return _reference[backend]
 
 
-def run_and_kill(cmd: list[str], env: dict[str, str], delay: float) -> tuple[str, bool]:
-    """Start ``cmd``, SIGKILL it after ``delay`` s; return its stdout and whether it was killed."""
+def run_and_kill(cmd: list[str], env: dict[str, str], after_lines: int,
+                 delay: float) -> tuple[str, bool]:
+    """Start ``cmd``; once it printed ``after_lines`` lines, wait ``delay`` s and SIGKILL it.
+
+    Returns its standard output and whether it was still running when killed.
+    """
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     out: list[bytes] = []
+    reached = threading.Event()
 
     def read() -> None:
         assert proc.stdout is not None
+        lines = 0
+        if after_lines <= 0:
+            reached.set()
         while chunk := os.read(proc.stdout.fileno(), 65536):
             out.append(chunk)
+            lines += chunk.count(b"\n")
+            if lines >= after_lines:
+                reached.set()
+        reached.set()
 
     reader = threading.Thread(target=read)
     reader.start()
+    reached.wait(120)
     try:
         proc.wait(timeout=delay)
         killed = False
@@ -132,10 +147,15 @@ def test_sigkill_mid_batch(run: int, backend: str, new_ledger_url: Callable[[], 
     orders, config = crash_files
     want, ids, t_first, t_end = reference(backend, new_ledger_url, orders, config)
     rng = random.Random(f"{SEED}-{backend}-{run}")
-    # Most kills land while decisions are printed; every fifth during start-up.
-    delay = rng.uniform(0, t_first) if run % 5 == 0 else rng.uniform(t_first, t_end)
+    # Kill after a random number of printed decisions, at a random point of the
+    # next order's check (every fifth run: at a random point of the start-up).
+    per_order = (t_end - t_first) / (ORDERS - 1)
+    if run % 5 == 0:
+        after, delay = 0, rng.uniform(0, t_first)
+    else:
+        after, delay = rng.randrange(1, ORDERS), rng.uniform(0, 1.2 * per_order)
     url = new_ledger_url()
-    stdout, killed = run_and_kill(cli.batch_cmd(orders, url), cli.env(config), delay)
+    stdout, killed = run_and_kill(cli.batch_cmd(orders, url), cli.env(config), after, delay)
     printed = cli.decisions(stdout)
     assert [d["order"] for d in printed] == ids[:len(printed)], "printed out of order"
     assert not [d for d in printed if d.get("error")]
@@ -157,7 +177,8 @@ def test_sigkill_mid_batch(run: int, backend: str, new_ledger_url: Callable[[], 
     _unprinted["killed"] += killed
     assert got["orders"] == want_orders
     assert got["reservations"] == want_rows
-    print(f"run {run}: killed={killed} after {delay:.2f} s, {len(printed)} printed, "
+    print(f"run {run}: killed={killed} {delay:.3f} s after line {after}, "
+          f"{len(printed)} printed, "
           f"unprinted commits so far {_unprinted}")
 
     # Re-running the batch converges to an uninterrupted run's state.

@@ -14,6 +14,7 @@ engine), one LPP allowance and one country allocation that only some of the
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections import Counter, defaultdict
 from typing import Any, Callable, Iterator
 
@@ -22,11 +23,11 @@ import pytest
 import scenario
 from exportgate import Order
 from exportgate._ledger import open_ledger
-from exportgate._plugins import Plugins
 
 PROCESSES = 8
 ORDERS_PER_PROCESS = 50
-REPETITIONS = 20
+#: 20 in CI; fewer only for a quick local loop.
+REPETITIONS = int(os.environ.get("EXPORTGATE_LEDGER_REPETITIONS", "20"))
 
 
 @pytest.fixture(scope="session")
@@ -42,23 +43,22 @@ def race_pool() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def plugins() -> Plugins:
-    return Plugins(scenario.settings())
+def replayer() -> scenario.Replayer:
+    return scenario.Replayer()
 
 
 @pytest.fixture(scope="session")
-def race_orders(plugins: Plugins) -> list[Order]:
+def race_orders(replayer: scenario.Replayer) -> list[Order]:
     """The 400 orders, validated and enriched once (the runs only differ in timing)."""
-    gate = scenario.ReplayGate(scenario.settings(), regime_id=scenario.REGIME,
-                               ledger_url="sqlite:///:memory:", plugins=plugins)
-    return [gate.prepare(doc) for doc in scenario.order_docs(PROCESSES * ORDERS_PER_PROCESS)]
+    return [replayer.prepare(doc)
+            for doc in scenario.order_docs(PROCESSES * ORDERS_PER_PROCESS)]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("run", range(REPETITIONS))
 def test_race_for_the_last_of_a_quota(run: int, new_ledger_url: Callable[[], str],
                                       race_pool: Any, race_orders: list[Order],
-                                      plugins: Plugins) -> None:
+                                      replayer: scenario.Replayer) -> None:
     url = new_ledger_url()
     open_ledger(url).close()  # `exportgate ledger init`, as a deployment does first
     tasks = [(url, race_orders[w::PROCESSES]) for w in range(PROCESSES)]
@@ -105,7 +105,7 @@ def test_race_for_the_last_of_a_quota(run: int, new_ledger_url: Callable[[], str
     seqs = [o["check_seq"] for o in ledger_orders]
     assert len(set(seqs)) == len(seqs) and seqs == sorted(seqs)
     by_id = {o.id: o for o in race_orders}
-    replayed = scenario.replay([by_id[oid] for oid in commit_order], plugins)
+    replayed = replayer.replay([by_id[oid] for oid in commit_order])
     for oid in commit_order:
         assert decisions[oid] == replayed[oid], f"{oid} differs from the serial replay"
 
