@@ -1,0 +1,39 @@
+"""A plain wheel carries the Rego, the data and the adapters as an editable install does."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from tests.helpers import ROOT
+
+
+def test_the_wheel_carries_rego_and_data_and_decides(tmp_path: Path) -> None:
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(tmp_path), str(ROOT)], check=True, timeout=300,
+                   cwd=tmp_path)
+    [wheel] = tmp_path.glob("exportgate-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for regime in ("us-advanced-computing-2023", "us-ai-diffusion-2025",
+                   "us-country-deals-2025"):
+        for f in ("policy.rego", "data.yaml", "policy_test.rego"):
+            assert f"exportgate/rego/{regime}/{f}" in names
+    assert "exportgate/rego/lib/data.yaml" in names
+    assert "exportgate/data/items.yaml" in names
+    assert "exportgate/adapters/canonical.py" in names
+    unpacked = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(unpacked)
+    order = {"id": "W-1", "date": "2025-06-02", "parties": {"ship_to": {"id": "x", "country": "CN"}},
+             "lines": [{"id": "1", "item": "H100", "quantity": 1}]}
+    code = ("import json, sys; from exportgate._gate import Gate; from exportgate import Settings;"
+            "import exportgate; assert exportgate.__file__.startswith(sys.argv[1]), exportgate.__file__;"
+            "g = Gate(Settings(), regime_id='us-advanced-computing-2023', ledger_url='sqlite:///l.db');"
+            "print(json.dumps(g.check(json.loads(sys.argv[2])).decision.to_dict()))")
+    env = {**os.environ, "PYTHONPATH": str(unpacked), "EXPORTGATE_LOAD_PLUGINS": ""}
+    proc = subprocess.run([sys.executable, "-c", code, str(unpacked), json.dumps(order)],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["outcome"] == "deny"
