@@ -43,17 +43,17 @@ def _fill_party(party: Party, attrs: dict[str, Any]) -> Party:
 
 def apply(order: Order, enrichments: Iterable[Enrichment | None]) -> Order:
     """Merge enrichments into the order; the order's own fields always win."""
-    enrichments = [e for e in enrichments if e is not None]
+    found = [e for e in enrichments if e is not None]
     lines = []
     for line in order.lines:
         cls = line.classification or Classification()
-        for e in enrichments:
+        for e in found:
             if line.id in e.lines:
                 cls = cls.fill(e.lines[line.id])
         lines.append(replace(line, classification=cls))
     parties = {}
     for role, party in order.parties().items():
-        for e in enrichments:
+        for e in found:
             if role in e.parties:
                 party = _fill_party(party, e.parties[role])
         parties[role] = party

@@ -211,7 +211,11 @@ class Plugins:
         results: list[Enrichment | None] = []
         for impl in reversed(self.pm.hook.exportgate_enrich_order.get_hookimpls()):
             try:
-                results.append(impl.function(order))
+                result = impl.function(order)
+                if result is not None and not isinstance(result, Enrichment):
+                    raise PluginError(impl.plugin_name, "exportgate_enrich_order returned a "
+                                      f"{type(result).__name__}, not an Enrichment")
+                results.append(result)
             except ExportgateError:
                 raise
             except Exception as exc:
