@@ -89,7 +89,7 @@ class AdapterDispatch:
                 raise AdapterError(f"{record.source}: no adapter named {adapter!r}; "
                                    f"known: {', '.join(sorted(self.adapters))}")
         else:
-            claimed = [a for a in self.adapters.values() if _claims(a, record)]
+            claimed = [a for a in self.adapters.values() if adapter_claims(a, record)]
             if not claimed:
                 raise AdapterError(f"{record.source}: no adapter claims this record; "
                                    f"known: {', '.join(sorted(self.adapters))} "
@@ -102,7 +102,7 @@ class AdapterDispatch:
         return Adapted(orders=chosen.adapt(record), adapter=chosen)
 
 
-def _claims(adapter: Adapter, record: Record) -> bool:
+def adapter_claims(adapter: Adapter, record: Record) -> bool:
     try:
         return bool(adapter.claims(record))
     except Exception:  # a claims() that raises does not claim

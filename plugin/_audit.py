@@ -265,17 +265,13 @@ def verify(path: str | Path, head: dict[str, Any] | None = None) -> Report:
     if head is not None:
         found = lines_of.get(str(head.get("hash")), [])
         start = found[-1] if found else None
-        if start is None and records:
-            last = seq(max(records, key=lambda m: (seq(m), m)))
+        if start is None:
+            last = seq(max(records, key=lambda m: (seq(m), m))) if records else 0
             gone = head.get("records") - last if isinstance(head.get("records"), int) else 0
             problems.append(Problem(
                 "removed", None, f"the head anchor's last record (record {head.get('records')}, "
                 f"hash {str(head.get('hash'))[:12]}...) is not in the file: "
                 + (f"{gone} record(s) " if gone > 0 else "records ") + "removed at the end"))
-        elif start is not None:
-            for n in sorted(m for m in records if m > start):
-                problems.append(Problem("inserted", n, f"{_describe(records[n])} comes after "
-                                        "the head anchor's last record"))
     if start is None and records:
         start = max(records, key=lambda m: (seq(m), m))
 
@@ -313,11 +309,12 @@ def verify(path: str | Path, head: dict[str, Any] | None = None) -> Report:
         n = nxt
     chain.reverse()
 
-    limit = start if head is not None and start is not None else max(records, default=0)
     for m in sorted(records):
-        if m not in visited and m not in edited and m <= limit:
-            problems.append(Problem("inserted", m, f"{_describe(records[m])} is not part of "
-                                    "the chain"))
+        if m not in visited and m not in edited:
+            where = "comes after the head anchor's last record" \
+                if head is not None and start is not None and m > start \
+                else "is not part of the chain"
+            problems.append(Problem("inserted", m, f"{_describe(records[m])} {where}"))
     keep = set(_increasing(chain))
     for k, m in enumerate(chain):
         if m not in keep:

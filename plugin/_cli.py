@@ -49,8 +49,14 @@ def _read_text(path: str) -> str:
         raise InputError(f"{path}: not UTF-8 text") from None
 
 
-def read_records(path: str, batch: bool) -> Iterator[Record]:
-    """A file as records: JSON lines give one record a line, anything else one record."""
+def read_records(path: str, batch: bool,
+                 whole_file: Callable[[Record], bool] = lambda record: False
+                 ) -> Iterator[Record]:
+    """A file as records: JSON lines give one record a line, anything else one record.
+
+    A JSON-lines file is kept whole when ``whole_file`` says an adapter reads
+    it as one record (the tabular adapter groups rows into orders).
+    """
     text = _read_text(path)
     name = "<stdin>" if path == "-" else path
     first = next((line for line in text.splitlines() if line.strip()), "")
@@ -58,7 +64,7 @@ def read_records(path: str, batch: bool) -> Iterator[Record]:
         raise InputError(f"{name}: the file is empty")
     if batch and first.lstrip().startswith("{"):
         whole = Record.from_text(text, name)
-        if whole.data is not None:
+        if whole.data is not None or whole_file(whole):
             yield whole
             return
         for n, line in enumerate(text.splitlines(), 1):
@@ -143,7 +149,13 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     results = []
     with _gate(args) as gate:
-        for checked in gate.batch(read_records(args.file, batch=True), args.adapter,
+        def whole_file(record: Record) -> bool:
+            if args.adapter:
+                return bool(args.adapter != "canonical")
+            return gate.plugins.claimants(record) != []
+
+        records = read_records(args.file, batch=True, whole_file=whole_file)
+        for checked in gate.batch(records, args.adapter,
                                   keep_going=args.keep_going, on_error=report):
             _print_checked(checked, args)
             results.append(checked)

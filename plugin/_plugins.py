@@ -24,7 +24,7 @@ import pluggy
 
 from . import (_catalog, _engine_http, _engine_opa, _engine_regopy, _parties, _regime,
                hookspecs)
-from ._adapter import Adapted, Adapter, AdapterDispatch, Record
+from ._adapter import Adapted, Adapter, AdapterDispatch, Record, adapter_claims
 from ._engine import Engine, EngineFactory
 from ._enrich import Enrichment
 from ._exceptions import ExportgateError, PluginError, UnknownRegimeError
@@ -200,6 +200,11 @@ class Plugins:
 
     def plugin_names(self) -> list[str]:
         return [name for name, _ in self.pm.list_name_plugin()]
+
+    def claimants(self, record: Record) -> list[str]:
+        """The names of the registered adapters that claim a record."""
+        return sorted(name for name, adapter in self.adapters.items()
+                      if adapter_claims(adapter, record))
 
     # -- per-order hooks -----------------------------------------------
 

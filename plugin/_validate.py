@@ -7,6 +7,7 @@ Orders are validated whole before anything is evaluated or reserved.
 from __future__ import annotations
 
 import datetime
+import functools
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -75,13 +76,19 @@ def _describe(field: str, err: Any) -> str:
     return f"{field} is invalid ({rule}: {constraint}), got {value!r}"
 
 
+@functools.lru_cache(maxsize=1)
+def _order_validator() -> _Validator:
+    """One validator for every order: building one parses the schema, which is slow."""
+    return _Validator(_schemas.ORDER, allow_unknown=True)
+
+
 def validate_order(doc: Any, source: str | None = None) -> dict[str, Any]:
     """Check a canonical order document; raise ValidationError on the first problem."""
     if not isinstance(doc, Mapping):
         raise ValidationError(f"an order must be a JSON object, got {type(doc).__name__}",
                               record=source)
     record = str(doc.get("id")) if doc.get("id") not in (None, "") else (source or "?")
-    v = _Validator(_schemas.ORDER, allow_unknown=True)
+    v = _order_validator()
     if v.validate(dict(doc)):
         return dict(v.document)
     leaves = sorted(_leaves(v._errors), key=lambda e: [str(p) for p in e.document_path])

@@ -169,3 +169,13 @@ def test_bad_configuration_names_the_key(tmp_path: Path) -> None:
     proc = run("--config", str(cfg), "regimes", cwd=tmp_path)
     assert proc.returncode == 2
     assert "ledger_timeout" in proc.stderr
+
+
+def test_batch_reads_a_mapped_json_lines_export_whole(tmp_path: Path) -> None:
+    examples = Path(__file__).resolve().parent.parent / "examples" / "erp"
+    proc = run("--config", str(examples / "exportgate.yaml"), "batch", "--regime",
+               "us-advanced-computing-2023", "--ledger", f"sqlite:///{tmp_path / 'l.db'}",
+               "--json", str(examples / "tabular" / "line-export.jsonl"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    orders = [json.loads(line)["order"] for line in proc.stdout.splitlines()]
+    assert len(orders) == len(set(orders)) >= 2

@@ -16,7 +16,7 @@ import pytest
 
 import differ
 from exportgate import InputError
-from exportgate._engine import test_rule_names
+from exportgate import _engine
 from exportgate._gate import Gate
 from exportgate._plugins import Plugins
 from exportgate._settings import Settings
@@ -68,7 +68,7 @@ def _split_tests(regime_id: str) -> list[tuple[str, Any]]:
     """The regime's own tests; the library's (bar its helpers) run with the first regime only."""
     regime = PLUGINS.regime(regime_id)
     own = {k: v for k, v in regime.test_modules.items()
-           if not k.startswith("lib/") or not test_rule_names(v)}
+           if not k.startswith("lib/") or not _engine.test_rule_names(v)}
     if regime_id == REGIMES[0]:
         own = dict(regime.test_modules)
     return [(regime_id, dataclasses.replace(regime, test_modules=own))]
