@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ._adapter import Adapted, Adapter, Record
 from ._enrich import Enrichment
+from ._gate import Checked, Gate
 from ._exceptions import (AdapterError, ConfigError, EngineError, EngineUnavailable,
                           ExportgateError, InputError, LedgerError, OrderClosedError,
                           PluginError, UndefinedResult, UnknownRegimeError, ValidationError)
@@ -18,8 +19,8 @@ from ._settings import Settings
 from .hookspecs import hookimpl
 
 __all__ = [
-    "Adapted", "Adapter", "AdapterError", "Classification", "ConfigError", "Consumption",
-    "Decision", "EngineError", "EngineUnavailable", "Enrichment", "ExportgateError",
+    "Adapted", "Adapter", "AdapterError", "Checked", "Classification", "ConfigError", "Consumption",
+    "Decision", "EngineError", "EngineUnavailable", "Enrichment", "ExportgateError", "Gate",
     "InputError", "LedgerError", "Line", "LineDecision", "Order", "OrderClosedError",
     "Outcome", "Party", "PluginError", "Reason", "Record", "Regime", "Restriction",
     "Settings", "UndefinedResult", "UnknownRegimeError", "ValidationError", "hookimpl",

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-from . import _audit, _bundle
+from . import _audit, _bundle, _diff
 from ._adapter import Record
 from ._exceptions import ExportgateError, InputError, LedgerError, PluginError
 from ._gate import Checked, Gate
@@ -35,6 +35,7 @@ EXIT_OK, EXIT_FAIL_ON, EXIT_INPUT, EXIT_HELD, EXIT_PLUGIN = 0, 1, 2, 3, 4
 COMMANDS: list[tuple[str, Callable[[Any], None]]] = [
     ("bundle", _bundle.add_command),
     ("audit", _audit.add_command),
+    ("diff", _diff.add_command),
 ]
 
 

@@ -46,15 +46,17 @@ class Gate:
 
     def __init__(self, settings: Settings | None = None, *, regime_id: str | None = None,
                  ledger_url: str | None = None, engine: str | None = None,
-                 plugins: Plugins | None = None) -> None:
+                 plugins: Plugins | None = None, what_if: bool = False) -> None:
+        """``what_if`` decides without telling anyone: no audit record, no host callback."""
         self.settings = settings or Settings.load()
+        self.what_if = what_if
         self.plugins = plugins or Plugins(self.settings)
         self.fixed_regime = self.plugins.regime(regime_id) if regime_id else None
         self.ledger_url = ledger_url or self.settings.ledger
         self.engine_name = engine or self.settings.engine_name
         self._ledger: SqlLedger | None = None
         self.recorders: list[Recorder] = []
-        if self.settings.audit_log is not None:
+        if self.settings.audit_log is not None and not what_if:
             from ._audit import AuditLog
             self.recorders.append(AuditLog.for_gate(self))
         for entry in self.settings.calendar:
@@ -126,6 +128,8 @@ class Gate:
         for record in self.recorders:
             record(order, decision, doc, elapsed)
         writeback = adapter.writeback(order, decision) if adapter is not None else None
+        if self.what_if:
+            return Checked(order, decision, writeback)
         errors = self.plugins.decided(order, decision, writeback)
         return Checked(order, decision, writeback, errors)
 

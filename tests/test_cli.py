@@ -179,3 +179,19 @@ def test_batch_reads_a_mapped_json_lines_export_whole(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     orders = [json.loads(line)["order"] for line in proc.stdout.splitlines()]
     assert len(orders) == len(set(orders)) >= 2
+
+
+def test_diff_reports_what_changes_under_another_regime(tmp_path: Path) -> None:
+    f = write_jsonl(tmp_path / "o.jsonl", [h100_order("SAME", "CN", 1),
+                                           h100_order("MOVES", "IN", 1000),
+                                           h100_order("LPP-2", "IN", 1000)])
+    proc = run("diff", "--regime", "us-advanced-computing-2023", "--against",
+               "us-ai-diffusion-2025", "--json", str(f), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    report = {r["order"]: r for r in map(json.loads, proc.stdout.splitlines())}
+    assert report["SAME"]["before"] == report["SAME"]["after"] == "deny"
+    assert report["MOVES"]["changes"] == [{"line": "10", "before": "allow", "after": "notify",
+                                           "reason_before": "NLR", "reason_after": "LPP"}]
+    # quota depletes across the orders of the what-if run, as in a batch
+    assert report["LPP-2"]["after"] == "license"
+    assert not list(tmp_path.glob("**/*.db")), "a what-if must not write a ledger"
