@@ -27,11 +27,12 @@ import hashlib
 import json
 import os
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from ._exceptions import ConfigError
+from ._exceptions import ConfigError, ExportgateError
 from ._model import Decision, Order
 from ._regime import Regime
 
@@ -53,7 +54,7 @@ def head_path(path: Path) -> Path:
 
 
 def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="microseconds") \
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds") \
         .replace("+00:00", "Z")
 
 
@@ -89,7 +90,7 @@ class AuditLog:
                               f"({exc.strerror or exc})") from None
 
     @classmethod
-    def for_gate(cls, gate: Any) -> "AuditLog":
+    def for_gate(cls, gate: Any) -> AuditLog:
         """The recorder a `Gate` installs when the configuration sets ``audit_log``."""
         return cls(gate.settings.audit_log, gate.plugins.regimes, gate)
 
@@ -127,7 +128,18 @@ class AuditLog:
         self.append(self.event(order, decision, policy_input, seconds))
 
     def append(self, event: dict[str, Any]) -> dict[str, Any]:
-        """Chain ``event`` to the last record and append it, atomically across processes."""
+        """Chain ``event`` to the last record and append it, atomically across processes.
+
+        A log that cannot be written raises `ExportgateError`: the decision
+        is not handed on unrecorded.
+        """
+        try:
+            return self._append(event)
+        except OSError as exc:
+            raise ExportgateError(f"audit log {self.path}: cannot append the decision "
+                                  f"({exc.strerror or exc})") from None
+
+    def _append(self, event: dict[str, Any]) -> dict[str, Any]:
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -267,7 +279,8 @@ def verify(path: str | Path, head: dict[str, Any] | None = None) -> Report:
         start = found[-1] if found else None
         if start is None:
             last = seq(max(records, key=lambda m: (seq(m), m))) if records else 0
-            gone = head.get("records") - last if isinstance(head.get("records"), int) else 0
+            counted = head.get("records")
+            gone = counted - last if isinstance(counted, int) else 0
             problems.append(Problem(
                 "removed", None, f"the head anchor's last record (record {head.get('records')}, "
                 f"hash {str(head.get('hash'))[:12]}...) is not in the file: "
@@ -279,8 +292,9 @@ def verify(path: str | Path, head: dict[str, Any] | None = None) -> Report:
     # unless the line before was edited (and so no longer carries the hash).
     chain: list[int] = []
     visited: set[int] = set()
-    n = start
-    while n is not None:
+    cursor: int | None = start
+    while cursor is not None:
+        n = cursor
         visited.add(n)
         chain.append(n)
         prev = records[n]["prev_hash"]
@@ -306,7 +320,7 @@ def verify(path: str | Path, head: dict[str, Any] | None = None) -> Report:
                     + f" missing before {_describe(records[n])}"))
             nxt = next((m for m in range(n - 1, 0, -1)
                         if m in records and m not in visited), None)
-        n = nxt
+        cursor = nxt
     chain.reverse()
 
     for m in sorted(records):

@@ -25,9 +25,10 @@ import io
 import json
 import posixpath
 import tarfile
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ._engine import package_of
 from ._exceptions import ConfigError

@@ -18,7 +18,8 @@ the gate turns into a ``license`` line with an ``error``. Never ``allow``.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from ._engine import Engine

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ._engine import Engine, package_of, test_rule_names
 from ._exceptions import EngineError, EngineUnavailable

@@ -38,7 +38,9 @@ class RegopyEngine:
 
     def _interpreter(self, regime: Regime, tests: bool = False) -> Any:
         interp = self._regopy.Interpreter()
-        interp.add_data(regime.data)
+        # JSON text, not regopy.Input: Input rounds floats to 6 decimals and
+        # mangles strings holding quotes, backslashes or control characters.
+        interp.add_data_json(json.dumps(regime.data, sort_keys=True))
         modules = {**regime.modules, **(regime.test_modules if tests else {})}
         for name, source in modules.items():
             interp.add_module(name, source)
@@ -65,9 +67,9 @@ class RegopyEngine:
         with self._lock:
             runner, bundle = self._compile(regime)
             try:
-                runner.set_input(self._regopy.Input(input))
+                runner.set_input_term(json.dumps(input, sort_keys=True))
                 out = runner.query_bundle_entrypoint(bundle, regime.path(rule))
-            except self._regopy.RegoError as exc:
+            except (self._regopy.RegoError, ValueError) as exc:  # ValueError: unreadable output
                 raise EngineError(f"rego-cpp failed on {regime.id}.{rule}: {exc}") from None
             return _value(out, f"{regime.id}.{rule}")
 
@@ -82,7 +84,7 @@ class RegopyEngine:
                     value = _value(out, name)
                     ok = value is True
                     detail = "" if ok else f"evaluated to {json.dumps(value)}"
-                except EngineError as exc:
+                except (EngineError, ValueError) as exc:  # ValueError: unreadable output
                     ok, detail = False, str(exc)
                 results.append((f"{module}::{name}", ok, detail))
         return results

@@ -8,6 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 COUNTRY = {"type": "string", "regex": "^[A-Z]{2}$"}
+
+#: Upper bound of a quantity and of a TPP per unit: their product must stay
+#: within the 64-bit integers both engines compute with.
+MAX_UNITS = 1_000_000_000
 ISO_DATE = {"type": "string", "regex": r"^\d{4}-\d{2}-\d{2}$", "check_with": "iso_date"}
 
 RESTRICTION: dict[str, Any] = {
@@ -29,7 +33,8 @@ PARTY: dict[str, Any] = {
 
 CLASSIFICATION: dict[str, Any] = {
     "eccn": {"type": "string", "nullable": True, "empty": False},
-    "tpp": {"type": "integer", "nullable": True, "min": 0, "check_with": "not_bool"},
+    "tpp": {"type": "integer", "nullable": True, "min": 0, "max": MAX_UNITS,
+            "check_with": "not_bool"},
     "pd": {"type": "number", "nullable": True, "min": 0, "check_with": "not_bool"},
     "datacenter": {"type": "boolean", "nullable": True},
     "dram_bandwidth_gbps": {"type": "number", "nullable": True, "min": 0,
@@ -39,7 +44,8 @@ CLASSIFICATION: dict[str, Any] = {
 LINE: dict[str, Any] = {
     "id": {"type": ["string", "integer"], "required": True, "empty": False},
     "item": {"type": ["string", "integer"], "required": True, "empty": False},
-    "quantity": {"type": "integer", "required": True, "min": 1, "check_with": "not_bool"},
+    "quantity": {"type": "integer", "required": True, "min": 1, "max": MAX_UNITS,
+                 "check_with": "not_bool"},
     "unit": {"type": "string", "nullable": True},
     "classification": {"type": "dict", "nullable": True, "schema": CLASSIFICATION},
 }

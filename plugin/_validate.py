@@ -46,6 +46,8 @@ def _describe(field: str, err: Any) -> str:
     rule, value, constraint = err.rule, err.value, err.constraint
     leaf = field.rsplit(".", 1)[-1]
     custom = err.code == cerberus.errors.CUSTOM.code
+    if rule == "max":
+        return f"{field} must be at most {constraint:,}, got {value!r}"
     if leaf == "quantity" and (rule in ("type", "min", "check_with") or custom):
         return f"quantity must be a positive integer, got {value!r}"
     if rule == "required":

@@ -61,3 +61,10 @@ def test_the_example_message_of_the_contract() -> None:
         order_from_dict(doc)
     assert str(info.value) == "order SO-1 line 20: quantity must be a positive integer, got -3"
     assert (info.value.record, info.value.line, info.value.field) == ("SO-1", "20", "quantity")
+
+
+def test_absurd_quantities_are_rejected_before_any_engine_sees_them() -> None:
+    doc = {**h100_order("Q", "DE", 1)}
+    doc["lines"] = [{"id": "1", "item": "H100", "quantity": 10**12}]
+    with pytest.raises(ValidationError, match="line 1: quantity must be at most 1,000,000,000"):
+        order_from_dict(doc)

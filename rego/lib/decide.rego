@@ -53,8 +53,8 @@ line_result(f, l, ladder, pick, rows, obls) := {
 	vars := object.union(_vars(f, l), _quota_vars(e, pick))
 	reason := {
 		"code": info.code,
-		"cite": strings.replace_n(vars, info.cite),
-		"message": strings.replace_n(vars, info.message),
+		"cite": fill(vars, info.cite),
+		"message": fill(vars, info.message),
 		"row": e.row,
 	}
 }
@@ -64,11 +64,34 @@ _conflict_reasons(l, rows, vars) := [r] if {
 	info := row_info(rows, "CLASSIFICATION_CONFLICT")
 	r := {
 		"code": info.code,
-		"cite": strings.replace_n(vars, info.cite),
-		"message": strings.replace_n(vars, info.message),
+		"cite": fill(vars, info.cite),
+		"message": fill(vars, info.message),
 		"row": "CLASSIFICATION_CONFLICT",
 	}
 } else := []
+
+# fill puts the values of vars ({"{name}": text}) into a template in one pass,
+# as OPA's strings.replace_n does. rego-cpp's strings.replace_n replaces key
+# after key, so a value that itself holds "{dest}" or "{tpp}" (an item or a
+# party id from the ERP) was filled again: the engines disagreed. Unknown
+# {names} stay as they are.
+fill(vars, template) := concat("", pieces) if {
+	parts := split(template, "{")
+	pieces := [p | some i; part := parts[i]; p := _fill_piece(vars, i, part)]
+}
+
+_fill_piece(_, i, part) := part if i == 0
+
+_fill_piece(vars, i, part) := p if {
+	i > 0
+	p := _fill_value(vars, part)
+}
+
+_fill_value(vars, part) := concat("", [value, substring(part, j + 1, -1)]) if {
+	j := indexof(part, "}")
+	j >= 0
+	value := vars[concat("", ["{", substring(part, 0, j), "}"])]
+} else := concat("", ["{", part])
 
 _text(x) := format_int(x, 10) if is_number(x)
 

@@ -90,9 +90,27 @@ domestic(o) if {
 	ship_from(o) == tables.home
 }
 
-restrictions(o) := [r | some p in o.parties; some r in object.get(p, "restrictions", [])]
+# restrictions: every screening hit of the order's parties, role by role in a
+# fixed order (an object's iteration order is not the same on both engines).
+_roles := ["sold_to", "ship_to", "end_user"]
 
-restriction_lists(o) := concat(", ", sort({n | some r in restrictions(o); n := r.list}))
+restrictions(o) := [r | some role in _roles; p := o.parties[role]; some r in object.get(p, "restrictions", [])]
+
+# restriction_lists names the lists with hits, each once, in the order the
+# parties' restrictions give them. Not sorted: rego-cpp orders strings by
+# their escaped form ("Z" < "\u00e4" < "a"), OPA by code point, so a sorted
+# list with a non-ASCII name read differently on the two engines.
+restriction_lists(o) := concat(", ", names) if {
+	rs := restrictions(o)
+	names := [n | some i; r := rs[i]; n := r.list; not _listed_before(rs, i, n)]
+}
+
+_listed_before(rs, i, n) if {
+	some j
+	r := rs[j]
+	j < i
+	r.list == n
+}
 
 _holds(xs) := count(xs) > 0
 
@@ -180,7 +198,14 @@ column(c) := "dc-a" if {
 	item_class(c) == "other"
 }
 
-line_tpp(l) := l.quantity * l.classification.tpp
+# line_tpp: the line's TPP (quantity x TPP per unit). rego-cpp computes in
+# 64-bit integers and leaves an overflowing product undefined where OPA's
+# numbers are unbounded, so a line with an absurd quantity or TPP (above
+# 10^9) has no known TPP on either engine: it cannot be metered and is held.
+line_tpp(l) := l.quantity * l.classification.tpp if {
+	l.quantity <= 1000000000
+	l.classification.tpp <= 1000000000
+}
 
 # Rows -----------------------------------------------------------------------
 

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from exportgate._audit import GENESIS, AuditLog, canonical, head_path, record_hash, verify
 from exportgate._cli import main
 from exportgate._gate import Gate
 from exportgate._settings import Settings
+
 from tests.helpers import h100_order
 
 REGIME = "us-ai-diffusion-2025"
@@ -254,3 +254,17 @@ def test_a_torn_last_line_is_reported_and_the_chain_goes_on(tmp_path: Path) -> N
     records = [json.loads(line) for line in _lines(path) if line.startswith('{"')
                and line.endswith("}")]
     assert records[-1]["prev_hash"] == records[-2]["hash"]
+
+
+def test_a_log_that_cannot_be_written_stops_the_check(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "audit.jsonl").mkdir()  # a folder where the log should be
+    order = tmp_path / "o.json"
+    order.write_text(json.dumps(h100_order("SO-1", "KR", 1)))
+    config = tmp_path / "c.yaml"
+    config.write_text("audit_log: audit.jsonl\n")
+    code = main(["--config", str(config), "check", "--regime", REGIME, "--ledger",
+                 f"sqlite:///{tmp_path / 'l.db'}", str(order)])
+    assert code == 3
+    captured = capsys.readouterr()
+    assert "cannot append the decision" in captured.err and captured.out == ""

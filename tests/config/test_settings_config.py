@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 import yaml
-
 from exportgate import ConfigError, UnknownRegimeError
 from exportgate._cli import main
 from exportgate._gate import Gate
 from exportgate._plugins import Plugins
 from exportgate._settings import Settings
+
 from tests.helpers import h100_order
 
 

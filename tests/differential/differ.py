@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from exportgate._engine_opa import OpaEngine
 from exportgate._engine_regopy import RegopyEngine
@@ -60,6 +61,12 @@ def compare(engs: dict[str, Any], regime: Regime, order_doc: dict[str, Any],
     return dict(out["opa"])
 
 
+def regime_ids() -> list[str]:
+    from exportgate._plugins import Plugins
+    from exportgate._settings import Settings
+    return sorted(Plugins(Settings(), entry_points=False).regimes)
+
+
 def examples() -> int:
     """Generated orders per regime: ``EXPORTGATE_DIFF_EXAMPLES``, default 2000."""
     return int(os.environ.get("EXPORTGATE_DIFF_EXAMPLES", "2000"))
@@ -81,13 +88,12 @@ def run_generated(regime_id: str, n: int, seed_: int | None) -> dict[str, Any]:
     import time
     import traceback
 
-    from hypothesis import HealthCheck, Phase, given, settings
-    from hypothesis import seed as fix_seed
-    from hypothesis import strategies as st
-
     import gen_orders
     from exportgate._plugins import Plugins
     from exportgate._settings import Settings
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as fix_seed
+    from hypothesis import strategies as st
 
     plugins = Plugins(Settings(), entry_points=False)
     regime = plugins.regime(regime_id)

@@ -14,9 +14,9 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from hypothesis import strategies as st
-
 from exportgate._regime import Regime
+from exportgate._schemas import MAX_UNITS
+from hypothesis import strategies as st
 
 
 def countries(regimes: list[Regime]) -> list[str]:
@@ -43,9 +43,11 @@ BOUNDARY_DATES = ["2024-01-01", "2025-01-15", "2025-05-14", "2025-05-15", "2025-
 
 ECCNS = ["3A090.a", "3A090.b", "4A090.a", "4A090.b", "3A090", "4A090", "3a090.a", "3A090.a.1",
          "3A001.z", "4A003.z", "5A992.z", "5A002.z.1", "3A090.c", "3A991", "EAR99", "5A992"]
-TPPS = [0, 1, 1599, 1600, 2399, 2400, 4799, 4800, 4801, 15832, 20999, 21000, 39500]
-PDS = [0.0, 1.59, 1.6, 3.19, 3.2, 5.91, 5.92, 19.45, 0.5]
-DRAM = [0, 1399, 1400, 3350, 4800, 6499, 6500, 8000]
+TPPS = [0, 1, 1599, 1600, 2399, 2400, 4799, 4800, 4801, 15832, 20999, 21000, 39500,
+        MAX_UNITS]
+PDS = [0.0, 1.59, 1.6, 3.19, 3.2, 5.91, 5.92, 19.45, 0.5, 5.919999999999999,
+       5.920000000000001, 1.5999999999, 1e-7]
+DRAM = [0, 1399, 1400, 3350, 4800, 6499, 6500, 8000, 6499.9999999, 6500.0000001]
 
 
 def dates() -> st.SearchStrategy[str]:
@@ -73,7 +75,9 @@ def classification() -> st.SearchStrategy[dict[str, Any]]:
 
 FOCUS = ["US", "CN", "HK", "MO", "AE", "SA", "IN", "KR", "DE", "TW", "CU", "IR", "RU", "VN",
          "MY", "BR", "KH", "IL"]
-PARTY_IDS = ["C1", "C2", "C3", "dc-7", "acme.eu"]
+# Ids, item ids and list names as ERPs have them, and as they break engines:
+# quotes, backslashes, tabs, non-ASCII, and text that looks like a placeholder.
+PARTY_IDS = ["C1", "C2", "C3", "dc-7", "acme.eu", "Zürich-7", "{dest}", 'K"9', "a\\b"]
 VERIFIED = st.sampled_from([None, None, None, "uveu", "nveu", "dc-veu"])
 CERTIFICATIONS = st.sampled_from([None, [], ["AIA"], ["AIA"], ["AIA", "ISO27001"],
                                   ["ISO27001"], ["aia"]])
@@ -82,13 +86,17 @@ RESTRICTIONS = st.sampled_from([None] * 12 + [
     [], [{"list": "entity-list", "policy": "denial"}],
     [{"list": "mil-end-user", "policy": "case-by-case"}],
     [{"list": "unverified", "policy": "case-by-case"},
-     {"list": "entity-list", "policy": "denial"}]])
+     {"list": "entity-list", "policy": "denial"}],
+    [{"list": "Zoll-Liste", "policy": "case-by-case"},
+     {"list": "ämter", "policy": "case-by-case"}, {"list": "{lists}", "policy": "case-by-case"},
+     {"list": "Zoll-Liste", "policy": "case-by-case"}]])
 # One to six lines, mostly few (rego-cpp takes ~25 ms a metered line); the
 # quota fold across lines needs two or more.
 LINE_COUNT = st.sampled_from([1] * 9 + [2] * 6 + [3] * 3 + [4, 6])
 QUANTITY = st.one_of(st.integers(1, 50), st.integers(1, 5000),
-                     st.sampled_from([1, 100, 1699, 1700, 10000, 50000]))
-ITEMS = st.sampled_from(["GPU-A", "GPU-B", "ACCEL", "NIC", "SRV-8X"])
+                     st.sampled_from([1, 100, 1699, 1700, 10000, 50000, MAX_UNITS]))
+ITEMS = st.sampled_from(["GPU-A", "GPU-B", "ACCEL", "NIC", "SRV-8X", '19" RACK', "A\\B\tC",
+                         "X{dest}{item}", "Größe-Ä"])
 SHIP_FROM = st.sampled_from([None, None, "US", "US", "DE", "CN", "HK", "SG"])
 TRANSACTION = st.sampled_from([None, None, "export", "reexport", "transfer"])
 

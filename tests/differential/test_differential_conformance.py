@@ -12,14 +12,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import differ
-from exportgate import InputError
-from exportgate import _engine
+import pytest
+from exportgate import InputError, _engine
 from exportgate._gate import Gate
 from exportgate._plugins import Plugins
 from exportgate._settings import Settings
+from exportgate._validate import order_from_dict
+
 from tests.helpers import conformance_cases
 
 CASES = [c for c in conformance_cases() if not c.get("expect_error")]
@@ -90,7 +90,28 @@ def test_rego_tests_pass_on_both_engines(regime_id: str, engines: dict[str, Any]
 def test_regression_decides_alike(case: dict[str, Any], engines: dict[str, Any]) -> None:
     """Inputs on which the engines once disagreed (regressions.jsonl says how and why)."""
     regime = PLUGINS.regime(case["regime"])
+    if case.get("policy_only"):  # the gate rejects it; the policy must still hold it alike
+        with pytest.raises(InputError):
+            order_from_dict(case["order"])
     decided = differ.compare(engines, regime, case["order"],
-                             lambda keys: {k: case.get("quota", {}).get(k, 0) for k in keys})
+                             lambda keys: {k: case.get("quota", {}).get(k, 0) for k in keys},
+                             validate=not case.get("policy_only"))
+    lines = {line["id"]: line for line in decided["lines"]}
     for line_id, outcome in case.get("expect", {}).items():
-        assert {line["id"]: line["outcome"] for line in decided["lines"]}[line_id] == outcome
+        assert lines[line_id]["outcome"] == outcome
+    for line_id, codes in case.get("codes", {}).items():
+        assert [r["code"] for r in lines[line_id]["reasons"]] == codes
+
+
+@pytest.mark.parametrize("lines", [64, 65])
+def test_the_longest_quota_fold_decides_alike(lines: int, engines: dict[str, Any]) -> None:
+    """64 metered lines fold in one evaluation; the 65th holds the order (TOO_MANY_LINES)."""
+    order = {"id": f"SO-{lines}", "date": "2025-06-02",
+             "parties": {"ship_to": {"id": "C1", "country": "IN"}},
+             "lines": [{"id": str(i), "item": "H100", "quantity": 100 + i,
+                        "classification": {"eccn": "3A090.a", "tpp": 15832, "pd": 19.45}}
+                       for i in range(lines)]}
+    regime = PLUGINS.regime("us-ai-diffusion-2025")
+    decided = differ.compare(engines, regime, order, lambda keys: {k: 0 for k in keys})
+    codes = {line["reasons"][0]["code"] for line in decided["lines"]}
+    assert codes == ({"TOO_MANY_LINES"} if lines > 64 else {"LPP", "TIER2_LICENSE"})

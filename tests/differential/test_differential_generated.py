@@ -8,18 +8,10 @@ keep the order in ``regressions.jsonl``.
 """
 from __future__ import annotations
 
-import multiprocessing
-import os
-from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any, Iterator
-
-import pytest
+from typing import Any
 
 import differ
-from exportgate._plugins import Plugins
-from exportgate._settings import Settings
-
-REGIMES = sorted(Plugins(Settings(), entry_points=False).regimes)
+import pytest
 
 #: Rows each regime's generated orders must reach, so a generator that
 #: drifts into one corner fails loudly instead of passing on easy cases.
@@ -34,32 +26,10 @@ MUST_REACH = {
 }
 
 
-#: Each regime's orders are generated in this many independent runs (seeds
-#: seed, seed+1, ...), so the runs balance over the cores.
-CHUNKS = 2
-
-
-@pytest.fixture(scope="module")
-def runs() -> Iterator[dict[str, list[Future[dict[str, Any]]]]]:
-    """Every regime's runs, submitted at once to a pool of spawned workers."""
-    workers = max(1, min(2, os.cpu_count() or 1))
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-    n, seed = differ.examples(), differ.seed()
-    share = -(-n // CHUNKS)
-    futures = {r: [pool.submit(differ.run_generated, r, share,
-                               None if seed is None else seed + i)
-                   for i in range(CHUNKS)] for r in REGIMES}
-    try:
-        yield futures
-    finally:
-        pool.shutdown(cancel_futures=True)
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("regime_id", REGIMES)
-def test_generated_orders_decide_alike(
-        regime_id: str, runs: dict[str, list[Future[dict[str, Any]]]]) -> None:
-    results = [f.result() for f in runs[regime_id]]
+@pytest.mark.parametrize("regime_id", differ.regime_ids())
+def test_generated_orders_decide_alike(regime_id: str, generated_runs: Any) -> None:
+    results = [f.result() for f in generated_runs[regime_id]]
     examples = sum(r["examples"] for r in results)
     codes: dict[str, int] = {}
     for r in results:
@@ -73,3 +43,24 @@ def test_generated_orders_decide_alike(
     assert examples >= differ.examples()
     missing = MUST_REACH.get(regime_id, set()) - set(codes)
     assert examples < 1000 or not missing, f"the generated orders never reached {sorted(missing)}"
+
+
+def test_the_generated_orders_are_valid_canonical_orders() -> None:
+    """The runs skip validation for speed; every order they draw must pass it."""
+    from hypothesis import HealthCheck, given, settings
+
+    import gen_orders
+    from exportgate._enrich import require_classification
+    from exportgate._plugins import Plugins
+    from exportgate._settings import Settings
+    from exportgate._validate import order_from_dict
+
+    plugins = Plugins(Settings(), entry_points=False)
+
+    @settings(max_examples=300, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(gen_orders.orders(gen_orders.countries(list(plugins.regimes.values()))))
+    def check(order: dict[str, Any]) -> None:
+        require_classification(order_from_dict(order))
+
+    check()

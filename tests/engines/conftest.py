@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
-
 from exportgate._bundle import write_bundle
 from exportgate._plugins import Plugins
 from exportgate._settings import Settings

@@ -14,7 +14,7 @@ Switches for fault tests (attributes, changeable while it runs): ``mode`` is
 (HTTP 500 for every data request), ``"undefined"`` (HTTP 200 without
 ``result``) or ``"unready"`` (``/health`` answers 500).
 
-Run by hand (docs/sidecar.md)::
+Run by hand (README, "The OPA sidecar deployment")::
 
     python tests/engines/sidecar.py --bundle bundle.tar.gz --port 8181
 """
@@ -137,7 +137,7 @@ class Sidecar:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "Sidecar":
+    def start(self) -> Sidecar:
         self._thread = threading.Thread(target=self.server.serve_forever,
                                         kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
@@ -150,7 +150,7 @@ class Sidecar:
             self._thread.join(5)
         self.engine.close()
 
-    def __enter__(self) -> "Sidecar":
+    def __enter__(self) -> Sidecar:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -8,7 +8,6 @@ import sys
 from typing import Any
 
 import pytest
-
 from exportgate import EngineError, EngineUnavailable
 from exportgate._cli import main
 from exportgate._engine_opa import INSTALL, OpaEngine
@@ -17,6 +16,7 @@ from exportgate._plugins import Plugins
 from exportgate._policy import policy_input
 from exportgate._settings import Settings
 from exportgate._validate import order_from_dict
+
 from tests.helpers import h100_order
 
 PLUGINS = Plugins(Settings(), entry_points=False)
