@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 OPA_BINDINGS := opa-golib-python-bindings==0.4.4
 
-.PHONY: all setup demo test test-fast conformance rego-test bench clean postgres
+.PHONY: all setup demo test test-fast lint bench clean postgres
 
 all: demo
 
@@ -29,13 +29,22 @@ postgres:
 	bash .ci/ensure-postgres.sh
 
 ## Everything CI runs: Rego tests on every engine, the pytest suite, the conformance cases.
-test: setup postgres
+test: setup postgres lint
 	$(VENV)/bin/exportgate test
 	$(PY) -m pytest -q
 	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) ../shared/conformance/run.py
 
 test-fast: setup
 	$(PY) -m pytest -q -m 'not slow'
+
+## Types (mypy strict, over the installed package layout) and lint (ruff).
+lint: setup
+	$(PIP) install -q mypy ruff
+	rm -rf build/typecheck && mkdir -p build/typecheck/exportgate
+	ln -s $(CURDIR)/plugin/* build/typecheck/exportgate/
+	ln -s $(CURDIR)/adapters build/typecheck/exportgate/adapters
+	cd build/typecheck && $(CURDIR)/$(VENV)/bin/mypy --config-file $(CURDIR)/pyproject.toml -p exportgate
+	$(VENV)/bin/ruff check plugin adapters --select E,F,W,B
 
 bench: setup
 	$(PY) bench/run.py

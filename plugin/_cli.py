@@ -13,6 +13,7 @@ Exit codes (README, "Exit codes"):
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from pathlib import Path
@@ -84,17 +85,20 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _print_checked(checked: Checked, args: argparse.Namespace) -> None:
-    out = sys.stdout
+    """Print one decision in a single write, flushed: called once its quota is committed."""
     if args.json:
         doc = checked.decision.to_dict()
         if getattr(args, "writeback", False):
             doc["writeback"] = checked.writeback
-        out.write(json.dumps(doc, sort_keys=False) + "\n")
+        text = json.dumps(doc) + "\n"
     else:
-        decision_table(checked.order, checked.decision, out)
+        buf = io.StringIO()
+        decision_table(checked.order, checked.decision, buf)
         if getattr(args, "writeback", False):
-            out.write("  write-back: " + json.dumps(checked.writeback, indent=None) + "\n\n")
-    out.flush()
+            buf.write("  write-back: " + json.dumps(checked.writeback) + "\n\n")
+        text = buf.getvalue()
+    sys.stdout.write(text)
+    sys.stdout.flush()
 
 
 def _finish(results: list[Checked], args: argparse.Namespace) -> int:
@@ -135,9 +139,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             for order in orders:
                 gate.regime_for(order)
             for order in orders:
-                checked = gate.check(order, adapter)
-                _print_checked(checked, args)
-                results.append(checked)
+                results.append(gate.check(order, adapter,
+                                          on_committed=lambda c: _print_checked(c, args)))
     return _finish(results, args)
 
 
@@ -148,7 +151,6 @@ def cmd_batch(args: argparse.Namespace) -> int:
         bad.append(exc)
         print(f"exportgate: {exc}", file=sys.stderr)
 
-    results = []
     with _gate(args) as gate:
         def whole_file(record: Record) -> bool:
             if args.adapter:
@@ -156,10 +158,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
             return gate.plugins.claimants(record) != []
 
         records = read_records(args.file, batch=True, whole_file=whole_file)
-        for checked in gate.batch(records, args.adapter,
-                                  keep_going=args.keep_going, on_error=report):
-            _print_checked(checked, args)
-            results.append(checked)
+        results = list(gate.batch(records, args.adapter, keep_going=args.keep_going,
+                                  on_error=report,
+                                  on_committed=lambda c: _print_checked(c, args)))
     code = _finish(results, args)
     return EXIT_INPUT if bad else code
 
@@ -219,7 +220,7 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     ledger = open_ledger(args.ledger or settings.ledger, settings.ledger_timeout)
     try:
         if args.action == "init":
-            print(f"ledger {ledger.url}: schema version {ledger.init()}")
+            print(f"ledger {ledger.label}: schema version {ledger.init()}")
         elif args.action == "show":
             states = ledger.show()
             if args.json:

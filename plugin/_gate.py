@@ -118,20 +118,30 @@ class Gate:
 
     # -- deciding --------------------------------------------------------
 
-    def check(self, order: Order | dict[str, Any], adapter: Adapter | None = None) -> Checked:
-        """Decide one order (canonical dict or Order), reserve its quota, tell the host."""
+    def check(self, order: Order | dict[str, Any], adapter: Adapter | None = None,
+              on_committed: Callable[[Checked], None] | None = None) -> Checked:
+        """Decide one order (canonical dict or Order), reserve its quota, tell the host.
+
+        ``on_committed`` runs first once the reservation is committed, before
+        the audit record and the host callbacks: a command line prints there,
+        so a crash can lose a printed decision's audit record but never print
+        a decision whose reservation was not made.
+        """
         order = self.prepare(order) if not isinstance(order, Order) else order
         regime = self.regime_for(order)
         started = time.perf_counter()
         decision, doc = self._decide(order, regime)
         elapsed = time.perf_counter() - started
+        writeback = adapter.writeback(order, decision) if adapter is not None else None
+        checked = Checked(order, decision, writeback)
+        if on_committed is not None:
+            on_committed(checked)
+        if self.what_if:
+            return checked
         for record in self.recorders:
             record(order, decision, doc, elapsed)
-        writeback = adapter.writeback(order, decision) if adapter is not None else None
-        if self.what_if:
-            return Checked(order, decision, writeback)
-        errors = self.plugins.decided(order, decision, writeback)
-        return Checked(order, decision, writeback, errors)
+        checked.plugin_errors.extend(self.plugins.decided(order, decision, writeback))
+        return checked
 
     def _decide(self, order: Order, regime: Regime) -> tuple[Decision, dict[str, Any]]:
         doc = policy_input(order)
@@ -166,6 +176,7 @@ class Gate:
 
     def batch(self, records: Iterable[Record], adapter: str | None = None,
               keep_going: bool = False,
+              on_committed: Callable[[Checked], None] | None = None,
               on_error: Callable[[InputError], None] | None = None) -> Iterator[Checked]:
         """Decide the orders of many records in order, against one ledger.
 
@@ -194,7 +205,7 @@ class Gate:
                 continue
             ready.extend((order, chosen) for order in orders)
         for order, chosen in ready:
-            yield self.check(order, chosen)
+            yield self.check(order, chosen, on_committed)
 
 
 __all__ = ["Checked", "ExportgateError", "Gate"]

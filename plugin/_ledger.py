@@ -385,7 +385,7 @@ class SqlLedger:
         with self._tx() as cur:
             cur.execute(self._sql(sql), args)
             cols = ("order", "seq", "line", "quota", "tpp", "cap", "state")
-            return [dict(zip(cols, row)) for row in cur.fetchall()]
+            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
     def orders(self) -> list[dict[str, Any]]:
         with self._tx() as cur:
@@ -393,7 +393,7 @@ class SqlLedger:
                         "check_seq FROM eg_orders ORDER BY check_seq, checked_at, order_id")
             cols = ("order", "regime", "outcome", "state", "parameters", "checked_at",
                     "check_seq")
-            return [dict(zip(cols, row)) for row in cur.fetchall()]
+            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
 
 class _SqlHold:

@@ -9,6 +9,7 @@ held (``license`` with an error).
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +34,22 @@ class SqliteLedger(SqlLedger):
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
+        self._enable_wal(conn)
         conn.execute("PRAGMA synchronous=FULL")
         return _Conn(conn)
+
+    def _enable_wal(self, conn: sqlite3.Connection) -> None:
+        """Switch to WAL; processes opening a new file at once may find it locked: retry."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    conn.close()
+                    raise
+                time.sleep(0.005)
 
     def _begin(self, conn: Any) -> None:
         conn.raw.execute("BEGIN IMMEDIATE")

@@ -119,16 +119,9 @@ def _init_worker(url: str) -> int:
         led.close()
 
 
-def test_concurrent_first_init(backend: str, new_ledger_url: Any, pg_server_or_none: Any,
-                               request: pytest.FixtureRequest) -> None:
+def test_concurrent_first_init(backend: str, new_ledger_url: Any,
+                               pg_server_or_none: Any) -> None:
     """Several servers starting at once on an empty database migrate it once."""
-    if backend == "sqlite":
-        # Known bug, fix proposed to the owner of plugin/_ledger_sqlite.py:
-        # `PRAGMA journal_mode=WAL` on a brand-new file is not retried when
-        # another connection holds the lock ("database is locked" at connect).
-        request.applymarker(pytest.mark.xfail(
-            reason="SqliteLedger._connect does not retry PRAGMA journal_mode=WAL on "
-                   "SQLITE_BUSY", strict=False))
     # A database of its own on PostgreSQL: the public schema, as in production.
     ledger_url = pg_server_or_none.create_database() if pg_server_or_none else new_ledger_url()
     ctx = multiprocessing.get_context("fork")
