@@ -122,25 +122,27 @@ class Gate:
               on_committed: Callable[[Checked], None] | None = None) -> Checked:
         """Decide one order (canonical dict or Order), reserve its quota, tell the host.
 
-        ``on_committed`` runs first once the reservation is committed, before
-        the audit record and the host callbacks: a command line prints there,
-        so a crash can lose a printed decision's audit record but never print
-        a decision whose reservation was not made.
+        After the reservation commits, the audit record is appended, then
+        ``on_committed`` runs (a command line prints there), then the host
+        callbacks. So nothing is reported that is not both reserved and
+        audited; a crash in between leaves a reservation (and its audit
+        record) that a re-check replaces. An audit log that cannot be written
+        stops the check with an error before anything is reported.
         """
         order = self.prepare(order) if not isinstance(order, Order) else order
         regime = self.regime_for(order)
         started = time.perf_counter()
         decision, doc = self._decide(order, regime)
         elapsed = time.perf_counter() - started
+        if not self.what_if:
+            for record in self.recorders:
+                record(order, decision, doc, elapsed)
         writeback = adapter.writeback(order, decision) if adapter is not None else None
         checked = Checked(order, decision, writeback)
         if on_committed is not None:
             on_committed(checked)
-        if self.what_if:
-            return checked
-        for record in self.recorders:
-            record(order, decision, doc, elapsed)
-        checked.plugin_errors.extend(self.plugins.decided(order, decision, writeback))
+        if not self.what_if:
+            checked.plugin_errors.extend(self.plugins.decided(order, decision, writeback))
         return checked
 
     def _decide(self, order: Order, regime: Regime) -> tuple[Decision, dict[str, Any]]:
