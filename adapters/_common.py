@@ -18,7 +18,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 from exportgate._adapter import Record
 from exportgate._exceptions import AdapterError, ValidationError
@@ -26,6 +26,8 @@ from exportgate._model import Decision, Order, Outcome
 from exportgate._parties import PartyMaster
 from exportgate._settings import Settings
 from exportgate._validate import order_from_dict, validate_data
+
+T = TypeVar("T")
 
 #: Separates an ERP document's id from the first line of a part it was split into.
 PART = "#"
@@ -84,6 +86,18 @@ class Fields:
     def error(self, message: str, field: str, line: str | None = None) -> AdapterError:
         return AdapterError(f"{field}: {message}", adapter=self.adapter, record=self.where,
                             line=line, field=field)
+
+    def each(self, docs: Iterable[T], read: Callable[[T], list[Order]]) -> list[Order]:
+        """The orders of every document a record holds, read one after the other.
+
+        Errors name only the document being read: the order id is forgotten
+        after each, before the next document is even looked at.
+        """
+        orders: list[Order] = []
+        for doc in docs:
+            orders.extend(read(doc))
+            self.order_id = None
+        return orders
 
     def obj(self, value: Any, field: str, line: str | None = None) -> Mapping[str, Any]:
         if not isinstance(value, Mapping):

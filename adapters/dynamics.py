@@ -64,11 +64,8 @@ class Dynamics365Adapter:
         if not docs:
             raise f.error("is not a SalesOrderHeadersV2 entity or a non-empty {\"value\": [...]} "
                           "collection of them", "record")
-        orders = []
-        for i, doc in enumerate(docs):
-            f.order_id = None
-            orders.extend(self._order(f, f.obj(doc, f"value[{i}]")))
-        return orders
+        return f.each((f.obj(doc, f"value[{i}]") for i, doc in enumerate(docs)),
+                      lambda so: self._order(f, so))
 
     def _order(self, f: Fields, so: Mapping[str, Any]) -> list[Order]:
         number = f.need(so, "SalesOrderNumber", "SalesOrderNumber")

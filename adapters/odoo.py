@@ -63,11 +63,8 @@ class OdooAdapter:
         if not docs:
             raise f.error("is not a sale.order read result (an object, or a JSON-RPC response "
                           "with a non-empty result list)", "record")
-        orders = []
-        for i, doc in enumerate(docs):
-            f.order_id = None
-            orders.extend(self._order(f, f.obj(doc, f"result[{i}]")))
-        return orders
+        return f.each((f.obj(doc, f"result[{i}]") for i, doc in enumerate(docs)),
+                      lambda so: self._order(f, so))
 
     def _order(self, f: Fields, so: Mapping[str, Any]) -> list[Order]:
         f.order_id = f.need(so, "name", "name")

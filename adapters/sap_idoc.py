@@ -70,11 +70,7 @@ class IdocOrders05Adapter:
         idocs = root.findall("IDOC")
         if not idocs:
             raise f.error("holds no IDOC element", "ORDERS05")
-        orders = []
-        for idoc in idocs:
-            f.order_id = None
-            orders.extend(self._order(f, idoc))
-        return orders
+        return f.each(idocs, lambda idoc: self._order(f, idoc))
 
     def _order(self, f: Fields, idoc: ET.Element) -> list[Order]:
         k01 = _one(f, idoc, "E1EDK01", "IDOC")

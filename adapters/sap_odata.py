@@ -109,11 +109,8 @@ class SapODataAdapter:
         docs = self.dialect.documents(record.data)
         if not docs:
             raise f.error(f"holds no sales order: expected {self.description}", "record")
-        orders = []
-        for i, doc in enumerate(docs):
-            f.order_id = None
-            orders.extend(self._order(f, f.obj(doc, f"value[{i}]" if len(docs) > 1 else "record")))
-        return orders
+        return f.each((f.obj(doc, f"value[{i}]" if len(docs) > 1 else "record")
+                       for i, doc in enumerate(docs)), lambda so: self._order(f, so))
 
     def _order(self, f: Fields, so: Mapping[str, Any]) -> list[Order]:
         d = self.dialect

@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from . import _audit, _bundle, _diff
 from ._adapter import Record
-from ._exceptions import ExportgateError, InputError, LedgerError, PluginError
+from ._exceptions import ExportgateError, InputError, PluginError
 from ._gate import Checked, Gate
 from ._ledger import open_ledger, parse_duration
 from ._model import Outcome
@@ -306,18 +306,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except InputError as exc:
-        print(f"exportgate: {exc}", file=sys.stderr)
-        return EXIT_INPUT
-    except LedgerError as exc:
-        print(f"exportgate: {exc}", file=sys.stderr)
-        return EXIT_HELD
-    except PluginError as exc:
-        print(f"exportgate: {exc}", file=sys.stderr)
-        return EXIT_PLUGIN
     except ExportgateError as exc:
         print(f"exportgate: {exc}", file=sys.stderr)
-        return EXIT_HELD
+        if isinstance(exc, InputError):
+            return EXIT_INPUT
+        return EXIT_PLUGIN if isinstance(exc, PluginError) else EXIT_HELD
     except BrokenPipeError:
         return EXIT_OK
 

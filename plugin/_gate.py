@@ -154,7 +154,7 @@ class Gate:
             return Decision.held(order, regime.id, str(exc), regime.parameters), doc
         try:
             with self.ledger.hold(order.id, keys) as hold:
-                doc = policy_input(order, {k: hold.usage.get(k, 0) for k in keys})
+                doc["quota"] = {k: hold.usage.get(k, 0) for k in keys}
                 try:
                     decision = parse_decision(engine.evaluate(regime, "decision", doc),
                                               order, regime, keys)
@@ -190,13 +190,6 @@ class Gate:
         for record in records:
             try:
                 orders, chosen = self.read(record, adapter)
-            except InputError as exc:
-                if not keep_going:
-                    raise
-                if on_error is not None:
-                    on_error(exc)
-                continue
-            try:
                 for order in orders:
                     self.regime_for(order)
             except InputError as exc:

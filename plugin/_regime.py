@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -69,7 +70,7 @@ class Regime:
     def params(self) -> dict[str, Any]:
         return dict(self.data[ROOT]["tables"][self.leaf]["params"])
 
-    @property
+    @cached_property
     def revision(self) -> str:
         """Content hash of the policies and data: changes whenever a rule or a number does."""
         h = hashlib.sha256()
