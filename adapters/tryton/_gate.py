@@ -1,0 +1,167 @@
+"""The gate the Tryton server checks sales with, and a sale as a canonical order.
+
+One `exportgate.Gate` per server thread (the SQLite ledger's connection
+belongs to the thread that opened it), built from the exportgate
+configuration file the Tryton configuration names::
+
+    [exportgate]
+    config = /etc/tryton/exportgate.yaml   # else $EXPORTGATE_CONFIG
+    regime = us-ai-diffusion-2025          # optional: else the file's calendar
+    order_prefix = erp1/sale/              # optional: ledger order ids, default <database>/sale/
+
+The gate is rebuilt when the file changes. Everything here raises
+`exportgate.ExportgateError` (or a subclass) on trouble; the models turn that
+into a user error that stops the transition.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from trytond import config
+from trytond.pool import Pool
+from trytond.transaction import Transaction
+
+from exportgate import (Classification, ConfigError, Gate, Line, Order, Party, Restriction,
+                        Settings, ValidationError)
+
+_local = threading.local()
+
+
+def settings_key() -> tuple[str | None, float | None, str | None]:
+    """What the gate of this thread is built from: config path, its mtime, regime."""
+    path = config.get("exportgate", "config", default=None) or os.environ.get(
+        "EXPORTGATE_CONFIG") or None
+    mtime = None
+    if path is not None:
+        try:
+            mtime = Path(path).stat().st_mtime
+        except OSError as exc:
+            raise ConfigError(f"exportgate configuration {path}: {exc.strerror}") from None
+    regime = config.get("exportgate", "regime", default=None) or None
+    return path, mtime, regime
+
+
+def gate() -> Gate:
+    """This thread's gate for the current configuration (built on first use)."""
+    key = settings_key()
+    current: tuple[tuple[str | None, float | None, str | None], Gate] | None = getattr(
+        _local, "gate", None)
+    if current is not None and current[0] == key:
+        return current[1]
+    if current is not None:
+        current[1].close()
+        _local.gate = None
+    path, _, regime = key
+    built = Gate(Settings.load(path), regime_id=regime)
+    _local.gate = (key, built)
+    return built
+
+
+def reset() -> None:
+    """Close this thread's gate (the next check builds a new one)."""
+    current = getattr(_local, "gate", None)
+    if current is not None:
+        current[1].close()
+        _local.gate = None
+
+
+def order_id(sale: Any) -> str:
+    """The sale's id in the ledger: stable from quotation to shipment, unique per database."""
+    prefix = config.get("exportgate", "order_prefix", default=None)
+    if prefix is None:
+        prefix = f"{Transaction().database.name}/sale/"
+    return f"{prefix}{sale.id}"
+
+
+def checked_lines(sale: Any) -> list[Any]:
+    """The lines exportgate decides: goods and assets going out (not comments or services)."""
+    return [line for line in sale.lines
+            if line.type == "line" and line.product is not None
+            and line.product.type != "service" and (line.quantity or 0) > 0]
+
+
+def _country(address: Any, party: Any, sale: Any) -> str:
+    if address is None or address.country is None:
+        raise ValidationError(f"party {party.rec_name} has no country on its address; "
+                              "exportgate needs it to check the sale", record=sale.rec_name)
+    return str(address.country.code)
+
+
+def party(record: Any, address: Any, sale: Any) -> Party:
+    """A Tryton party (and the address the goods go to) as a canonical party."""
+    hq = record.export_hq_country
+    parent = record.export_parent_hq_country
+    return Party(
+        id=str(record.code or f"party-{record.id}"),
+        country=_country(address, record, sale),
+        name=record.name,
+        hq_country=hq.code if hq else None,
+        parent_hq_country=parent.code if parent else None,
+        verified=record.export_verified or None,
+        certifications=tuple(record.export_certifications or ()),
+        restrictions=tuple(Restriction(r.screening_list, r.policy)
+                           for r in record.export_restrictions),
+    )
+
+
+def classification(template: Any) -> Classification | None:
+    """The product's own classification, or None to take it from the item catalog."""
+    if not template.export_eccn and template.export_tpp is None:
+        return None
+    pd = template.export_pd
+    dram = template.export_dram_bandwidth
+    return Classification(
+        eccn=template.export_eccn or None,
+        tpp=template.export_tpp,
+        pd=float(pd) if isinstance(pd, Decimal | float | int) else None,
+        datacenter=template.export_datacenter != "no",
+        dram_bandwidth_gbps=float(dram) if dram is not None else None,
+    )
+
+
+def line(record: Any, sale: Any) -> Line:
+    """A sale line as a canonical line, its quantity in the product's unit."""
+    Uom = Pool().get("product.uom")
+    product = record.product
+    quantity = Uom.compute_qty(record.unit, record.quantity, product.default_uom, round=False)
+    if quantity != int(quantity):
+        raise ValidationError(f"quantity {quantity} {product.default_uom.symbol} is not a "
+                              "whole number of units", record=sale.rec_name,
+                              line=record.rec_name, field="quantity")
+    item = product.template.export_catalog_item or product.code or f"product-{product.id}"
+    return Line(id=str(record.id), item=str(item), quantity=int(quantity),
+                unit=product.default_uom.symbol,
+                classification=classification(product.template))
+
+
+def ship_from(sale: Any, gate_: Gate) -> str:
+    warehouse = sale.warehouse
+    address = warehouse.address if warehouse is not None else None
+    if address is not None and address.country is not None:
+        return str(address.country.code)
+    option = gate_.settings.adapter_options("tryton").get("ship_from")
+    return str(option or "US")
+
+
+def sale_order(sale: Any, gate_: Gate) -> Order | None:
+    """The sale as a canonical order (None when no line is goods)."""
+    Date = Pool().get("ir.date")
+    lines = checked_lines(sale)
+    if not lines:
+        return None
+    ship_party = sale.shipment_party or sale.party
+    end_user = None
+    if sale.export_end_user is not None:
+        end_user = party(sale.export_end_user, sale.export_end_user.address_get(), sale)
+    date = sale.sale_date or Date.today()
+    return Order(
+        id=order_id(sale), date=date.isoformat(), ship_from=ship_from(sale, gate_),
+        sold_to=party(sale.party, sale.invoice_address or sale.shipment_address, sale),
+        ship_to=party(ship_party, sale.shipment_address, sale),
+        end_user=end_user,
+        lines=tuple(line(x, sale) for x in lines),
+    )
