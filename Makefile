@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 OPA_BINDINGS := opa-golib-python-bindings==0.4.4
 
-.PHONY: all setup demo test test-fast lint bench clean postgres
+.PHONY: all setup demo test test-fast lint bench clean postgres chromium
 
 all: demo
 
@@ -28,8 +28,12 @@ demo: setup
 postgres:
 	bash .ci/ensure-postgres.sh
 
+## Headless Chromium for the impact report's rendering test.
+chromium:
+	bash .ci/ensure-chromium.sh
+
 ## Everything CI runs: Rego tests on every engine, the pytest suite, the conformance cases.
-test: setup postgres lint
+test: setup postgres chromium lint
 	$(VENV)/bin/exportgate test
 	$(PY) -m pytest -q
 	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) ../shared/conformance/run.py

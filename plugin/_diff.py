@@ -1,75 +1,92 @@
-"""``exportgate diff``: what changes for a set of orders if another regime applied.
+"""``exportgate diff``: what a proposed rule does to an order book.
 
-The question a compliance officer gets the week a rule is announced. Each
-regime decides the orders in file order on its own throwaway in-memory
-ledger (so quotas deplete as they would), without audit records or host
-callbacks; the report lists every line whose outcome or reason changes.
+The question a compliance officer gets the week a rule is announced. Both
+sides (a regime, optionally with parameter overrides:
+``us-ai-diffusion-2025:lpp_cap_tpp=7916000``) decide the same orders in book
+order, each on its own throwaway ledger (so quotas deplete as they would),
+without audit records or host callbacks. The report (`exportgate._impact`)
+gives the summary first (outcomes per side, transitions, countries,
+consignees, quota that runs out), then the orders that change; ``--json``
+prints all of it as one document and ``--html`` draws it (docs/impact.md).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
-from ._gate import Gate
+from ._exceptions import InputError
+from ._impact import (WHAT_IF_LEDGER, book_from_files, book_from_ledger, impact, parse_side,
+                      render_text)
 from ._plugins import Plugins
 from ._settings import Settings
 
-WHAT_IF_LEDGER = "sqlite:///:memory:"
-
-
-def diff_orders(settings: Settings, records: list[Any], before: str, after: str,
-                adapter: str | None = None) -> list[dict[str, Any]]:
-    """One entry per order: its outcome under each regime and the lines that change."""
-    plugins = Plugins(settings)
-    gates = [Gate(settings, regime_id=rid, ledger_url=WHAT_IF_LEDGER, plugins=plugins,
-                  what_if=True) for rid in (before, after)]
-    try:
-        decided = [list(g.batch(records, adapter)) for g in gates]
-    finally:
-        for g in gates:
-            g.close()
-    report = []
-    for old, new in zip(*decided, strict=True):
-        changes = []
-        for a, b in zip(old.decision.lines, new.decision.lines, strict=True):
-            ra = a.reasons[0].code if a.reasons else None
-            rb = b.reasons[0].code if b.reasons else None
-            if a.outcome != b.outcome or ra != rb:
-                changes.append({"line": a.id, "before": a.outcome.value, "after": b.outcome.value,
-                                "reason_before": ra, "reason_after": rb})
-        report.append({"order": old.decision.order, "before": old.decision.outcome.value,
-                       "after": new.decision.outcome.value, "changes": changes})
-    return report
+__all__ = ["WHAT_IF_LEDGER", "add_command", "cmd_diff"]
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from ._cli import read_records
     settings = Settings.load(args.config)
-    records = list(read_records(args.file, batch=True))
-    report = diff_orders(settings, records, args.regime, args.against, args.adapter)
-    changed = [r for r in report if r["changes"]]
+    before, after = parse_side(args.regime), parse_side(args.against)
+    if args.top < 1:
+        raise InputError("--top: give a positive number")
+    base = Plugins(settings)
+    if args.open:
+        if args.file:
+            raise InputError("give order files or --open, not both")
+        book = book_from_ledger(settings, args.ledger, args.audit_log)
+    else:
+        if not args.file:
+            raise InputError("give the order files to compare, or --open for the orders "
+                             "still open in the ledger")
+        book = book_from_files(args.file, base, args.adapter)
+    report = impact(settings, book, before, after, args.adapter, args.top, base)
+    if args.html:
+        from ._impact_html import render_html
+        try:
+            Path(args.html).write_text(render_html(report), encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"{args.html}: cannot write ({exc.strerror or exc})") from None
     if args.json:
-        for entry in report:
-            print(json.dumps(entry))
-        return 0
-    out = sys.stdout
-    out.write(f"{len(changed)} of {len(report)} orders change from {args.regime} "
-              f"to {args.against}\n")
-    for entry in changed:
-        out.write(f"order {entry['order']}: {entry['before']} -> {entry['after']}\n")
-        for c in entry["changes"]:
-            out.write(f"  line {c['line']}: {c['before']} ({c['reason_before']}) -> "
-                      f"{c['after']} ({c['reason_after']})\n")
+        sys.stdout.write(json.dumps(report) + "\n")
+    else:
+        render_text(report, sys.stdout, detail=args.detail)
+        if args.html:
+            sys.stdout.write(f"\nreport drawn in {args.html}\n")
+    for message in book.source.get("missing") or []:
+        print(f"exportgate: open order {message} has no record in the decision log; "
+              "not screened", file=sys.stderr)
     return 0
 
 
 def add_command(sub: Any) -> None:
-    p = sub.add_parser("diff", help="what changes for these orders under another regime")
-    p.add_argument("--regime", required=True, help="the regime in force")
-    p.add_argument("--against", required=True, help="the regime to compare with")
+    p = sub.add_parser(
+        "diff", help="impact report: what changes for these orders under another regime "
+                     "or other parameters",
+        description="Decide an order book under two sides and report what changes. A side "
+                    "is a regime id, optionally with parameter overrides: "
+                    "REGIME:NAME=VALUE,NAME=VALUE (validated like the configuration's "
+                    "parameters:).")
+    p.add_argument("--regime", required=True, metavar="SIDE",
+                   help="the regime in force (REGIME[:NAME=VALUE,...])")
+    p.add_argument("--against", required=True, metavar="SIDE",
+                   help="the regime or parameters to compare with (REGIME[:NAME=VALUE,...])")
     p.add_argument("--adapter", help="force a record adapter by name")
-    p.add_argument("--json", action="store_true", help="one JSON line per order")
-    p.add_argument("file")
+    p.add_argument("--json", action="store_true", help="print the whole report as one JSON "
+                                                        "document")
+    p.add_argument("--html", metavar="FILE", help="also write the report, with charts, as one "
+                                                  "self-contained HTML file")
+    p.add_argument("--detail", action="store_true",
+                   help="list every order that changes (default: the first 20)")
+    p.add_argument("--top", type=int, default=10, metavar="N",
+                   help="consignees in the breakdown (default 10)")
+    p.add_argument("--open", action="store_true",
+                   help="the order book is every order still reserved in the ledger, as the "
+                        "decision log last recorded it")
+    p.add_argument("--ledger", help="with --open: the ledger URL (default: the "
+                                    "configuration's)")
+    p.add_argument("--audit-log", help="with --open: the decision log (default: the "
+                                       "configuration's audit_log)")
+    p.add_argument("file", nargs="*", help="order files (any adapter format)")
     p.set_defaults(func=cmd_diff)

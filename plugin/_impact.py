@@ -1,0 +1,662 @@
+"""The impact report: what a proposed rule does to an order book, in numbers.
+
+Two *sides* decide the same order book: a regime, optionally with what-if
+parameter overrides (``us-ai-diffusion-2025:lpp_cap_tpp=7916000``). Each
+side runs through `Gate.batch` in what-if mode on a throwaway ledger, so
+quotas deplete in book order as they would, and nothing is audited or told
+to the host. This module only counts what the decisions say: every rule and
+number stays in the regimes.
+
+The order book comes from files (any adapter format) or from the ledger:
+the latest policy input, in the decision log, of every order the ledger
+still holds as reserved. Quota the ledger holds as committed (shipped
+orders) is copied into each side's throwaway ledger, so an open order sees
+what shipments already used of the keys both regimes name alike.
+
+The report (`build_report`) is one JSON-ready document; `render_text`
+prints it for a terminal and `exportgate._impact_html` draws it.
+"""
+from __future__ import annotations
+
+import json
+import tempfile
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterable, Iterator, TextIO
+
+import yaml
+
+from . import _schemas
+from ._adapter import Record
+from ._exceptions import ConfigError, ExportgateError, InputError
+from ._gate import Checked, Gate
+from ._ledger import COMMITTED, RESERVED, open_ledger
+from ._model import Consumption, Order, Outcome
+from ._plugins import Plugins
+from ._policy import parse_decision, parse_quota_keys, policy_input
+from ._regime import ROOT, Regime
+from ._settings import Settings
+from ._validate import validate_data
+
+#: The ledger each side decides on when nothing needs to be carried over.
+WHAT_IF_LEDGER = "sqlite:///:memory:"
+REPORT_VERSION = 1
+OUTCOMES = tuple(o.value for o in Outcome)
+
+
+# -- sides ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of the comparison: a regime and the parameters overridden for it."""
+
+    spec: str
+    regime: str
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        if not self.overrides:
+            return self.regime
+        return f"{self.regime} with " + ", ".join(
+            f"{k}={_show_value(v)}" for k, v in self.overrides.items())
+
+
+def _show_value(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+def _split_top(text: str) -> Iterator[str]:
+    """Split on commas outside brackets and braces (a value may be a YAML list or mapping)."""
+    depth, start = 0, 0
+    for i, ch in enumerate(text):
+        if ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            yield text[start:i]
+            start = i + 1
+    yield text[start:]
+
+
+def parse_side(spec: str) -> Side:
+    """``REGIME`` or ``REGIME:NAME=VALUE,NAME=VALUE``; values are YAML scalars or flow values."""
+    regime, sep, rest = spec.partition(":")
+    regime = regime.strip()
+    if not regime:
+        raise ConfigError(f"{spec!r}: name a regime, then optional parameters "
+                          "(REGIME:NAME=VALUE,...)")
+    overrides: dict[str, Any] = {}
+    if sep:
+        for item in _split_top(rest):
+            name, eq, raw = item.partition("=")
+            name = name.strip()
+            if not eq or not name or not raw.strip():
+                raise ConfigError(f"{spec}: write each parameter as NAME=VALUE, got {item!r}")
+            if name in overrides:
+                raise ConfigError(f"{spec}: parameter {name} is given twice")
+            try:
+                overrides[name] = yaml.safe_load(raw)
+            except yaml.YAMLError as exc:
+                raise ConfigError(f"{spec}: {name}: not a valid value ({exc})") from None
+    return Side(spec=spec, regime=regime, overrides=overrides)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def side_settings(settings: Settings, side: Side, base: Plugins) -> Settings:
+    """The configuration with the side's overrides merged into its ``parameters:``.
+
+    The overrides pass the configuration's own checks (schema, known regime,
+    known parameter name, in `Plugins`) and must keep each number a number
+    and each table a table.
+    """
+    what = f"{side.spec}"
+    if not side.overrides:
+        base.regime(side.regime)
+        return settings
+    validate_data({"parameters": {side.regime: side.overrides}}, _schemas.SETTINGS, what)
+    regime = base.regime(side.regime)
+    known = regime.params
+    for name, value in side.overrides.items():
+        if name not in known:
+            raise ConfigError(f"{what}: parameters.{side.regime}.{name}: unknown parameter; "
+                              f"known: {', '.join(sorted(known))}")
+        default = known[name]
+        if _is_number(default) and not _is_number(value):
+            raise ConfigError(f"{what}: parameters.{side.regime}.{name}: expects a number, "
+                              f"got {value!r}")
+        if isinstance(default, (dict, list)) and type(value) is not type(default):
+            raise ConfigError(f"{what}: parameters.{side.regime}.{name}: expects a "
+                              f"{type(default).__name__}, got {value!r}")
+    merged = {**settings.parameters}
+    merged[side.regime] = {**merged.get(side.regime, {}), **side.overrides}
+    return replace(settings, parameters=merged)
+
+
+# -- the order book --------------------------------------------------------------
+
+
+@dataclass
+class OrderBook:
+    """The records both sides decide, and where they came from."""
+
+    records: list[Record]
+    source: dict[str, Any]
+    #: Committed reservations to carry into each side's ledger:
+    #: order id -> [(line id, consumption)].
+    committed: dict[str, list[tuple[str, Consumption]]] = field(default_factory=dict)
+
+
+def book_from_files(paths: list[str], plugins: Plugins, adapter: str | None) -> OrderBook:
+    """Records from files, split as ``exportgate batch`` splits them."""
+    from ._cli import read_records
+
+    def whole_file(record: Record) -> bool:
+        if adapter:
+            return adapter != "canonical"
+        return plugins.claimants(record) != []
+
+    records: list[Record] = []
+    for path in paths:
+        records.extend(read_records(path, batch=True, whole_file=whole_file))
+    return OrderBook(records, {"kind": "files", "files": list(paths)})
+
+
+def latest_inputs(audit_log: Path, wanted: set[str]) -> tuple[dict[str, dict[str, Any]], int]:
+    """The latest policy input recorded for each wanted order id, and the unreadable lines.
+
+    Later records win (the log is appended in decision order). Lines that
+    are not JSON records (a torn write) are counted and skipped; ``exportgate
+    audit verify`` is the place to judge them.
+    """
+    found: dict[str, dict[str, Any]] = {}
+    unreadable = 0
+    try:
+        handle = audit_log.open(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"audit log {audit_log}: cannot read ({exc.strerror or exc})") \
+            from None
+    with handle:
+        for raw in handle:
+            if not raw.strip():
+                continue
+            try:
+                rec = json.loads(raw)
+                order_id = rec["order_id"]
+                doc = rec["input"]["order"]
+            except (ValueError, KeyError, TypeError):
+                unreadable += 1
+                continue
+            if order_id in wanted and isinstance(doc, dict):
+                found[str(order_id)] = doc
+    return found, unreadable
+
+
+def book_from_ledger(settings: Settings, ledger_url: str | None,
+                     audit_log: str | Path | None) -> OrderBook:
+    """Every order the ledger holds as reserved, as its latest policy input says it.
+
+    The orders come in the ledger's commit order. An open order the log does
+    not record cannot be screened: it is listed in ``source.missing``.
+    """
+    url = ledger_url or settings.ledger
+    log = Path(audit_log) if audit_log else settings.audit_log
+    if log is None:
+        raise ConfigError("the open orders are read from the decision log: set audit_log in "
+                          "the configuration, or give --audit-log")
+    ledger = open_ledger(url, settings.ledger_timeout)
+    try:
+        orders = ledger.orders()
+        open_ids = [o["order"] for o in orders if o["state"] == RESERVED]
+        committed_ids = {o["order"] for o in orders if o["state"] == COMMITTED}
+        committed: dict[str, list[tuple[str, Consumption]]] = defaultdict(list)
+        for row in ledger.reservations():
+            if row["state"] == COMMITTED and row["order"] in committed_ids:
+                committed[row["order"]].append(
+                    (str(row["line"]), Consumption(row["quota"], int(row["tpp"]),
+                                                   None if row["cap"] is None
+                                                   else int(row["cap"]))))
+    finally:
+        ledger.close()
+    inputs, unreadable = latest_inputs(log, set(open_ids))
+    records = [Record.from_value(inputs[oid], f"{log} (order {oid})")
+               for oid in open_ids if oid in inputs]
+    missing = [oid for oid in open_ids if oid not in inputs]
+    return OrderBook(records, {"kind": "ledger", "ledger": url, "audit_log": str(log),
+                               "open_orders": len(open_ids), "missing": missing,
+                               "unreadable_log_lines": unreadable,
+                               "committed_orders": len(committed)},
+                     dict(committed))
+
+
+# -- deciding -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A line turned away by a quota key that earlier orders had used up."""
+
+    order: int
+    order_id: str
+    line: str
+    quota: str
+    tpp: int
+
+
+@dataclass
+class SideRun:
+    """One side's decisions, in book order, and the regime (with overrides) that made them."""
+
+    side: Side
+    regime: Regime
+    checked: list[Checked]
+    refusals: list[Refusal]
+    h100_tpp: int
+
+
+def _seed(url: str, committed: dict[str, list[tuple[str, Consumption]]]) -> None:
+    ledger = open_ledger(url)
+    try:
+        for order_id, consumes in committed.items():
+            with ledger.hold(order_id, [c.quota for _, c in consumes]) as hold:
+                hold.reserve(consumes, "committed", "committed", {})
+            ledger.commit(order_id)
+    finally:
+        ledger.close()
+
+
+def refusals(gate: Gate, regime: Regime, checked: list[Checked],
+             committed: dict[str, list[tuple[str, Consumption]]]) -> list[Refusal]:
+    """The lines each quota key turned away because earlier orders had used it up.
+
+    Replays the side's consumption in book order. For a line that was not
+    allowed, the regime names the keys on its ladder (``quota_keys`` for the
+    line alone); the keys it did not take, that it would fit on their own
+    but not after what was used before, are asked again with their use set
+    to nothing. The key the line then takes is the allowance it lost.
+    """
+    used: Counter[str] = Counter()
+    cap: dict[str, int] = {}
+    for consumes in committed.values():
+        for _, seeded in consumes:
+            used[seeded.quota] += seeded.tpp
+            if seeded.cap is not None:
+                cap[seeded.quota] = seeded.cap
+    out: list[Refusal] = []
+    for i, c in enumerate(checked):
+        for j, (line, ld) in enumerate(zip(c.order.lines, c.decision.lines, strict=True)):
+            t = line_tpp(c.order, j)
+            if c.decision.error is None and ld.outcome is not Outcome.ALLOW and t:
+                lost = _lost_key(gate, regime, c.order.with_lines((line,)), ld.consumes,
+                                 t, used, cap)
+                if lost is not None:
+                    out.append(Refusal(i, c.order.id, ld.id, lost, t))
+            for q in ld.consumes:
+                used[q.quota] += q.tpp
+                if q.cap is not None:
+                    cap[q.quota] = q.cap
+    return out
+
+
+def _lost_key(gate: Gate, regime: Regime, single: Order, took: tuple[Consumption, ...],
+              t: int, used: Counter[str], cap: dict[str, int]) -> str | None:
+    try:
+        keys = parse_quota_keys(gate.engine.evaluate(regime, "quota_keys",
+                                                     policy_input(single)), regime)
+    except ExportgateError:
+        return None
+    taken = {q.quota for q in took}
+    full = {k for k in keys if k not in taken and k in cap and used[k] > 0
+            and t <= cap[k] < used[k] + t}
+    if not full:
+        return None
+    quota = {k: 0 if k in full else used[k] for k in keys}
+    try:
+        again = parse_decision(gate.engine.evaluate(regime, "decision",
+                                                    policy_input(single, quota)),
+                               single, regime, keys)
+    except ExportgateError:
+        return None
+    return next((q.quota for q in again.lines[0].consumes if q.quota in full), None)
+
+
+def run_side(settings: Settings, side: Side, base: Plugins, book: OrderBook,
+             adapter: str | None) -> SideRun:
+    """Decide the book under one side, on its own throwaway ledger."""
+    own = side_settings(settings, side, base)
+    plugins = Plugins(own)
+    with tempfile.TemporaryDirectory(prefix="exportgate-impact-") as tmp:
+        url = WHAT_IF_LEDGER
+        if book.committed:
+            url = f"sqlite:///{Path(tmp) / 'what-if.db'}"
+            _seed(url, book.committed)
+        gate = Gate(own, regime_id=side.regime, ledger_url=url, plugins=plugins, what_if=True)
+        try:
+            regime = plugins.regime(side.regime)
+            checked = list(gate.batch(book.records, adapter))
+            lost = refusals(gate, regime, checked, book.committed)
+        finally:
+            gate.close()
+    units = regime.data[ROOT]["tables"]["lib"]["units"]
+    return SideRun(side, regime, checked, lost, int(units["h100_tpp"]))
+
+
+# -- counting -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineFact:
+    order: int
+    order_id: str
+    line_id: str
+    country: str
+    consignee: str
+    consignee_name: str | None
+    tpp: int | None
+    before: str
+    after: str
+    reason_before: str | None
+    reason_after: str | None
+
+
+def line_tpp(order: Order, index: int) -> int | None:
+    """Quantity x TPP per unit, when the (enriched) line states its TPP."""
+    line = order.lines[index]
+    c = line.classification
+    return None if c is None or c.tpp is None else line.quantity * c.tpp
+
+
+def _facts(before: SideRun, after: SideRun) -> list[LineFact]:
+    out = []
+    for i, (a, b) in enumerate(zip(before.checked, after.checked, strict=True)):
+        if a.decision.order != b.decision.order:
+            raise ExportgateError(f"the sides decided different orders ({a.decision.order}, "
+                                  f"{b.decision.order})")
+        order = a.order
+        for j, (la, lb) in enumerate(zip(a.decision.lines, b.decision.lines, strict=True)):
+            out.append(LineFact(
+                order=i, order_id=order.id, line_id=la.id, country=order.ship_to.country,
+                consignee=order.consignee.id, consignee_name=order.consignee.name,
+                tpp=line_tpp(order, j), before=la.outcome.value, after=lb.outcome.value,
+                reason_before=la.reasons[0].code if la.reasons else None,
+                reason_after=lb.reasons[0].code if lb.reasons else None))
+    return out
+
+
+def _h100(tpp: int, h100_tpp: int) -> float:
+    return round(tpp / h100_tpp, 1)
+
+
+def _outcome_counts(facts: list[LineFact], side: str, h100_tpp: int,
+                    order_outcomes: list[str]) -> dict[str, dict[str, Any]]:
+    lines: Counter[str] = Counter()
+    tpp: Counter[str] = Counter()
+    for f in facts:
+        o = getattr(f, side)
+        lines[o] += 1
+        tpp[o] += f.tpp or 0
+    orders = Counter(order_outcomes)
+    return {o: {"lines": lines[o], "orders": orders[o], "tpp": tpp[o],
+                "h100eq": _h100(tpp[o], h100_tpp)} for o in OUTCOMES}
+
+
+def _transitions(facts: list[LineFact], h100_tpp: int,
+                 changed_only: bool = False) -> list[dict[str, Any]]:
+    lines: Counter[tuple[str, str]] = Counter()
+    tpp: Counter[tuple[str, str]] = Counter()
+    orders: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for f in facts:
+        key = (f.before, f.after)
+        if changed_only and f.before == f.after:
+            continue
+        lines[key] += 1
+        tpp[key] += f.tpp or 0
+        orders[key].add(f.order)
+    rank = {o: n for n, o in enumerate(OUTCOMES)}
+    keys = sorted(lines, key=lambda k: (k[0] == k[1], -lines[k], rank[k[0]], rank[k[1]]))
+    return [{"from": a, "to": b, "changed": a != b, "lines": lines[(a, b)],
+             "orders": len(orders[(a, b)]), "tpp": tpp[(a, b)],
+             "h100eq": _h100(tpp[(a, b)], h100_tpp)} for a, b in keys]
+
+
+def _group(facts: list[LineFact], key: str, h100_tpp: int,
+           names: dict[str, str | None] | None = None) -> list[dict[str, Any]]:
+    groups: dict[str, list[LineFact]] = defaultdict(list)
+    for f in facts:
+        groups[getattr(f, key)].append(f)
+    out = []
+    for name, members in groups.items():
+        changed = [f for f in members if f.before != f.after]
+        entry: dict[str, Any] = {key: name}
+        if names is not None:
+            entry["name"] = names.get(name)
+        entry.update({
+            "lines": len(members), "orders": len({f.order for f in members}),
+            "tpp": sum(f.tpp or 0 for f in members),
+            "changed_lines": len(changed), "changed_orders": len({f.order for f in changed}),
+            "changed_tpp": sum(f.tpp or 0 for f in changed),
+            "before": dict(Counter(f.before for f in members)),
+            "after": dict(Counter(f.after for f in members)),
+            "transitions": [{k: t[k] for k in ("from", "to", "lines", "orders", "tpp")}
+                            for t in _transitions(changed, h100_tpp)],
+        })
+        out.append(entry)
+    out.sort(key=lambda e: (-e["changed_lines"], -e["changed_tpp"], -e["lines"], e[key]))
+    return out
+
+
+def quota_use(run: SideRun, book: OrderBook) -> list[dict[str, Any]]:
+    """Per quota key: cap, use (shipped and screened), and where it ran out (`refusals`)."""
+    used: Counter[str] = Counter()
+    committed: Counter[str] = Counter()
+    cap: dict[str, int | None] = {}
+    orders: dict[str, set[int]] = defaultdict(set)
+    for consumes in book.committed.values():
+        for _, c in consumes:
+            committed[c.quota] += c.tpp
+            used[c.quota] += c.tpp
+            if c.cap is not None:
+                cap[c.quota] = c.cap
+    for i, checked in enumerate(run.checked):
+        for ld in checked.decision.lines:
+            for c in ld.consumes:
+                used[c.quota] += c.tpp
+                orders[c.quota].add(i)
+                if c.cap is not None:
+                    cap[c.quota] = c.cap
+    refused: dict[str, list[Refusal]] = defaultdict(list)
+    for r in run.refusals:
+        refused[r.quota].append(r)
+    out = []
+    for k in sorted(set(used) | set(refused)):
+        c_k = cap.get(k)
+        hits = refused.get(k, [])
+        entry: dict[str, Any] = {
+            "quota": k, "cap": c_k, "used": used[k], "committed": committed[k],
+            "screened": used[k] - committed[k], "orders": len(orders[k]),
+            "remaining": None if c_k is None else c_k - used[k],
+            "share": None if not c_k else round(used[k] / c_k, 4),
+            "ran_out": None,
+        }
+        if hits:
+            entry["ran_out"] = {"order": hits[0].order_id, "line": hits[0].line,
+                                "refused_lines": len(hits),
+                                "refused_orders": len({h.order for h in hits}),
+                                "refused_tpp": sum(h.tpp for h in hits)}
+        out.append(entry)
+    return out
+
+
+def _side_doc(run: SideRun) -> dict[str, Any]:
+    return {"spec": run.side.spec, "regime": run.side.regime, "label": run.side.label,
+            "title": run.regime.title, "status": run.regime.status,
+            "overrides": dict(run.side.overrides),
+            "parameters": dict(run.regime.parameters), "revision": run.regime.revision}
+
+
+def build_report(before: SideRun, after: SideRun, book: OrderBook,
+                 top: int = 10) -> dict[str, Any]:
+    """The whole impact report as one JSON-ready document (docs/impact.md)."""
+    h = before.h100_tpp
+    facts = _facts(before, after)
+    order_before = [c.decision.outcome.value for c in before.checked]
+    order_after = [c.decision.outcome.value for c in after.checked]
+    changed = [f for f in facts if f.before != f.after]
+    names = {f.consignee: f.consignee_name for f in facts}
+    consignees = _group(facts, "consignee", h, names)
+    order_moves: Counter[tuple[str, str]] = Counter(zip(order_before, order_after, strict=True))
+    by_order: dict[int, list[LineFact]] = defaultdict(list)
+    for f in facts:
+        by_order[f.order].append(f)
+    orders = []
+    for i, (a, b) in enumerate(zip(before.checked, after.checked, strict=True)):
+        changes = [{"line": f.line_id, "before": f.before, "after": f.after,
+                    "reason_before": f.reason_before, "reason_after": f.reason_after,
+                    "tpp": f.tpp}
+                   for f in by_order[i]
+                   if f.before != f.after or f.reason_before != f.reason_after]
+        orders.append({"order": a.decision.order, "country": a.order.ship_to.country,
+                       "consignee": a.order.consignee.id, "before": order_before[i],
+                       "after": order_after[i], "changes": changes,
+                       "errors": [e for e in (a.decision.error, b.decision.error) if e]})
+    quota = {"before": quota_use(before, book), "after": quota_use(after, book)}
+    ran_out = [{"side": side, "quota": q["quota"], "cap": q["cap"], **q["ran_out"]}
+               for side in ("before", "after") for q in quota[side] if q["ran_out"]]
+    total_tpp = sum(f.tpp or 0 for f in facts)
+    return {
+        "report": "exportgate-impact", "version": REPORT_VERSION,
+        "sides": {"before": _side_doc(before), "after": _side_doc(after)},
+        "book": {**book.source, "orders": len(before.checked), "lines": len(facts),
+                 "tpp": total_tpp, "h100eq": _h100(total_tpp, h),
+                 "lines_without_tpp": sum(1 for f in facts if f.tpp is None)},
+        "units": {"h100_tpp": h},
+        "outcomes": {"before": _outcome_counts(facts, "before", h, order_before),
+                     "after": _outcome_counts(facts, "after", h, order_after)},
+        "changed": {"lines": len(changed), "orders": len({f.order for f in changed}),
+                    "tpp": sum(f.tpp or 0 for f in changed),
+                    "h100eq": _h100(sum(f.tpp or 0 for f in changed), h)},
+        "transitions": _transitions(facts, h),
+        "order_transitions": [{"from": a, "to": b, "changed": a != b, "orders": n}
+                              for (a, b), n in sorted(order_moves.items(),
+                                                      key=lambda kv: (kv[0][0] == kv[0][1],
+                                                                      -kv[1], kv[0]))],
+        "countries": _group(facts, "country", h),
+        "consignees": consignees[:top],
+        "consignees_total": len(consignees),
+        "quota": quota,
+        "ran_out": ran_out,
+        "orders": orders,
+    }
+
+
+def impact(settings: Settings, book: OrderBook, before: Side, after: Side,
+           adapter: str | None = None, top: int = 10,
+           base: Plugins | None = None) -> dict[str, Any]:
+    """Decide the book under both sides and build the report."""
+    base = base or Plugins(settings)
+    runs = [run_side(settings, side, base, book, adapter) for side in (before, after)]
+    return build_report(runs[0], runs[1], book, top)
+
+
+# -- the terminal ----------------------------------------------------------------
+
+
+def _n(x: int | float) -> str:
+    return f"{x:,.1f}" if isinstance(x, float) else f"{x:,}"
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n:,} {what}" + ("" if n == 1 else "s")
+
+
+def _move(t: dict[str, Any], h100: bool = True) -> str:
+    text = (f"{t['from']} -> {t['to']}: {_count(t['lines'], 'line')}, "
+            f"{_count(t['orders'], 'order')}")
+    if h100 and t.get("tpp"):
+        text += f", {_n(t['tpp'])} TPP ({_n(t['h100eq'])} H100-eq)"
+    return text
+
+
+def render_text(report: dict[str, Any], out: TextIO, detail: bool = False,
+                detail_limit: int = 20) -> None:
+    """Summary first, then the orders that change (the first ``detail_limit`` unless ``detail``)."""
+    sides, book = report["sides"], report["book"]
+    w = out.write
+    w(f"Impact of {sides['after']['label']}\n"
+      f"     against {sides['before']['label']}\n")
+    where = ", ".join(book.get("files", [])) if book["kind"] == "files" else \
+        f"open orders in {book['ledger']} (inputs from {book['audit_log']})"
+    w(f"Order book: {_n(book['orders'])} orders, {_n(book['lines'])} lines, "
+      f"{_n(book['tpp'])} TPP ({_n(book['h100eq'])} H100-eq); {where}\n")
+    if book["kind"] == "ledger":
+        if book["missing"]:
+            w(f"  not in the decision log, not screened: {', '.join(book['missing'])}\n")
+        if book["committed_orders"]:
+            w(f"  quota committed by {book['committed_orders']} shipped orders counts on "
+              "both sides\n")
+    w("\nOutcomes            before                    after\n"
+      "            lines  orders  H100-eq     lines  orders  H100-eq\n")
+    ob, oa = report["outcomes"]["before"], report["outcomes"]["after"]
+    for o in OUTCOMES:
+        w(f"  {o:8} {ob[o]['lines']:>7,} {ob[o]['orders']:>7,} {ob[o]['h100eq']:>8,.0f}   "
+          f"{oa[o]['lines']:>7,} {oa[o]['orders']:>7,} {oa[o]['h100eq']:>8,.0f}\n")
+    ch = report["changed"]
+    w(f"\nChanges: {_count(ch['lines'], 'line')} in {_count(ch['orders'], 'order')} "
+      "change outcome "
+      f"({_n(ch['tpp'])} TPP, {_n(ch['h100eq'])} H100-eq)\n")
+    for t in report["transitions"]:
+        if t["changed"]:
+            w(f"  {_move(t)}\n")
+    moved_orders = [t for t in report["order_transitions"] if t["changed"]]
+    if moved_orders:
+        w("  orders by their outcome: " + "; ".join(
+            f"{t['from']} -> {t['to']} {_n(t['orders'])}" for t in moved_orders) + "\n")
+    countries = [c for c in report["countries"] if c["changed_lines"]]
+    if countries:
+        w("\nBy destination country\n")
+        for c in countries:
+            w(f"  {c['country']:3} {_n(c['changed_lines'])} of {_count(c['lines'], 'line')}, "
+              f"{_count(c['changed_orders'], 'order')}: "
+              + "; ".join(_move(t, h100=False).split(":")[0] + f" {t['lines']}"
+                          for t in c["transitions"]) + "\n")
+    consignees = [c for c in report["consignees"] if c["changed_lines"]]
+    if consignees:
+        w(f"\nBy consignee (top {len(report['consignees'])} of "
+          f"{report['consignees_total']})\n")
+        for c in consignees:
+            name = f" ({c['name']})" if c.get("name") else ""
+            w(f"  {c['consignee']}{name}: {_n(c['changed_lines'])} of "
+              f"{_count(c['lines'], 'line')}, {_count(c['changed_orders'], 'order')}: "
+              + "; ".join(_move(t, h100=False).split(":")[0] + f" {t['lines']}"
+                          for t in c["transitions"]) + "\n")
+    if report["ran_out"]:
+        w("\nQuota that runs out\n")
+        for r in report["ran_out"]:
+            w(f"  {r['side']:6} {r['quota']} (cap {_n(r['cap'])} TPP): runs out at order "
+              f"{r['order']} line {r['line']}; {_count(r['refused_lines'], 'line')} in "
+              f"{_count(r['refused_orders'], 'order')} turned away\n")
+    changed = [o for o in report["orders"] if o["changes"]]
+    shown = changed if detail else changed[:detail_limit]
+    w(f"\nOrder by order: {len(changed)} of {len(report['orders'])} orders change in outcome "
+      "or deciding reason"
+      + ("" if len(shown) == len(changed) else f" (the first {len(shown)}; --detail for all)")
+      + "\n")
+    for entry in shown:
+        w(f"order {entry['order']} ({entry['country']}, {entry['consignee']}): "
+          f"{entry['before']} -> {entry['after']}\n")
+        for c in entry["changes"]:
+            w(f"  line {c['line']}: {c['before']} ({c['reason_before']}) -> "
+              f"{c['after']} ({c['reason_after']})\n")
+
+
+def records_of(values: Iterable[dict[str, Any]], source: str) -> list[Record]:
+    """Canonical order documents as records (for callers that build books in Python)."""
+    return [Record.from_value(v, f"{source}[{n}]") for n, v in enumerate(values)]
