@@ -3,12 +3,15 @@
 An adapter reads its ERP's fields through a `Fields` reader, so every problem
 becomes an `AdapterError` that names the record, the line and the ERP field
 (never a ``KeyError`` or a ``TypeError``). It describes the order as header
-parties (`PartyRef`) and lines (`LineIn`, with the parties a line overrides),
-and `build_orders` turns that into validated canonical orders: countries the
-record lacks come from the party master, the end user defaults through the
-master's ``end_user`` mapping, and lines whose parties or ship-from country
-differ become separate orders (``<id>#<first line>``), because a canonical
-order has one destination.
+parties (`PartyRef`) and lines (`LineIn`, with the parties a line overrides;
+or `NotAssessed` for a line that ships no goods), and `build_orders` turns
+that into validated canonical orders: quantities are converted to each item's
+base unit through the item catalog (exactly, or an error naming the line and
+the unit), zero quantities are not assessed, countries the record lacks come
+from the party master (and the order notes it), the end user defaults through
+the master's ``end_user`` mapping, and lines whose parties or ship-from
+country differ become separate orders (``<id>#<first line>``), because a
+canonical order has one destination.
 """
 from __future__ import annotations
 
@@ -21,18 +24,20 @@ from decimal import Decimal
 from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 from exportgate._adapter import Record
+from exportgate._catalog import ItemCatalog, UnitError
 from exportgate._exceptions import AdapterError, ValidationError
-from exportgate._model import Decision, Order, Outcome
+from exportgate._model import Decision, NotAssessed, Order, Outcome
 from exportgate._parties import PartyMaster
+from exportgate._schemas import MAX_UNITS
 from exportgate._settings import Settings
-from exportgate._validate import order_from_dict, validate_data
+from exportgate._validate import is_country, order_from_dict, validate_data
 
 T = TypeVar("T")
 
 #: Separates an ERP document's id from the first line of a part it was split into.
 PART = "#"
 
-_DECIMAL = re.compile(r"^[+]?(\d+)(\.\d+)?$")
+_DECIMAL = re.compile(r"^[+]?(\d{1,15})(\.\d{0,9})?$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _ODATA_V2_DATE = re.compile(r"^/Date\((-?\d{1,15})([+-]\d{4})?\)/$")
 _COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
@@ -56,14 +61,20 @@ class PartyRef:
 
 @dataclass(frozen=True)
 class LineIn:
-    """One order line as read, with the parties it overrides (by role) and its ship-from country."""
+    """One order line as read, with the parties it overrides (by role) and its ship-from country.
+
+    ``quantity`` is exact, in ``unit`` (``None``: the item's base unit);
+    ``quantity_field`` and ``unit_field`` are the ERP fields they came from.
+    """
 
     id: str
     item: str
-    quantity: int
+    quantity: Decimal
     unit: str | None = None
     parties: Mapping[str, PartyRef] = field(default_factory=dict)
     ship_from: str | None = None
+    quantity_field: str = "quantity"
+    unit_field: str = "unit"
 
 
 class Fields:
@@ -134,30 +145,29 @@ class Fields:
             raise self.error("is missing or empty", field, line)
         return value
 
-    def quantity(self, value: Any, field: str, line: str | None = None) -> int:
-        """A positive whole quantity. ERP decimals (``"5.000"``, ``5.0``) are fine when integral.
+    def quantity(self, value: Any, field: str, line: str | None = None) -> Decimal:
+        """A quantity as the ERP wrote it, exactly: ``"10.000"``, ``5.0``, ``0.5``, ``0``.
 
-        ``"1,5"``, ``2.5``, ``0`` or ``"5 EA"`` are errors: a compliance gate
-        must not guess what a decimal comma or a fraction of a unit meant.
+        Whether it is a whole number is decided after the unit is converted
+        (half a dozen is six pieces); a zero line is not assessed. ``"1,5"``,
+        ``-1``, ``"1e3"``, ``"5 EA"`` or more than 15 integer digits are
+        errors: a compliance gate must not guess what a decimal comma meant.
         """
+        number: Decimal | None = None
         if isinstance(value, bool):
-            raise self.error(f"quantity must be a positive whole number, got {value!r}",
-                             field, line)
-        if isinstance(value, int):
-            number = Decimal(value)
-        elif isinstance(value, float) and math.isfinite(value):
-            number = Decimal(str(value))
+            number = None
+        elif isinstance(value, int):
+            number = Decimal(value) if 0 <= value < 10 ** 15 else None
+        elif isinstance(value, float) and math.isfinite(value) and 0 <= value < 1e15:
+            number = Decimal(repr(value))
         elif isinstance(value, str) and _DECIMAL.match(value.strip()):
             number = Decimal(value.strip())
-        else:
+        if number is None:
             hint = (" (write decimals with a point, not a comma)"
                     if isinstance(value, str) and "," in value else "")
-            raise self.error(f"quantity must be a positive whole number, got "
+            raise self.error(f"quantity must be a whole number of units, got "
                              f"{_show(value)}{hint}", field, line)
-        if number != number.to_integral_value() or number < 1:
-            raise self.error(f"quantity must be a positive whole number of units, got "
-                             f"{_show(value)}", field, line)
-        return int(number)
+        return number
 
     def date(self, value: Any, field: str) -> str:
         """An ISO date from the forms ERPs write.
@@ -189,10 +199,19 @@ class Fields:
         return day
 
     def country(self, value: Any, field: str, line: str | None = None) -> str:
+        """An ISO 3166-1 alpha-2 code in current use (or a user-assigned one ERPs use: XK)."""
         if not isinstance(value, str) or not _COUNTRY.match(value.strip()):
             raise self.error(f"must be an ISO 3166-1 alpha-2 country code, got {_show(value)}",
                              field, line)
+        if not is_country(value.strip()):
+            raise self.error(f"{value.strip()!r} is not an ISO 3166-1 country code", field, line)
         return value.strip()
+
+    def deferred(self, value: Any, field: str, expand: str, line: str | None = None) -> None:
+        """Raise when ``value`` is an OData link that was not expanded (``__deferred``)."""
+        if isinstance(value, Mapping) and "__deferred" in value:
+            raise self.error(f"is not expanded (a deferred link); request it with {expand}",
+                             field, line)
 
 
 def ship_from(opts: Mapping[str, Any], plant: str | None) -> str | None:
@@ -205,35 +224,60 @@ def ship_from(opts: Mapping[str, Any], plant: str | None) -> str | None:
 
 
 def build_orders(f: Fields, master: PartyMaster, *, order_id: str, date: str,
-                 parties: Mapping[str, PartyRef], lines: Sequence[LineIn],
-                 lines_field: str) -> list[Order]:
+                 parties: Mapping[str, PartyRef], lines: Sequence[LineIn | NotAssessed],
+                 lines_field: str, catalog: ItemCatalog) -> list[Order]:
     """Canonical orders for one ERP document, validated.
 
     ``parties`` are the header's (``sold_to``, ``ship_to``, ``end_user``);
-    a line's own parties override them. Raises `AdapterError` naming the ERP
-    field when a party has no country anywhere, or when a line id repeats.
+    a line's own parties override them. Quantities are counted in the item's
+    base unit (``catalog``); zero-quantity lines join the `NotAssessed` ones,
+    which the first order of the document lists. Raises `AdapterError` naming
+    the ERP field when a party has no country anywhere, when a unit cannot be
+    converted or the result is not whole, when a line id repeats, or when no
+    line is goods.
     """
     if not lines:
         raise f.error("the order has no lines", lines_field)
     seen: set[str] = set()
-    groups: dict[str, tuple[dict[str, Any], list[LineIn]]] = {}
+    skipped: list[NotAssessed] = []
+    groups: dict[str, tuple[dict[str, Any], list[str], list[dict[str, Any]]]] = {}
     for line in lines:
         if line.id in seen:
             raise f.error(f"line {line.id!r} appears twice", lines_field, line.id)
         seen.add(line.id)
-        resolved = _resolve_parties(f, master, {**parties, **line.parties}, line.id)
+        if isinstance(line, NotAssessed):
+            skipped.append(line)
+            continue
+        if line.quantity == 0:
+            skipped.append(NotAssessed(line.id, "zero quantity", line.item))
+            continue
+        count = _base_quantity(f, catalog, line)
+        notes: list[str] = []
+        resolved = _resolve_parties(f, master, {**parties, **line.parties}, line.id, notes)
         key = json.dumps([resolved, line.ship_from], sort_keys=True)
-        groups.setdefault(key, (resolved, []))[1].append(line)
+        unit = catalog.base_unit(line.item) if line.unit else None
+        groups.setdefault(key, (resolved, notes, []))[2].append(
+            {"id": line.id, "item": line.item, "quantity": count,
+             **({"unit": unit} if unit else {}), "ship_from": line.ship_from})
+    if not groups:
+        listed = ", ".join(f"{x.id} ({x.reason})" for x in skipped)
+        raise f.error(f"the order has no goods lines to assess; not assessed: {listed}",
+                      lines_field)
     orders = []
-    for resolved, group in groups.values():
+    for n, (resolved, notes, group) in enumerate(groups.values()):
+        ship = group[0].pop("ship_from")
+        for x in group[1:]:
+            x.pop("ship_from")
         doc: dict[str, Any] = {
-            "id": order_id if len(groups) == 1 else f"{order_id}{PART}{group[0].id}",
-            "date": date, "parties": resolved,
-            "lines": [{"id": x.id, "item": x.item, "quantity": x.quantity,
-                       **({"unit": x.unit} if x.unit else {})} for x in group],
+            "id": order_id if len(groups) == 1 else f"{order_id}{PART}{group[0]['id']}",
+            "date": date, "parties": resolved, "lines": group,
         }
-        if group[0].ship_from:
-            doc["ship_from"] = group[0].ship_from
+        if ship:
+            doc["ship_from"] = ship
+        if skipped and n == 0:
+            doc["not_assessed"] = [x.to_dict() for x in skipped]
+        if notes:
+            doc["notes"] = notes
         try:
             orders.append(order_from_dict(doc, f.source))
         except ValidationError as exc:  # the detail already names the canonical field
@@ -242,8 +286,22 @@ def build_orders(f: Fields, master: PartyMaster, *, order_id: str, date: str,
     return orders
 
 
+def _base_quantity(f: Fields, catalog: ItemCatalog, line: LineIn) -> int:
+    """The line's quantity in the item's base unit: exact and whole, or an error."""
+    try:
+        count = catalog.to_base(line.item, line.quantity, line.unit)
+    except UnitError as exc:
+        field = line.unit_field if catalog.per_unit(line.item, line.unit) is None \
+            else line.quantity_field
+        raise f.error(str(exc), field, line.id) from None
+    if count > MAX_UNITS:
+        raise f.error(f"{line.quantity} {line.unit or ''} is {count:,} units, more than "
+                      f"{MAX_UNITS:,}", line.quantity_field, line.id)
+    return count
+
+
 def _resolve_parties(f: Fields, master: PartyMaster, refs: Mapping[str, PartyRef],
-                     line: str) -> dict[str, Any]:
+                     line: str, notes: list[str]) -> dict[str, Any]:
     refs = dict(refs)
     if "ship_to" not in refs:
         raise f.error("the order names no ship-to party", "ship_to", line)
@@ -260,6 +318,11 @@ def _resolve_parties(f: Fields, master: PartyMaster, refs: Mapping[str, PartyRef
         if country is None:
             raise f.error(f"no country for {role.replace('_', '-')} party {ref.id!r}: the record "
                           "carries none and the party master has none", ref.field, line)
+        if ref.country is None and role == "ship_to":
+            note = (f"ship-to country {country} is the party master's for {ref.id}: the "
+                    "record carries no ship-to address")
+            if note not in notes:
+                notes.append(note)
         party = {"id": ref.id, "country": country}
         if ref.name:
             party["name"] = ref.name

@@ -1,13 +1,20 @@
 """What the SAP adapters share: partner functions, and outcomes as SAP block codes.
 
-SAP's APIs and IDocs carry the *internal* partner-function keys: ``AG``
-sold-to, ``WE`` ship-to, ``RE`` bill-to, ``RG`` payer. The English UI shows
-the mnemonics SP / SH / BP / PY instead, a classic integration mistake, so an
-unknown key is an error that says which internal key a mnemonic stands for.
-SD has no standard end-user function; projects define one (``ZE`` by
-default, ``adapters.<name>.end_user_partner_function``). Functions that do not
-matter for export control (bill-to, payer, sales employee, contact) are
-skipped; extend the list with ``ignore_functions``.
+SAP's APIs and IDocs carry the *internal* partner-function keys (table
+TPAR): ``AG`` sold-to, ``WE`` ship-to, ``RE`` bill-to, ``RG`` payer, ``VE``
+sales employee, ``AP`` contact person, ``ZM`` employee responsible, ``SP``
+forwarding agent, ``LF`` vendor. The English UI shows other keys (the
+conversion of TPAUM): SP / SH / BP / PY / ES / CP / ER / CR / VN. Reading the
+English keys is a classic integration mistake, so an unknown key is an error
+that says which internal key it stands for. Note that ``SP`` is itself an
+internal key (the forwarding agent): it is skipped like the other functions
+that do not matter for export control, and an interface that sends English
+keys is caught by its ``SH`` ship-to. SD has no standard end-user function;
+projects define one (``ZE`` by default,
+``adapters.<name>.end_user_partner_function``). Skipped by default: bill-to,
+payer, sales employee, contact, employee responsible, forwarding agent,
+vendor (``LF``) and the ship-from vendor (``LS``) that inbound IDocs carry;
+set the list with ``ignore_functions``.
 """
 from __future__ import annotations
 
@@ -17,7 +24,14 @@ from exportgate._model import LineDecision, Order, Outcome
 
 from ._common import Fields, held, is_part
 
-_MNEMONICS = {"SP": "AG", "SH": "WE", "BP": "RE", "PY": "RG"}
+#: English (external) key -> internal key, for the error hint. SP is not here: it is
+#: also the internal key of the forwarding agent.
+_MNEMONICS = {"SH": "WE", "BP": "RE", "PY": "RG", "ES": "VE", "CP": "AP", "ER": "ZM",
+              "CR": "SP", "VN": "LF"}
+#: What each internal key is, for the hint.
+_NAMES = {"AG": "sold-to", "WE": "ship-to", "RE": "bill-to", "RG": "payer",
+          "VE": "sales employee", "AP": "contact person", "ZM": "employee responsible",
+          "SP": "forwarding agent", "LF": "vendor"}
 
 #: Reason codes by the trade-compliance dimension SAP keeps a status for.
 _EMBARGO = frozenset({"EMBARGO"})
@@ -39,8 +53,9 @@ class PartnerFunctions:
             return self.roles[code]
         if code in self.ignored:
             return None
-        hint = (f" ({code} is the English UI mnemonic of {_MNEMONICS[code]}; the interface "
-                "carries the internal keys)" if code in _MNEMONICS else "")
+        hint = (f" ({code} is the English UI key of {_MNEMONICS[code]}, "
+                f"{_NAMES[_MNEMONICS[code]]}; the interface carries the internal keys)"
+                if code in _MNEMONICS else "")
         known = ", ".join(sorted({*self.roles, *self.ignored}))
         raise f.error(f"unknown partner function {code!r}{hint}; known: {known} (skip it with "
                       f"adapters.{f.adapter}.ignore_functions)", field, line)

@@ -10,10 +10,21 @@ country is already an ISO code on the header and on each line
 (``DeliveryAddressCountryRegionISOCode``), and a line's own country wins.
 F&O has no end-user field: a custom one (``EndUserAccountNumber`` by
 default, ``adapters.d365-fo.end_user_field``) or the party master's
-``end_user`` mapping supplies it.
+``end_user`` mapping supplies it. A delivery address given only by its
+three-letter ``DeliveryAddressCountryRegionId`` is an input error (add the
+ISO code to ``$select``); with no delivery country at all the party master's
+country of the customer is used, and the decision notes it.
+
+A line is identified by ``LineNumber``, else (entities and exports that
+omit it) by ``InventoryLotId``, else ``LineCreationSequenceNumber``. Its
+quantity is ``OrderedSalesQuantity`` in ``SalesUnitSymbol``, converted to the
+item's base unit. Not assessed: cancelled lines (``SalesOrderLineStatus``
+``Canceled``) and zero quantities; a cancelled order is an input error.
 
 Write-back: ``IsSalesProcessingStopped`` on the header and ``IsLineStopped``
-on each line (``NoYes`` enum values ``"Yes"`` / ``"No"``).
+on each line (``NoYes`` enum values ``"Yes"`` / ``"No"``), each line
+addressed by the entity key ``dataAreaId`` + ``InventoryLotId`` when the
+record gave it (and by ``LineNumber``).
 """
 from __future__ import annotations
 
@@ -21,7 +32,8 @@ import math
 from typing import Any, Callable, Mapping
 
 from exportgate._adapter import Adapter, Record
-from exportgate._model import Decision, Order
+from exportgate._catalog import item_catalog
+from exportgate._model import Decision, NotAssessed, Order
 from exportgate._parties import party_master
 from exportgate._schemas import D365_OPTIONS
 from exportgate._settings import Settings
@@ -41,6 +53,9 @@ from ._common import (
 )
 
 COUNTRY = "DeliveryAddressCountryRegionISOCode"
+COUNTRY_ID = "DeliveryAddressCountryRegionId"
+#: How many orders' line keys the adapter remembers for their write-back.
+_KEEP_KEYS = 10_000
 
 
 class Dynamics365Adapter:
@@ -52,6 +67,9 @@ class Dynamics365Adapter:
     def __init__(self, settings: Settings) -> None:
         self.options = options(settings, self.name, D365_OPTIONS)
         self.master = party_master(settings.parties)
+        self.catalog = item_catalog(settings.catalogs)
+        #: Order id -> line id -> the line's key fields as read, for the write-back.
+        self._keys: dict[str, dict[str, dict[str, Any]]] = {}
 
     def claims(self, record: Record) -> bool:
         docs = _documents(record.data)
@@ -71,8 +89,13 @@ class Dynamics365Adapter:
         number = f.need(so, "SalesOrderNumber", "SalesOrderNumber")
         f.order_id = f"{f.need(so, 'dataAreaId', 'dataAreaId')}:{number}"
         customer = f.need(so, "OrderingCustomerAccountNumber", "OrderingCustomerAccountNumber")
+        if f.text(so, "SalesOrderStatus", "SalesOrderStatus") == "Canceled":
+            raise f.error("the order is cancelled: nothing to check", "SalesOrderStatus")
         name = f.text(so, "DeliveryAddressName", "DeliveryAddressName")
         header_country = f.text(so, COUNTRY, COUNTRY)
+        if header_country is None and f.text(so, COUNTRY_ID, COUNTRY_ID):
+            raise f.error(f"the delivery address has only {COUNTRY_ID} "
+                          f"({so[COUNTRY_ID]!r}); add {COUNTRY} to $select", COUNTRY)
         parties = {
             "sold_to": PartyRef(customer, "OrderingCustomerAccountNumber"),
             "ship_to": PartyRef(customer, COUNTRY,
@@ -84,21 +107,39 @@ class Dynamics365Adapter:
             if end_user is not None:
                 parties["end_user"] = PartyRef(end_user, end_user_field)
         site = f.text(so, "DefaultShippingSiteId", "DefaultShippingSiteId")
-        lines = []
+        f.deferred(so.get("SalesOrderLines"), "SalesOrderLines", "$expand=SalesOrderLines")
+        lines: list[LineIn | NotAssessed] = []
+        keys: dict[str, dict[str, Any]] = {}
         for at, row in f.rows(so.get("SalesOrderLines"), "SalesOrderLines"):
             lines.append(self._line(f, row, at, number, parties["ship_to"], site))
-        return build_orders(f, self.master, order_id=f.order_id,
-                            date=f.date(so.get("OrderCreationDateTime"), "OrderCreationDateTime"),
-                            parties=parties, lines=lines, lines_field="SalesOrderLines")
+            keys[lines[-1].id] = _line_key(f, row, at, lines[-1].id)
+        orders = build_orders(f, self.master, order_id=f.order_id,
+                              date=f.date(so.get("OrderCreationDateTime"),
+                                          "OrderCreationDateTime"),
+                              parties=parties, lines=lines, lines_field="SalesOrderLines",
+                              catalog=self.catalog)
+        for order in orders:
+            if len(self._keys) >= _KEEP_KEYS:
+                self._keys.pop(next(iter(self._keys)))
+            self._keys[order.id] = keys
+        return orders
 
     def _line(self, f: Fields, row: Mapping[str, Any], at: str, number: str, ship_to: PartyRef,
-              site: str | None) -> LineIn:
-        line = _line_number(f, row.get("LineNumber"), f"{at}.LineNumber")
+              site: str | None) -> LineIn | NotAssessed:
+        line = _line_id(f, row, at)
         own = f.text(row, "SalesOrderNumber", f"{at}.SalesOrderNumber", line)
         if own is not None and own != number:
             raise f.error(f"the line belongs to sales order {own}, not {number}",
                           f"{at}.SalesOrderNumber", line)
+        item = f.text(row, "ItemNumber", f"{at}.ItemNumber", line)
+        status = f.text(row, "SalesOrderLineStatus", f"{at}.SalesOrderLineStatus", line)
+        if status == "Canceled":
+            return NotAssessed(line, "cancelled (SalesOrderLineStatus Canceled)", item)
         country = f.text(row, COUNTRY, f"{at}.{COUNTRY}", line)
+        if country is None and f.text(row, COUNTRY_ID, f"{at}.{COUNTRY_ID}", line):
+            raise f.error(f"the line's delivery address has only {COUNTRY_ID} "
+                          f"({row[COUNTRY_ID]!r}); add {COUNTRY} to $select",
+                          f"{at}.{COUNTRY}", line)
         overrides = {}
         if country is not None:
             name = f.text(row, "DeliveryAddressName", f"{at}.DeliveryAddressName", line)
@@ -106,12 +147,15 @@ class Dynamics365Adapter:
                                             f.country(country, f"{at}.{COUNTRY}", line),
                                             name or ship_to.name)
         line_site = f.text(row, "ShippingSiteId", f"{at}.ShippingSiteId", line)
+        if item is None:
+            raise f.error("is missing or empty", f"{at}.ItemNumber", line)
         return LineIn(
-            id=line, item=f.need(row, "ItemNumber", f"{at}.ItemNumber", line),
+            id=line, item=item,
             quantity=f.quantity(row.get("OrderedSalesQuantity"), f"{at}.OrderedSalesQuantity",
                                 line),
             unit=f.text(row, "SalesUnitSymbol", f"{at}.SalesUnitSymbol", line),
-            parties=overrides, ship_from=ship_from(self.options, line_site or site))
+            parties=overrides, ship_from=ship_from(self.options, line_site or site),
+            quantity_field=f"{at}.OrderedSalesQuantity", unit_field=f"{at}.SalesUnitSymbol")
 
     def writeback(self, order: Order, decision: Decision) -> dict[str, Any]:
         """Stop the order and each held line; a part of a split order never un-stops the header."""
@@ -122,11 +166,46 @@ class Dynamics365Adapter:
         return {"adapter": self.name, "entity": "SalesOrderHeadersV2", "dataAreaId": area,
                 "SalesOrderNumber": number, "order": order.id,
                 "outcome": decision.outcome.value, "hold": hold, "header": header,
-                "lines": [{"entity": "SalesOrderLines", "LineNumber": _number(ld.id),
+                "lines": [{"entity": "SalesOrderLines", **self._line_key(order, ld.id),
                            "outcome": ld.outcome.value,
                            "IsLineStopped": "Yes" if held(ld.outcome) else "No"}
                           for ld in decision.lines],
                 "message": summary(decision)}
+
+
+    def _line_key(self, order: Order, line_id: str) -> dict[str, Any]:
+        """How the line is addressed: the key fields the record gave (``LineNumber`` if none)."""
+        key = self._keys.get(order.id, {}).get(line_id)
+        return dict(key) if key else {"LineNumber": _number(line_id)}
+
+
+def _line_key(f: Fields, row: Mapping[str, Any], at: str, line: str) -> dict[str, Any]:
+    """The line's key fields: ``dataAreaId`` + ``InventoryLotId`` (the entity key), numbers."""
+    key: dict[str, Any] = {}
+    lot = f.text(row, "InventoryLotId", f"{at}.InventoryLotId", line)
+    if lot is not None:
+        area = f.text(row, "dataAreaId", f"{at}.dataAreaId", line)
+        if area is not None:
+            key["dataAreaId"] = area
+        key["InventoryLotId"] = lot
+    for name in ("LineNumber", "LineCreationSequenceNumber"):
+        if row.get(name) is not None and (name == "LineNumber" or not key):
+            key[name] = _number(_line_number(f, row[name], f"{at}.{name}"))
+    return key
+
+
+def _line_id(f: Fields, row: Mapping[str, Any], at: str) -> str:
+    """``LineNumber``, else ``InventoryLotId``, else ``LineCreationSequenceNumber``."""
+    if row.get("LineNumber") is not None:
+        return _line_number(f, row["LineNumber"], f"{at}.LineNumber")
+    lot = f.text(row, "InventoryLotId", f"{at}.InventoryLotId")
+    if lot is not None:
+        return lot
+    if row.get("LineCreationSequenceNumber") is not None:
+        return _line_number(f, row["LineCreationSequenceNumber"],
+                            f"{at}.LineCreationSequenceNumber")
+    raise f.error("the line has no LineNumber, InventoryLotId or LineCreationSequenceNumber",
+                  f"{at}.LineNumber")
 
 
 def _documents(data: Any) -> list[Any] | None:

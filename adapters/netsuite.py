@@ -2,14 +2,27 @@
 
 ``GET /services/rest/record/v1/salesOrder/{id}?expandSubResources=true``:
 references are ``{"id", "refName"}`` objects, the ``item`` sublist is
-``{"items": [...]}`` and ``shippingAddress`` is a subrecord. The order id is
-``tranId``; the customer (``entity``) is the sold-to party and, at the
-shipping address, the ship-to party, whose country is
-``shippingAddress.country`` (else the party master's, by the customer's
-internal id). The end user is a custom body field (``custbody_end_user`` by
-default). The item is the item reference's ``refName`` (its item name /
-number). Closed lines and lines that are not goods (discounts, subtotals,
-descriptions, markups, groups) are skipped.
+``{"items": [...]}`` and ``shippingAddress`` is a subrecord. Without
+``expandSubResources=true`` the sublist and the subrecord come back as
+links only: that, a paged sublist (``hasMore``), or an order text
+``shipAddress`` without its ``shippingAddress`` subrecord, is an input error
+naming the expansion, never a decision on the customer's own country. Only
+sales orders are claimed (the record's ``links`` name its type).
+
+The order id is ``tranId``; the customer (``entity``) is the sold-to party
+and, at the shipping address, the ship-to party, whose country is
+``shippingAddress.country``; only an order with no shipping address at all
+falls back to the party master (by the customer's internal id), and the
+decision notes it. The end user is a custom body field
+(``custbody_end_user`` by default). The item is the item reference's
+``refName`` (its item name; of a hierarchical name ``Parent : Child`` the
+child). The quantity is ``quantity`` in ``units`` (``Each``, a pack the item
+catalog knows), converted to the item's base unit. Not assessed (listed in
+the decision): closed lines, zero quantities, and lines that are not goods by
+``itemType`` (a code or an ``{id, refName}`` reference): services, other
+charges, discounts, markups, subtotals, descriptions, payments, gift
+certificates, shipping items and group markers (a group's member lines are
+read).
 
 Write-back: a held order goes back to *Pending Approval* (``orderStatus``
 ``A``); the outcome goes into a custom body field and, per line, a custom
@@ -18,10 +31,12 @@ workflow.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, Mapping
 
 from exportgate._adapter import Adapter, Record
-from exportgate._model import Decision, Order
+from exportgate._catalog import item_catalog
+from exportgate._model import Decision, NotAssessed, Order
 from exportgate._parties import party_master
 from exportgate._schemas import NETSUITE_OPTIONS
 from exportgate._settings import Settings
@@ -40,7 +55,10 @@ from ._common import (
 )
 
 _NOT_GOODS = frozenset({"Discount", "Subtotal", "Description", "Markup", "Group", "EndGroup",
-                        "Payment"})
+                        "Payment", "Service", "OthCharge", "GiftCert", "ShipItem",
+                        "TaxItem", "TaxGroup"})
+_EXPAND = "request the record with expandSubResources=true"
+_RECORD_TYPE = re.compile(r"/record/v1/([A-Za-z]+)/[^/]+/?$")
 
 
 class NetSuiteAdapter:
@@ -52,28 +70,47 @@ class NetSuiteAdapter:
     def __init__(self, settings: Settings) -> None:
         self.options = options(settings, self.name, NETSUITE_OPTIONS)
         self.master = party_master(settings.parties)
+        self.catalog = item_catalog(settings.catalogs)
 
     def claims(self, record: Record) -> bool:
         d = record.data
-        return isinstance(d, dict) and {"tranId", "entity", "item"} <= set(d)
+        return (isinstance(d, dict) and {"tranId", "entity", "item"} <= set(d)
+                and _record_type(d) in (None, "salesOrder"))
 
     def adapt(self, record: Record) -> list[Order]:
         f = Fields(self.name, record)
         so = f.obj(record.data, "record")
+        kind = _record_type(so)
+        if kind not in (None, "salesOrder"):
+            raise f.error(f"is a {kind} record; only salesOrder is read", "links")
         f.order_id = f.need(so, "tranId", "tranId")
         location = _ref(f, so, "location", "location")[0] if so.get("location") else None
         sublist = f.obj(so.get("item"), "item")
-        lines = [line for at, row in f.rows(sublist.get("items"), "item.items")
-                 if (line := self._line(f, row, at, location)) is not None]
+        if "items" not in sublist:
+            raise f.error(f"the item sublist is not expanded: {_EXPAND}", "item")
+        if sublist.get("hasMore") is True:
+            raise f.error("the item sublist is paged (hasMore is true): read every line",
+                          "item.hasMore")
+        lines = [self._line(f, row, at, location)
+                 for at, row in f.rows(sublist.get("items"), "item.items")]
         return build_orders(f, self.master, order_id=f.order_id,
                             date=f.date(so.get("tranDate"), "tranDate"),
-                            parties=self._parties(f, so), lines=lines, lines_field="item.items")
+                            parties=self._parties(f, so), lines=lines, lines_field="item.items",
+                            catalog=self.catalog)
 
     def _parties(self, f: Fields, so: Mapping[str, Any]) -> dict[str, PartyRef]:
         """The customer as sold-to and, at the shipping address, ship-to; the custom end user."""
         customer, name = _ref(f, so, "entity", "entity")
         address = (f.obj(so["shippingAddress"], "shippingAddress")
                    if so.get("shippingAddress") is not None else {})
+        if not address and f.text(so, "shipAddress", "shipAddress"):
+            raise f.error("the order has a ship-to address (shipAddress) but no shippingAddress "
+                          f"subrecord to read its country from: {_EXPAND}", "shippingAddress")
+        if address and set(address) <= {"links", "id", "refName"}:
+            raise f.error(f"the shippingAddress subrecord is not expanded: {_EXPAND}",
+                          "shippingAddress")
+        if address and address.get("country") in (None, ""):
+            raise f.error("the shipping address has no country", "shippingAddress.country")
         addressee = f.text(address, "addressee", "shippingAddress.addressee")
         parties = {"sold_to": PartyRef(customer, "entity", None, name),
                    "ship_to": PartyRef(customer, "shippingAddress.country",
@@ -87,21 +124,31 @@ class NetSuiteAdapter:
         return parties
 
     def _line(self, f: Fields, row: Mapping[str, Any], at: str,
-              location: str | None) -> LineIn | None:
-        """One ``item`` sublist line, or ``None`` for a closed line or one that is not goods."""
+              location: str | None) -> LineIn | NotAssessed:
+        """One ``item`` sublist line, or why it is not assessed."""
         line = f.need(row, "line", f"{at}.line")
-        kind = f.text(row, "itemType", f"{at}.itemType", line)
-        if row.get("isClosed") is True or kind in _NOT_GOODS:
-            return None
+        kind = (_ref(f, row, "itemType", f"{at}.itemType", line)[0]
+                if isinstance(row.get("itemType"), Mapping)
+                else f.text(row, "itemType", f"{at}.itemType", line))
+        item_ref = row.get("item")
+        name = (f.text(item_ref, "refName", f"{at}.item.refName", line)
+                if isinstance(item_ref, Mapping) else None)
+        if row.get("isClosed") is True:
+            return NotAssessed(line, "closed (isClosed)", _child(name))
+        if kind in _NOT_GOODS:
+            return NotAssessed(line, f"not goods (itemType {kind})", _child(name))
         unit = (_ref(f, row, "units", f"{at}.units", line)[1]
                 if isinstance(row.get("units"), dict)
                 else f.text(row, "units", f"{at}.units", line))
         if row.get("location"):
             location = _ref(f, row, "location", f"{at}.location", line)[0]
-        item = f.obj(row.get("item"), f"{at}.item", line)
-        return LineIn(id=line, item=f.need(item, "refName", f"{at}.item.refName", line),
+        f.obj(item_ref, f"{at}.item", line)
+        if name is None:
+            raise f.error("is missing or empty", f"{at}.item.refName", line)
+        return LineIn(id=line, item=_child(name) or name,
                       quantity=f.quantity(row.get("quantity"), f"{at}.quantity", line),
-                      unit=unit, ship_from=ship_from(self.options, location))
+                      unit=unit, ship_from=ship_from(self.options, location),
+                      quantity_field=f"{at}.quantity", unit_field=f"{at}.units")
 
     def writeback(self, order: Order, decision: Decision) -> dict[str, Any]:
         """Pending Approval when held; the outcome on the order and on every line."""
@@ -116,6 +163,24 @@ class NetSuiteAdapter:
                           self.options["line_outcome_field"]: ld.outcome.value}
                          for ld in decision.lines],
                 "message": summary(decision)}
+
+
+def _record_type(d: Mapping[str, Any]) -> str | None:
+    """The record type the record's own ``self`` link names (``salesOrder``), if it has one."""
+    links = d.get("links")
+    if not isinstance(links, list):
+        return None
+    for link in links:
+        if isinstance(link, Mapping) and link.get("rel") == "self":
+            m = _RECORD_TYPE.search(str(link.get("href", "")))
+            if m:
+                return m.group(1)
+    return None
+
+
+def _child(name: str | None) -> str | None:
+    """The item's own name of a hierarchical ``Parent : Child`` name."""
+    return name.rsplit(" : ", 1)[-1].strip() if name else None
 
 
 def _ref(f: Fields, m: Mapping[str, Any], key: str, field: str,

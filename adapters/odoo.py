@@ -9,7 +9,13 @@ many2one fields are ``[id, "display name"]`` pairs, an empty field is
 ``partner_shipping_id`` ship-to, the configured many2one end user); their
 countries come from the party master, keyed by those ids. The item is the
 product's internal reference, the ``[CODE]`` its display name starts with.
-Section and note lines are skipped.
+The quantity is ``product_uom_qty`` in the unit ``product_uom_id`` (Odoo 17+)
+or ``product_uom`` names (``Units``, ``Dozens``, a pack the item catalog
+knows), converted to the item's base unit. Not assessed (listed in the
+decision): section and note lines (``display_type``), down payments
+(``is_downpayment``), service products (``product_type`` ``service``, when
+the host reads it) and zero quantities. A cancelled order (``state``
+``cancel``) is an input error: there is nothing to check.
 
 Odoo has no compliance hold: the write-back asks the host to keep a held
 order in draft (refuse to confirm) and to post the reasons on its chatter.
@@ -20,7 +26,8 @@ import re
 from typing import Any, Callable, Mapping
 
 from exportgate._adapter import Adapter, Record
-from exportgate._model import Decision, Order
+from exportgate._catalog import item_catalog
+from exportgate._model import Decision, NotAssessed, Order
 from exportgate._parties import party_master
 from exportgate._schemas import ODOO_OPTIONS
 from exportgate._settings import Settings
@@ -50,6 +57,7 @@ class OdooAdapter:
     def __init__(self, settings: Settings) -> None:
         self.options = options(settings, self.name, ODOO_OPTIONS)
         self.master = party_master(settings.parties)
+        self.catalog = item_catalog(settings.catalogs)
 
     def claims(self, record: Record) -> bool:
         docs = _documents(record.data)
@@ -68,6 +76,8 @@ class OdooAdapter:
 
     def _order(self, f: Fields, so: Mapping[str, Any]) -> list[Order]:
         f.order_id = f.need(so, "name", "name")
+        if so.get("state") == "cancel":
+            raise f.error("the order is cancelled: nothing to check", "state")
         parties = {"sold_to": _party(f, so, "partner_id"),
                    "ship_to": _party(f, so, "partner_shipping_id")}
         end_user_field = self.options.get("end_user_field")
@@ -75,11 +85,13 @@ class OdooAdapter:
             parties["end_user"] = _party(f, so, end_user_field)
         plant = (_many2one(f, so, "warehouse_id")[0]
                  if so.get("warehouse_id") not in (None, False) else None)
-        lines = []
+        lines: list[LineIn | NotAssessed] = []
         for at, row in f.rows(so.get("order_line"), "order_line"):
-            if row.get("display_type"):
-                continue
             line = f.need(row, "id", f"{at}.id")
+            skip = _not_goods(row)
+            if skip is not None:
+                lines.append(NotAssessed(line, skip, _product_name(row)))
+                continue
             product = _many2one(f, row, "product_id", at, line)[1]
             code = _DEFAULT_CODE.match(product)
             if code is None:
@@ -92,10 +104,12 @@ class OdooAdapter:
             lines.append(LineIn(
                 id=line, item=code.group(1).strip(),
                 quantity=f.quantity(row.get("product_uom_qty"), f"{at}.product_uom_qty", line),
-                unit=unit, ship_from=ship_from(self.options, plant)))
+                unit=unit, ship_from=ship_from(self.options, plant),
+                quantity_field=f"{at}.product_uom_qty", unit_field=f"{at}.{unit_key}"))
         return build_orders(f, self.master, order_id=f.order_id,
                             date=f.date(so.get("date_order"), "date_order"),
-                            parties=parties, lines=lines, lines_field="order_line")
+                            parties=parties, lines=lines, lines_field="order_line",
+                            catalog=self.catalog)
 
     def writeback(self, order: Order, decision: Decision) -> dict[str, Any]:
         """Confirm or keep in draft; the reasons go to the order's chatter, line by line."""
@@ -107,6 +121,25 @@ class OdooAdapter:
                                  "subtype_xmlid": "mail.mt_note"},
                 "order_line": [{"id": int(ld.id) if ld.id.isdigit() else ld.id,
                                 "outcome": ld.outcome.value} for ld in decision.lines]}
+
+
+def _not_goods(row: Mapping[str, Any]) -> str | None:
+    """Why an order line ships no goods, or ``None`` for goods."""
+    if row.get("display_type"):
+        return f"not goods (display_type {row['display_type']})"
+    if row.get("is_downpayment") is True:
+        return "not goods (down payment)"
+    if row.get("product_type") == "service":
+        return "not goods (service product)"
+    return None
+
+
+def _product_name(row: Mapping[str, Any]) -> str | None:
+    value = row.get("product_id")
+    if isinstance(value, list) and len(value) == 2 and isinstance(value[1], str):
+        code = _DEFAULT_CODE.match(value[1])
+        return code.group(1).strip() if code else value[1]
+    return None
 
 
 def _documents(data: Any) -> list[Any] | None:

@@ -1,13 +1,20 @@
 """SAP IDoc ``ORDERS05`` (message type ORDERS) in SAP's XML IDoc format.
 
 An inbound ORDERS IDoc arrives before the sales order exists, so checking it
-screens an EDI order before it is posted. Read: ``E1EDK01`` (``BELNR``, the
-order id), ``E1EDK03`` dates (``IDDAT`` 012 document date, else the control
-record's ``CREDAT``), ``E1EDKA1`` partners (``PARVW``, ``PARTN``, ``NAME1``,
-``LAND1``), ``E1EDP01`` items (``POSEX``, ``MENGE``, ``MENEE``, ``WERKS``)
-with ``E1EDP19`` ``QUALF`` 002 (the seller's material number) and
-``E1EDPA1`` item partners, which override the header partners. ``LAND1`` on a
-partner segment wins over the party master.
+screens an EDI order before it is posted. Claimed: the basic type ORDERS05,
+also extended (``EDI_DC40`` ``IDOCTYP`` ORDERS05 with a ``CIMTYP``) and under
+any root element, message types ORDERS and ORDCHG, in any encoding its XML
+declaration names (the command line decodes it; ISO-8859-1 IDocs exist).
+Read: ``E1EDK01`` (``BELNR``, the order id), ``E1EDK03`` dates (``IDDAT``
+012 document date, else the control record's ``CREDAT``), ``E1EDKA1``
+partners (``PARVW``, ``PARTN`` or, for a partner given by address, ``LIFNR``,
+``NAME1``, ``LAND1``), ``E1EDP01`` items (``POSEX``, ``MENGE``, ``MENEE``,
+``WERKS``, ``ACTION``) with ``E1EDP19`` ``QUALF`` 002 (the seller's material
+number) and ``E1EDPA1`` item partners, which override the header partners.
+``LAND1`` on a partner segment wins over the party master. ``MENGE`` is
+counted in ``MENEE`` and converted to the item's base unit. Not assessed:
+items with ``ACTION`` 003 (deleted, in an ORDCHG) and zero quantities.
+Vendor and other non-customer partner functions are skipped (see `_sap`).
 
 The write-back is for the IDoc before it is posted (or the order it
 creates): ``E1EDK01-LIFSK`` delivery block, and for denied items the
@@ -20,7 +27,8 @@ import xml.etree.ElementTree as ET
 from typing import Any, Callable
 
 from exportgate._adapter import Adapter, Record
-from exportgate._model import Decision, Order, Outcome
+from exportgate._catalog import item_catalog
+from exportgate._model import Decision, NotAssessed, Order, Outcome
 from exportgate._parties import party_master
 from exportgate._schemas import SAP_OPTIONS
 from exportgate._settings import Settings
@@ -39,20 +47,23 @@ from ._common import (
 )
 from ._sap import BlockCodes, PartnerFunctions
 
-_ROOT = re.compile(r"<ORDERS05[\s>]")
+_ROOT = re.compile(r"<ORDERS05[\s>]|<IDOCTYP>\s*ORDERS05\s*</IDOCTYP>")
+_IDOCTYP = "ORDERS05"
 
 
 class IdocOrders05Adapter:
     """Reads ORDERS05 XML IDocs (one order per ``IDOC``); writes back LIFSK and ABGRU."""
 
     name = "sap-idoc-orders05"
-    description = "SAP IDoc ORDERS05 (XML): E1EDK01, E1EDK03, E1EDKA1, E1EDP01/E1EDP19/E1EDPA1"
+    description = ("SAP IDoc ORDERS05, also extended (XML): E1EDK01, E1EDK03, E1EDKA1, "
+                   "E1EDP01/E1EDP19/E1EDPA1")
 
     def __init__(self, settings: Settings) -> None:
         self.options = options(settings, self.name, SAP_OPTIONS)
         self.partners = PartnerFunctions(self.options)
         self.codes = BlockCodes(self.options)
         self.master = party_master(settings.parties)
+        self.catalog = item_catalog(settings.catalogs)
 
     def claims(self, record: Record) -> bool:
         return record.data is None and bool(_ROOT.search(record.text[:4096]))
@@ -65,11 +76,18 @@ class IdocOrders05Adapter:
             root = ET.fromstring(record.text)
         except ET.ParseError as exc:
             raise f.error(f"is not well-formed XML ({exc})", "record") from None
-        if root.tag != "ORDERS05":
-            raise f.error(f"the root element must be ORDERS05, got {root.tag}", "record")
         idocs = root.findall("IDOC")
         if not idocs:
-            raise f.error("holds no IDOC element", "ORDERS05")
+            raise f.error("holds no IDOC element", root.tag)
+        for i, idoc in enumerate(idocs):
+            control = idoc.find("EDI_DC40")
+            kind = _text(control, "IDOCTYP") if control is not None else None
+            if kind is None and root.tag != _IDOCTYP:
+                raise f.error(f"no EDI_DC40.IDOCTYP under root {root.tag}: cannot tell the "
+                              "basic type", f"IDOC[{i}].EDI_DC40.IDOCTYP")
+            if kind is not None and kind != _IDOCTYP:
+                raise f.error(f"basic type {kind} is not {_IDOCTYP}",
+                              f"IDOC[{i}].EDI_DC40.IDOCTYP")
         return f.each(idocs, lambda idoc: self._order(f, idoc))
 
     def _order(self, f: Fields, idoc: ET.Element) -> list[Order]:
@@ -78,7 +96,8 @@ class IdocOrders05Adapter:
         parties = self._partners(f, idoc.findall("E1EDKA1"), "E1EDKA1", None)
         lines = [self._line(f, p, i) for i, p in enumerate(idoc.findall("E1EDP01"))]
         return build_orders(f, self.master, order_id=f.order_id, date=self._date(f, idoc),
-                            parties=parties, lines=lines, lines_field="E1EDP01")
+                            parties=parties, lines=lines, lines_field="E1EDP01",
+                            catalog=self.catalog)
 
     def _date(self, f: Fields, idoc: ET.Element) -> str:
         for i, seg in enumerate(idoc.findall("E1EDK03")):
@@ -90,9 +109,11 @@ class IdocOrders05Adapter:
         raise f.error("no document date: neither E1EDK03 with IDDAT 012 nor EDI_DC40.CREDAT",
                       "E1EDK03")
 
-    def _line(self, f: Fields, seg: ET.Element, i: int) -> LineIn:
+    def _line(self, f: Fields, seg: ET.Element, i: int) -> LineIn | NotAssessed:
         at = f"E1EDP01[{i}]"
         line = _need(f, seg, "POSEX", at)
+        if _text(seg, "ACTION") == "003":
+            return NotAssessed(line, "deleted (ACTION 003)", _material(seg))
         material = None
         for j, ids in enumerate(seg.findall("E1EDP19")):
             if _text(ids, "QUALF") == "002":
@@ -105,7 +126,8 @@ class IdocOrders05Adapter:
             quantity=f.quantity(_text(seg, "MENGE"), f"{at}.MENGE", line),
             unit=_text(seg, "MENEE"),
             parties=self._partners(f, seg.findall("E1EDPA1"), f"{at}.E1EDPA1", line),
-            ship_from=ship_from(self.options, _text(seg, "WERKS")))
+            ship_from=ship_from(self.options, _text(seg, "WERKS")),
+            quantity_field=f"{at}.MENGE", unit_field=f"{at}.MENEE")
 
     def _partners(self, f: Fields, segs: list[ET.Element], at: str,
                   line: str | None) -> dict[str, PartyRef]:
@@ -119,8 +141,9 @@ class IdocOrders05Adapter:
             if role in found:
                 raise f.error(f"a second {_text(seg, 'PARVW')} partner", f"{field}.PARVW", line)
             land = _text(seg, "LAND1")
+            key = "PARTN" if _text(seg, "PARTN") or not _text(seg, "LIFNR") else "LIFNR"
             found[role] = PartyRef(
-                _need(f, seg, "PARTN", field, line), f"{field}.PARTN",
+                _need(f, seg, key, field, line), f"{field}.{key}",
                 f.country(land, f"{field}.LAND1", line) if land else None, _text(seg, "NAME1"))
         return found
 
@@ -136,6 +159,14 @@ class IdocOrders05Adapter:
                 "outcome": decision.outcome.value, "hold": held(decision.outcome),
                 "E1EDK01": self.codes.header(order, {"LIFSK": self.codes.block(decision.outcome)}),
                 "E1EDP01": items, "block_codes": self.codes.own, "message": summary(decision)}
+
+
+def _material(seg: ET.Element) -> str | None:
+    """The seller's material number of an item segment, if it has one."""
+    for ids in seg.findall("E1EDP19"):
+        if _text(ids, "QUALF") == "002":
+            return _text(ids, "IDTNR")
+    return None
 
 
 def _text(seg: ET.Element, name: str) -> str | None:

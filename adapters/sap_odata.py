@@ -7,11 +7,23 @@ the entity itself (or ``{"value": [...]}``), expands ``_Item`` / ``_Partner``
 / ``_ItemPartner`` as lists, writes ISO dates and names it ``Product``. One
 adapter class reads both through a `Dialect`.
 
+Request V2 with ``$expand=to_Item,to_Partner,to_Partner/to_Address,
+to_Item/to_Partner,to_Item/to_Partner/to_Address`` and V4 with
+``$expand=_Item($expand=_ItemPartner),_Partner``: a navigation that came back
+as a deferred link (``{"__deferred": ...}``) or is missing altogether is an
+input error naming the ``$expand`` to add, never a guess.
+
 Parties come from the header partners (``AG``, ``WE``, the configured
 end-user function); a partner on an item overrides the header partner for
 that item. A country comes from the partner's expanded address (V2
-``to_Address``), else from the party master. Rejected items
-(``SalesDocumentRjcnReason`` set) are not checked: they will not ship.
+``to_Address``), else from the party master (and the decision notes it).
+The quantity is ``RequestedQuantity`` in ``RequestedQuantityUnit`` (V2) or
+``RequestedQuantityISOUnit`` (V4), converted to the item's base unit by the
+item catalog. Not assessed (listed in the decision): rejected items
+(``SalesDocumentRjcnReason`` set), items of a category that ships no goods
+(``SalesOrderItemCategory`` in ``not_goods_item_categories``: text and
+service items by default) and zero quantities. Free-of-charge items
+(``TANN``) are goods and are assessed.
 """
 from __future__ import annotations
 
@@ -19,7 +31,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from exportgate._adapter import Adapter, Record
-from exportgate._model import Decision, Order
+from exportgate._catalog import item_catalog
+from exportgate._model import Decision, NotAssessed, Order
 from exportgate._parties import party_master
 from exportgate._schemas import SAP_OPTIONS
 from exportgate._settings import Settings
@@ -98,6 +111,16 @@ class SapODataAdapter:
         self.partners = PartnerFunctions(self.options)
         self.codes = BlockCodes(self.options)
         self.master = party_master(settings.parties)
+        self.catalog = item_catalog(settings.catalogs)
+        self.not_goods = set(self.options["not_goods_item_categories"])
+
+    @property
+    def expand(self) -> str:
+        """The ``$expand`` that returns everything the adapter reads."""
+        if self.dialect is V2:
+            return ("$expand=to_Item,to_Partner,to_Partner/to_Address,to_Item/to_Partner,"
+                    "to_Item/to_Partner/to_Address")
+        return "$expand=_Item($expand=_ItemPartner),_Partner"
 
     def claims(self, record: Record) -> bool:
         docs = self.dialect.documents(record.data)
@@ -117,29 +140,40 @@ class SapODataAdapter:
         f.order_id = f.need(so, "SalesOrder", "SalesOrder")
         date_key = "SalesOrderDate" if so.get("SalesOrderDate") else "CreationDate"
         date = f.date(so.get(date_key), date_key)
+        if so.get(d.partners) is None:
+            raise f.error(f"is not expanded; request it with {self.expand}", d.partners)
+        f.deferred(so.get(d.items), d.items, self.expand)
         parties = self._partners(f, so.get(d.partners), d.partners, None)
         sold_to = f.text(so, "SoldToParty", "SoldToParty")
         if "sold_to" not in parties and sold_to is not None:
             parties["sold_to"] = PartyRef(sold_to, "SoldToParty")
-        lines = [line for at, item in f.rows(so.get(d.items), d.items)
-                 if (line := self._line(f, item, at)) is not None]
+        lines = [self._line(f, item, at) for at, item in f.rows(so.get(d.items), d.items)]
         return build_orders(f, self.master, order_id=f.order_id, date=date, parties=parties,
-                            lines=lines, lines_field=d.items)
+                            lines=lines, lines_field=d.items, catalog=self.catalog)
 
-    def _line(self, f: Fields, item: Mapping[str, Any], at: str) -> LineIn | None:
-        """One item, or ``None`` for a rejected one."""
+    def _line(self, f: Fields, item: Mapping[str, Any], at: str) -> LineIn | NotAssessed:
+        """One item, or why it is not assessed."""
         d = self.dialect
         line = f.need(item, "SalesOrderItem", f"{at}.SalesOrderItem")
-        if f.text(item, "SalesDocumentRjcnReason", f"{at}.SalesDocumentRjcnReason", line):
-            return None
+        product = f.text(item, d.product, f"{at}.{d.product}", line)
+        rejected = f.text(item, "SalesDocumentRjcnReason", f"{at}.SalesDocumentRjcnReason", line)
+        if rejected:
+            return NotAssessed(line, f"rejected (SalesDocumentRjcnReason {rejected})", product)
+        category = f.text(item, "SalesOrderItemCategory", f"{at}.SalesOrderItemCategory", line)
+        if category in self.not_goods:
+            return NotAssessed(line, f"not goods (SalesOrderItemCategory {category})", product)
+        f.deferred(item.get(d.item_partners), f"{at}.{d.item_partners}", self.expand, line)
         overrides = (self._partners(f, item[d.item_partners], f"{at}.{d.item_partners}", line)
                      if item.get(d.item_partners) is not None else {})
         plant = f.text(item, d.plant, f"{at}.{d.plant}", line)
+        if product is None:
+            raise f.error("is missing or empty", f"{at}.{d.product}", line)
         return LineIn(
-            id=line, item=f.need(item, d.product, f"{at}.{d.product}", line),
+            id=line, item=product,
             quantity=f.quantity(item.get("RequestedQuantity"), f"{at}.RequestedQuantity", line),
             unit=f.text(item, d.unit, f"{at}.{d.unit}", line),
-            parties=overrides, ship_from=ship_from(self.options, plant))
+            parties=overrides, ship_from=ship_from(self.options, plant),
+            quantity_field=f"{at}.RequestedQuantity", unit_field=f"{at}.{d.unit}")
 
     def _partners(self, f: Fields, value: Any, at: str,
                   line: str | None) -> dict[str, PartyRef]:
@@ -168,6 +202,7 @@ class SapODataAdapter:
         key = self.dialect.address
         if key is None or partner.get(key) is None:
             return None, None
+        f.deferred(partner[key], f"{field}.{key}", self.expand, line)
         rows = f.rows(partner[key], f"{field}.{key}", line)
         if not rows:
             return None, None

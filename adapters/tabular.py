@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from exportgate._adapter import Adapter, Record
-from exportgate._model import Decision, Order
+from exportgate._catalog import item_catalog
+from exportgate._model import Decision, NotAssessed, Order
 from exportgate._parties import party_master
 from exportgate._schemas import TABULAR_MAPPING, TABULAR_OPTIONS, TABULAR_REQUIRED
 from exportgate._settings import Settings
@@ -50,6 +51,7 @@ class TabularAdapter:
     def __init__(self, settings: Settings) -> None:
         self.options = options(settings, self.name, TABULAR_OPTIONS)
         self.master = party_master(settings.parties)
+        self.catalog = item_catalog(settings.catalogs)
         self.mapping: dict[str, Any] | None = None
         if self.options.get("mapping"):
             base = settings.source.resolve().parent if settings.source else Path.cwd()
@@ -143,7 +145,7 @@ class TabularAdapter:
                rows: list[tuple[int, Mapping[str, Any]]]) -> list[Order]:
         c = self.columns
         date: str | None = None
-        lines = []
+        lines: list[LineIn | NotAssessed] = []
         for number, row in rows:
             f.source = f"{record.source} row {number}"
             row_date = self._date(f, row.get(c["date"]), c["date"])
@@ -162,11 +164,12 @@ class TabularAdapter:
                 unit=f.text(row, c["unit"], c["unit"], line) if "unit" in c
                 else None, parties=parties,
                 ship_from=(f.country(country, c["ship_from"], line) if country
-                           else self.options.get("ship_from"))))
+                           else self.options.get("ship_from")),
+                quantity_field=c["quantity"], unit_field=c.get("unit", "unit")))
         f.source = record.source
         assert date is not None
         return build_orders(f, self.master, order_id=order_id, date=date, parties={},
-                            lines=lines, lines_field=c["line_id"])
+                            lines=lines, lines_field=c["line_id"], catalog=self.catalog)
 
     def _party(self, f: Fields, row: Mapping[str, Any], role: str,
                line: str) -> PartyRef | None:

@@ -1,39 +1,71 @@
-"""The item catalog: item id (or alias) to classification.
+"""The item catalog: item id (or alias) to classification, base unit and unit conversions.
 
 The built-in catalog ships the common accelerators; catalogs named in the
 configuration extend it, and a later catalog overrides an earlier one for the
 same item. It enriches orders through ``exportgate_enrich_order`` (``trylast``,
 so a host's own classification source is asked first).
+
+Quantities are counted in each item's base unit (``unit``, ``EA`` by
+default): the TPP of a classification is per base unit. A catalog's top-level
+``units`` maps the unit codes ERPs write for pieces and dozens (``EA``,
+``PCE``, ``ST``, ``C62``, Odoo's ``Units``, ``DZN``, ``Dozens``) to base units;
+an item's own ``units`` adds its packs (``CS: 10`` for a case of ten, ``SET:
+8``) and overrides the general table for that item. A unit neither knows is
+an input error naming the line and the unit, never a count of pieces; a
+result that is not a whole number of base units is one too. Arithmetic is on
+decimals, so ``"10.000"`` cases of 10 are exactly 100 pieces.
 """
 from __future__ import annotations
 
+import functools
+import os
+from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from . import _schemas
 from ._enrich import Enrichment
-from ._exceptions import ConfigError
+from ._exceptions import ConfigError, ValidationError
 from ._model import Classification, Order
 from ._validate import load_yaml, validate_data
 from .hookspecs import hookimpl
 
 BUILTIN = "builtin items.yaml"
 
+#: The base unit of an item whose catalog entry names none.
+BASE_UNIT = "EA"
+
+
+class UnitError(ValueError):
+    """A quantity that cannot be counted in the item's base unit; the message says why."""
+
+
+def unit_key(unit: str) -> str:
+    """How unit codes match: trimmed, upper case, inner blanks collapsed."""
+    return " ".join(str(unit).split()).upper()
+
 
 class ItemCatalog:
-    """Classification by item id, case-insensitive, aliases included."""
+    """Classification by item id, case-insensitive, aliases included; units per item."""
 
     def __init__(self) -> None:
         self._items: dict[str, Classification] = {}
         self._names: dict[str, str] = {}
+        self._base: dict[str, str] = {}
+        self._packs: dict[str, dict[str, int]] = {}
+        self._units: dict[str, int] = {}
 
     def load(self, doc: Any, what: str) -> None:
         clean = validate_data(doc, _schemas.CATALOG, f"item catalog {what}")
+        for code, count in (clean.get("units") or {}).items():
+            self._units[unit_key(code)] = count
         for item_id, entry in clean["items"].items():
             cls = Classification.from_dict(entry)
             if not cls.is_known:
                 raise ConfigError(f"item catalog {what}: items.{item_id}: give eccn or tpp")
+            self._base[item_id] = entry.get("unit") or BASE_UNIT
+            self._packs[item_id] = {unit_key(k): v for k, v in (entry.get("units") or {}).items()}
             for key in [item_id, *entry.get("aliases", [])]:
                 self._items[key.upper()] = cls
                 self._names[key.upper()] = item_id
@@ -42,7 +74,7 @@ class ItemCatalog:
         self.load(load_yaml(path, "item catalog"), str(path))
 
     @classmethod
-    def builtin(cls, extra: list[Path] | None = None) -> "ItemCatalog":
+    def builtin(cls, extra: Sequence[Path] | None = None) -> "ItemCatalog":
         catalog = cls()
         text = resources.files("exportgate").joinpath("data/items.yaml").read_text("utf-8")
         import yaml
@@ -57,10 +89,83 @@ class ItemCatalog:
     def canonical_id(self, item: str) -> str | None:
         return self._names.get(str(item).upper())
 
+    def base_unit(self, item: str) -> str:
+        """The unit an item's quantities and TPP are counted in."""
+        name = self.canonical_id(item)
+        return self._base.get(name, BASE_UNIT) if name else BASE_UNIT
+
+    def per_unit(self, item: str, unit: str | None) -> int | None:
+        """Base units in one ``unit`` of the item (``None`` when unknown); no unit is the base."""
+        if unit is None or not str(unit).strip():
+            return 1
+        key = unit_key(unit)
+        name = self.canonical_id(item)
+        if name is not None:
+            if key in self._packs[name]:
+                return self._packs[name][key]
+            if key == unit_key(self._base[name]):
+                return 1
+            if self._units.get(unit_key(self._base[name])) != 1:
+                return None  # the general table counts pieces; this item is not counted so
+        return self._units.get(key)
+
+    def to_base(self, item: str, quantity: Decimal | int, unit: str | None) -> int:
+        """The quantity in the item's base unit, exactly; `UnitError` when it cannot be.
+
+        ``quantity`` must be positive; the result must be a whole number.
+        """
+        factor = self.per_unit(item, unit)
+        if factor is None:
+            raise UnitError(f"unit {unit!r} of item {item!r} cannot be converted to its base "
+                            f"unit {self.base_unit(item)}: neither the item's catalog entry "
+                            "(units) nor the catalog's unit table knows it")
+        try:
+            total = Decimal(quantity) * factor
+        except InvalidOperation:
+            raise UnitError(f"quantity {quantity!r} is not a number") from None
+        if total != total.to_integral_value():
+            shown = f"{quantity} {unit}" if unit else str(quantity)
+            raise UnitError(f"{shown} is {total.normalize():f} {self.base_unit(item)}, not a "
+                            "whole number of units")
+        return int(total)
+
     def __len__(self) -> int:
         return len(set(self._names.values()))
 
     @hookimpl(trylast=True)
     def exportgate_enrich_order(self, order: Order) -> Enrichment:
+        """Classifications by line, and quantities counted in a unit other than the base."""
         found = {line.id: c for line in order.lines if (c := self.get(line.item)) is not None}
-        return Enrichment(lines=found)
+        quantities: dict[str, tuple[int, str]] = {}
+        for line in order.lines:
+            if line.unit is None or self.per_unit(line.item, line.unit) == 1:
+                continue
+            try:
+                count = self.to_base(line.item, line.quantity, line.unit)
+            except UnitError as exc:
+                raise ValidationError(str(exc), record=order.id, line=line.id,
+                                      field="unit") from None
+            if count > _schemas.MAX_UNITS:
+                raise ValidationError(f"{line.quantity} {line.unit} is {count:,} units, more "
+                                      f"than {_schemas.MAX_UNITS:,}", record=order.id,
+                                      line=line.id, field="quantity")
+            quantities[line.id] = (count, self.base_unit(line.item))
+        return Enrichment(lines=found, quantities=quantities)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached(stamps: tuple[tuple[str, int, int], ...]) -> ItemCatalog:
+    return ItemCatalog.builtin([Path(p) for p, _, _ in stamps])
+
+
+def item_catalog(paths: Sequence[Path]) -> ItemCatalog:
+    """The built-in catalog extended by these files, read once per process (again on change)."""
+    stamps = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            raise ConfigError(f"item catalog {path}: cannot read "
+                              f"({exc.strerror or exc})") from None
+        stamps.append((str(path), st.st_mtime_ns, st.st_size))
+    return _cached(tuple(stamps))

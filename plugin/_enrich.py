@@ -3,7 +3,8 @@
 Enrichers (the item catalog, the party master, a host's own plugins) return an
 `Enrichment` from ``exportgate_enrich_order``. `apply` merges them field by
 field: the order's own values always win, then the first enricher that
-offers a field.
+offers a field. A quantity given in another unit than the item's base unit
+is replaced by the first enricher's conversion (the item catalog's).
 """
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ class Enrichment:
 
     lines: dict[str, Classification] = field(default_factory=dict)
     parties: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Per line id the quantity counted in the item's base unit, and that unit
+    #: (the item catalog's conversion of a line given in cases, dozens, ...).
+    quantities: dict[str, tuple[int, str]] = field(default_factory=dict)
 
 
 def _fill_party(party: Party, attrs: dict[str, Any]) -> Party:
@@ -47,10 +51,15 @@ def apply(order: Order, enrichments: Iterable[Enrichment | None]) -> Order:
     lines = []
     for line in order.lines:
         cls = line.classification or Classification()
+        converted = next((e.quantities[line.id] for e in found if line.id in e.quantities),
+                         None)
         for e in found:
             if line.id in e.lines:
                 cls = cls.fill(e.lines[line.id])
-        lines.append(replace(line, classification=cls))
+        line = replace(line, classification=cls)
+        if converted is not None:
+            line = replace(line, quantity=converted[0], unit=converted[1])
+        lines.append(line)
     parties = {}
     for role, party in order.parties().items():
         for e in found:

@@ -147,8 +147,38 @@ class Line:
 
 
 @dataclass(frozen=True)
+class NotAssessed:
+    """A line of the ERP document that was not assessed, and why.
+
+    Text, service and down-payment lines, zero quantities, and cancelled,
+    rejected or deleted lines: they ship no goods, so they get no outcome.
+    """
+
+    id: str
+    reason: str
+    item: str | None = None
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "NotAssessed":
+        item = d.get("item")
+        return cls(id=str(d["id"]), reason=str(d["reason"]),
+                   item=str(item) if item is not None else None)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"id": self.id, "reason": self.reason}
+        if self.item is not None:
+            out["item"] = self.item
+        return out
+
+
+@dataclass(frozen=True)
 class Order:
-    """The canonical order, version 1 (CONTRACT.md)."""
+    """The canonical order, version 1 (CONTRACT.md).
+
+    ``not_assessed`` lists the document's lines that are not goods to assess;
+    ``notes`` say where the record left something to master data (e.g. the
+    ship-to country). Both travel into the decision (`Decision.annotate`).
+    """
 
     id: str
     date: str
@@ -158,6 +188,8 @@ class Order:
     transaction: str = "export"
     sold_to: Party | None = None
     end_user: Party | None = None
+    not_assessed: tuple[NotAssessed, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Order":
@@ -171,6 +203,8 @@ class Order:
             ship_to=Party.from_dict(parties["ship_to"]),
             end_user=Party.from_dict(parties["end_user"]) if parties.get("end_user") else None,
             lines=tuple(Line.from_dict(x) for x in d["lines"]),
+            not_assessed=tuple(NotAssessed.from_dict(x) for x in d.get("not_assessed") or ()),
+            notes=tuple(str(x) for x in d.get("notes") or ()),
         )
 
     @property
@@ -187,12 +221,17 @@ class Order:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "id": self.id, "date": self.date, "ship_from": self.ship_from,
             "transaction": self.transaction,
             "parties": {role: p.to_dict() for role, p in self.parties().items()},
             "lines": [line.to_dict() for line in self.lines],
         }
+        if self.not_assessed:
+            out["not_assessed"] = [x.to_dict() for x in self.not_assessed]
+        if self.notes:
+            out["notes"] = list(self.notes)
+        return out
 
     def with_lines(self, lines: tuple[Line, ...]) -> "Order":
         return replace(self, lines=lines)
@@ -239,6 +278,9 @@ class LineDecision:
     obligations: tuple[dict[str, Any], ...] = ()
     consumes: tuple[Consumption, ...] = ()
     item_class: str | None = None
+    #: The allowances the line did not fit (quota, what it would take, cap), in
+    #: ladder order, before the candidate it took.
+    refused: tuple[Consumption, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -249,6 +291,8 @@ class LineDecision:
         }
         if self.item_class is not None:
             out["class"] = self.item_class
+        if self.refused:
+            out["refused"] = [c.to_dict() for c in self.refused]
         return out
 
 
@@ -262,6 +306,12 @@ class Decision:
     error: str | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
     revision: str | None = None
+    not_assessed: tuple[NotAssessed, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def annotate(self, order: Order) -> "Decision":
+        """The decision with the order's not-assessed lines and notes (for the host to see)."""
+        return replace(self, not_assessed=order.not_assessed, notes=order.notes)
 
     @property
     def outcome(self) -> Outcome:
@@ -283,6 +333,10 @@ class Decision:
             out["parameters"] = self.parameters
         if self.revision is not None:
             out["revision"] = self.revision
+        if self.not_assessed:
+            out["not_assessed"] = [x.to_dict() for x in self.not_assessed]
+        if self.notes:
+            out["notes"] = list(self.notes)
         return out
 
     @classmethod
@@ -293,4 +347,5 @@ class Decision:
                         f"held for review: {error}")
         lines = tuple(LineDecision(line.id, Outcome.LICENSE, (reason,)) for line in order.lines)
         return cls(order=order.id, regime=regime, lines=lines, error=error,
-                   parameters=dict(parameters or {}))
+                   parameters=dict(parameters or {}), not_assessed=order.not_assessed,
+                   notes=order.notes)
