@@ -13,17 +13,35 @@ Beside the log, ``FILE.head`` holds the count and the hash of the last record.
 It anchors the end of the chain: without it, dropping the last records leaves
 a chain that still verifies. Copy it (or what ``exportgate audit verify``
 prints) somewhere the log's writers cannot change, and a rewrite of the whole
-file is caught too.
+file is caught too (docs/security.md, "Anchoring the audit log").
+
+A keyed chain: with ``audit_key_file`` configured, each record's ``hash`` is
+an HMAC-SHA256 under that key (the record says ``"chain": "hmac-sha256"``),
+so whoever can write the log but not read the key cannot rewrite it, not
+even whole with a fresh head. ``audit verify`` then needs the key
+(``--key-file``, or the configuration's). Records written before the key was
+turned on stay plain: the first keyed record covers them through its
+``prev_hash``; an unkeyed record after a keyed one is reported.
 
 Appends are safe across processes: the log is opened with ``O_APPEND`` and
-held under an exclusive ``fcntl`` lock while the last record is read, the new
-one written and synced, and the head replaced.
+held under an exclusive ``fcntl`` lock while the last record is read, the
+head's successor written to ``FILE.head.pending`` (and synced), the new
+record written and synced, and the pending head renamed over the head. A
+process killed between the log's sync and the rename leaves a pending head
+naming the last record: the next append, and ``audit verify``, finish that
+rename instead of reporting tampering. A pending head whose record never
+reached the log is dropped.
+
+The log holds the full policy input (party names, restrictions): the log and
+its head files are created owner-only (0600). A log that cannot be written
+raises `AuditError`.
 """
 from __future__ import annotations
 
 import datetime
 import fcntl
 import hashlib
+import hmac
 import json
 import os
 import uuid
@@ -32,25 +50,57 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._exceptions import ConfigError, ExportgateError
+from ._exceptions import AuditError, ConfigError
 from ._model import Decision, Order
 from ._regime import Regime
 
 GENESIS = "0" * 64
+#: The ``chain`` of a keyed record.
+KEYED = "hmac-sha256"
+#: The mode of the files this module creates.
+FILE_MODE = 0o600
+MIN_KEY_BYTES = 16
 
 
 def canonical(record: Mapping[str, Any]) -> str:
     return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def record_hash(record: Mapping[str, Any]) -> str:
-    """The hash of a record: SHA-256 of its canonical JSON without ``hash``."""
+def record_hash(record: Mapping[str, Any], key: bytes | None = None) -> str:
+    """The hash of a record: of its canonical JSON without ``hash``.
+
+    SHA-256, or HMAC-SHA256 under ``key`` for a keyed record
+    (``"chain": "hmac-sha256"``; ValueError if no key is given for one).
+    """
     body = {k: v for k, v in record.items() if k != "hash"}
-    return hashlib.sha256(canonical(body).encode("utf-8")).hexdigest()
+    data = canonical(body).encode("utf-8")
+    if record.get("chain") == KEYED:
+        if key is None:
+            raise ValueError("a keyed record needs the key")
+        return hmac.new(key, data, hashlib.sha256).hexdigest()
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_key(path: str | Path) -> bytes:
+    """The chain key held in ``path`` (surrounding whitespace dropped); never quoted."""
+    try:
+        key = Path(path).read_bytes().strip()
+    except OSError as exc:
+        raise ConfigError(f"audit key file {path}: cannot read ({exc.strerror or exc})") \
+            from None
+    if len(key) < MIN_KEY_BYTES:
+        raise ConfigError(f"audit key file {path}: the key must be at least {MIN_KEY_BYTES} "
+                          "bytes (e.g. `openssl rand -hex 32 > FILE`)")
+    return key
 
 
 def head_path(path: Path) -> Path:
     return path.with_name(path.name + ".head")
+
+
+def pending_path(path: Path) -> Path:
+    """Where an append writes the head's successor before it appends the record."""
+    return path.with_name(path.name + ".head.pending")
 
 
 def _now() -> str:
@@ -79,10 +129,11 @@ class AuditLog:
     """A gate recorder that appends each decision to a hash-chained JSON-lines file."""
 
     def __init__(self, path: str | Path, regimes: Mapping[str, Regime] | None = None,
-                 engine: Any = None) -> None:
+                 engine: Any = None, key: bytes | None = None) -> None:
         self.path = Path(path)
         self.regimes = regimes if regimes is not None else {}
         self.engine = engine
+        self.key = key
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -92,7 +143,9 @@ class AuditLog:
     @classmethod
     def for_gate(cls, gate: Any) -> AuditLog:
         """The recorder a `Gate` installs when the configuration sets ``audit_log``."""
-        return cls(gate.settings.audit_log, gate.plugins.regimes, gate)
+        key_file = getattr(gate.settings, "audit_key_file", None)
+        key = read_key(key_file) if key_file else None
+        return cls(gate.settings.audit_log, gate.plugins.regimes, gate, key)
 
     def _engine_name(self) -> str | None:
         name = getattr(self.engine, "engine_name", None)
@@ -130,24 +183,28 @@ class AuditLog:
     def append(self, event: dict[str, Any]) -> dict[str, Any]:
         """Chain ``event`` to the last record and append it, atomically across processes.
 
-        A log that cannot be written raises `ExportgateError`: the decision
-        is not handed on unrecorded.
+        A log that cannot be written raises `AuditError`: the decision is
+        not handed on unrecorded.
         """
         try:
             return self._append(event)
         except OSError as exc:
-            raise ExportgateError(f"audit log {self.path}: cannot append the decision "
-                                  f"({exc.strerror or exc})") from None
+            raise AuditError(f"audit log {self.path}: cannot append the decision "
+                             f"({exc.strerror or exc})") from None
+        except (ValueError, TypeError) as exc:  # not encodable (e.g. a lone surrogate)
+            raise AuditError(f"audit log {self.path}: cannot append the decision: "
+                             f"it cannot be written as UTF-8 JSON ({type(exc).__name__})") \
+                from None
 
     def _append(self, event: dict[str, Any]) -> dict[str, Any]:
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             rfd = os.open(self.path, os.O_RDONLY)
             try:
                 size = os.lseek(rfd, 0, os.SEEK_END)
                 torn = size > 0 and os.pread(rfd, 1, size - 1) != b"\n"
-                prev, seq = GENESIS, 0
+                prev, seq, keyed = GENESIS, 0, False
                 last = _last_line(rfd) if not torn else b""
                 if torn:  # a crashed writer left half a line: chain past it
                     content = os.pread(rfd, size, 0)
@@ -157,16 +214,26 @@ class AuditLog:
                     try:
                         before = json.loads(last)
                         prev, seq = str(before["hash"]), int(before["seq"])
+                        keyed = before.get("chain") == KEYED
                     except (ValueError, KeyError, TypeError):
                         prev, seq = hashlib.sha256(last).hexdigest(), 0
             finally:
                 os.close(rfd)
-            record = {**event, "seq": seq + 1, "prev_hash": prev}
-            record["hash"] = record_hash(record)
-            line = canonical(record) + "\n"
-            os.write(fd, (b"\n" if torn else b"") + line.encode("utf-8"))
+            if keyed and self.key is None:
+                raise AuditError(f"audit log {self.path}: its chain is keyed (HMAC); configure "
+                                 "audit_key_file to append to it")
+            _recover(self.path, prev, seq)
+            record: dict[str, Any] = {**event, "seq": seq + 1, "prev_hash": prev}
+            if self.key is not None:
+                record["chain"] = KEYED
+            record["hash"] = record_hash(record, self.key)
+            line = (b"\n" if torn else b"") + (canonical(record) + "\n").encode("utf-8")
+            pending = pending_path(self.path)
+            _write_file(pending, json.dumps({"records": record["seq"],
+                                             "hash": record["hash"]}) + "\n")
+            os.write(fd, line)
             os.fsync(fd)
-            _write_head(self.path, record["seq"], record["hash"])
+            os.replace(pending, head_path(self.path))
         finally:
             os.close(fd)  # releases the lock
         return record
@@ -183,11 +250,39 @@ def _sidecar_decision_id(engine: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _write_head(path: Path, count: int, last: str) -> None:
-    head = head_path(path)
-    tmp = head.with_name(f"{head.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"records": count, "hash": last}) + "\n", encoding="utf-8")
-    os.replace(tmp, head)
+def _write_file(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` (owner-only if new) and sync it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    try:
+        os.write(fd, text.encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _recover(path: Path, last_hash: str, last_seq: int) -> None:
+    """Under the append lock: finish an append a kill interrupted, or drop its intent.
+
+    A pending head naming the log's last record was written by an append
+    that synced its record but died before renaming the head: rename it now.
+    Any other pending head (its record never reached the log) and temporary
+    head files of older versions are removed.
+    """
+    pending = pending_path(path)
+    try:
+        doc = json.loads(pending.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        doc = None
+    except (OSError, ValueError):
+        doc = {}
+    if doc is not None:
+        if isinstance(doc, dict) and doc.get("hash") == last_hash \
+                and doc.get("records") == last_seq:
+            os.replace(pending, head_path(path))
+        else:
+            pending.unlink(missing_ok=True)
+    for stale in path.parent.glob(f"{path.name}.head.*.tmp"):
+        stale.unlink(missing_ok=True)
 
 
 # -- verification ----------------------------------------------------------
@@ -212,18 +307,25 @@ class Report:
     head: str | None
     anchored: bool
     problems: tuple[Problem, ...]
+    keyed: bool = False
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-def verify(path: str | Path, head: dict[str, Any] | None = None) -> Report:
+def verify(path: str | Path, head: dict[str, Any] | None = None,
+           key: bytes | None = None) -> Report:
     """Check the chain of an audit log; every problem names its kind and its line.
 
     ``head`` is the anchor (``{"records": N, "hash": H}``); by default the
-    ``FILE.head`` written beside the log, if there is one. Without an anchor
-    the chain ends at the record with the highest ``seq``.
+    ``FILE.head`` written beside the log (or, after an append killed before
+    its head was renamed, the pending head naming the next record), if there
+    is one. Without an anchor the chain ends at the record with the highest
+    ``seq``. ``key`` is the chain key: a keyed log cannot be verified without
+    it (ConfigError), and with it every record after the first keyed one must
+    be keyed.
     """
     path = Path(path)
     try:
@@ -232,15 +334,11 @@ def verify(path: str | Path, head: dict[str, Any] | None = None) -> Report:
         raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if raw_lines and raw_lines[-1] == b"":
         raw_lines.pop()
+    notes: list[str] = []
+    pending: dict[str, Any] | None = None
     if head is None:
-        try:
-            head = json.loads(head_path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            head = None
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"{head_path(path)}: the head anchor is unreadable ({exc})") \
-                from None
-
+        head = _read_head(head_path(path))
+        pending = _read_head(pending_path(path), quiet=True)
     problems: list[Problem] = []
     records: dict[int, dict[str, Any]] = {}   # line number -> record
     lines_of: dict[str, list[int]] = {}       # stored hash -> line numbers
@@ -258,9 +356,13 @@ def verify(path: str | Path, head: dict[str, Any] | None = None) -> Report:
             continue
         records[n] = rec
         lines_of.setdefault(rec["hash"], []).append(n)
-        if record_hash(rec) != rec["hash"]:
+        if rec.get("chain") == KEYED and key is None:
+            raise ConfigError(f"{path}: the chain is keyed (HMAC): give its key with "
+                              "--key-file, or the configuration that sets audit_key_file")
+        if record_hash(rec, key) != rec["hash"]:
             edited.add(n)
-            problems.append(Problem("edited", n, f"{_describe(rec)} does not match its hash"))
+            problems.append(Problem("edited", n, f"{_describe(rec)} does not match its "
+                                    + ("keyed hash" if rec.get("chain") == KEYED else "hash")))
 
     def seq(n: int) -> int:
         value = records[n].get("seq")
@@ -271,6 +373,23 @@ def verify(path: str | Path, head: dict[str, Any] | None = None) -> Report:
         found = lines_of.get(h, [])
         earlier = [m for m in found if m < before]
         return earlier[-1] if earlier else (found[0] if found else None)
+
+    # An append killed after its record was synced but before its head was
+    # renamed: the pending head names the record right after the head's.
+    if pending is not None:
+        named = lines_of.get(str(pending.get("hash")), [])
+        rec = records[named[-1]] if named else None
+        follows = rec is not None and (
+            rec.get("prev_hash") == head.get("hash") if head is not None
+            else rec.get("prev_hash") == GENESIS or rec.get("seq") == pending.get("records"))
+        if rec is not None and follows and rec.get("seq") == pending.get("records"):
+            head = pending
+            notes.append(f"record {rec.get('seq')} was appended by a process stopped before "
+                         "it renamed the head: the pending head anchors it (the next append "
+                         "completes the rename)")
+        else:
+            notes.append("a pending head names no record that follows the head: an append "
+                         "stopped before writing its record (nothing was lost)")
 
     # Where the chain ends: the anchor's record, else the newest record.
     start: int | None = None
@@ -339,9 +458,40 @@ def verify(path: str | Path, head: dict[str, Any] | None = None) -> Report:
             and head.get("records") != seq(start):
         problems.append(Problem("head", None, f"the head anchor counts {head.get('records')} "
                                 f"records, the chain {seq(start)}"))
+    keyed = any(r.get("chain") == KEYED for r in records.values())
+    if key is not None and records:
+        seen_keyed = False
+        for m in chain:
+            if records[m].get("chain") == KEYED:
+                seen_keyed = True
+            elif seen_keyed and m not in edited:
+                problems.append(Problem("unkeyed", m, f"{_describe(records[m])} follows a "
+                                        "keyed record but is not keyed: written without the "
+                                        "key"))
+        if not keyed:
+            problems.append(Problem("unkeyed", None, "no record is keyed: the whole chain can "
+                                    "be rewritten without the key"))
     problems.sort(key=lambda p: (p.line or 0, p.kind))
     last_hash = records[start]["hash"] if start is not None else None
-    return Report(path, len(raw_lines), last_hash, head is not None, tuple(problems))
+    return Report(path, len(raw_lines), last_hash, head is not None, tuple(problems),
+                  keyed, tuple(notes))
+
+
+def _read_head(path: Path, quiet: bool = False) -> dict[str, Any] | None:
+    """A head anchor file, or None if absent (or, ``quiet``, unreadable)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        if quiet:
+            return None
+        raise ConfigError(f"{path}: the head anchor is unreadable ({exc})") from None
+    if not isinstance(doc, dict):
+        if quiet:
+            return None
+        raise ConfigError(f"{path}: the head anchor is not a JSON object")
+    return doc
 
 
 def _describe(rec: Mapping[str, Any]) -> str:
@@ -382,6 +532,8 @@ def add_command(sub: Any) -> None:
     q.add_argument("file", help="the audit log (the configuration's audit_log)")
     q.add_argument("--anchor", help="a copy of the head anchor kept elsewhere "
                                     "(default: FILE.head beside the log)")
+    q.add_argument("--key-file", help="the chain key of a keyed log (default: the "
+                                      "configuration's audit_key_file)")
     q.add_argument("--json", action="store_true", help="print the report as JSON")
     q.set_defaults(func=cmd_verify)
 
@@ -393,21 +545,30 @@ def cmd_verify(args: Any) -> int:
             anchor = json.loads(Path(args.anchor).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise ConfigError(f"{args.anchor}: not a head anchor ({exc})") from None
-    report = verify(args.file, anchor)
+        if not isinstance(anchor, dict):
+            raise ConfigError(f"{args.anchor}: not a head anchor (not a JSON object)")
+    key_file = args.key_file
+    if key_file is None and (getattr(args, "config", None) or os.environ.get("EXPORTGATE_CONFIG")):
+        from ._settings import Settings
+        key_file = Settings.load(getattr(args, "config", None)).audit_key_file
+    report = verify(args.file, anchor, read_key(key_file) if key_file else None)
     if args.json:
         print(json.dumps({"file": str(report.path), "records": report.records,
                           "last_hash": report.head, "anchored": report.anchored,
-                          "ok": report.ok,
+                          "keyed": report.keyed, "ok": report.ok, "notes": list(report.notes),
                           "problems": [{"kind": p.kind, "line": p.line, "message": p.message}
                                        for p in report.problems]}))
     else:
+        for note in report.notes:
+            print(f"{report.path}: note: {note}")
         for problem in report.problems:
             where = f":{problem.line}" if problem.line else ""
             print(f"{report.path}{where}: {problem.kind}: {problem.message}")
         if report.ok:
             anchored = "anchored by its head" if report.anchored else \
                 "no head anchor: records removed from the end would go unnoticed"
-            print(f"{report.path}: {report.records} records, chain intact, last hash "
+            keyed = ", keyed" if report.keyed else ""
+            print(f"{report.path}: {report.records} records, chain intact{keyed}, last hash "
                   f"{report.head} ({anchored})")
         else:
             print(f"{report.path}: {len(report.problems)} problem(s) in {report.records} "

@@ -1,29 +1,59 @@
 """The sidecar engine: an OPA server next to the host, over its REST Data API.
 
 Each evaluation is ``POST /v1/data/<package path>/<rule>`` with
-``{"input": ...}``, sent through ``opa-python-client``'s ``OpaClient`` with the
-configured connect and read timeouts (1 s each by default) and connection
-retries. Before the first decision (and again after any failure) the engine
-asks ``GET /health?bundles`` whether the sidecar is up with its bundles
-activated, and checks that the sidecar serves the same revision of the
-regime as this configuration (``data.exportgate.revisions[<regime id>]``,
+``{"input": ...}``. Before the first decision (and again after any failure)
+the engine asks ``GET /health?bundles`` whether the sidecar is up with its
+bundles activated, and checks that the sidecar serves the same revision of
+the regime as this configuration (``data.exportgate.revisions[<regime id>]``,
 written by ``exportgate bundle``), so no decision comes from a stale or empty
 policy.
 
-Fail closed: a refused connection, a timeout, an answer other than HTTP 200,
-an unreadable body and an undefined result (HTTP 200 without ``result``, what
-OPA answers for a path it has no rule for) each raise an `EngineError`, which
-the gate turns into a ``license`` line with an ``error``. Never ``allow``.
+The channel (docs/security.md):
+
+- **Deadlines.** ``connect_timeout`` and ``read_timeout`` bound each wait on
+  the socket; ``timeout`` (default: their sum) bounds the whole request,
+  retries included. A sidecar that trickles its answer a byte at a time is
+  cut off at the deadline: a watchdog shuts the request's socket down.
+- **No ambient proxy.** ``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY`` and
+  ``.netrc`` are ignored; ``engine.proxy`` names a proxy explicitly.
+- **Authentication.** A bearer token (OPA's ``--authentication=token``) read
+  once from ``engine.token_file`` or the environment variable
+  ``engine.token_env``; it is sent in the ``Authorization`` header and never
+  appears in a message, a ``repr`` or the configuration.
+- **TLS.** For an ``https://`` URL the server certificate is verified
+  against ``engine.ca_file`` (default: the system's trust store); a client
+  certificate is ``engine.cert_file`` (with ``engine.key_file`` unless the
+  key is in the same file). A failed handshake is reported as a TLS failure.
+- **No redirects** (the token would follow them), and an answer larger than
+  ``max_response_bytes`` (default 64 MiB) or nested too deeply is refused.
+
+Fail closed: a refused connection, a timeout, a TLS failure, an answer other
+than HTTP 200, an unreadable body and an undefined result (HTTP 200 without
+``result``, what OPA answers for a path it has no rule for) each raise an
+`EngineError`, which the gate turns into a ``license`` line with an
+``error``. Never ``allow``.
 """
 from __future__ import annotations
 
+import json
+import os
+import socket
 import threading
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.util.retry import Retry
+
 from ._engine import Engine
 from ._exceptions import ConfigError, EngineError, EngineUnavailable, UndefinedResult
+from ._redact import has_credentials, redact_url
 from ._regime import Regime
 from ._settings import Settings
 from .hookspecs import hookimpl
@@ -31,6 +61,7 @@ from .hookspecs import hookimpl
 DEFAULT_PORT = 8181
 #: Where a bundle made by ``exportgate bundle`` keeps each regime's revision.
 REVISIONS_PATH = "exportgate/revisions"
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 
 def parse_url(url: str | None) -> tuple[str, str, int]:
@@ -38,20 +69,146 @@ def parse_url(url: str | None) -> tuple[str, str, int]:
     if not url:
         raise ConfigError("engine.url: required for engine 'opa-http' "
                           "(e.g. http://127.0.0.1:8181)")
+    shown = redact_url(url)
+    if has_credentials(url):
+        raise ConfigError(f"engine.url: {shown!r} carries credentials; give the sidecar's "
+                          "bearer token with engine.token_file or engine.token_env instead")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"engine.url: must be http://HOST[:PORT] or https://HOST[:PORT], "
-                          f"got {url!r}")
+                          f"got {shown!r}")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ConfigError(f"engine.url: must name only the server (no path), got {url!r}")
+        raise ConfigError(f"engine.url: must name only the server (no path), got {shown!r}")
     try:
         port = parts.port or DEFAULT_PORT
     except ValueError:
-        raise ConfigError(f"engine.url: bad port in {url!r}") from None
+        raise ConfigError(f"engine.url: bad port in {shown!r}") from None
     host = parts.hostname
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
     return parts.scheme, host, port
+
+
+# -- the deadline watchdog ------------------------------------------------------
+#
+# requests' timeouts bound each wait on the socket, not the request. Every
+# socket a request uses is registered with the request's `_Watch`; when the
+# deadline passes, a timer shuts those sockets down, and the blocked read in
+# the request's thread returns at once with an error.
+
+_current = threading.local()
+
+
+class _Watch:
+    def __init__(self) -> None:
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    def add(self, sock: Any) -> None:
+        if sock is None:
+            return
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                _shutdown(sock)
+
+    def expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shutdown(sock)
+
+
+def _shutdown(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def _register(sock: Any) -> None:
+    watch = getattr(_current, "watch", None)
+    if watch is not None:
+        watch.add(sock)
+
+
+class _WatchedConnection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _register(sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _register(getattr(self, "sock", None))
+        super().request(*args, **kwargs)
+
+
+class _WatchedTlsConnection(HTTPSConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _register(sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _register(getattr(self, "sock", None))
+        super().request(*args, **kwargs)
+
+
+class _WatchedPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedConnection
+
+
+class _WatchedTlsPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedTlsConnection
+
+
+class _WatchedAdapter(HTTPAdapter):
+    _pools = {"http": _WatchedPool, "https": _WatchedTlsPool}
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = dict(self._pools)
+
+    def proxy_manager_for(self, *args: Any, **kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(*args, **kwargs)
+        manager.pool_classes_by_scheme = dict(self._pools)
+        return manager
+
+
+def _read_token(cfg: dict[str, Any]) -> str | None:
+    """The bearer token from ``token_file`` or ``token_env``; ConfigError never quoting it."""
+    token_file, token_env = cfg.get("token_file"), cfg.get("token_env")
+    if token_file and token_env:
+        raise ConfigError("engine.token_file and engine.token_env: give one, not both")
+    if token_file:
+        try:
+            token = Path(token_file).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or type(exc).__name__
+            raise ConfigError(f"engine.token_file {token_file}: cannot read ({reason})") \
+                from None
+        where = f"engine.token_file {token_file}"
+    elif token_env:
+        token = (os.environ.get(str(token_env)) or "").strip()
+        where = f"engine.token_env: the environment variable {token_env}"
+    else:
+        return None
+    if not token:
+        raise ConfigError(f"{where} is empty or unset: the sidecar's bearer token goes there")
+    if any(ord(c) < 0x21 or ord(c) > 0x7e for c in token):
+        raise ConfigError(f"{where}: the token holds spaces or characters an HTTP header "
+                          "cannot carry")
+    return token
+
+
+def _existing_file(cfg: dict[str, Any], key: str) -> str | None:
+    value = cfg.get(key)
+    if not value:
+        return None
+    if not Path(value).is_file():
+        raise ConfigError(f"engine.{key}: {value} is not a readable file")
+    return str(value)
 
 
 class OpaHttpEngine:
@@ -65,22 +222,48 @@ class OpaHttpEngine:
         self.url = f"{scheme}://{host}:{port}"
         self.connect_timeout = float(cfg.get("connect_timeout") or 1.0)
         self.read_timeout = float(cfg.get("read_timeout") or 1.0)
+        self.deadline = float(cfg.get("timeout") or self.connect_timeout + self.read_timeout)
+        self.max_response_bytes = int(cfg.get("max_response_bytes") or MAX_RESPONSE_BYTES)
         self.check_revision = bool(cfg.get("check_revision", True))
-        try:
-            import requests
-            from opa_client.opa import OpaClient
-        except ImportError as exc:  # pragma: no cover - both are dependencies
-            raise EngineUnavailable(f"engine 'opa-http' needs opa-python-client: "
-                                    f"pip install opa-python-client ({exc})") from None
-        self._requests = requests
-        # requests takes (connect, read) timeouts; OpaClient passes it through.
-        self.client = OpaClient(host=host, port=port, ssl=scheme == "https",
-                                retries=int(cfg.get("retries") or 0),
-                                timeout=(self.connect_timeout, self.read_timeout))
+        ca_file = _existing_file(cfg, "ca_file")
+        cert_file = _existing_file(cfg, "cert_file")
+        key_file = _existing_file(cfg, "key_file")
+        if scheme != "https":
+            for key, value in (("ca_file", ca_file), ("cert_file", cert_file),
+                               ("key_file", key_file)):
+                if value:
+                    raise ConfigError(f"engine.{key}: needs an https:// engine.url "
+                                      f"(got {self.url})")
+        if key_file and not cert_file:
+            raise ConfigError("engine.key_file: needs engine.cert_file")
+        token = _read_token(cfg)
+        self.authenticated = token is not None
+        session = requests.Session()
+        session.trust_env = False  # no HTTP(S)_PROXY, NO_PROXY, .netrc, REQUESTS_CA_BUNDLE
+        proxy = cfg.get("proxy")
+        if proxy:
+            session.proxies = {"http": str(proxy), "https": str(proxy)}
+        self.proxy = redact_url(proxy) if proxy else None
+        session.verify = ca_file or True
+        if cert_file:
+            session.cert = (cert_file, key_file) if key_file else cert_file
+        if token is not None:
+            session.headers["Authorization"] = f"Bearer {token}"
+        retries = int(cfg.get("retries") or 0)
+        adapter = _WatchedAdapter(max_retries=Retry(
+            total=retries, connect=retries, read=0, redirect=0, status=0, other=0,
+            backoff_factor=0.05, raise_on_status=False))
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        self._session = session
         self._ready = False
         self._checked: set[str] = set()
         self._lock = threading.Lock()
         self._local = threading.local()
+
+    def __repr__(self) -> str:
+        auth = ", bearer token" if self.authenticated else ""
+        return f"<OpaHttpEngine {self.url}{auth}>"
 
     @property
     def last_decision_id(self) -> str | None:
@@ -89,42 +272,104 @@ class OpaHttpEngine:
 
     # -- the wire --------------------------------------------------------
 
-    def _post(self, path: str, input: dict[str, Any], what: str) -> dict[str, Any]:
-        package, _, rule = path.rpartition("/")
-        req = self._requests
+    def _timeouts(self) -> str:
+        return (f"deadline {self.deadline:g} s; connect timeout {self.connect_timeout:g} s, "
+                f"read timeout {self.read_timeout:g} s")
+
+    def _request(self, method: str, path: str, what: str,
+                 body: dict[str, Any] | None = None) -> tuple[int, bytes]:
+        """One request under the deadline: (status, body bytes); EngineError if none."""
+        watch = _Watch()
+        timer = threading.Timer(self.deadline, watch.expire)
+        timer.daemon = True
+        _current.watch = watch
+        started = time.monotonic()
+        timer.start()
         try:
-            body = self.client.query_rule(input, package, rule)
-        except req.exceptions.Timeout:
-            raise EngineUnavailable(
-                f"OPA sidecar at {self.url} did not answer {what} in time (connect timeout "
-                f"{self.connect_timeout:g} s, read timeout {self.read_timeout:g} s)") from None
-        except req.exceptions.ConnectionError as exc:
-            raise EngineUnavailable(f"OPA sidecar at {self.url} cannot be reached for {what}: "
-                                    f"{_reason(exc)}") from None
-        except req.exceptions.HTTPError as exc:
-            resp = exc.response
-            status = resp.status_code if resp is not None else "?"
-            text = (resp.text if resp is not None else "").strip().replace("\n", " ")
+            resp = self._session.request(
+                method, f"{self.url}{path}", json=body, stream=True, allow_redirects=False,
+                timeout=(self.connect_timeout, self.read_timeout))
+            try:
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in resp.iter_content(65536):
+                    size += len(chunk)
+                    if size > self.max_response_bytes:
+                        raise UndefinedResult(
+                            f"OPA sidecar at {self.url} answered {what} with more than "
+                            f"{self.max_response_bytes:,} bytes: refused")
+                    chunks.append(chunk)
+                    if watch.expired:
+                        break
+                status = resp.status_code
+            finally:
+                resp.close()
+            if watch.expired:
+                raise _Expired()
+            return status, b"".join(chunks)
+        except EngineError:
+            raise
+        except BaseException as exc:
+            if watch.expired or time.monotonic() - started >= self.deadline:
+                raise EngineUnavailable(
+                    f"OPA sidecar at {self.url} did not answer {what} in time "
+                    f"({self._timeouts()})") from None
+            if isinstance(exc, requests.exceptions.SSLError):
+                raise EngineUnavailable(
+                    f"OPA sidecar at {self.url}: TLS failed for {what}: {_reason(exc)} "
+                    "(check engine.ca_file, engine.cert_file and the server's certificate)") \
+                    from None
+            if isinstance(exc, requests.exceptions.Timeout):
+                raise EngineUnavailable(
+                    f"OPA sidecar at {self.url} did not answer {what} in time "
+                    f"({self._timeouts()})") from None
+            if isinstance(exc, requests.exceptions.ProxyError):
+                raise EngineUnavailable(f"OPA sidecar at {self.url}: the proxy {self.proxy} "
+                                        f"failed for {what}: {_reason(exc)}") from None
+            if isinstance(exc, requests.exceptions.ConnectionError):
+                raise EngineUnavailable(f"OPA sidecar at {self.url} cannot be reached for "
+                                        f"{what}: {_reason(exc)}") from None
+            if isinstance(exc, (requests.exceptions.RequestException, OSError)):
+                raise EngineUnavailable(f"OPA sidecar at {self.url} failed on {what}: "
+                                        f"{_reason(exc)}") from None
+            raise
+        finally:
+            timer.cancel()
+            _current.watch = None
+
+    def _post(self, path: str, input: dict[str, Any], what: str) -> dict[str, Any]:
+        status, raw = self._request("POST", f"/v1/data/{path}", what, {"input": input})
+        if status != 200:
+            text = raw[:300].decode("utf-8", "replace").strip().replace("\n", " ")
+            hint = " (the sidecar wants a bearer token: set engine.token_file or " \
+                "engine.token_env)" if status == 401 and not self.authenticated else ""
             raise EngineError(f"OPA sidecar at {self.url} answered HTTP {status} for {what}"
-                              + (f": {text[:300]}" if text else "")) from None
-        except (req.exceptions.JSONDecodeError, ValueError):
+                              + (f": {text}" if text else "") + hint)
+        try:
+            body = json.loads(raw)
+        except (ValueError, RecursionError):
             raise UndefinedResult(f"OPA sidecar at {self.url} answered {what} with a body "
-                                  "that is not JSON") from None
-        except req.exceptions.RequestException as exc:
-            raise EngineUnavailable(f"OPA sidecar at {self.url} failed on {what}: "
-                                    f"{_reason(exc)}") from None
+                                  "that is not JSON (or is nested too deeply)") from None
         if not isinstance(body, dict):
             raise UndefinedResult(f"OPA sidecar at {self.url} answered {what} with "
                                   f"{type(body).__name__}, not a JSON object")
         return body
 
+    def _health(self) -> None:
+        status, _ = self._request("GET", "/health?bundles=true", "the health check")
+        if status == 401 and not self.authenticated:
+            raise EngineUnavailable(
+                f"OPA sidecar at {self.url} answered HTTP 401 to GET /health: it wants a "
+                "bearer token (set engine.token_file or engine.token_env)")
+        if status != 200:
+            raise EngineUnavailable(
+                f"OPA sidecar at {self.url} is not ready: GET /health?bundles answered HTTP "
+                f"{status}, not 200 (is `opa run --server --bundle ...` running there?)")
+
     def _ensure_ready(self, regime: Regime) -> None:
         with self._lock:
             if not self._ready:
-                if not self.client.check_health(query={"bundles": "true"}):
-                    raise EngineUnavailable(
-                        f"OPA sidecar at {self.url} is not ready: GET /health?bundles did not "
-                        f"answer 200 (is `opa run --server --bundle ...` running there?)")
+                self._health()
                 self._ready = True
             if not self.check_revision or regime.id in self._checked:
                 return
@@ -138,9 +383,10 @@ class OpaHttpEngine:
                 "made by `exportgate bundle`")
         if served != regime.revision:
             raise EngineError(
-                f"OPA sidecar at {self.url} serves {regime.id} at revision {served}, but this "
-                f"configuration's {regime.id} is at revision {regime.revision}: rebuild the "
-                "bundle with `exportgate bundle` from this configuration and reload the sidecar")
+                f"OPA sidecar at {self.url} serves {regime.id} at revision "
+                f"{str(served)[:80]}, but this configuration's {regime.id} is at revision "
+                f"{regime.revision}: rebuild the bundle with `exportgate bundle` from this "
+                "configuration and reload the sidecar")
         with self._lock:
             self._checked.add(regime.id)
 
@@ -172,7 +418,11 @@ class OpaHttpEngine:
                           "(embedded and opa) or `opa test` against the bundle's sources")
 
     def close(self) -> None:
-        self.client.close_connection()
+        self._session.close()
+
+
+class _Expired(Exception):
+    """The request's deadline passed while its answer was still arriving."""
 
 
 def _reason(exc: BaseException) -> str:

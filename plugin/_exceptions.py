@@ -11,11 +11,13 @@
     │   ├── EngineUnavailable   engine missing, sidecar down or timed out
     │   └── UndefinedResult     the policy answered nothing, or something malformed
     ├── LedgerError             the quota ledger could not answer: hold the line
+    ├── AuditError              the decision log could not be written: nothing is reported
     └── PluginError             a plugin failed; carries the plugin's name
 
 Input errors exit with status 2 and decide nothing. Engine and ledger errors
 never surface as exceptions to a host checking an order: they become a
-``license`` decision with an ``error`` (fail closed).
+``license`` decision with an ``error`` (fail closed). An audit error exits
+with its own status (5): a decision that cannot be recorded is not handed on.
 """
 from __future__ import annotations
 
@@ -82,6 +84,10 @@ class UndefinedResult(EngineError):
 
 class LedgerError(ExportgateError):
     """The quota ledger could not be read or written."""
+
+
+class AuditError(ExportgateError):
+    """The decision log could not be written (or read to chain onto); names the file."""
 
 
 class PluginError(ExportgateError):

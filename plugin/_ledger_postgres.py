@@ -60,7 +60,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 from typing import Any
 
 import psycopg
@@ -68,6 +67,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from ._exceptions import ConfigError
 from ._ledger import SqlLedger
+from ._redact import redact_url
 
 #: The advisory lock ``init`` takes so that concurrent first starts migrate once.
 SCHEMA_LOCK_NAME = "exportgate:schema"
@@ -84,13 +84,8 @@ def lock_id(kind: str, name: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-_PASSWORD_IN_URI = re.compile(r"(://[^/@:]*):[^/@]*@")
-_PASSWORD_IN_QUERY = re.compile(r"(password=)[^&\s]*", re.IGNORECASE)
-
-
-def redact(url: str) -> str:
-    """The URL with any password replaced by ``***``, for messages and logs."""
-    return _PASSWORD_IN_QUERY.sub(r"\1***", _PASSWORD_IN_URI.sub(r"\1:***@", url))
+#: The URL with any password replaced by ``***``, for messages and logs.
+redact = redact_url
 
 
 class PostgresLedger(SqlLedger):
@@ -108,8 +103,9 @@ class PostgresLedger(SqlLedger):
         try:
             self._params: dict[str, Any] = conninfo_to_dict(url)
         except psycopg.Error as exc:
+            # libpq quotes the text it could not parse: redact the message too.
             raise ConfigError(f"ledger {redact(url)}: not a PostgreSQL connection URL "
-                              f"({exc})") from None
+                              f"({_scrub(str(exc), url)})") from None
 
     @property
     def label(self) -> str:
@@ -160,3 +156,33 @@ class PostgresLedger(SqlLedger):
 
     def _errors(self) -> tuple[type[BaseException], ...]:
         return (psycopg.Error, OSError)
+
+    def describe_error(self, exc: BaseException) -> str:
+        """A driver error as a message may show it: no part of the URL's password."""
+        return _scrub(str(exc), self.url)
+
+
+def _scrub(text: str, url: str) -> str:
+    """``text`` with the URL's password, and any URL-shaped credentials, masked."""
+    text = redact_url(text.replace(url, redact_url(url)))
+    for secret in _secrets(url):
+        text = text.replace(secret, "***")
+    return text
+
+
+def _secrets(url: str) -> list[str]:
+    """The password parts of ``url`` (raw and as libpq decoded them), longest first."""
+    found: set[str] = set()
+    masked = redact_url(url)
+    if masked != url:
+        # what the mask replaced: compare the URL and its redaction around the mask
+        pre, _, post = masked.partition("***")
+        if url.startswith(pre) and url.endswith(post) and len(url) > len(pre) + len(post):
+            found.add(url[len(pre):len(url) - len(post)] if post else url[len(pre):])
+    try:
+        password = conninfo_to_dict(url).get("password")
+    except Exception:  # unparseable: the raw part above is all there is
+        password = None
+    if password:
+        found.add(str(password))
+    return sorted((s for s in found if len(s) >= 3), key=len, reverse=True)

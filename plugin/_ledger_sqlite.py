@@ -5,9 +5,14 @@ so the read, the evaluation and the write of one order happen while no other
 process can reserve: two checks can never both take the last of a quota. A
 writer waits at most the configured timeout for the lock, then the check is
 held (``license`` with an error).
+
+A new ledger file is created owner-only (0600): it names customers and what
+they ordered. SQLite gives its ``-wal`` and ``-shm`` files the mode of the
+database file. An existing file keeps the mode it has.
 """
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -15,6 +20,10 @@ from typing import Any
 
 from ._exceptions import ConfigError
 from ._ledger import SqlLedger
+from ._redact import redact_url
+
+#: The mode of a ledger file this module creates.
+FILE_MODE = 0o600
 
 
 class SqliteLedger(SqlLedger):
@@ -26,13 +35,14 @@ class SqliteLedger(SqlLedger):
         self.timeout = timeout
         path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else ""
         if not path:
-            raise ConfigError(f"ledger {url!r}: write sqlite:///relative/path.db or "
-                              "sqlite:////absolute/path.db")
+            raise ConfigError(f"ledger {redact_url(url)!r}: write sqlite:///relative/path.db "
+                              "or sqlite:////absolute/path.db")
         self.path = path
 
     def _connect(self) -> Any:
-        if self.path != ":memory:":
+        if self.path != ":memory:" and not self.path.startswith("file:"):
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(self.path)
         conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
         self._enable_wal(conn)
         conn.execute("PRAGMA synchronous=FULL")
@@ -51,11 +61,24 @@ class SqliteLedger(SqlLedger):
                     raise
                 time.sleep(0.005)
 
+    @property
+    def label(self) -> str:
+        return redact_url(self.url)
+
     def _begin(self, conn: Any) -> None:
         conn.raw.execute("BEGIN IMMEDIATE")
 
     def _errors(self) -> tuple[type[BaseException], ...]:
         return (sqlite3.Error, OSError)
+
+
+def _create_private(path: str) -> None:
+    """Create ``path`` empty and owner-only unless it exists (SQLite then fills it)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:
+        return
+    os.close(fd)
 
 
 class _Conn:

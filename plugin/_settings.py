@@ -4,6 +4,10 @@ Found through ``--config PATH`` or ``EXPORTGATE_CONFIG``; with neither, the
 defaults run everything in process: the embedded engine and an SQLite ledger
 under ``.exportgate/`` in the working directory. Relative paths in the file
 are relative to the file.
+
+The file is read within limits (`_yaml`: size, depth, aliases). A URL with
+credentials (the ledger's) is never printed whole: every message shows it
+through `redact_url`, whatever its shape or type.
 """
 from __future__ import annotations
 
@@ -14,9 +18,24 @@ from typing import Any
 
 from . import _schemas
 from ._exceptions import ConfigError
+from ._redact import has_credentials, redact_url
 from ._validate import load_yaml, validate_data
 
 DEFAULT_LEDGER = "sqlite:///.exportgate/ledger.db"
+LEDGER_SCHEMES = ("sqlite:", "postgresql:", "postgres:")
+#: Engine options that name files, resolved relative to the configuration.
+ENGINE_FILES = ("token_file", "ca_file", "cert_file", "key_file")
+
+
+def check_ledger_url(url: object, what: str = "ledger") -> str:
+    """``url`` if it names a ledger exportgate can open; else ConfigError, redacted."""
+    if not isinstance(url, str):
+        raise ConfigError(f"{what}: must be a URL string (sqlite:///PATH or "
+                          f"postgresql://...), got {redact_url(url)}")
+    if not url.startswith(LEDGER_SCHEMES):
+        raise ConfigError(f"{what} {redact_url(url)!r}: use sqlite:///PATH or "
+                          "postgresql://...")
+    return url
 
 
 @dataclass
@@ -31,6 +50,7 @@ class Settings:
     catalogs: list[Path] = field(default_factory=list)
     parties: list[Path] = field(default_factory=list)
     audit_log: Path | None = None
+    audit_key_file: Path | None = None
     parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
     calendar: list[dict[str, Any]] = field(default_factory=list)
     adapters: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -62,6 +82,21 @@ class Settings:
     def from_dict(cls, raw: Any, base: Path | None = None,
                   source: Path | None = None) -> "Settings":
         what = f"configuration {source}" if source else "configuration"
+        if isinstance(raw, dict):
+            # Checked before the schema: its messages quote the value, which may
+            # hold a password.
+            if raw.get("ledger") is not None:
+                check_ledger_url(raw["ledger"], f"{what}: ledger")
+            engine_raw = raw.get("engine")
+            if isinstance(engine_raw, dict) and engine_raw.get("url") is not None:
+                url = engine_raw["url"]
+                if not isinstance(url, str):
+                    raise ConfigError(f"{what}: engine.url: must be a URL string, got "
+                                      f"{redact_url(url)}")
+                if has_credentials(url):
+                    raise ConfigError(f"{what}: engine.url: {redact_url(url)!r} carries "
+                                      "credentials; give the sidecar's bearer token with "
+                                      "engine.token_file or engine.token_env instead")
         doc = validate_data(raw, _schemas.SETTINGS, what)
         base = base or Path.cwd()
 
@@ -77,6 +112,9 @@ class Settings:
         engine = {"name": "embedded", "url": None, "connect_timeout": 1.0,
                   "read_timeout": 1.0, "retries": 0, "check_revision": True,
                   **doc.get("engine", {})}
+        for key in ENGINE_FILES:
+            if engine.get(key):
+                engine[key] = str(rel(engine[key]))
         if engine["name"] == "opa-http" or engine.get("url"):
             from ._engine_http import parse_url
             try:
@@ -92,6 +130,7 @@ class Settings:
             catalogs=[rel(p) for p in doc.get("catalogs", [])],
             parties=[rel(p) for p in doc.get("parties", [])],
             audit_log=rel(doc["audit_log"]) if doc.get("audit_log") else None,
+            audit_key_file=rel(doc["audit_key_file"]) if doc.get("audit_key_file") else None,
             parameters=doc.get("parameters", {}), calendar=doc.get("calendar", []),
             adapters=doc.get("adapters", {}),
             plugins={"load": None, "block": [], **doc.get("plugins", {})},

@@ -105,7 +105,7 @@ def test_the_sidecar_decision_id_goes_into_the_audit_log(side: Sidecar, tmp_path
 
 
 def test_sidecar_down(tmp_path: Path, dead_url: str) -> None:
-    _held(_check(tmp_path, dead_url), "not ready")
+    _held(_check(tmp_path, dead_url), "cannot be reached for the health check")
 
 
 def test_sidecar_down_after_it_was_ready(tmp_path: Path, dead_url: str) -> None:
@@ -162,7 +162,7 @@ def test_a_sidecar_without_the_regime_is_refused(tmp_path: Path) -> None:
 
 
 def test_retries_still_fail_closed(tmp_path: Path, dead_url: str) -> None:
-    _held(_check(tmp_path, dead_url, retries=2, connect_timeout=0.2), "not ready")
+    _held(_check(tmp_path, dead_url, retries=2, connect_timeout=0.2), "cannot be reached")
 
 
 def test_opa_http_needs_a_url() -> None:

@@ -1,0 +1,127 @@
+"""YAML (and JSON) files with limits: size, nesting depth and alias expansion.
+
+Configuration, catalogs and party masters are YAML. PyYAML's safe loader
+builds whatever the file describes: a "billion laughs" file of a few hundred
+bytes expands, through anchors and aliases, into a document that takes
+minutes and gigabytes to walk; a deeply nested file exhausts Python's
+recursion; an alias to its own anchor makes a cycle. Each is refused here,
+before anything walks the document, with a `ConfigError` naming the file:
+
+- the file is at most `MAX_BYTES`;
+- nesting is at most `MAX_DEPTH` collections deep;
+- aliases may add at most `MAX_ALIAS_EXPANSION` nodes to the document as
+  written, and may not refer to a collection that contains them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ._exceptions import ConfigError
+
+MAX_BYTES = 64 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_ALIAS_EXPANSION = 100_000
+
+
+class _Refused(Exception):
+    pass
+
+
+class _LimitedLoader(yaml.SafeLoader):  # type: ignore[misc]
+    """The safe loader, counting depth while it composes and expansion before it constructs."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            return super().compose_node(parent, index)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise _Refused(f"nested more than {MAX_DEPTH} levels deep "
+                               f"(line {mark.line + 1})")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse a node graph whose aliases expand too far or loop (one pass, memoised)."""
+    size: dict[int, int] = {}
+    distinct: set[int] = set()
+    active: set[int] = set()
+
+    def children(node: yaml.Node) -> list[yaml.Node]:
+        if isinstance(node, yaml.SequenceNode):
+            return list(node.value)
+        if isinstance(node, yaml.MappingNode):
+            return [part for pair in node.value for part in pair]
+        return []
+
+    # iterative post-order walk: (node, expanded?)
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            active.discard(key)
+            size[key] = 1 + sum(size[id(c)] for c in children(node))
+            if size[key] - len(distinct) > MAX_ALIAS_EXPANSION:
+                raise _Refused(f"its aliases expand to more than {MAX_ALIAS_EXPANSION:,} "
+                               "extra nodes (an alias bomb?)")
+            continue
+        if key in size:
+            continue
+        if key in active:
+            raise _Refused("an alias refers to a collection that contains it")
+        active.add(key)
+        distinct.add(key)
+        stack.append((node, True))
+        for child in children(node):
+            if id(child) in active:
+                raise _Refused("an alias refers to a collection that contains it")
+            if id(child) not in size:
+                stack.append((child, False))
+
+
+def loads(text: str, what: str) -> Any:
+    """Parse YAML text within the limits; ConfigError naming ``what`` otherwise."""
+    if len(text) > MAX_BYTES:
+        raise ConfigError(f"{what}: larger than {MAX_BYTES // (1024 * 1024)} MiB")
+    loader = _LimitedLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node)
+        return loader.construct_document(node)
+    except _Refused as exc:
+        raise ConfigError(f"{what}: refused: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{what}: not valid YAML ({exc})") from None
+    except (RecursionError, MemoryError):
+        raise ConfigError(f"{what}: refused: too deeply nested or too large") from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise ConfigError(f"{what}: a value cannot be read ({str(exc)[:120]})") from None
+    finally:
+        loader.dispose()
+
+
+def load(path: Path, what: str) -> Any:
+    """Read a YAML (or JSON) file within the limits; a missing or bad file is a ConfigError."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise ConfigError(f"{what} {path}: larger than {MAX_BYTES // (1024 * 1024)} MiB")
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{what} {path}: cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{what} {path}: not UTF-8 text") from None
+    return loads(text, f"{what} {path}")
