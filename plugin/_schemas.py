@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-COUNTRY = {"type": "string", "regex": "^[A-Z]{2}$"}
+COUNTRY = {"type": "string", "regex": "^[A-Z]{2}$", "check_with": "country"}
 
 #: Upper bound of a quantity and of a TPP per unit: their product must stay
 #: within the 64-bit integers both engines compute with.
@@ -63,10 +63,23 @@ ORDER: dict[str, Any] = {
     }},
     "lines": {"type": "list", "required": True, "minlength": 1,
               "schema": {"type": "dict", "schema": LINE}},
+    # Lines of the host's document that are not goods (text, service, cancelled):
+    # listed in the decision as not assessed.
+    "not_assessed": {"type": "list", "nullable": True, "schema": {"type": "dict", "schema": {
+        "id": {"type": ["string", "integer"], "required": True, "empty": False},
+        "reason": {"type": "string", "required": True, "empty": False},
+        "item": {"type": ["string", "integer"], "nullable": True}}}},
+    "notes": {"type": "list", "nullable": True, "schema": {"type": "string"}},
 }
+
+#: Unit code -> how many base units one of it holds (a whole number).
+UNIT_TABLE: dict[str, Any] = {
+    "type": "dict", "keysrules": {"type": "string", "empty": False},
+    "valuesrules": {"type": "integer", "min": 1, "max": MAX_UNITS, "check_with": "not_bool"}}
 
 CATALOG: dict[str, Any] = {
     "version": {"type": "integer", "required": True, "allowed": [1]},
+    "units": UNIT_TABLE,
     "items": {"type": "dict", "required": True,
               "keysrules": {"type": "string", "empty": False},
               "valuesrules": {"type": "dict", "schema": {
@@ -74,6 +87,8 @@ CATALOG: dict[str, Any] = {
                   "name": {"type": "string"},
                   "source": {"type": "string"},
                   "aliases": {"type": "list", "schema": {"type": "string"}},
+                  "unit": {"type": "string", "empty": False},
+                  "units": UNIT_TABLE,
               }}},
 }
 
@@ -217,7 +232,10 @@ SAP_OPTIONS: dict[str, Any] = {
     "end_user_partner_function": {"type": "string", "nullable": True,
                                   "regex": "^[A-Z0-9]{1,2}$", "default": "ZE"},
     "ignore_functions": {"type": "list", "schema": {"type": "string"},
-                         "default": ["RE", "RG", "VE", "AP", "ER"]},
+                         "default": ["RE", "RG", "VE", "AP", "ZM", "SP", "LF", "LS"]},
+    # Item categories (PSTYV) that ship no goods: text, service items.
+    "not_goods_item_categories": {"type": "list", "schema": {"type": "string"},
+                                  "default": ["TATX", "TAD", "TADC"]},
     "delivery_block": {"type": "dict", "schema": DELIVERY_BLOCK,
                        "default": {"allow": "", "notify": "ZN", "license": "ZL",
                                    "deny": "ZD"}},

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import cerberus
+import pycountry
 import yaml
 
 from . import _schemas
@@ -19,7 +20,23 @@ from ._exceptions import ConfigError, ValidationError
 from ._model import Order
 
 
+#: User-assigned ISO 3166-1 codes in use by ERPs and trade lists, accepted as countries:
+#: ``XK`` Kosovo (European Commission, SAP, NetSuite, Dynamics 365).
+USER_ASSIGNED = {"XK": "Kosovo"}
+
+
+def is_country(code: Any) -> bool:
+    """True for a current ISO 3166-1 alpha-2 code (pycountry's list) or one of USER_ASSIGNED."""
+    if not isinstance(code, str) or len(code) != 2 or not code.isascii() or not code.isupper():
+        return False
+    return code in USER_ASSIGNED or pycountry.countries.get(alpha_2=code) is not None
+
+
 class _Validator(cerberus.Validator):  # type: ignore[misc]
+    def _check_with_country(self, field: str, value: Any) -> None:
+        if isinstance(value, str) and len(value) == 2 and not is_country(value):
+            self._error(field, "is not an ISO 3166-1 country code")
+
     def _check_with_iso_date(self, field: str, value: Any) -> None:
         if isinstance(value, str):
             try:
