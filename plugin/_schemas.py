@@ -19,8 +19,14 @@ RESTRICTION: dict[str, Any] = {
     "policy": {"type": "string", "required": True, "allowed": ["denial", "case-by-case"]},
 }
 
+#: Ids are text (a number is accepted where ERPs number things, read as its
+#: digits); never a boolean, never with control characters (a NUL, a newline).
+#: An order id is a string: ``1`` and ``"1"`` would be one ledger key.
+ID = {"type": ["string", "integer"], "required": True, "empty": False, "maxlength": 200,
+      "check_with": "id"}
+
 PARTY: dict[str, Any] = {
-    "id": {"type": ["string", "integer"], "required": True, "empty": False},
+    "id": ID,
     "country": {**COUNTRY, "required": True},
     "name": {"type": "string", "nullable": True},
     "hq_country": {**COUNTRY, "nullable": True},
@@ -35,15 +41,15 @@ CLASSIFICATION: dict[str, Any] = {
     "eccn": {"type": "string", "nullable": True, "empty": False},
     "tpp": {"type": "integer", "nullable": True, "min": 0, "max": MAX_UNITS,
             "check_with": "not_bool"},
-    "pd": {"type": "number", "nullable": True, "min": 0, "check_with": "not_bool"},
+    "pd": {"type": "number", "nullable": True, "min": 0, "check_with": "finite"},
     "datacenter": {"type": "boolean", "nullable": True},
     "dram_bandwidth_gbps": {"type": "number", "nullable": True, "min": 0,
-                            "check_with": "not_bool"},
+                            "check_with": "finite"},
 }
 
 LINE: dict[str, Any] = {
-    "id": {"type": ["string", "integer"], "required": True, "empty": False},
-    "item": {"type": ["string", "integer"], "required": True, "empty": False},
+    "id": ID,
+    "item": ID,
     "quantity": {"type": "integer", "required": True, "min": 1, "max": MAX_UNITS,
                  "check_with": "not_bool"},
     "unit": {"type": "string", "nullable": True},
@@ -51,7 +57,7 @@ LINE: dict[str, Any] = {
 }
 
 ORDER: dict[str, Any] = {
-    "id": {"type": ["string", "integer"], "required": True, "empty": False},
+    "id": {**ID, "type": "string"},
     "date": {**ISO_DATE, "required": True},
     "ship_from": {**COUNTRY, "nullable": True},
     "transaction": {"type": "string", "nullable": True,
@@ -186,15 +192,31 @@ ENGINE: dict[str, Any] = {
                      "check_with": "not_bool"},
     "retries": {"type": "integer", "min": 0, "max": 10, "default": 0, "check_with": "not_bool"},
     "check_revision": {"type": "boolean", "default": True},
+    # opa-http hardening (docs/security.md): an overall deadline per request,
+    # a bearer token from a file or an environment variable (never inline),
+    # TLS trust and client certificate, an explicit proxy (the proxy
+    # environment is ignored), a cap on the answer's size.
+    "timeout": {"type": "number", "min": 0.001, "max": 600, "nullable": True,
+                "check_with": "not_bool"},
+    "token_file": {"type": "string", "nullable": True, "empty": False},
+    "token_env": {"type": "string", "nullable": True, "regex": "^[A-Za-z_][A-Za-z0-9_]*$"},
+    "ca_file": {"type": "string", "nullable": True, "empty": False},
+    "cert_file": {"type": "string", "nullable": True, "empty": False},
+    "key_file": {"type": "string", "nullable": True, "empty": False},
+    "proxy": {"type": "string", "nullable": True, "empty": False},
+    "max_response_bytes": {"type": "integer", "min": 1024, "nullable": True,
+                           "check_with": "not_bool"},
 }
 
 SETTINGS: dict[str, Any] = {
     "engine": {"type": "dict", "schema": ENGINE, "default": {}},
     "ledger": {"type": "string", "nullable": True},
-    "ledger_timeout": {"type": "number", "min": 0.001, "default": 5.0},
+    "ledger_timeout": {"type": "number", "min": 0.001, "default": 5.0, "check_with": "not_bool"},
     "catalogs": {"type": "list", "schema": {"type": "string"}, "default": []},
     "parties": {"type": "list", "schema": {"type": "string"}, "default": []},
     "audit_log": {"type": "string", "nullable": True},
+    # a file holding the key of the audit log's HMAC chain (docs/security.md)
+    "audit_key_file": {"type": "string", "nullable": True, "empty": False},
     "parameters": {"type": "dict", "default": {}, "keysrules": {"type": "string"},
                    "valuesrules": {"type": "dict", "keysrules": {"type": "string"}}},
     "calendar": {"type": "list", "default": [], "schema": {"type": "dict", "schema": {

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime
 import functools
+import math
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import cerberus
 import pycountry
-import yaml
 
 from . import _schemas
 from ._exceptions import ConfigError, ValidationError
@@ -33,6 +33,22 @@ def is_country(code: Any) -> bool:
 
 
 class _Validator(cerberus.Validator):  # type: ignore[misc]
+    # Booleans are not numbers anywhere: cerberus counts True as an integer.
+    types_mapping = {**cerberus.Validator.types_mapping,
+                     "integer": cerberus.TypeDefinition("integer", (int,), (bool,))}
+
+    def _check_with_id(self, field: str, value: Any) -> None:
+        if isinstance(value, bool):
+            self._error(field, "must be a string, not a boolean")
+        elif isinstance(value, str) and any(ord(c) < 0x20 or ord(c) == 0x7f for c in value):
+            self._error(field, "must not contain control characters (NUL, newline, ...)")
+
+    def _check_with_finite(self, field: str, value: Any) -> None:
+        if isinstance(value, bool):
+            self._error(field, "must be a number, not a boolean")
+        elif isinstance(value, float) and not math.isfinite(value):
+            self._error(field, "must be a finite number (not NaN or infinity)")
+
     def _check_with_country(self, field: str, value: Any) -> None:
         if isinstance(value, str) and len(value) == 2 and not is_country(value):
             self._error(field, "is not an ISO 3166-1 country code")
@@ -59,8 +75,53 @@ def _leaves(errors: Iterable[cerberus.errors.ValidationError]) -> list[Any]:
     return out
 
 
+class _Shown:
+    """A value as a message quotes it: short, and safe for any value (a 5,000-digit int)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        value = self.value
+        if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+            return f"a {value.bit_length():,}-bit integer"
+        try:
+            text = repr(value)
+        except (ValueError, RecursionError):
+            return f"a {type(value).__name__}"
+        return text if len(text) <= 120 else text[:117] + "..."
+
+
+def check_text(doc: Any, what: str) -> str | None:
+    """The path of the first string (or key) in ``doc`` that is not valid Unicode text.
+
+    A lone UTF-16 surrogate (``"\\ud800"`` in JSON) cannot be written as UTF-8:
+    not to the terminal, the audit log or the ledger. None if every string is fine.
+    """
+    stack: list[tuple[Any, str]] = [(doc, what)]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, str):
+            if not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    return where
+        elif isinstance(value, Mapping):
+            for k, v in value.items():
+                if isinstance(k, str) and not k.isascii():
+                    try:
+                        k.encode("utf-8")
+                    except UnicodeEncodeError:
+                        return f"{where}.<key>"
+                stack.append((v, f"{where}.{k}" if where else str(k)))
+        elif isinstance(value, (list, tuple)):
+            stack.extend((v, f"{where}.{n}") for n, v in enumerate(value))
+    return None
+
+
 def _describe(field: str, err: Any) -> str:
-    rule, value, constraint = err.rule, err.value, err.constraint
+    rule, value, constraint = err.rule, _Shown(err.value), err.constraint
     leaf = field.rsplit(".", 1)[-1]
     custom = err.code == cerberus.errors.CUSTOM.code
     if rule == "max":
@@ -107,6 +168,19 @@ def validate_order(doc: Any, source: str | None = None) -> dict[str, Any]:
         raise ValidationError(f"an order must be a JSON object, got {type(doc).__name__}",
                               record=source)
     record = str(doc.get("id")) if doc.get("id") not in (None, "") else (source or "?")
+    raw_id = doc.get("id")
+    if not isinstance(raw_id, (str, int)) or isinstance(raw_id, bool) \
+            or any(ord(c) < 0x20 or ord(c) == 0x7f for c in record) \
+            or check_text(record, "") is not None:
+        record = source or "?"
+    bad = check_text(doc, "")
+    if bad is not None:
+        line, field = None, bad or "record"
+        parts = bad.split(".")
+        if len(parts) >= 2 and parts[0] == "lines" and parts[1].isdigit():
+            line, field = f"#{int(parts[1]) + 1}", ".".join(parts[2:]) or "record"
+        raise ValidationError(f"{field} is not valid Unicode text (a lone surrogate?)",
+                              record=record, line=line, field=field)
     v = _order_validator()
     if v.validate(dict(doc)):
         return dict(v.document)
@@ -135,6 +209,10 @@ def validate_data(doc: Any, schema: dict[str, Any], what: str,
     """Validate a data or configuration document; ConfigError names the key."""
     if not isinstance(doc, Mapping):
         raise ConfigError(f"{what}: expected a mapping at the top level")
+    bad = check_text(doc, "")
+    if bad is not None:
+        raise ConfigError(f"{what}: {bad or 'document'} is not valid Unicode text "
+                          "(a lone surrogate?)")
     v = _Validator(schema, allow_unknown=allow_unknown)
     if not v.validate(dict(doc)):
         leaves = sorted(_leaves(v._errors), key=lambda e: [str(p) for p in e.document_path])
@@ -146,12 +224,9 @@ def validate_data(doc: Any, schema: dict[str, Any], what: str,
 
 
 def load_yaml(path: Path, what: str) -> Any:
-    """Read a YAML (or JSON) file; a missing or malformed file is a ConfigError."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{what} {path}: cannot read ({exc.strerror or exc})") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{what} {path}: not valid YAML ({exc})") from None
+    """Read a YAML (or JSON) file within size, depth and alias limits (`_yaml`).
+
+    A missing, malformed or oversized file is a ConfigError.
+    """
+    from . import _yaml
+    return _yaml.load(path, what)
