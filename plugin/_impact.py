@@ -34,7 +34,7 @@ from ._gate import Checked, Gate
 from ._ledger import COMMITTED, RESERVED, open_ledger
 from ._model import Consumption, Order, Outcome
 from ._plugins import Plugins
-from ._policy import parse_decision, parse_quota_keys, policy_input
+from ._policy import policy_input
 from ._regime import ROOT, Regime
 from ._settings import Settings
 from ._validate import validate_data
@@ -124,7 +124,7 @@ def side_settings(settings: Settings, side: Side, base: Plugins) -> Settings:
         return settings
     validate_data({"parameters": {side.regime: side.overrides}}, _schemas.SETTINGS, what)
     regime = base.regime(side.regime)
-    known = regime.params
+    known: dict[str, Any] = dict(regime.data[ROOT]["tables"][regime.leaf]["params"])
     for name, value in side.overrides.items():
         if name not in known:
             raise ConfigError(f"{what}: parameters.{side.regime}.{name}: unknown parameter; "
@@ -277,55 +277,21 @@ def refusals(gate: Gate, regime: Regime, checked: list[Checked],
              committed: dict[str, list[tuple[str, Consumption]]]) -> list[Refusal]:
     """The lines each quota key turned away because earlier orders had used it up.
 
-    Replays the side's consumption in book order. For a line that was not
-    allowed, the regime names the keys on its ladder (``quota_keys`` for the
-    line alone); the keys it did not take, that it would fit on their own
-    but not after what was used before, are asked again with their use set
-    to nothing. The key the line then takes is the allowance it lost.
+    The fold records, per line, the allowances the line did not fit
+    (``LineDecision.refused``: quota, amount, cap; policy contract 2 has no
+    ``quota_keys``/``decision`` rules any more); a key counts as lost to
+    earlier orders when the line would have fitted it on its own.
     """
-    used: Counter[str] = Counter()
-    cap: dict[str, int] = {}
-    for consumes in committed.values():
-        for _, seeded in consumes:
-            used[seeded.quota] += seeded.tpp
-            if seeded.cap is not None:
-                cap[seeded.quota] = seeded.cap
+    del gate, regime, committed
     out: list[Refusal] = []
     for i, c in enumerate(checked):
-        for j, (line, ld) in enumerate(zip(c.order.lines, c.decision.lines, strict=True)):
-            t = line_tpp(c.order, j)
-            if c.decision.error is None and ld.outcome is not Outcome.ALLOW and t:
-                lost = _lost_key(gate, regime, c.order.with_lines((line,)), ld.consumes,
-                                 t, used, cap)
-                if lost is not None:
-                    out.append(Refusal(i, c.order.id, ld.id, lost, t))
-            for q in ld.consumes:
-                used[q.quota] += q.tpp
-                if q.cap is not None:
-                    cap[q.quota] = q.cap
+        if c.decision.error is not None:
+            continue
+        for ld in c.decision.lines:
+            lost = next((r for r in ld.refused if r.cap is not None and r.tpp <= r.cap), None)
+            if lost is not None:
+                out.append(Refusal(i, c.order.id, ld.id, lost.quota, lost.tpp))
     return out
-
-
-def _lost_key(gate: Gate, regime: Regime, single: Order, took: tuple[Consumption, ...],
-              t: int, used: Counter[str], cap: dict[str, int]) -> str | None:
-    try:
-        keys = parse_quota_keys(gate.engine.evaluate(regime, "quota_keys",
-                                                     policy_input(single)), regime)
-    except ExportgateError:
-        return None
-    taken = {q.quota for q in took}
-    full = {k for k in keys if k not in taken and k in cap and used[k] > 0
-            and t <= cap[k] < used[k] + t}
-    if not full:
-        return None
-    quota = {k: 0 if k in full else used[k] for k in keys}
-    try:
-        again = parse_decision(gate.engine.evaluate(regime, "decision",
-                                                    policy_input(single, quota)),
-                               single, regime, keys)
-    except ExportgateError:
-        return None
-    return next((q.quota for q in again.lines[0].consumes if q.quota in full), None)
 
 
 def run_side(settings: Settings, side: Side, base: Plugins, book: OrderBook,
