@@ -248,6 +248,6 @@ def cmd_bundle(args: Any) -> int:
     for regime in regimes:
         extra = f" (parameters: {json.dumps(regime.parameters)})" if regime.parameters else ""
         print(f"  {regime.id:28} revision {regime.revision}  "
-              f"data.{regime.package}.decision{extra}")
+              f"data.{regime.package}.ladders{extra}")
     print(f"serve it with: opa run --server --addr 127.0.0.1:8181 --bundle {args.output}")
     return 0

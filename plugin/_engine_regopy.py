@@ -18,7 +18,7 @@ from ._settings import Settings
 from .hookspecs import hookimpl
 
 #: The rules of a regime an engine is asked for.
-ENTRY_RULES = ("decision", "quota_keys")
+ENTRY_RULES = ("ladders",)
 
 
 class RegopyEngine:

@@ -2,9 +2,10 @@
 
 `Gate` is the Python API a host embeds and the engine behind the command
 line. Per order: adapt, validate, enrich, check completeness (input errors
-stop here: nothing is evaluated or reserved); ask the regime which quota keys
-the order may touch; lock them in the ledger and read what other orders hold;
-evaluate; reserve what the decision consumes; append the audit record; call
+stop here: nothing is evaluated or reserved); evaluate the regime once, which
+gives every line its ladder (policy contract version 2); in one ledger
+transaction lock the ladders' quota keys, read what other orders hold, fold
+the lines (`_fold`) and reserve what they take; append the audit record; call
 the ``exportgate_decision`` hook. If the engine or the ledger cannot answer,
 every line is ``license`` with an ``error``, and the ledger is left as it was.
 """
@@ -21,7 +22,8 @@ from ._exceptions import (EngineError, ExportgateError, InputError, LedgerError,
 from ._ledger import SqlLedger, open_ledger
 from ._model import Decision, Order
 from ._plugins import Plugins
-from ._policy import parse_decision, parse_quota_keys, policy_input
+from ._fold import Renderer, fold
+from ._policy import parse_ladders, policy_input
 from ._regime import Regime
 from ._settings import Settings
 from ._validate import order_from_dict
@@ -55,6 +57,7 @@ class Gate:
         self.ledger_url = ledger_url or self.settings.ledger
         self.engine_name = engine or self.settings.engine_name
         self._ledger: SqlLedger | None = None
+        self._renderers: dict[str, Renderer] = {}
         self.recorders: list[Recorder] = []
         if self.settings.audit_log is not None and not what_if:
             from ._audit import AuditLog
@@ -145,23 +148,28 @@ class Gate:
             checked.plugin_errors.extend(self.plugins.decided(order, decision, writeback))
         return checked
 
+    def renderer(self, regime: Regime) -> Renderer:
+        """The decision builder of a regime (its rows and parameters), made once."""
+        key = regime.id + "@" + regime.revision
+        renderer = self._renderers.get(key)
+        if renderer is None:
+            renderer = self._renderers[key] = Renderer(regime)
+        return renderer
+
     def _decide(self, order: Order, regime: Regime) -> tuple[Decision, dict[str, Any]]:
         doc = policy_input(order)
-        engine = self.engine
         try:
-            keys = parse_quota_keys(engine.evaluate(regime, "quota_keys", doc), regime)
+            ladders = parse_ladders(self.engine.evaluate(regime, "ladders", doc), order, regime)
         except EngineError as exc:
             return Decision.held(order, regime.id, str(exc), regime.parameters), doc
+        renderer = self.renderer(regime)
         try:
-            with self.ledger.hold(order.id, keys) as hold:
-                doc["quota"] = {k: hold.usage.get(k, 0) for k in keys}
-                try:
-                    decision = parse_decision(engine.evaluate(regime, "decision", doc),
-                                              order, regime, keys)
-                except EngineError as exc:
-                    return Decision.held(order, regime.id, str(exc), regime.parameters), doc
+            with self.ledger.hold(order.id, ladders.keys()) as hold:
+                decision = renderer.decide(order, ladders, fold(ladders, hold.usage))
                 hold.reserve(decision.consumes, regime.id, decision.outcome.value,
                              regime.parameters)
+        except EngineError as exc:  # the ladders broke the contract: nothing was reserved
+            return Decision.held(order, regime.id, str(exc), regime.parameters), doc
         except LedgerError as exc:
             self._drop_ledger()
             return Decision.held(order, regime.id, str(exc), regime.parameters), doc

@@ -1,89 +1,169 @@
-"""The policy contract in code: the input document and the parsing of the result.
+"""The policy contract in code (version 2): the input document, and the ladders it answers.
 
-docs/policy-contract.md describes both documents. The input is one whole
-order plus the quota other orders already hold of the keys the order may
-touch; the output is checked against a cerberus schema before it becomes a
-`Decision`, so a policy that answers something malformed is held, not trusted.
+docs/policy-contract.md describes both documents. The input is the order
+alone, with no ledger state, so one evaluation per order is enough on every
+engine, the OPA sidecar included, and identical orders get identical
+answers. The answer gives every line its *ladder*: the ordered candidates of
+the regime's table, each an outcome (a row, with its code) that applies
+unconditionally, or a metered one that applies only while a quota has room
+for the line. `parse_ladders` checks the answer against the contract and the
+order before anything is reserved: a policy that answers something malformed
+is held, not trusted. It is on every decision's path, so it is written out by
+hand rather than through cerberus, and converts each shared ladder once.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-import cerberus
-
 from ._exceptions import UndefinedResult
-from ._model import Consumption, Decision, LineDecision, Order, Outcome, Reason
+from ._model import Order, Outcome
 from ._regime import Regime
 
-CONTRACT = 1
+CONTRACT = 2
 
-_REASON = {"type": "dict", "schema": {
-    "code": {"type": "string", "required": True}, "cite": {"type": "string", "required": True},
-    "message": {"type": "string", "required": True}, "row": {"type": "string"}}}
+#: The line measures a metered candidate may draw on.
+MEASURES = ("tpp", "units")
 
-DECISION_OUTPUT: dict[str, Any] = {
-    "contract": {"type": "integer", "required": True, "allowed": [CONTRACT]},
-    "regime": {"type": "string", "required": True},
-    "outcome": {"type": "string", "required": True,
-                "allowed": [o.value for o in Outcome]},
-    "lines": {"type": "list", "required": True, "schema": {"type": "dict", "schema": {
-        "id": {"type": "string", "required": True},
-        "outcome": {"type": "string", "required": True, "allowed": [o.value for o in Outcome]},
-        "class": {"type": "string"},
-        "reasons": {"type": "list", "required": True, "minlength": 1, "schema": _REASON},
-        "obligations": {"type": "list", "required": True, "schema": {"type": "dict"}},
-        "consumes": {"type": "list", "required": True, "schema": {"type": "dict", "schema": {
-            "quota": {"type": "string", "required": True},
-            "tpp": {"type": "integer", "required": True, "min": 0},
-            "cap": {"type": "integer", "nullable": True}}}},
-    }}},
-}
+_OUTCOMES = {o.value: o for o in Outcome}
 
 
-def policy_input(order: Order, quota: dict[str, int] | None = None) -> dict[str, Any]:
-    """The input document for one order (contract version 1)."""
-    return {"contract": CONTRACT, "order": order.to_dict(), "quota": dict(quota or {})}
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One rung of a ladder: a row of the regime's table and its outcome.
+
+    A metered candidate (``quota`` set) applies only if the line's amount
+    (its ``measure``) fits under ``cap`` with what is already taken of
+    ``quota``; otherwise the next candidate is tried.
+    """
+
+    row: str
+    outcome: Outcome
+    code: str
+    quota: str | None = None
+    cap: int | None = None
+    measure: str | None = None
 
 
-def parse_quota_keys(raw: Any, regime: Regime) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class LineLadder:
+    """One line of the answer: its class, its measures and its candidates."""
+
+    id: str
+    item_class: str | None
+    tpp: int | None
+    units: int
+    extra: tuple[str, ...]
+    candidates: tuple[Candidate, ...]
+
+    def amount(self, candidate: Candidate) -> int | None:
+        """What the line takes of the candidate's quota (None if the measure is unknown)."""
+        return self.tpp if candidate.measure == "tpp" else self.units
+
+
+@dataclass(frozen=True)
+class Ladders:
+    """The whole answer for one order."""
+
+    regime: str
+    facts: dict[str, Any]
+    lines: tuple[LineLadder, ...]
+
+    def keys(self) -> list[str]:
+        """Every quota key the order may touch, sorted (the ledger locks them in this order)."""
+        return sorted({c.quota for line in self.lines for c in line.candidates
+                       if c.quota is not None})
+
+
+def policy_input(order: Order) -> dict[str, Any]:
+    """The input document for one order (contract version 2)."""
+    return {"contract": CONTRACT, "order": order.to_dict()}
+
+
+def _int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _candidate(raw: Any, where: str) -> Candidate:
+    if not isinstance(raw, dict):
+        raise UndefinedResult(f"{where}: a candidate must be an object, got {raw!r:.80}")
+    row, code, outcome = raw.get("row"), raw.get("code"), raw.get("outcome")
+    if not isinstance(row, str) or not isinstance(code, str):
+        raise UndefinedResult(f"{where}: a candidate needs a row and a code, got {raw!r:.120}")
+    if outcome not in _OUTCOMES:
+        raise UndefinedResult(f"{where}: row {row} has outcome {outcome!r}, not one of "
+                              f"{', '.join(_OUTCOMES)}")
+    quota = raw.get("quota")
+    if quota is None:
+        return Candidate(row, _OUTCOMES[outcome], code)
+    if not isinstance(quota, dict):
+        raise UndefinedResult(f"{where}: row {row}: quota must be an object")
+    key, cap, measure = quota.get("key"), quota.get("cap"), quota.get("measure")
+    if not isinstance(key, str) or not key:
+        raise UndefinedResult(f"{where}: row {row}: quota.key must be a non-empty string")
+    if not _int(cap) or cap < 0:
+        raise UndefinedResult(f"{where}: row {row}: quota.cap must be a whole number, "
+                              f"got {cap!r}")
+    if measure not in MEASURES:
+        raise UndefinedResult(f"{where}: row {row}: quota.measure must be one of "
+                              f"{', '.join(MEASURES)}, got {measure!r}")
+    return Candidate(row, _OUTCOMES[outcome], code, key, cap, measure)
+
+
+def _ladder(raw: Any, where: str) -> tuple[Candidate, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise UndefinedResult(f"{where}: a ladder must be a non-empty list of candidates")
+    ladder = tuple(_candidate(c, where) for c in raw)
+    if ladder[-1].quota is not None:
+        raise UndefinedResult(f"{where}: the last candidate (row {ladder[-1].row}) is "
+                              "metered: a ladder must end with a row that always applies")
+    return ladder
+
+
+def parse_ladders(raw: Any, order: Order, regime: Regime) -> Ladders:
+    """Check the policy's answer against the contract and the order; build `Ladders`.
+
+    Raises `UndefinedResult` (an engine error: the order is held) naming what
+    is wrong.
+    """
+    what = f"{regime.id}: answer for order {order.id}"
     if raw is None:
-        raise UndefinedResult(f"{regime.id}: quota_keys is undefined for this order")
-    if not isinstance(raw, list) or not all(isinstance(k, str) for k in raw):
-        raise UndefinedResult(f"{regime.id}: quota_keys is not a list of strings")
-    return sorted(raw)
-
-
-def parse_decision(raw: Any, order: Order, regime: Regime, keys: list[str]) -> Decision:
-    """Check the policy's answer against the contract and the order; build the Decision."""
-    if raw is None:
-        raise UndefinedResult(f"{regime.id}: the decision is undefined for order {order.id}")
-    v = cerberus.Validator(DECISION_OUTPUT, allow_unknown=True)
-    if not isinstance(raw, dict) or not v.validate(raw):
-        errors = v.errors if isinstance(raw, dict) else "not an object"
-        raise UndefinedResult(f"{regime.id}: malformed decision for order {order.id}: {errors}")
-    ids = [line["id"] for line in raw["lines"]]
-    if ids != [line.id for line in order.lines]:
-        raise UndefinedResult(f"{regime.id}: the decision's lines {ids} do not match the "
-                              f"order's lines {[line.id for line in order.lines]}")
-    if raw["regime"] != regime.id:
-        raise UndefinedResult(f"policy answered for regime {raw['regime']!r}, not {regime.id!r}")
-    lines = []
-    for line in raw["lines"]:
-        consumes = tuple(Consumption(c["quota"], c["tpp"], c.get("cap"))
-                         for c in line["consumes"])
-        for c in consumes:
-            if c.quota not in keys:
-                raise UndefinedResult(f"{regime.id}: line {line['id']} consumes {c.quota}, "
-                                      "which quota_keys did not announce")
-        lines.append(LineDecision(
-            id=line["id"], outcome=Outcome(line["outcome"]),
-            reasons=tuple(Reason(r["code"], r["cite"], r["message"], r.get("row"))
-                          for r in line["reasons"]),
-            obligations=tuple(line["obligations"]), consumes=consumes,
-            item_class=line.get("class")))
-    decision = Decision(order=order.id, regime=regime.id, lines=tuple(lines),
-                        parameters=dict(regime.parameters), revision=regime.revision)
-    if decision.outcome.value != raw["outcome"]:
-        raise UndefinedResult(f"{regime.id}: order outcome {raw['outcome']} is not its worst "
-                              f"line ({decision.outcome.value})")
-    return decision
+        raise UndefinedResult(f"{regime.id}: the ladders are undefined for order {order.id}")
+    if not isinstance(raw, dict):
+        raise UndefinedResult(f"{what}: not an object")
+    if raw.get("contract") != CONTRACT:
+        raise UndefinedResult(f"{what}: contract {raw.get('contract')!r}, expected {CONTRACT}")
+    if raw.get("regime") != regime.id:
+        raise UndefinedResult(f"policy answered for regime {raw.get('regime')!r}, "
+                              f"not {regime.id!r}")
+    facts, named, lines = raw.get("facts"), raw.get("ladders"), raw.get("lines")
+    if not isinstance(facts, dict) or not isinstance(named, dict) or not isinstance(lines, list):
+        raise UndefinedResult(f"{what}: facts and ladders must be objects, lines a list")
+    if len(lines) != len(order.lines):
+        raise UndefinedResult(f"{what}: {len(lines)} lines answered for "
+                              f"{len(order.lines)} ordered")
+    ladders: dict[str, tuple[Candidate, ...]] = {}
+    out = []
+    for line, raw_line in zip(order.lines, lines):
+        if not isinstance(raw_line, dict) or raw_line.get("id") != line.id:
+            got = raw_line.get("id") if isinstance(raw_line, dict) else raw_line
+            raise UndefinedResult(f"{what}: line {line.id} answered as {got!r:.40}")
+        where = f"{what}, line {line.id}"
+        name = raw_line.get("ladder")
+        if not isinstance(name, str) or name not in named:
+            raise UndefinedResult(f"{where}: ladder {name!r} is not in the answer's ladders")
+        if name not in ladders:
+            ladders[name] = _ladder(named[name], f"{what}, ladder {name!r}")
+        tpp, units = raw_line.get("tpp"), raw_line.get("units")
+        if tpp is not None and (not _int(tpp) or tpp < 0):
+            raise UndefinedResult(f"{where}: tpp must be a whole number or null, got {tpp!r}")
+        if not _int(units) or units < 0:
+            raise UndefinedResult(f"{where}: units must be a whole number, got {units!r}")
+        extra = raw_line.get("extra", [])
+        if not isinstance(extra, list) or not all(isinstance(r, str) for r in extra):
+            raise UndefinedResult(f"{where}: extra must be a list of row names")
+        item_class = raw_line.get("class")
+        if item_class is not None and not isinstance(item_class, str):
+            raise UndefinedResult(f"{where}: class must be a string")
+        out.append(LineLadder(line.id, item_class, tpp, units, tuple(extra), ladders[name]))
+    return Ladders(regime.id, facts, tuple(out))

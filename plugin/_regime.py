@@ -58,17 +58,28 @@ class Regime:
     def leaf(self) -> str:
         return self.package.rsplit(".", 1)[-1]
 
-    def query(self, rule: str) -> str:
-        """The data path of one of the regime's rules, e.g. ``data.exportgate...decision``."""
-        return f"data.{self.package}.{rule}"
-
     def path(self, rule: str) -> str:
         """The same path in URL form, as OPA's Data API and bundles spell it."""
         return f"{self.package.replace('.', '/')}/{rule}"
 
+    def _tables(self, name: str) -> dict[str, Any]:
+        return dict(self.data[ROOT]["tables"][name])
+
     @property
-    def params(self) -> dict[str, Any]:
-        return dict(self.data[ROOT]["tables"][self.leaf]["params"])
+    def parameter_values(self) -> dict[str, Any]:
+        """The regime's numbers (``params`` in its data), overrides applied."""
+        return dict(self._tables(self.leaf)["params"])
+
+    @cached_property
+    def rows(self) -> dict[str, dict[str, Any]]:
+        """Every row the regime's ladders may name: the library's, then the regime's own."""
+        return {**self._tables(LIB_FOLDER)["rows"], **self._tables(self.leaf)["rows"]}
+
+    @cached_property
+    def obligations(self) -> dict[str, dict[str, Any]]:
+        """Every obligation a row may name: the library's, then the regime's own."""
+        return {**self._tables(LIB_FOLDER)["obligations"],
+                **self._tables(self.leaf)["obligations"]}
 
     @cached_property
     def revision(self) -> str:

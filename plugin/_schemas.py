@@ -173,7 +173,6 @@ LIB_DATA: dict[str, Any] = {
            for k in ("a_tpp", "a2_tpp", "a2_pd", "b1_tpp", "b1_pd", "b2_tpp", "b2_pd")}}},
     "units": {"type": "dict", "required": True,
               "schema": {"h100_tpp": {"type": "integer", "required": True, "min": 1}}},
-    "max_metered_lines": {"type": "integer", "required": True, "min": 1},
     "rows": REGIME_DATA["rows"],
     "obligations": REGIME_DATA["obligations"],
 }

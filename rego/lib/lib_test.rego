@@ -60,29 +60,3 @@ test_end_user_defaults_to_ship_to_and_parent_to_hq if {
 	lib.hq(o) == "CN"
 	lib.parent_hq(o) == "CN"
 }
-
-test_quota_fold_takes_lines_in_order if {
-	q := {"key": "k", "cap": 10, "tpp": 6}
-	ladders := [[{"row": "A", "quota": q}, {"row": "B"}], [{"row": "A", "quota": q}, {"row": "B"}], [{"row": "C"}]]
-	ps := lib.picks(ladders, {})
-	ps["0"] == {"at": 0, "before": 0}
-	ps["1"] == {"at": 1, "before": 0}
-	ps["2"] == {"at": 0, "before": 0}
-}
-
-test_quota_fold_counts_other_orders if {
-	q := {"key": "k", "cap": 10, "tpp": 6}
-	ps := lib.picks([[{"row": "A", "quota": q}, {"row": "B"}]], {"k": 4})
-	ps["0"] == {"at": 0, "before": 4}
-	ps2 := lib.picks([[{"row": "A", "quota": q}, {"row": "B"}]], {"k": 5})
-	ps2["0"].at == 1
-}
-
-test_quota_fold_lets_a_smaller_later_line_fit if {
-	big := {"key": "k", "cap": 10, "tpp": 8}
-	small := {"key": "k", "cap": 10, "tpp": 2}
-	ps := lib.picks([[{"row": "A", "quota": big}, {"row": "B"}], [{"row": "A", "quota": big}, {"row": "B"}], [{"row": "A", "quota": small}, {"row": "B"}]], {})
-	ps["0"].at == 0
-	ps["1"].at == 1
-	ps["2"] == {"at": 0, "before": 8}
-}

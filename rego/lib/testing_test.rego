@@ -41,9 +41,45 @@ with_date(o, d) := object.union(o, {"date": d})
 
 with_fields(o, f) := object.union(o, f)
 
-input_of(o) := {"contract": 1, "order": o, "quota": {}}
+input_of(o) := {"contract": 2, "order": o}
 
-input_with_quota(o, q) := {"contract": 1, "order": o, "quota": q}
+# The line fold for one line of a ladder document, alone (the fold of whole
+# orders is exportgate's, tested in Python): the first candidate of line i's
+# ladder that applies, given what other orders hold of each quota (quota).
+_fits(c, _, _) if not c.quota
+
+_fits(c, line, quota) if object.get(quota, c.quota.key, 0) + line[c.quota.measure] <= c.quota.cap
+
+_fitting(ladder, line, quota) := [c | some c in ladder; _fits(c, line, quota)]
+
+first_fit(doc, i, quota) := fitting[0] if {
+	line := doc.lines[i]
+	fitting := _fitting(doc.ladders[line.ladder], line, quota)
+}
+
+_consumes(c, line) := [{"quota": c.quota.key, "tpp": line[c.quota.measure], "cap": c.quota.cap}] if c.quota
+
+_consumes(c, _) := [] if not c.quota
+
+# line_of: line i as the fold decides it alone: its outcome, its reasons'
+# codes (the row's, then the line's extra rows) and the quota it takes.
+line_of(doc, i, quota) := {
+	"outcome": c.outcome,
+	"row": c.row,
+	"reasons": array.concat([{"code": c.code}], _extra_codes(line)),
+	"consumes": _consumes(c, line),
+} if {
+	line := doc.lines[i]
+	c := first_fit(doc, i, quota)
+}
+
+_extra_codes(line) := [{"code": r} | some r in line.extra]
+
+# rows: the rows of line i's ladder, in order.
+rows(doc, i) := [c.row | some c in doc.ladders[doc.lines[i].ladder]]
+
+# keys: every quota key the ladders of a document name.
+keys(doc) := {c.quota.key | some name; some c in doc.ladders[name]; c.quota}
 
 # is(line, outcome, code) holds when a line decision has that outcome and first reason.
 is(line, outcome, code) if {

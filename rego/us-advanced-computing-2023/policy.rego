@@ -28,48 +28,69 @@ tables := data.exportgate.tables.us_advanced_computing_2023
 params := tables.params
 
 # Rows for a datacenter adv-a line, in table order.
-_dc_rows := ["B1", "B2", "B4", "B6", "B7", "B9"]
+_dc_rows := ["B2", "B4", "B6", "B7", "B9"]
 
 _cbc := params.case_by_case
 
-_entry("B1", f, l) := {"row": "B1"} if {
+# Row B1's conditions on the order; its conditions on the line are in _cbc_line.
+_cbc_order(f) if {
 	f.dest_concern
 	f.dest in _cbc.destinations
 	f.transaction == _cbc.transaction
 	f.ship_from == _cbc.ship_from
 	f.date >= _cbc.from
+}
+
+_cbc_line(l) if {
 	l.classification.tpp < _cbc.tpp_below
 	l.classification.dram_bandwidth_gbps < _cbc.dram_below_gbps
 }
 
-_entry("B2", f, _) := {"row": "B2"} if f.dest_concern
+_entry("B2", f) := {"row": "B2"} if f.dest_concern
 
-_entry("B4", f, _) := {"row": "B4"} if f.hq_concern
+_entry("B4", f) := {"row": "B4"} if f.hq_concern
 
-_entry("B6", f, _) := {"row": "B6"} if {
+_entry("B6", f) := {"row": "B6"} if {
 	f.licensed_destination
 	f.verified == "dc-veu"
 }
 
-_entry("B7", f, _) := {"row": "B7"} if f.licensed_destination
+_entry("B7", f) := {"row": "B7"} if f.licensed_destination
 
-_entry("B9", f, _) := {"row": "B9"}
+_entry("B9", _) := {"row": "B9"}
 
-ladder(f, l) := x if {
-	x := lib.pre_ladder(f, l)
-} else := lib.until_stateless([e | some r in _dc_rows; e := _entry(r, f, l)])
+# The candidates of a datacenter adv-a line for this order, in table order.
+dc_rows(f) := [c | some r in _dc_rows; e := _entry(r, f); c := lib.with_info(tables.rows, e)]
 
-ladders_of(f, lines) := [x | some l in lines; x := ladder(f, l)]
+# The ladders for this order. When the order meets row B1's conditions, its
+# datacenter adv-a lines that meet B1's conditions on the line take the
+# ":B1" variant: B1, unless a row common to every regime (C1-C4) decides
+# the whole order first.
+_columns(f) := object.union(plain, {"dc-a:B1": b1, "unknown:B1": b1}) if {
+	plain := lib.columns(f, tables.rows, dc_rows(f))
+	_cbc_order(f)
+	b1 := [lib.candidate(tables.rows, _b1_row(f))]
+} else := lib.columns(f, tables.rows, dc_rows(f))
 
-ladders(o) := ladders_of(lib.facts(o), o.lines)
+_b1_row(f) := r if {
+	r := lib.order_row(f)
+} else := "B1"
 
-# decide_order is the whole decision for an order, given the quota other
-# orders hold; a pure function, so tests call it without `with`.
-decide_order(o, quota) := object.union(d, {"regime": "us-advanced-computing-2023"}) if {
+_line(cols, l) := lib.line_doc(l, ":B1") if {
+	cols["dc-a:B1"]
+	_cbc_line(l)
+} else := lib.line_doc(l, "")
+
+# ladders_of is the whole answer for an order: every line's ladder. A pure
+# function of the order, so tests call it without `with`.
+ladders_of(o) := lib.document("us-advanced-computing-2023", f, cols, lines) if {
 	f := lib.facts(o)
-	d := lib.decide(f, o.lines, quota, ladders_of(f, o.lines), tables.rows, tables.obligations)
+	cols := _columns(f)
+	lines := [x | some l in o.lines; x := _line(cols, l)]
 }
 
-quota_keys := lib.quota_keys(ladders(input.order))
-
-decision := decide_order(input.order, object.get(input, "quota", {}))
+# METADATA
+# title: Ladders
+# description: The policy contract's entrypoint (version 2), one query per order.
+# entrypoint: true
+ladders := ladders_of(input.order)

@@ -7,7 +7,7 @@ import data.exportgate.lib
 import data.exportgate.testing as t
 import rego.v1
 
-line(o) := regime.decide_order(o, {}).lines[0]
+line(o) := t.line_of(regime.ladders_of(o), 0, {})
 
 # Rows common to every regime ----------------------------------------------
 
@@ -104,15 +104,14 @@ test_license_classification_conflict_stricter_class if {
 	l.reasons[1].code == "CLASSIFICATION_CONFLICT"
 }
 
-test_order_outcome_is_its_worst_line if {
-	d := regime.decide_order(t.order_lines("SA", [[t.laptop, 1], [t.h100, 1], [t.bchip, 1]]), {})
-	[x | some l in d.lines; x := l.outcome] == ["allow", "license", "allow"]
-	d.outcome == "license"
-	d.regime == "us-advanced-computing-2023"
+test_each_line_has_its_own_ladder if {
+	doc := regime.ladders_of(t.order_lines("SA", [[t.laptop, 1], [t.h100, 1], [t.bchip, 1]]))
+	[t.line_of(doc, i, {}).outcome | some i in [0, 1, 2]] == ["allow", "license", "allow"]
+	[l.class | some l in doc.lines] == ["other", "adv-a", "adv-b"]
+	doc.regime == "us-advanced-computing-2023"
 }
 
 test_baseline_consumes_no_quota if {
-	d := regime.decide_order(t.order("KR", t.h100, 100000), {})
-	d.lines[0].consumes == []
-	count(lib.quota_keys(regime.ladders(t.order("KR", t.h100, 1)))) == 0
+	line(t.order("KR", t.h100, 100000)).consumes == []
+	count(t.keys(regime.ladders_of(t.order("KR", t.h100, 1)))) == 0
 }

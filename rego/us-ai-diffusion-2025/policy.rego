@@ -32,8 +32,6 @@ params := tables.params
 
 tier1(c) if params.tier1[c]
 
-tier3(c, d) if lib.concern(c, d)
-
 # Rows for a datacenter adv-a line, in table order.
 _dc_rows := ["D1", "D2", "D3", "D4", "D5", "D6", "D7", "D8", "D9"]
 
@@ -43,40 +41,40 @@ _aia_eligible(f) if {
 	tier1(f.parent_hq)
 }
 
-_entry("D1", f, _) := {"row": "D1"} if f.hq_concern
+_entry("D1", f) := {"row": "D1"} if f.hq_concern
 
-_entry("D1", f, _) := {"row": "D1"} if tier3(f.dest, f.date)
+_entry("D1", f) := {"row": "D1"} if f.dest_concern
 
-_entry("D2", f, _) := {"row": "D2"} if {
+_entry("D2", f) := {"row": "D2"} if {
 	_aia_eligible(f)
 	params.aia_certification in f.certifications
 }
 
-_entry("D3", f, _) := {"row": "D3"} if {
+_entry("D3", f) := {"row": "D3"} if {
 	_aia_eligible(f)
 	not params.aia_certification in f.certifications
 }
 
-_entry("D4", f, _) := {"row": "D4"} if f.verified == "uveu"
+_entry("D4", f) := {"row": "D4"} if f.verified == "uveu"
 
-_entry("D5", f, l) := lib.quota_entry("D5", key, nveu_cap(f), l) if {
+_entry("D5", f) := {"row": "D5", "quota": {"key": key, "cap": nveu_cap(f)}} if {
 	f.verified == "nveu"
 	key := lib.quota_key(["nveu", f.consignee, f.dest])
 }
 
-_entry("D6", f, l) := lib.quota_entry("D6", key, params.lpp_cap_tpp, l) if {
+_entry("D6", f) := {"row": "D6", "quota": {"key": key, "cap": params.lpp_cap_tpp}} if {
 	key := lib.quota_key(["lpp", f.consignee, format_int(f.year, 10)])
 }
 
-_entry("D7", f, _) := {"row": "D7"} if tier1(f.dest)
+_entry("D7", f) := {"row": "D7"} if tier1(f.dest)
 
-_entry("D8", f, l) := lib.quota_entry("D8", key, params.alloc_cap_tpp, l) if {
+_entry("D8", f) := {"row": "D8", "quota": {"key": key, "cap": params.alloc_cap_tpp}} if {
 	not tier1(f.dest)
-	not tier3(f.dest, f.date)
+	not f.dest_concern
 	key := lib.quota_key(["alloc", f.dest])
 }
 
-_entry("D9", f, _) := {"row": "D9"}
+_entry("D9", _) := {"row": "D9"}
 
 # The NVEU ceiling for the order's year: the last step whose from_year is not
 # after it, in H100-equivalents, as TPP.
@@ -86,21 +84,20 @@ nveu_cap(f) := step.h100eq * lib.tables.units.h100_tpp if {
 	step.from_year == from
 }
 
-ladder(f, l) := x if {
-	x := lib.pre_ladder(f, l)
-} else := lib.until_stateless([e | some r in _dc_rows; e := _entry(r, f, l)])
+# The candidates of a datacenter adv-a line for this order, in table order
+# (the rows hold for the whole order; the fold meters each line).
+dc_rows(f) := [c | some r in _dc_rows; e := _entry(r, f); c := lib.with_info(tables.rows, e)]
 
-ladders_of(f, lines) := [x | some l in lines; x := ladder(f, l)]
-
-ladders(o) := ladders_of(lib.facts(o), o.lines)
-
-# decide_order is the whole decision for an order, given the quota other
-# orders hold; a pure function, so tests call it without `with`.
-decide_order(o, quota) := object.union(d, {"regime": "us-ai-diffusion-2025"}) if {
+# ladders_of is the whole answer for an order: every line's ladder. A pure
+# function of the order, so tests call it without `with`.
+ladders_of(o) := lib.document("us-ai-diffusion-2025", f, cols, lines) if {
 	f := lib.facts(o)
-	d := lib.decide(f, o.lines, quota, ladders_of(f, o.lines), tables.rows, tables.obligations)
+	cols := lib.columns(f, tables.rows, dc_rows(f))
+	lines := [x | some l in o.lines; x := lib.line_doc(l, "")]
 }
 
-quota_keys := lib.quota_keys(ladders(input.order))
-
-decision := decide_order(input.order, object.get(input, "quota", {}))
+# METADATA
+# title: Ladders
+# description: The policy contract's entrypoint (version 2), one query per order.
+# entrypoint: true
+ladders := ladders_of(input.order)

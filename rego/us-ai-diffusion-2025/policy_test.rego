@@ -7,9 +7,9 @@ import data.exportgate.regimes.us_ai_diffusion_2025 as regime
 import data.exportgate.testing as t
 import rego.v1
 
-line(o) := regime.decide_order(o, {}).lines[0]
+line(o) := t.line_of(regime.ladders_of(o), 0, {})
 
-line_q(o, q) := regime.decide_order(o, q).lines[0]
+line_q(o, q) := t.line_of(regime.ladders_of(o), 0, q)
 
 eu(c, extra) := object.union(t.party("eu-1", c), extra)
 
@@ -129,21 +129,22 @@ test_license_tpp_unknown_cannot_be_metered if t.is(line(t.order("IN", t.eccn_onl
 
 # Quota across the lines of one order -------------------------------------------
 
-test_license_second_line_sees_first_lines_lpp if {
-	d := regime.decide_order(t.order_lines("IN", [[t.h100, 1200], [t.h100, 600]]), {})
-	t.is(d.lines[0], "notify", "LPP")
-	t.is(d.lines[1], "license", "TIER2_LICENSE")
-	d.outcome == "license"
+test_ladder_each_line_meters_lpp_then_the_allocation if {
+	doc := regime.ladders_of(t.order_lines("IN", [[t.h100, 1200], [t.h100, 600]]))
+	t.rows(doc, 0) == ["D6", "D8", "D9"]
+	t.rows(doc, 1) == ["D6", "D8", "D9"]
+	[l.tpp | some l in doc.lines] == [18998400, 9499200]
+	doc.regime == "us-ai-diffusion-2025"
 }
 
 test_quota_keys_are_what_the_order_may_touch if {
 	o := t.with_end_user(t.order("IN", t.h100, 1), eu("IN", {"verified": "nveu"}))
-	lib.quota_keys(regime.ladders(o)) == {"nveu:eu-1:IN", "lpp:eu-1:2025", "alloc:IN"}
+	t.keys(regime.ladders_of(o)) == {"nveu:eu-1:IN", "lpp:eu-1:2025", "alloc:IN"}
 }
 
-test_license_too_many_metered_lines_is_held if {
-	pairs := [[t.h100, 1] | some _ in numbers.range(1, 65)]
-	d := regime.decide_order(t.order_lines("IN", pairs), {})
-	d.outcome == "license"
-	t.is(d.lines[64], "license", "TOO_MANY_LINES")
+test_ladder_no_limit_on_metered_lines if {
+	pairs := [[t.h100, 1] | some _ in numbers.range(1, 300)]
+	doc := regime.ladders_of(t.order_lines("IN", pairs))
+	count(doc.lines) == 300
+	t.rows(doc, 299) == ["D6", "D8", "D9"]
 }

@@ -33,36 +33,34 @@ agreement(f) := a if {
 	f.date < object.get(a, "until", "9999-12-31")
 }
 
-_entry("K1", f, _) := {"row": "K1"} if f.hq_concern
+_entry("K1", f) := {"row": "K1"} if f.hq_concern
 
-_entry("K1", f, _) := {"row": "K1"} if f.dest_concern
+_entry("K1", f) := {"row": "K1"} if f.dest_concern
 
-_entry("K2", f, l) := lib.quota_entry("K2", key, cap, l) if {
+_entry("K2", f) := {"row": "K2", "quota": {"key": key, "cap": cap}} if {
 	cap := agreement(f).cap_h100eq * lib.tables.units.h100_tpp
 	key := lib.quota_key(["deal", f.dest, format_int(f.year, 10)])
 }
 
-_entry("K3", f, l) := lib.quota_entry("K3", key, params.low_volume_cap_tpp, l) if {
+_entry("K3", f) := {"row": "K3", "quota": {"key": key, "cap": params.low_volume_cap_tpp}} if {
 	key := lib.quota_key(["lowvol", f.consignee, format_int(f.year, 10)])
 }
 
-_entry("K4", f, _) := {"row": "K4"}
+_entry("K4", _) := {"row": "K4"}
 
-ladder(f, l) := x if {
-	x := lib.pre_ladder(f, l)
-} else := lib.until_stateless([e | some r in _dc_rows; e := _entry(r, f, l)])
+# The candidates of a datacenter adv-a line for this order, in table order.
+dc_rows(f) := [c | some r in _dc_rows; e := _entry(r, f); c := lib.with_info(tables.rows, e)]
 
-ladders_of(f, lines) := [x | some l in lines; x := ladder(f, l)]
-
-ladders(o) := ladders_of(lib.facts(o), o.lines)
-
-# decide_order is the whole decision for an order, given the quota other
-# orders hold; a pure function, so tests call it without `with`.
-decide_order(o, quota) := object.union(d, {"regime": "us-country-deals-2025"}) if {
+# ladders_of is the whole answer for an order: every line's ladder. A pure
+# function of the order, so tests call it without `with`.
+ladders_of(o) := lib.document("us-country-deals-2025", f, cols, lines) if {
 	f := lib.facts(o)
-	d := lib.decide(f, o.lines, quota, ladders_of(f, o.lines), tables.rows, tables.obligations)
+	cols := lib.columns(f, tables.rows, dc_rows(f))
+	lines := [x | some l in o.lines; x := lib.line_doc(l, "")]
 }
 
-quota_keys := lib.quota_keys(ladders(input.order))
-
-decision := decide_order(input.order, object.get(input, "quota", {}))
+# METADATA
+# title: Ladders
+# description: The policy contract's entrypoint (version 2), one query per order.
+# entrypoint: true
+ladders := ladders_of(input.order)

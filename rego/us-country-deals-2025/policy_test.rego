@@ -6,9 +6,9 @@ import data.exportgate.regimes.us_country_deals_2025 as regime
 import data.exportgate.testing as t
 import rego.v1
 
-line(o) := regime.decide_order(o, {}).lines[0]
+line(o) := t.line_of(regime.ladders_of(o), 0, {})
 
-line_q(o, q) := regime.decide_order(o, q).lines[0]
+line_q(o, q) := t.line_of(regime.ladders_of(o), 0, q)
 
 # Rows common to every regime ----------------------------------------------
 
@@ -79,8 +79,9 @@ test_license_k4_otherwise if t.is(line(t.order("IN", t.h100, 600)), "license", "
 
 test_license_tpp_unknown_cannot_be_metered if t.is(line(t.order("KR", t.eccn_only_a, 1)), "license", "TPP_UNKNOWN")
 
-test_notify_k3_second_line_sees_first if {
-	d := regime.decide_order(t.order_lines("KR", [[t.h100, 300], [t.h100, 300]]), {})
-	t.is(d.lines[0], "notify", "LOW_VOLUME")
-	t.is(d.lines[1], "license", "LICENSE_REQUIRED")
+test_ladder_each_line_meters_low_volume if {
+	doc := regime.ladders_of(t.order_lines("KR", [[t.h100, 300], [t.h100, 300]]))
+	t.rows(doc, 0) == ["K3", "K4"]
+	t.rows(doc, 1) == ["K3", "K4"]
+	doc.lines[1].tpp == 4749600
 }
