@@ -1,0 +1,146 @@
+"""A hostile stand-in sidecar and a throwaway PKI for the attack tests (127.0.0.1 only)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+
+class FakeSidecar:
+    """OPA's Data API shape, answering whatever the test sets, and misbehaving on request.
+
+    ``mode``: ``"ok"`` (200 with ``result``), ``"trickle"`` (headers at once,
+    then the body one byte every ``delay`` seconds), ``"trickle-headers"``
+    (the status line itself one byte at a time), ``"huge"`` (a body of
+    ``size`` bytes), ``"deep"`` (a body nested ``size`` arrays deep),
+    ``"redirect"`` (307 to ``location``). ``token``: when set, every request
+    must carry ``Authorization: Bearer <token>`` or gets 401.
+    """
+
+    def __init__(self, tls: Any = None) -> None:
+        self.mode = "ok"
+        self.result: Any = {"ok": True}
+        self.delay = 0.2
+        self.size = 0
+        self.location = ""
+        self.token: str | None = None
+        self.seen: list[tuple[str, str, dict[str, str]]] = []
+        side = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _answer(self, method: str) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                side.seen.append((method, self.path, dict(self.headers)))
+                if side.token is not None and \
+                        self.headers.get("Authorization") != f"Bearer {side.token}":
+                    self._send(401, b'{"code":"unauthorized","message":"missing token"}')
+                    return
+                if side.mode == "trickle-headers":
+                    for byte in b"HTTP/1.1 200 OK\r\n":
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(side.delay)
+                    return
+                if side.mode == "redirect":
+                    self.send_response(307)
+                    self.send_header("Location", side.location)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if self.path.startswith("/health"):
+                    self._send(200, b"{}")
+                    return
+                if side.mode == "huge":
+                    body = b'{"result": "' + b"x" * side.size + b'"}'
+                elif side.mode == "deep":
+                    body = b'{"result": ' + b"[" * side.size + b"]" * side.size + b"}"
+                else:
+                    body = json.dumps({"result": side.result, "decision_id": "d-1"}).encode()
+                if side.mode == "trickle":
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    for byte in body:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(side.delay)
+                    return
+                self._send(200, body)
+
+            def _send(self, status: int, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:
+                self._answer("GET")
+
+            def do_POST(self) -> None:
+                self._answer("POST")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.server.block_on_close = False
+        self.server.handle_error = lambda request, address: None  # type: ignore[method-assign]
+        self.scheme = "http"
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
+        self._thread = threading.Thread(target=self.server.serve_forever,
+                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@dataclass
+class Pki:
+    """A throwaway CA, a server certificate for 127.0.0.1, and a client certificate."""
+
+    ca: Path
+    server_cert: Path
+    server_key: Path
+    client_cert: Path
+    client_key: Path
+    other_ca: Path
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def _ca(d: Path, name: str) -> None:
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+             "-subj", f"/CN={name}", "-keyout", f"{name}.key", "-out", f"{name}.pem", cwd=d)
+
+
+def _leaf(d: Path, name: str, ca: str, ext: str) -> None:
+    (d / f"{name}.ext").write_text(ext)
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}",
+             "-keyout", f"{name}.key", "-out", f"{name}.csr", cwd=d)
+    _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key",
+             "-CAcreateserial", "-days", "2", "-extfile", f"{name}.ext",
+             "-out", f"{name}.pem", cwd=d)
+
+
