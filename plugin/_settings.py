@@ -22,7 +22,7 @@ from ._redact import has_credentials, redact_url
 from ._validate import load_yaml, validate_data
 
 DEFAULT_LEDGER = "sqlite:///.exportgate/ledger.db"
-LEDGER_SCHEMES = ("sqlite:", "postgresql:", "postgres:")
+LEDGER_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
 #: Engine options that name files, resolved relative to the configuration.
 ENGINE_FILES = ("token_file", "ca_file", "cert_file", "key_file")
 
