@@ -1,0 +1,429 @@
+"""The exportgate Tryton module in real sales, on a real Tryton server (SQLite).
+
+Tryton's own test framework activates the module (with ``sale`` and what it
+depends on) once for the class; each test runs in its own transaction with
+its own exportgate configuration and ledger file, under the regime
+``us-ai-diffusion-2025``. The consignee of the LPP scenarios is a German
+company headquartered in Singapore (outside Tier 1): its lines fall D6 (LPP,
+notify, 26,900,000 TPP a year) and, past the allowance, D7 (license).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from trytond import config
+from trytond.modules.company.tests import create_company, set_company
+from trytond.pool import Pool
+from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+
+from exportgate import Gate, Settings
+from exportgate.adapters.tryton import _gate
+from exportgate.adapters.tryton.exceptions import (ExportCheckError, ExportDenied,
+                                                   ExportLicenseRequired)
+
+H100_TPP = 15832
+SALE_DATE = dt.date(2025, 6, 2)
+LPP_CAP = 26_900_000
+
+
+def write_config(directory: Path, **extra: str) -> Path:
+    lines = [
+        "ledger: sqlite:///ledger.db",
+        "calendar:",
+        "  - {regime: us-ai-diffusion-2025, effective_from: '2025-01-15'}",
+        *(f"{key}: {value}" for key, value in extra.items()),
+    ]
+    path = directory / "exportgate.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+class ExportgateTestCase(ModuleTestCase):
+    "The exportgate Tryton module"
+    module = "exportgate"
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.tmp = Path(tempfile.mkdtemp(prefix="exportgate-tryton-"))
+        self.config_path = write_config(self.tmp)
+        if not config.has_section("exportgate"):
+            config.add_section("exportgate")
+        config.set("exportgate", "config", str(self.config_path))
+        self.addCleanup(self._clean)
+
+    def _clean(self) -> None:
+        _gate.reset()
+        config.remove_section("exportgate")
+        config.add_section("exportgate")
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # -- fixtures ---------------------------------------------------------
+
+    def ledger(self) -> Any:
+        return Gate(Settings.from_file(self.config_path)).ledger
+
+    def setup_world(self) -> dict[str, Any]:
+        """Company, countries, customers and products; call inside set_company."""
+        pool = Pool()
+        Country = pool.get("country.country")
+        Party = pool.get("party.party")
+        Template = pool.get("product.template")
+        Uom = pool.get("product.uom")
+        countries = {code: Country(name=code, code=code) for code in ("US", "DE", "SG", "IR")}
+        Country.save(list(countries.values()))
+        unit, = Uom.search([("name", "=", "Unit")])
+
+        def party(name: str, country: str, **values: Any) -> Any:
+            record, = Party.create([{
+                "name": name,
+                "addresses": [("create", [{"country": countries[country].id}])],
+                **values,
+            }])
+            return record
+
+        def product(name: str, **values: Any) -> Any:
+            template, = Template.create([{
+                "name": name, "default_uom": unit.id, "sale_uom": unit.id, "type": "goods",
+                "salable": True,
+                "list_price": Decimal(25000), "products": [("create", [{}])], **values,
+            }])
+            return template.products[0]
+
+        return {
+            "countries": countries,
+            "unit": unit,
+            "berlin_ai": party("Berlin AI GmbH", "DE",
+                               export_hq_country=countries["SG"].id),
+            "tehran": party("Tehran Trading", "IR"),
+            "munich_lab": party("Munich Lab", "DE"),
+            "h100": product("H100 SXM5", export_eccn="3A090.a", export_tpp=H100_TPP,
+                            export_pd=19.45),
+            "cable": product("QSFP cable", export_eccn="EAR99"),
+        }
+
+    def sale(self, world: dict[str, Any], customer: Any, lines: list[tuple[Any, int]],
+             **values: Any) -> Any:
+        Sale = Pool().get("sale.sale")
+        address = customer.addresses[0]
+        sale, = Sale.create([{
+            "party": customer.id, "invoice_address": address.id,
+            "shipment_address": address.id, "sale_date": SALE_DATE,
+            "invoice_method": "manual", "shipment_method": "order",
+            "lines": [("create", [{
+                "product": product.id, "quantity": quantity, "unit": world["unit"].id,
+                "unit_price": Decimal(25000)} for product, quantity in lines])],
+            **values,
+        }])
+        return sale
+
+    def usage(self, order_id: str) -> list[tuple[str, int, str]]:
+        return [(r["quota"], r["tpp"], r["state"])
+                for r in self.ledger().reservations(order_id)]
+
+    # -- allow ------------------------------------------------------------
+
+    @with_transaction()
+    def test_allow_quote_confirm_process(self) -> None:
+        "An uncontrolled item is allowed: quoted, confirmed and processed"
+        Sale = Pool().get("sale.sale")
+        with set_company(create_company()):
+            world = self.setup_world()
+            sale = self.sale(world, world["munich_lab"], [(world["cable"], 40)])
+            Sale.quote([sale])
+            self.assertEqual(sale.state, "quotation")
+            self.assertEqual(sale.export_outcome, "allow")
+            self.assertEqual(sale.export_regime, "us-ai-diffusion-2025")
+            self.assertEqual(sale.export_quota, "reserved")
+            line, = sale.lines
+            self.assertEqual(line.export_outcome, "allow")
+            self.assertIn("NOT_CONTROLLED", line.export_reasons)
+            Sale.confirm([sale])
+            Sale.process([sale])  # the queued task confirmation schedules
+            self.assertEqual(sale.state, "processing")
+            self.assertEqual(len(sale.shipments), 1)
+            self.assertEqual(sale.export_filings, ())
+            decision = json.loads(sale.export_decision)
+            self.assertEqual(decision["order"], _gate.order_id(sale))
+            self.assertEqual(decision["outcome"], "allow")
+            self.assertTrue(sale.export_decision_id)
+
+    # -- deny -------------------------------------------------------------
+
+    @with_transaction()
+    def test_deny_embargoed_destination_cannot_be_confirmed(self) -> None:
+        "A sale to an embargoed destination is refused with its reason and citation"
+        Sale = Pool().get("sale.sale")
+        with set_company(create_company()):
+            world = self.setup_world()
+            sale = self.sale(world, world["tehran"], [(world["cable"], 2)])
+            with self.assertRaises(ExportDenied) as raised:
+                Sale.quote([sale])
+            message = raised.exception.message
+            self.assertIn("EMBARGO", message)
+            self.assertIn("15 CFR 746.1", message)
+            self.assertIn("IR", message)
+            self.assertEqual(sale.state, "draft")
+            Sale.confirm([sale])
+            self.assertEqual(sale.state, "draft")
+            self.assertEqual(self.usage(_gate.order_id(sale)), [])
+
+    @with_transaction()
+    def test_deny_restricted_end_user(self) -> None:
+        "An end user with a denial screening hit, named on the sale, is refused"
+        pool = Pool()
+        Sale = pool.get("sale.sale")
+        Party = pool.get("party.party")
+        with set_company(create_company()):
+            world = self.setup_world()
+            front = world["munich_lab"]
+            Party.write([front], {"export_restrictions": [("create", [
+                {"screening_list": "entity-list", "policy": "denial"}])]})
+            sale = self.sale(world, world["berlin_ai"], [(world["h100"], 8)],
+                             export_end_user=front.id)
+            with self.assertRaises(ExportDenied) as raised:
+                Sale.quote([sale])
+            self.assertIn("RESTRICTED_PARTY", raised.exception.message)
+            self.assertEqual(sale.state, "draft")
+
+    # -- notify -----------------------------------------------------------
+
+    @with_transaction()
+    def test_notify_proceeds_and_records_filing(self) -> None:
+        "An LPP line proceeds; its filing obligation is recorded and can be marked done"
+        pool = Pool()
+        Sale = pool.get("sale.sale")
+        Filing = pool.get("exportgate.filing")
+        with set_company(create_company()):
+            world = self.setup_world()
+            sale = self.sale(world, world["berlin_ai"], [(world["h100"], 1000)])
+            Sale.quote([sale])
+            self.assertEqual(sale.export_outcome, "notify")
+            Sale.confirm([sale])
+            Sale.process([sale])  # the queued task confirmation schedules
+            self.assertEqual(sale.state, "processing")
+            line, = sale.lines
+            self.assertEqual(line.export_outcome, "notify")
+            self.assertIn("LPP", line.export_reasons)
+            filing, = sale.export_filings
+            self.assertEqual((filing.line, filing.codes, filing.state), (line, "LPP", "pending"))
+            self.assertIn("15 CFR 740.29", filing.description)
+            consignee = world["berlin_ai"].code
+            self.assertEqual(self.usage(_gate.order_id(sale)),
+                             [(f"lpp:{consignee}:2025", 1000 * H100_TPP, "reserved")])
+            Filing.write([filing], {"reference": "BIS-LPP-0001"})
+            Filing.mark_done([filing])
+            self.assertEqual(filing.state, "done")
+            self.assertEqual(filing.done_by.id, 1)
+            self.assertIsNotNone(filing.done_at)
+
+    # -- license and quota ------------------------------------------------
+
+    @with_transaction()
+    def test_license_blocks_confirmation_until_recorded(self) -> None:
+        "A second sale exhausting the LPP allowance is license; confirmed once a license is on its line"
+        pool = Pool()
+        Sale = pool.get("sale.sale")
+        Line = pool.get("sale.line")
+        with set_company(create_company()):
+            world = self.setup_world()
+            first = self.sale(world, world["berlin_ai"], [(world["h100"], 1000)])
+            second = self.sale(world, world["berlin_ai"], [(world["h100"], 800)])
+            Sale.quote([first])
+            Sale.quote([second])
+            self.assertEqual(first.export_outcome, "notify")
+            self.assertEqual(second.export_outcome, "license")
+            self.assertEqual(second.state, "quotation")
+            line, = second.lines
+            self.assertIn("AIA_UNAVAILABLE", line.export_reasons)
+            with self.assertRaises(ExportLicenseRequired) as raised:
+                Sale.confirm([second])
+            self.assertIn("AIA_UNAVAILABLE", raised.exception.message)
+            self.assertIn(line.rec_name, raised.exception.message)
+            self.assertEqual(second.state, "quotation")
+            Line.write([line], {"export_license": "D1234567"})
+            Sale.confirm([second])
+            self.assertEqual(second.state, "confirmed")
+            self.assertEqual(line.export_license, "D1234567")
+            self.assertEqual(second.export_outcome, "license")
+
+    @with_transaction()
+    def test_cancel_frees_quota_and_requote_notifies(self) -> None:
+        "Cancelling the first sale frees its LPP quota; re-quoting the second makes it notify"
+        Sale = Pool().get("sale.sale")
+        with set_company(create_company()):
+            world = self.setup_world()
+            first = self.sale(world, world["berlin_ai"], [(world["h100"], 1000)])
+            second = self.sale(world, world["berlin_ai"], [(world["h100"], 800)])
+            Sale.quote([first, second])
+            self.assertEqual([first.export_outcome, second.export_outcome],
+                             ["notify", "license"])
+            Sale.cancel([first])
+            self.assertEqual(first.state, "cancelled")
+            self.assertEqual(first.export_quota, "released")
+            self.assertEqual(self.usage(_gate.order_id(first)), [])
+            Sale.draft([second])
+            self.assertEqual(second.export_quota, "released")
+            Sale.quote([second])
+            self.assertEqual(second.export_outcome, "notify")
+            consignee = world["berlin_ai"].code
+            self.assertEqual(self.usage(_gate.order_id(second)),
+                             [(f"lpp:{consignee}:2025", 800 * H100_TPP, "reserved")])
+            quota = {q.quota: q for q in self.ledger().show()}[f"lpp:{consignee}:2025"]
+            self.assertEqual(quota.reserved, 800 * H100_TPP)
+
+    @with_transaction()
+    def test_requote_replaces_reservation(self) -> None:
+        "Reset to draft and quoted again, a sale holds its quota once"
+        pool = Pool()
+        Sale = pool.get("sale.sale")
+        Line = pool.get("sale.line")
+        with set_company(create_company()):
+            world = self.setup_world()
+            sale = self.sale(world, world["berlin_ai"], [(world["h100"], 1000)])
+            Sale.quote([sale])
+            Sale.draft([sale])
+            line, = sale.lines
+            Line.write([line], {"quantity": 1200})
+            Sale.quote([sale])
+            consignee = world["berlin_ai"].code
+            self.assertEqual(self.usage(_gate.order_id(sale)),
+                             [(f"lpp:{consignee}:2025", 1200 * H100_TPP, "reserved")])
+
+    @with_transaction()
+    def test_shipment_done_commits(self) -> None:
+        "The shipment done commits the sale's reservation"
+        pool = Pool()
+        Sale = pool.get("sale.sale")
+        Shipment = pool.get("stock.shipment.out")
+        with set_company(create_company()):
+            world = self.setup_world()
+            sale = self.sale(world, world["berlin_ai"], [(world["h100"], 1000)])
+            Sale.quote([sale])
+            Sale.confirm([sale])
+            Sale.process([sale])
+            shipment, = sale.shipments
+            Shipment.assign_force([shipment])
+            Shipment.pick([shipment])
+            Shipment.pack([shipment])
+            self.assertEqual(sale.export_quota, "reserved")
+            Shipment.do([shipment])
+            self.assertEqual(shipment.state, "done")
+            self.assertEqual(sale.export_quota, "committed")
+            consignee = world["berlin_ai"].code
+            self.assertEqual(self.usage(_gate.order_id(sale)),
+                             [(f"lpp:{consignee}:2025", 1000 * H100_TPP, "committed")])
+
+    # -- master data ------------------------------------------------------
+
+    @with_transaction()
+    def test_classification_from_item_catalog(self) -> None:
+        "A product that names a catalog item takes its classification from the catalog"
+        pool = Pool()
+        Sale = pool.get("sale.sale")
+        Template = pool.get("product.template")
+        with set_company(create_company()):
+            world = self.setup_world()
+            gpu, = Template.create([{
+                "name": "GPU from the catalog", "default_uom": world["unit"].id,
+                "sale_uom": world["unit"].id,
+                "type": "goods", "salable": True, "list_price": Decimal(1),
+                "export_catalog_item": "NVIDIA-H100-SXM5-80GB",
+                "products": [("create", [{}])]}])
+            sale = self.sale(world, world["berlin_ai"], [(gpu.products[0], 10)])
+            Sale.quote([sale])
+            self.assertEqual(sale.export_outcome, "notify")
+            decision = json.loads(sale.export_decision)
+            self.assertEqual(decision["lines"][0]["class"], "adv-a")
+            self.assertEqual(decision["lines"][0]["consumes"][0]["tpp"], 10 * H100_TPP)
+
+    @with_transaction()
+    def test_address_without_country_is_refused(self) -> None:
+        "A sale whose shipment address has no country is not quoted"
+        pool = Pool()
+        Sale = pool.get("sale.sale")
+        Address = pool.get("party.address")
+        with set_company(create_company()):
+            world = self.setup_world()
+            customer = world["munich_lab"]
+            Address.write(list(customer.addresses), {"country": None})
+            sale = self.sale(world, customer, [(world["cable"], 1)])
+            with self.assertRaises(ExportCheckError) as raised:
+                Sale.quote([sale])
+            self.assertIn("has no country", raised.exception.message)
+            self.assertEqual(sale.state, "draft")
+
+    # -- failing closed ---------------------------------------------------
+
+    @with_transaction()
+    def test_ledger_trouble_blocks_confirmation(self) -> None:
+        "With the ledger unreachable, a quoted sale is not confirmed and says why"
+        Sale = Pool().get("sale.sale")
+        with set_company(create_company()):
+            world = self.setup_world()
+            sale = self.sale(world, world["berlin_ai"], [(world["h100"], 10)])
+            Sale.quote([sale])
+            self.assertEqual(sale.export_outcome, "notify")
+            broken = self.tmp / "broken"
+            broken.mkdir()
+            config.set("exportgate", "config", str(write_config(broken).with_name("x.yaml")))
+            (broken / "x.yaml").write_text(
+                "ledger: postgresql://exportgate@127.0.0.1:9/none\nledger_timeout: 0.5\n"
+                "calendar:\n  - {regime: us-ai-diffusion-2025, effective_from: '2025-01-15'}\n")
+            with self.assertRaises(ExportCheckError) as raised:
+                Sale.confirm([sale])
+            self.assertIn("could not decide", raised.exception.message)
+            self.assertEqual(sale.state, "quotation")
+
+    @with_transaction()
+    def test_engine_trouble_blocks_quotation(self) -> None:
+        "With the policy engine unreachable, nothing is quoted and the ledger is untouched"
+        Sale = Pool().get("sale.sale")
+        with set_company(create_company()):
+            world = self.setup_world()
+            write_config(self.tmp, engine="{name: opa-http, url: 'http://127.0.0.1:9', "
+                         "connect_timeout: 0.2, read_timeout: 0.2}")
+            sale = self.sale(world, world["berlin_ai"], [(world["h100"], 10)])
+            with self.assertRaises(ExportCheckError) as raised:
+                Sale.quote([sale])
+            self.assertIn("could not decide", raised.exception.message)
+            self.assertEqual(sale.state, "draft")
+            self.assertIsNone(sale.export_outcome)
+            self.assertEqual(self.ledger().reservations(), [])
+
+    @with_transaction()
+    def test_unknown_regime_blocks_quotation(self) -> None:
+        "A configuration naming no regime in force refuses the quotation with the fix"
+        Sale = Pool().get("sale.sale")
+        with set_company(create_company()):
+            world = self.setup_world()
+            self.config_path.write_text("ledger: sqlite:///ledger.db\n")
+            sale = self.sale(world, world["munich_lab"], [(world["cable"], 1)])
+            with self.assertRaises(ExportCheckError) as raised:
+                Sale.quote([sale])
+            self.assertIn("no regime", raised.exception.message)
+            self.assertEqual(sale.state, "draft")
+
+    # -- views ------------------------------------------------------------
+
+    @with_transaction()
+    def test_form_views_show_the_decision(self) -> None:
+        "The sale and sale line forms carry the export fields"
+        pool = Pool()
+        for model, names in [
+                ("sale.sale", ("export_outcome", "export_decision_id", "export_filings",
+                               "export_end_user")),
+                ("sale.line", ("export_outcome", "export_reasons", "export_license")),
+                ("party.party", ("export_hq_country", "export_restrictions")),
+                ("product.template", ("export_eccn", "export_catalog_item"))]:
+            arch = pool.get(model).fields_view_get(view_type="form")["arch"]
+            for name in names:
+                self.assertIn(f'name="{name}"', arch, f"{model} form lacks {name}")
+
+
+del ModuleTestCase
