@@ -51,7 +51,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(report) + "\n")
     else:
-        render_text(report, sys.stdout, detail=args.detail)
+        render_text(report, sys.stdout, detail=args.detail, top=args.top)
         if args.html:
             sys.stdout.write(f"\nreport drawn in {args.html}\n")
     for message in book.source.get("missing") or []:

@@ -34,7 +34,6 @@ from ._gate import Checked, Gate
 from ._ledger import COMMITTED, RESERVED, open_ledger
 from ._model import Consumption, Order, Outcome
 from ._plugins import Plugins
-from ._policy import policy_input
 from ._regime import ROOT, Regime
 from ._settings import Settings
 from ._validate import validate_data
@@ -273,8 +272,7 @@ def _seed(url: str, committed: dict[str, list[tuple[str, Consumption]]]) -> None
         ledger.close()
 
 
-def refusals(gate: Gate, regime: Regime, checked: list[Checked],
-             committed: dict[str, list[tuple[str, Consumption]]]) -> list[Refusal]:
+def refusals(checked: list[Checked]) -> list[Refusal]:
     """The lines each quota key turned away because earlier orders had used it up.
 
     The fold records, per line, the allowances the line did not fit
@@ -282,7 +280,6 @@ def refusals(gate: Gate, regime: Regime, checked: list[Checked],
     ``quota_keys``/``decision`` rules any more); a key counts as lost to
     earlier orders when the line would have fitted it on its own.
     """
-    del gate, regime, committed
     out: list[Refusal] = []
     for i, c in enumerate(checked):
         if c.decision.error is not None:
@@ -308,7 +305,7 @@ def run_side(settings: Settings, side: Side, base: Plugins, book: OrderBook,
         try:
             regime = plugins.regime(side.regime)
             checked = list(gate.batch(book.records, adapter))
-            lost = refusals(gate, regime, checked, book.committed)
+            lost = refusals(checked)
         finally:
             gate.close()
     units = regime.data[ROOT]["tables"]["lib"]["units"]
@@ -552,7 +549,7 @@ def _move(t: dict[str, Any], h100: bool = True) -> str:
 
 
 def render_text(report: dict[str, Any], out: TextIO, detail: bool = False,
-                detail_limit: int = 20) -> None:
+                detail_limit: int = 20, top: int = 10) -> None:
     """Summary first, then the orders that change (the first ``detail_limit`` unless ``detail``)."""
     sides, book = report["sides"], report["book"]
     w = out.write
@@ -604,11 +601,16 @@ def render_text(report: dict[str, Any], out: TextIO, detail: bool = False,
               + "; ".join(_move(t, h100=False).split(":")[0] + f" {t['lines']}"
                           for t in c["transitions"]) + "\n")
     if report["ran_out"]:
-        w("\nQuota that runs out\n")
-        for r in report["ran_out"]:
-            w(f"  {r['side']:6} {r['quota']} (cap {_n(r['cap'])} TPP): runs out at order "
-              f"{r['order']} line {r['line']}; {_count(r['refused_lines'], 'line')} in "
-              f"{_count(r['refused_orders'], 'order')} turned away\n")
+        w("\nQuota that runs out (most lines turned away first)\n")
+        for side in ("before", "after"):
+            hits = sorted((r for r in report["ran_out"] if r["side"] == side),
+                          key=lambda r: (-r["refused_lines"], r["quota"]))
+            for r in hits if detail else hits[:top]:
+                w(f"  {side:6} {r['quota']} (cap {_n(r['cap'])} TPP): runs out at order "
+                  f"{r['order']} line {r['line']}; {_count(r['refused_lines'], 'line')} in "
+                  f"{_count(r['refused_orders'], 'order')} turned away\n")
+            if not detail and len(hits) > top:
+                w(f"  {side:6} ... and {len(hits) - top} more keys (--detail for all)\n")
     changed = [o for o in report["orders"] if o["changes"]]
     shown = changed if detail else changed[:detail_limit]
     w(f"\nOrder by order: {len(changed)} of {len(report['orders'])} orders change in outcome "

@@ -15,6 +15,7 @@ from typing import Any
 import matplotlib
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 OUTCOMES = ("allow", "notify", "license", "deny")
 #: Outcome colours, readable by most colour-blind readers (Okabe-Ito).
@@ -54,7 +55,6 @@ def _n(x: Any) -> str:
 def chart_outcomes(report: dict[str, Any]) -> str:
     """Outcome mix, before and after, in lines and in H100-equivalents."""
     sides = ("before", "after")
-    labels = [report["sides"][s]["label"] for s in sides]
     fig = Figure(figsize=(9.5, 2.9))
     axes = fig.subplots(1, 2)
     for ax, measure, title in ((axes[0], "lines", "Order lines"),
@@ -71,12 +71,21 @@ def chart_outcomes(report: dict[str, Any]) -> str:
             left = [a + b for a, b in zip(left, values, strict=True)]
         ax.set_yticks([1, 0], ["before", "after"])
         ax.set_title(title, loc="left", fontsize=11)
+        ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
+        ax.xaxis.set_major_formatter(FuncFormatter(_short))
         ax.xaxis.grid(True, color=GRID)
         ax.set_axisbelow(True)
-    axes[0].legend(ncols=4, loc="upper left", bbox_to_anchor=(0, -0.18), frameon=False)
-    fig.text(0.01, -0.02, f"before: {labels[0]}    after: {labels[1]}", fontsize=8,
-             color="#555555")
+    axes[0].legend(ncols=4, loc="upper left", bbox_to_anchor=(0, -0.16), frameon=False)
     return _svg(fig)
+
+
+def _short(x: float, _pos: int | None = None) -> str:
+    """Axis numbers a person reads at a glance: 120k, 1.5M."""
+    if abs(x) >= 1_000_000:
+        return f"{x / 1_000_000:g}M"
+    if abs(x) >= 10_000:
+        return f"{x / 1_000:g}k"
+    return f"{x:,.0f}"
 
 
 def chart_transitions(report: dict[str, Any]) -> str:
@@ -135,7 +144,7 @@ def chart_countries(report: dict[str, Any]) -> str:
         ax.xaxis.grid(True, color=GRID)
         ax.set_axisbelow(True)
         ax.set_xlabel("lines")
-    labels = [f"{r['country']}  ({r['changed_lines']:,} change)" if r["changed_lines"]
+    labels = [f"{r['country']}  ({r['changed_lines']:,} changing)" if r["changed_lines"]
               else r["country"] for r in rows]
     axes[0].set_yticks(ys, labels)
     axes[1].legend(ncols=4, loc="lower right", bbox_to_anchor=(1, 1.08), frameon=False)
@@ -206,11 +215,15 @@ def _o(outcome: str) -> str:
     return f'<span class="o {_e(outcome)}">{_e(outcome)}</span>'
 
 
-def _table(head: list[str], rows: list[list[str]], left: int = 1) -> str:
-    th = "".join(f'<th class="l">{h}</th>' if i < left else f"<th>{h}</th>"
-                 for i, h in enumerate(head))
-    body = "".join("<tr>" + "".join(f'<td class="l">{c}</td>' if i < left else f"<td>{c}</td>"
-                                    for i, c in enumerate(r)) + "</tr>" for r in rows)
+def _table(head: list[str], rows: list[list[str]], left: int = 1,
+           text: tuple[int, ...] = ()) -> str:
+    """A table whose first ``left`` columns (and those in ``text``) are text, the rest numbers."""
+    def cls(i: int) -> str:
+        return ' class="l"' if i < left or i in text or i - len(head) in text else ""
+
+    th = "".join(f"<th{cls(i)}>{h}</th>" for i, h in enumerate(head))
+    body = "".join("<tr>" + "".join(f"<td{cls(i)}>{c}</td>" for i, c in enumerate(r))
+                   + "</tr>" for r in rows)
     return f"<table><tr>{th}</tr>{body}</table>"
 
 
@@ -274,7 +287,7 @@ def render_html(report: dict[str, Any]) -> str:
                  _n(c["changed_orders"]),
                  "; ".join(f"{_e(t['from'])} &rarr; {_e(t['to'])} {t['lines']:,}"
                            for t in c["transitions"])]
-                for c in report["countries"]], left=1))
+                for c in report["countries"]], left=1, text=(-1,)))
 
     add(f"<h2>By consignee (top {len(report['consignees'])} of "
         f"{report['consignees_total']})</h2>")
@@ -283,7 +296,7 @@ def render_html(report: dict[str, Any]) -> str:
                  _n(c["changed_lines"]), _n(c["changed_orders"]),
                  "; ".join(f"{_e(t['from'])} &rarr; {_e(t['to'])} {t['lines']:,}"
                            for t in c["transitions"])]
-                for c in report["consignees"]], left=2))
+                for c in report["consignees"]], left=2, text=(-1,)))
 
     add("<h2>Quota against caps</h2>")
     add(quota_svg or "<p>No capped quota is used on either side.</p>")
