@@ -4,13 +4,13 @@ from __future__ import annotations
 from trytond.exceptions import UserError
 
 
-class ExportCheckError(UserError):  # type: ignore[misc]
+class ExportCheckError(UserError):
     """The sale could not be checked (bad data, engine or ledger trouble): fail closed."""
 
 
-class ExportDenied(UserError):  # type: ignore[misc]
+class ExportDenied(UserError):
     """A line of the sale must not ship."""
 
 
-class ExportLicenseRequired(UserError):  # type: ignore[misc]
+class ExportLicenseRequired(UserError):
     """A line needs a license and none is recorded on it."""

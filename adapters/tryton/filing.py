@@ -14,7 +14,7 @@ STATES = [
 ]
 
 
-class Filing(Workflow, ModelSQL, ModelView):  # type: ignore[misc]
+class Filing(Workflow, ModelSQL, ModelView):
     __name__ = "exportgate.filing"
 
     sale = fields.Many2One(

@@ -23,7 +23,7 @@ POLICIES = [
 ]
 
 
-class Party(metaclass=PoolMeta):  # type: ignore[misc]
+class Party(metaclass=PoolMeta):
     __name__ = "party.party"
 
     export_hq_country = fields.Many2One(
@@ -43,7 +43,7 @@ class Party(metaclass=PoolMeta):  # type: ignore[misc]
         help="Restricted-party lists the party is on, with their review policy.")
 
 
-class Restriction(ModelSQL, ModelView):  # type: ignore[misc]
+class Restriction(ModelSQL, ModelView):
     __name__ = "exportgate.party.restriction"
 
     party = fields.Many2One(

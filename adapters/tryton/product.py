@@ -11,7 +11,7 @@ DATACENTER = [
 ]
 
 
-class Template(metaclass=PoolMeta):  # type: ignore[misc]
+class Template(metaclass=PoolMeta):
     __name__ = "product.template"
 
     export_catalog_item = fields.Char(

@@ -68,7 +68,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
-class Sale(metaclass=PoolMeta):  # type: ignore[misc]
+class Sale(metaclass=PoolMeta):
     __name__ = "sale.sale"
 
     export_end_user = fields.Many2One(
@@ -94,7 +94,7 @@ class Sale(metaclass=PoolMeta):  # type: ignore[misc]
         for name in _SALE_EXPORT_FIELDS:
             default.setdefault(name, None)
         default.setdefault("export_filings", None)
-        return super().copy(sales, default=default)  # type: ignore[no-any-return]
+        return super().copy(sales, default=default)
 
     # -- transitions -----------------------------------------------------
 
@@ -242,7 +242,7 @@ class Sale(metaclass=PoolMeta):  # type: ignore[misc]
             cls.write(committed, {"export_quota": "committed"})
 
 
-class Line(metaclass=PoolMeta):  # type: ignore[misc]
+class Line(metaclass=PoolMeta):
     __name__ = "sale.line"
 
     export_outcome = fields.Selection(OUTCOMES, "Export Outcome", readonly=True)
@@ -260,4 +260,4 @@ class Line(metaclass=PoolMeta):  # type: ignore[misc]
         default = dict(default or {})
         for name in _LINE_EXPORT_FIELDS:
             default.setdefault(name, None)
-        return super().copy(lines, default=default)  # type: ignore[no-any-return]
+        return super().copy(lines, default=default)

@@ -8,7 +8,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.transaction import without_check_access
 
 
-class ShipmentOut(metaclass=PoolMeta):  # type: ignore[misc]
+class ShipmentOut(metaclass=PoolMeta):
     __name__ = "stock.shipment.out"
 
     @classmethod

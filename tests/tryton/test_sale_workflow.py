@@ -226,7 +226,7 @@ class ExportgateTestCase(ModuleTestCase):
 
     @with_transaction()
     def test_license_blocks_confirmation_until_recorded(self) -> None:
-        "A second sale exhausting the LPP allowance is license; confirmed once a license is on its line"
+        "A second sale past the LPP allowance is license; confirmed once its line has a license"
         pool = Pool()
         Sale = pool.get("sale.sale")
         Line = pool.get("sale.line")
