@@ -265,6 +265,6 @@ def test_a_log_that_cannot_be_written_stops_the_check(tmp_path: Path,
     config.write_text("audit_log: audit.jsonl\n")
     code = main(["--config", str(config), "check", "--regime", REGIME, "--ledger",
                  f"sqlite:///{tmp_path / 'l.db'}", str(order)])
-    assert code == 3
+    assert code == 5  # EXIT_AUDIT: its own kind, its own exit code
     captured = capsys.readouterr()
     assert "cannot append the decision" in captured.err and captured.out == ""
