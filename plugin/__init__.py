@@ -7,6 +7,8 @@ rego-cpp engine) decide each line ``allow``, ``notify``, ``license`` or
 from __future__ import annotations
 
 from ._adapter import Adapted, Adapter, Record
+from ._engine import Engine
+from ._engine_fake import FakeEngine
 from ._enrich import Enrichment
 from ._gate import Checked, Gate
 from ._exceptions import (AdapterError, ConfigError, EngineError, EngineUnavailable,
@@ -20,7 +22,8 @@ from .hookspecs import hookimpl
 
 __all__ = [
     "Adapted", "Adapter", "AdapterError", "Checked", "Classification", "ConfigError", "Consumption",
-    "Decision", "EngineError", "EngineUnavailable", "Enrichment", "ExportgateError", "Gate",
+    "Decision", "Engine", "EngineError", "EngineUnavailable", "Enrichment", "ExportgateError",
+    "FakeEngine", "Gate",
     "InputError", "LedgerError", "Line", "LineDecision", "Order", "OrderClosedError",
     "Outcome", "Party", "PluginError", "Reason", "Record", "Regime", "Restriction",
     "Settings", "UndefinedResult", "UnknownRegimeError", "ValidationError", "hookimpl",

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from . import _enrich
 from ._adapter import Adapter, Record
+from ._engine import Engine
 from ._exceptions import (EngineError, ExportgateError, InputError, LedgerError, PluginError,
                           UnknownRegimeError)
 from ._ledger import SqlLedger, open_ledger
@@ -47,15 +48,20 @@ class Gate:
     """Checks orders under a regime (fixed, or picked by the calendar) against one ledger."""
 
     def __init__(self, settings: Settings | None = None, *, regime_id: str | None = None,
-                 ledger_url: str | None = None, engine: str | None = None,
+                 ledger_url: str | None = None, engine: str | Engine | None = None,
                  plugins: Plugins | None = None, what_if: bool = False) -> None:
-        """``what_if`` decides without telling anyone: no audit record, no host callback."""
+        """``engine`` is a registered engine's name, or an engine object (e.g. a
+        `FakeEngine` in tests); ``what_if`` decides without telling anyone: no
+        audit record, no host callback."""
         self.settings = settings or Settings.load()
         self.what_if = what_if
         self.plugins = plugins or Plugins(self.settings)
         self.fixed_regime = self.plugins.regime(regime_id) if regime_id else None
         self.ledger_url = ledger_url or self.settings.ledger
-        self.engine_name = engine or self.settings.engine_name
+        self._engine: Engine | None = None if engine is None or isinstance(engine, str) \
+            else engine
+        self.engine_name = engine if isinstance(engine, str) else \
+            (self._engine.name if self._engine else self.settings.engine_name)
         self._ledger: SqlLedger | None = None
         self._renderers: dict[str, Renderer] = {}
         self.recorders: list[Recorder] = []
@@ -74,8 +80,8 @@ class Gate:
         return self._ledger
 
     @property
-    def engine(self) -> Any:
-        return self.plugins.engine(self.engine_name)
+    def engine(self) -> Engine:
+        return self._engine or self.plugins.engine(self.engine_name)
 
     def close(self) -> None:
         if self._ledger is not None:

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from exportgate import (ConfigError, EngineError, LedgerError, Outcome, Settings,
+from exportgate import (ConfigError, EngineError, FakeEngine, LedgerError, Outcome, Settings,
                         UnknownRegimeError)
 from exportgate._gate import Gate
 from exportgate._regime import Regime
@@ -13,48 +13,47 @@ from exportgate._regime import Regime
 from tests.helpers import h100_order
 
 
-class BrokenEngine:
-    """A fake engine for unit tests: fails, or answers something malformed."""
-
-    name = "broken"
-
-    def __init__(self, answer: Any = None, fail_on: str | None = None) -> None:
-        self.answer, self.fail_on = answer, fail_on
-        self.real: Any = None
-
-    def evaluate(self, regime: Regime, rule: str, input: dict[str, Any]) -> Any:
-        if rule == self.fail_on:
-            raise EngineError("engine exploded")
-        if rule == "quota_keys":
-            return self.real.evaluate(regime, rule, input)
-        return self.answer
-
-    def run_tests(self, regime: Regime) -> list[tuple[str, bool, str]]:
-        return []
-
-    def close(self) -> None:
-        pass
+def raising(regime: Regime, rule: str, input: dict[str, Any]) -> Any:
+    raise EngineError("engine exploded")
 
 
-def with_engine(gate: Gate, engine: BrokenEngine) -> Gate:
-    engine.real = gate.plugins.engine("embedded")
-    gate.plugins.engines["broken"] = lambda settings: engine
-    gate.engine_name = "broken"
-    return gate
+def answering(answer: Any) -> FakeEngine:
+    return FakeEngine(lambda regime, rule, input: answer)
+
+
+def ladders(**change: Any) -> dict[str, Any]:
+    """A well-formed answer for h100_order("X", "IN", 100) with one part changed."""
+    doc = {"contract": 2, "regime": "us-ai-diffusion-2025",
+           "facts": {"dest": "IN", "hq": "IN", "parent_hq": "IN", "consignee": "in-1",
+                     "year": 2025, "lists": ""},
+           "ladders": {"dc-a": [{"row": "D9", "outcome": "deny", "code": "ALLOCATION_EXHAUSTED"}]},
+           "lines": [{"id": "10", "class": "adv-a", "tpp": 1583200, "units": 100, "extra": [],
+                      "ladder": "dc-a"}]}
+    doc.update(change)
+    return doc
+
+
+METERED_LAST = [{"row": "D6", "outcome": "notify", "code": "LPP",
+                 "quota": {"key": "lpp:in-1:2025", "cap": 26900000, "measure": "tpp"}}]
 
 
 @pytest.mark.parametrize("engine", [
-    BrokenEngine(fail_on="decision"),
-    BrokenEngine(fail_on="quota_keys"),
-    BrokenEngine(answer=None),  # undefined
-    BrokenEngine(answer={"contract": 1, "regime": "us-ai-diffusion-2025", "outcome": "allow",
-                         "lines": []}),  # lines missing
-    BrokenEngine(answer={"contract": 1, "regime": "us-ai-diffusion-2025", "outcome": "allow",
-                         "lines": [{"id": "10", "outcome": "allow", "reasons": [],
-                                    "obligations": [], "consumes": []}]}),  # no reason
-], ids=["raises", "keys-raise", "undefined", "wrong-lines", "no-reason"])
+    FakeEngine(raising),
+    answering(None),  # undefined
+    answering(ladders(lines=[])),  # lines missing
+    answering(ladders(contract=1)),  # an older contract
+    answering(ladders(regime="us-country-deals-2025")),  # another regime's answer
+    answering(ladders(ladders={"dc-a": []})),  # an empty ladder
+    answering(ladders(ladders={"dc-a": METERED_LAST})),  # may fall off its end
+    answering(ladders(ladders={"dc-a": [{"row": "D9", "outcome": "ship", "code": "X"}]})),
+    answering(ladders(ladders={"dc-a": [{"row": "NOPE", "outcome": "allow", "code": "X"}]})),
+    answering(ladders(ladders={"dc-a": [{"row": "D9", "outcome": "allow", "code": "X"}]})),
+    answering(ladders(lines=[{"id": "10", "class": "adv-a", "tpp": True, "units": 100,
+                              "extra": [], "ladder": "dc-a"}])),  # a boolean is no number
+], ids=["raises", "undefined", "wrong-lines", "contract-1", "other-regime", "empty-ladder",
+        "metered-last", "bad-outcome", "unknown-row", "outcome-not-the-rows", "bool-tpp"])
 def test_an_engine_that_cannot_answer_holds_every_line(make_gate: Any, engine: Any) -> None:
-    gate = with_engine(make_gate(), engine)
+    gate = make_gate(engine=engine)
     decision = gate.check(h100_order("X", "IN", 100)).decision
     assert decision.error
     assert decision.outcome is Outcome.LICENSE
@@ -63,12 +62,24 @@ def test_an_engine_that_cannot_answer_holds_every_line(make_gate: Any, engine: A
     assert gate.ledger.reservations() == []
 
 
+def test_the_fake_engine_drives_the_real_fold(make_gate: Any) -> None:
+    """A well-formed answer is folded, rendered and reserved like any engine's."""
+    fake = answering(ladders(ladders={"dc-a": METERED_LAST + [
+        {"row": "D9", "outcome": "deny", "code": "ALLOCATION_EXHAUSTED"}]}))
+    gate = make_gate(engine=fake)
+    decision = gate.check(h100_order("X", "IN", 100)).decision
+    assert decision.error is None and decision.lines[0].outcome is Outcome.NOTIFY
+    assert "1,583,200 of in-1's 26,900,000 TPP" in decision.lines[0].reasons[0].message
+    assert [r["quota"] for r in gate.ledger.reservations()] == ["lpp:in-1:2025"]
+    assert fake.inputs and "quota" not in fake.inputs[0]
+
+
 def test_a_failed_recheck_keeps_the_earlier_reservation(make_gate: Any) -> None:
     gate = make_gate()
     gate.check(h100_order("A", "IN", 100))
     before = gate.ledger.reservations()
-    with_engine(gate, BrokenEngine(fail_on="decision"))
-    assert gate.check(h100_order("A", "IN", 900)).decision.error
+    broken = make_gate(engine=FakeEngine(raising), ledger=gate.ledger_url)
+    assert broken.check(h100_order("A", "IN", 900)).decision.error
     assert gate.ledger.reservations() == before
 
 

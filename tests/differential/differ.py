@@ -1,10 +1,10 @@
 """Evaluate one order on the embedded engine (rego-cpp) and on OPA, and compare.
 
-Both engines see the same policy input, exactly as the gate builds it: first
-``quota_keys`` (no quota), then ``decision`` with the usage of those keys.
-The raw rule values are compared whole (every line's outcome, class,
-reasons with their messages, obligations, and the quota consumed), not just
-the outcomes.
+Both engines see the same policy input, exactly as the gate builds it (the
+order alone, policy contract 2), and their ``ladders`` answers are compared
+whole: every line's class, TPP, extra rows and ladder, every candidate with
+its outcome, code and quota. The common answer is then folded with the
+usage the caller gives, as the gate folds it, into the decision returned.
 """
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from typing import Any
 from exportgate._engine_opa import OpaEngine
 from exportgate._engine_regopy import RegopyEngine
 from exportgate._enrich import require_classification
+from exportgate._fold import Renderer, fold
 from exportgate._model import Order
-from exportgate._policy import policy_input
+from exportgate._policy import parse_ladders, policy_input
 from exportgate._regime import Regime
 from exportgate._validate import order_from_dict
 
@@ -44,21 +45,17 @@ def compare(engs: dict[str, Any], regime: Regime, order_doc: dict[str, Any],
     """
     order = order_from_dict(order_doc) if validate else Order.from_dict(order_doc)
     require_classification(order)
-    first = policy_input(order)
-    keys = {name: e.evaluate(regime, "quota_keys", first) for name, e in engs.items()}
-    if keys["embedded"] != keys["opa"]:
-        raise Disagreement(f"{regime.id}: quota_keys differ\n  input: {_show(first)}\n"
-                           f"  embedded: {_show(keys['embedded'])}\n  opa: {_show(keys['opa'])}")
-    announced = sorted(keys["opa"] or [])
-    doc = policy_input(order, usage_for(announced))
-    out = {name: e.evaluate(regime, "decision", doc) for name, e in engs.items()}
+    doc = policy_input(order)
+    out = {name: e.evaluate(regime, "ladders", doc) for name, e in engs.items()}
     if out["embedded"] != out["opa"]:
-        raise Disagreement(f"{regime.id}: decisions differ\n  input: {_show(doc)}\n"
+        raise Disagreement(f"{regime.id}: ladders differ\n  input: {_show(doc)}\n"
                            f"  embedded: {_show(out['embedded'])}\n  opa: {_show(out['opa'])}")
     if out["opa"] is None:
-        raise Disagreement(f"{regime.id}: both engines left the decision undefined\n"
+        raise Disagreement(f"{regime.id}: both engines left the ladders undefined\n"
                            f"  input: {_show(doc)}")
-    return dict(out["opa"])
+    ladders = parse_ladders(out["opa"], order, regime)
+    picks = fold(ladders, usage_for(ladders.keys()))
+    return Renderer(regime).decide(order, ladders, picks).to_dict()
 
 
 def regime_ids() -> list[str]:

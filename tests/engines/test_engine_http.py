@@ -69,8 +69,7 @@ def test_it_posts_input_to_the_data_api(side: Sidecar, tmp_path: Path) -> None:
     assert decision.error is None and decision.outcome is Outcome.NOTIFY
     assert side.requests == [
         "GET /health", f"POST /v1/data/exportgate/revisions/{REGIME}",
-        "POST /v1/data/exportgate/regimes/us_ai_diffusion_2025/quota_keys",
-        "POST /v1/data/exportgate/regimes/us_ai_diffusion_2025/decision"]
+        "POST /v1/data/exportgate/regimes/us_ai_diffusion_2025/ladders"]
 
 
 def test_health_and_revision_are_checked_once_then_again_after_a_failure(

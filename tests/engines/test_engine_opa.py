@@ -33,12 +33,13 @@ def test_it_decides_and_reuses_the_compiled_regime() -> None:
     order = h100_order("SO-1", "IN", 10)
     order["lines"][0]["classification"] = {"eccn": "3A090.a", "tpp": 15832, "pd": 19.45}
     doc = policy_input(order_from_dict(order))
-    keys = engine.evaluate(REGIME, "quota_keys", doc)
-    assert sorted(keys) == ["alloc:IN", "lpp:in-1:2025"]
-    decision = engine.evaluate(REGIME, "decision", doc)
-    assert decision["regime"] == REGIME.id and decision["lines"][0]["outcome"] == "notify"
+    answer = engine.evaluate(REGIME, "ladders", doc)
+    assert answer["regime"] == REGIME.id and answer["contract"] == 2
+    ladder = answer["ladders"][answer["lines"][0]["ladder"]]
+    assert [(c["row"], c.get("quota", {}).get("key")) for c in ladder] == [
+        ("D6", "lpp:in-1:2025"), ("D8", "alloc:IN"), ("D9", None)]
     assert len(engine._compiled) == 1
-    engine.evaluate(REGIME, "decision", doc)
+    engine.evaluate(REGIME, "ladders", doc)
     assert len(engine._compiled) == 1
     engine.close()
 
@@ -51,7 +52,7 @@ def test_a_policy_that_does_not_compile_is_an_engine_error() -> None:
     broken = dataclasses.replace(REGIME, modules={**REGIME.modules,
                                                   "x/broken.rego": "package x\ny := z\n"})
     with pytest.raises(EngineError, match="OPA could not compile us-ai-diffusion-2025"):
-        OpaEngine().evaluate(broken, "decision", {})
+        OpaEngine().evaluate(broken, "ladders", {})
 
 
 def test_an_evaluation_error_is_an_engine_error() -> None:

@@ -82,8 +82,7 @@ def check_orders(task: tuple[str, list[Order]]) -> list[dict[str, Any]]:
 def warm_up(_: int) -> int:
     """Pool task: load and compile the regime before the clock starts."""
     g = gate("sqlite:///:memory:")
-    g.engine.evaluate(g.fixed_regime, "quota_keys",
-                      {"contract": 1, "order": order_doc("W", 1), "quota": {}})
+    g.engine.evaluate(g.fixed_regime, "ladders", {"contract": 2, "order": order_doc("W", 1)})
     g.ledger.close()
     return 0
 
