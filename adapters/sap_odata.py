@@ -142,6 +142,7 @@ class SapODataAdapter:
         date = f.date(so.get(date_key), date_key)
         if so.get(d.partners) is None:
             raise f.error(f"is not expanded; request it with {self.expand}", d.partners)
+        f.deferred(so.get(d.partners), d.partners, self.expand)
         f.deferred(so.get(d.items), d.items, self.expand)
         parties = self._partners(f, so.get(d.partners), d.partners, None)
         sold_to = f.text(so, "SoldToParty", "SoldToParty")

@@ -39,6 +39,11 @@ def decision_table(order: Order, decision: Decision, out: TextIO) -> None:
         for c in ld.consumes:
             out.write(f"    {ld.id}: consumes {c.tpp:,} TPP of {c.quota}"
                       + (f" (cap {c.cap:,})" if c.cap is not None else "") + "\n")
+    for x in decision.not_assessed:
+        out.write(f"  not assessed: line {x.id}" + (f" ({x.item})" if x.item else "")
+                  + f": {x.reason}\n")
+    for note in decision.notes:
+        out.write(f"  note: {note}\n")
     out.write("\n")
 
 

@@ -32,7 +32,11 @@ CANONICAL = _Validator(ORDER, allow_unknown=True)
 NEAR_MISSES = ["", " ", "1,5", "2.5", "0", "-1", "5.000", "1e3", "NaN", "ZZ", "SP", "SH", "WE",
                "ZE", "AG", "RE", "DE", "Deutschland", "/Date(-1)/", "/Date(99999999999999999)/",
                "/Date(1748822400000+0200)/", "2025-02-30", "20250231", "2025-06-02T25:00:00Z",
-               "[X] y", "[MAT-H100-SXM]", "002", "012", "false", "results", "MAT-H100-SXM"]
+               "[X] y", "[MAT-H100-SXM]", "002", "012", "false", "results", "MAT-H100-SXM",
+               # issue 9: codes that are no country, units, partner functions, line types
+               "QQ", "XK", "UK", "CS", "DZN", "Dozens", "KAR", "0.5", "0.3", "10.000", "LF", "LS",
+               "ZM", "003", "TATX", "TAD", "Canceled", "Service", "line_note",
+               "Accelerators : MAT-H100-SXM", "ORDERS01", "ORDERS05"]
 SCALARS = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-3, max_value=10**15),
     st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=6),
@@ -41,7 +45,10 @@ GARBAGE = st.one_of(
     SCALARS, st.lists(SCALARS, max_size=2), st.dictionaries(st.text(max_size=3), SCALARS,
                                                             max_size=2),
     st.sampled_from([{"results": []}, {"results": {}}, {"id": "DE"}, [41, "x"], [0, "[A] b"],
-                     {"items": []}]).map(copy.deepcopy))
+                     {"items": []}, {"__deferred": {"uri": "x"}}, {"id": "QQ"},
+                     {"id": "Service", "refName": "Service"}, {"id": "4", "refName": "CS"},
+                     {"links": [{"rel": "self", "href": "x/record/v1/purchaseOrder/1"}]},
+                     [2, "Dozens"], {"items": [], "hasMore": True}]).map(copy.deepcopy))
 
 
 def _slots(node: Any, out: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
@@ -95,7 +102,8 @@ def mutate_xml(draw: st.DrawFn, text: str) -> str:
         elif op == "insert":
             child = ET.SubElement(element, draw(st.sampled_from(
                 ["E1EDK01", "E1EDK03", "E1EDKA1", "E1EDP01", "E1EDP19", "E1EDPA1", "IDOC",
-                 "PARVW", "PARTN", "LAND1", "MENGE", "POSEX", "QUALF", "IDTNR", "BELNR"])))
+                 "PARVW", "PARTN", "LAND1", "MENGE", "POSEX", "QUALF", "IDTNR", "BELNR",
+                 "ACTION", "MENEE", "LIFNR", "EDI_DC40", "IDOCTYP", "CIMTYP"])))
             child.text = draw(st.sampled_from(NEAR_MISSES))
         elif op == "duplicate" and element in parents:
             parent = parents[element]
