@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import json
 import math
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -17,6 +18,7 @@ import pycountry
 
 from . import _schemas
 from ._exceptions import ConfigError, ValidationError
+from ._fastcheck import Check, compile_schema
 from ._model import Order
 
 
@@ -92,12 +94,23 @@ class _Shown:
         return text if len(text) <= 120 else text[:117] + "..."
 
 
+def _text_ok(value: Any) -> bool:
+    """True when every string in ``value`` encodes as UTF-8: one pass in C, no paths built."""
+    try:
+        json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")
+    except (UnicodeEncodeError, ValueError, TypeError, RecursionError):
+        return False
+    return True
+
+
 def check_text(doc: Any, what: str) -> str | None:
     """The path of the first string (or key) in ``doc`` that is not valid Unicode text.
 
     A lone UTF-16 surrogate (``"\\ud800"`` in JSON) cannot be written as UTF-8:
     not to the terminal, the audit log or the ledger. None if every string is fine.
     """
+    if _text_ok(doc):
+        return None
     stack: list[tuple[Any, str]] = [(doc, what)]
     while stack:
         value, where = stack.pop()
@@ -162,8 +175,18 @@ def _order_validator() -> _Validator:
     return _Validator(_schemas.ORDER, allow_unknown=True)
 
 
+@functools.lru_cache(maxsize=1)
+def _order_check() -> Check:
+    """The compiled accept-check of the order schema (`_fastcheck`): valid orders skip cerberus."""
+    return compile_schema(_Validator, _schemas.ORDER)
+
+
 def validate_order(doc: Any, source: str | None = None) -> dict[str, Any]:
-    """Check a canonical order document; raise ValidationError on the first problem."""
+    """Check a canonical order document; raise ValidationError on the first problem.
+
+    A valid order is accepted by the compiled check alone; any other goes
+    through cerberus, which names the first problem.
+    """
     if not isinstance(doc, Mapping):
         raise ValidationError(f"an order must be a JSON object, got {type(doc).__name__}",
                               record=source)
@@ -181,6 +204,8 @@ def validate_order(doc: Any, source: str | None = None) -> dict[str, Any]:
             line, field = f"#{int(parts[1]) + 1}", ".".join(parts[2:]) or "record"
         raise ValidationError(f"{field} is not valid Unicode text (a lone surrogate?)",
                               record=record, line=line, field=field)
+    if _order_check()(doc):
+        return dict(doc)
     v = _order_validator()
     if v.validate(dict(doc)):
         return dict(v.document)
