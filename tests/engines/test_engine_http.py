@@ -205,7 +205,7 @@ def test_conformance_run_py_on_engine_opa_http(side: Sidecar, tmp_path: Path) ->
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip().splitlines()[-1].endswith(" passed, 0 failed")
     decided = sum(len(c["orders"]) for c in conformance_cases() if not c.get("expect_error"))
-    assert sum(r.endswith("/decision") for r in side.requests) == decided
+    assert sum(r.endswith("/ladders") for r in side.requests) == decided
 
 
 # -- a real OPA, when there is one -----------------------------------------------------
