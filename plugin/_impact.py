@@ -250,13 +250,37 @@ class Refusal:
     tpp: int
 
 
+@dataclass(frozen=True)
+class LineResult:
+    """What the report keeps of a line's decision."""
+
+    id: str
+    outcome: str
+    reason: str | None
+    tpp: int | None
+    consumes: tuple[Consumption, ...]
+
+
+@dataclass(frozen=True)
+class OrderResult:
+    """What the report keeps of an order and its decision on one side (a book may be large)."""
+
+    order: str
+    country: str
+    consignee: str
+    consignee_name: str | None
+    outcome: str
+    error: str | None
+    lines: tuple[LineResult, ...]
+
+
 @dataclass
 class SideRun:
     """One side's decisions, in book order, and the regime (with overrides) that made them."""
 
     side: Side
     regime: Regime
-    checked: list[Checked]
+    results: list[OrderResult]
     refusals: list[Refusal]
     h100_tpp: int
 
@@ -272,23 +296,40 @@ def _seed(url: str, committed: dict[str, list[tuple[str, Consumption]]]) -> None
         ledger.close()
 
 
-def refusals(checked: list[Checked]) -> list[Refusal]:
-    """The lines each quota key turned away because earlier orders had used it up.
+def line_tpp(order: Order, index: int) -> int | None:
+    """Quantity x TPP per unit, when the (enriched) line states its TPP."""
+    line = order.lines[index]
+    c = line.classification
+    return None if c is None or c.tpp is None else line.quantity * c.tpp
 
-    The fold records, per line, the allowances the line did not fit
-    (``LineDecision.refused``: quota, amount, cap; policy contract 2 has no
-    ``quota_keys``/``decision`` rules any more); a key counts as lost to
+
+def refusals(index: int, checked: Checked) -> list[Refusal]:
+    """The lines of one order that a quota key turned away because earlier orders used it up.
+
+    The decision records, per line, the allowances the line did not fit
+    (``LineDecision.refused``: quota, amount, cap); a key counts as lost to
     earlier orders when the line would have fitted it on its own.
     """
+    if checked.decision.error is not None:
+        return []
     out: list[Refusal] = []
-    for i, c in enumerate(checked):
-        if c.decision.error is not None:
-            continue
-        for ld in c.decision.lines:
-            lost = next((r for r in ld.refused if r.cap is not None and r.tpp <= r.cap), None)
-            if lost is not None:
-                out.append(Refusal(i, c.order.id, ld.id, lost.quota, lost.tpp))
+    for ld in checked.decision.lines:
+        lost = next((r for r in ld.refused if r.cap is not None and r.tpp <= r.cap), None)
+        if lost is not None:
+            out.append(Refusal(index, checked.order.id, ld.id, lost.quota, lost.tpp))
     return out
+
+
+def result_of(checked: Checked) -> OrderResult:
+    order, decision = checked.order, checked.decision
+    return OrderResult(
+        order=decision.order, country=order.ship_to.country, consignee=order.consignee.id,
+        consignee_name=order.consignee.name, outcome=decision.outcome.value,
+        error=decision.error,
+        lines=tuple(LineResult(ld.id, ld.outcome.value,
+                               ld.reasons[0].code if ld.reasons else None,
+                               line_tpp(order, j), ld.consumes)
+                    for j, ld in enumerate(decision.lines)))
 
 
 def run_side(settings: Settings, side: Side, base: Plugins, book: OrderBook,
@@ -296,6 +337,8 @@ def run_side(settings: Settings, side: Side, base: Plugins, book: OrderBook,
     """Decide the book under one side, on its own throwaway ledger."""
     own = side_settings(settings, side, base)
     plugins = Plugins(own)
+    results: list[OrderResult] = []
+    lost: list[Refusal] = []
     with tempfile.TemporaryDirectory(prefix="exportgate-impact-") as tmp:
         url = WHAT_IF_LEDGER
         if book.committed:
@@ -304,12 +347,13 @@ def run_side(settings: Settings, side: Side, base: Plugins, book: OrderBook,
         gate = Gate(own, regime_id=side.regime, ledger_url=url, plugins=plugins, what_if=True)
         try:
             regime = plugins.regime(side.regime)
-            checked = list(gate.batch(book.records, adapter))
-            lost = refusals(checked)
+            for i, checked in enumerate(gate.batch(book.records, adapter)):
+                results.append(result_of(checked))
+                lost.extend(refusals(i, checked))
         finally:
             gate.close()
     units = regime.data[ROOT]["tables"]["lib"]["units"]
-    return SideRun(side, regime, checked, lost, int(units["h100_tpp"]))
+    return SideRun(side, regime, results, lost, int(units["h100_tpp"]))
 
 
 # -- counting -------------------------------------------------------------------
@@ -330,27 +374,17 @@ class LineFact:
     reason_after: str | None
 
 
-def line_tpp(order: Order, index: int) -> int | None:
-    """Quantity x TPP per unit, when the (enriched) line states its TPP."""
-    line = order.lines[index]
-    c = line.classification
-    return None if c is None or c.tpp is None else line.quantity * c.tpp
-
-
 def _facts(before: SideRun, after: SideRun) -> list[LineFact]:
     out = []
-    for i, (a, b) in enumerate(zip(before.checked, after.checked, strict=True)):
-        if a.decision.order != b.decision.order:
-            raise ExportgateError(f"the sides decided different orders ({a.decision.order}, "
-                                  f"{b.decision.order})")
-        order = a.order
-        for j, (la, lb) in enumerate(zip(a.decision.lines, b.decision.lines, strict=True)):
+    for i, (a, b) in enumerate(zip(before.results, after.results, strict=True)):
+        if a.order != b.order:
+            raise ExportgateError(f"the sides decided different orders ({a.order}, {b.order})")
+        for la, lb in zip(a.lines, b.lines, strict=True):
             out.append(LineFact(
-                order=i, order_id=order.id, line_id=la.id, country=order.ship_to.country,
-                consignee=order.consignee.id, consignee_name=order.consignee.name,
-                tpp=line_tpp(order, j), before=la.outcome.value, after=lb.outcome.value,
-                reason_before=la.reasons[0].code if la.reasons else None,
-                reason_after=lb.reasons[0].code if lb.reasons else None))
+                order=i, order_id=a.order, line_id=la.id, country=a.country,
+                consignee=a.consignee, consignee_name=a.consignee_name, tpp=la.tpp,
+                before=la.outcome, after=lb.outcome, reason_before=la.reason,
+                reason_after=lb.reason))
     return out
 
 
@@ -428,9 +462,9 @@ def quota_use(run: SideRun, book: OrderBook) -> list[dict[str, Any]]:
             used[c.quota] += c.tpp
             if c.cap is not None:
                 cap[c.quota] = c.cap
-    for i, checked in enumerate(run.checked):
-        for ld in checked.decision.lines:
-            for c in ld.consumes:
+    for i, result in enumerate(run.results):
+        for line in result.lines:
+            for c in line.consumes:
                 used[c.quota] += c.tpp
                 orders[c.quota].add(i)
                 if c.cap is not None:
@@ -470,8 +504,8 @@ def build_report(before: SideRun, after: SideRun, book: OrderBook,
     """The whole impact report as one JSON-ready document (docs/impact.md)."""
     h = before.h100_tpp
     facts = _facts(before, after)
-    order_before = [c.decision.outcome.value for c in before.checked]
-    order_after = [c.decision.outcome.value for c in after.checked]
+    order_before = [r.outcome for r in before.results]
+    order_after = [r.outcome for r in after.results]
     changed = [f for f in facts if f.before != f.after]
     names = {f.consignee: f.consignee_name for f in facts}
     consignees = _group(facts, "consignee", h, names)
@@ -480,16 +514,15 @@ def build_report(before: SideRun, after: SideRun, book: OrderBook,
     for f in facts:
         by_order[f.order].append(f)
     orders = []
-    for i, (a, b) in enumerate(zip(before.checked, after.checked, strict=True)):
+    for i, (a, b) in enumerate(zip(before.results, after.results, strict=True)):
         changes = [{"line": f.line_id, "before": f.before, "after": f.after,
                     "reason_before": f.reason_before, "reason_after": f.reason_after,
                     "tpp": f.tpp}
                    for f in by_order[i]
                    if f.before != f.after or f.reason_before != f.reason_after]
-        orders.append({"order": a.decision.order, "country": a.order.ship_to.country,
-                       "consignee": a.order.consignee.id, "before": order_before[i],
-                       "after": order_after[i], "changes": changes,
-                       "errors": [e for e in (a.decision.error, b.decision.error) if e]})
+        orders.append({"order": a.order, "country": a.country, "consignee": a.consignee,
+                       "before": a.outcome, "after": b.outcome, "changes": changes,
+                       "errors": [e for e in (a.error, b.error) if e]})
     quota = {"before": quota_use(before, book), "after": quota_use(after, book)}
     ran_out = [{"side": side, "quota": q["quota"], "cap": q["cap"], **q["ran_out"]}
                for side in ("before", "after") for q in quota[side] if q["ran_out"]]
@@ -497,7 +530,7 @@ def build_report(before: SideRun, after: SideRun, book: OrderBook,
     return {
         "report": "exportgate-impact", "version": REPORT_VERSION,
         "sides": {"before": _side_doc(before), "after": _side_doc(after)},
-        "book": {**book.source, "orders": len(before.checked), "lines": len(facts),
+        "book": {**book.source, "orders": len(before.results), "lines": len(facts),
                  "tpp": total_tpp, "h100eq": _h100(total_tpp, h),
                  "lines_without_tpp": sum(1 for f in facts if f.tpp is None)},
         "units": {"h100_tpp": h},
