@@ -28,6 +28,7 @@ FILE_MODE = 0o600
 
 class SqliteLedger(SqlLedger):
     placeholder = "?"
+    group_commits = True
 
     def __init__(self, url: str, timeout: float = 5.0) -> None:
         super().__init__()
@@ -69,7 +70,8 @@ class SqliteLedger(SqlLedger):
         conn.raw.execute("BEGIN IMMEDIATE")
 
     def _errors(self) -> tuple[type[BaseException], ...]:
-        return (sqlite3.Error, OSError)
+        # OverflowError: an integer beyond 64 bits (SQLite's INTEGER) reached a statement.
+        return (sqlite3.Error, OSError, OverflowError)
 
 
 def _create_private(path: str) -> None:
