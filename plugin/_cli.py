@@ -8,7 +8,12 @@ Exit codes (README, "Exit codes"):
   configuration; nothing of the offending orders was decided;
 - 3: an order was held because the engine or the ledger could not answer
   (its lines are ``license`` with an ``error``);
-- 4: a plugin failed (a host callback raised); the decision stands.
+- 4: a plugin failed (a host callback raised); the decision stands;
+- 5: the audit log could not be written (`AuditError`).
+
+Every message and every decision is written so that it cannot fail on the
+way out: text that is not valid Unicode (a lone surrogate) is escaped, never
+raised, so nothing reserved goes unprinted.
 """
 from __future__ import annotations
 
@@ -21,15 +26,19 @@ from typing import Any, Callable, Iterator, Sequence
 
 from . import _audit, _bundle, _diff
 from ._adapter import Record
-from ._exceptions import ExportgateError, InputError, PluginError
+from ._exceptions import AuditError, ExportgateError, InputError, PluginError
 from ._gate import Checked, Gate
 from ._ledger import open_ledger, parse_duration
 from ._model import Outcome
 from ._plugins import Plugins
 from ._render import decision_table, ledger_table, regimes_table
-from ._settings import Settings
+from ._settings import Settings, check_ledger_url
 
-EXIT_OK, EXIT_FAIL_ON, EXIT_INPUT, EXIT_HELD, EXIT_PLUGIN = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_FAIL_ON, EXIT_INPUT, EXIT_HELD, EXIT_PLUGIN, EXIT_AUDIT = 0, 1, 2, 3, 4, 5
+
+#: Reading limits: one JSON record (a line of a batch, or a whole file) and its nesting.
+MAX_RECORD_BYTES = 64 * 1024 * 1024
+MAX_RECORD_DEPTH = 64
 
 #: Further subcommands: (name, add_parser(subparsers) -> None). Modules that
 #: own a command (bundles, the audit log) append here at import.
@@ -51,13 +60,71 @@ def _read_text(path: str) -> str:
         raise InputError(f"{path}: not UTF-8 text") from None
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text[:40]} is too large for a number")
+    return value
+
+
+def _depth_over(value: Any, limit: int) -> bool:
+    """True when ``value`` nests more than ``limit`` arrays/objects deep."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        elif not isinstance(item, list):
+            continue
+        if depth > limit:
+            return True
+        stack.extend((v, depth + 1) for v in item if isinstance(v, (dict, list)))
+    return False
+
+
+def parse_record(text: str, source: str) -> Record:
+    """One record; JSON is read strictly and within limits (InputError naming ``source``).
+
+    NaN, Infinity and numbers too large for a float are not JSON numbers; a
+    record above `MAX_RECORD_BYTES` or nested deeper than `MAX_RECORD_DEPTH`
+    is refused before anything walks it. Text that is not JSON is handed on
+    as text (a CSV or an IDoc).
+    """
+    if len(text) > MAX_RECORD_BYTES:
+        raise InputError(f"{source}: larger than {MAX_RECORD_BYTES // (1024 * 1024)} MiB")
+    stripped = text.lstrip()
+    if stripped[:1] not in ("{", "["):
+        return Record.from_text(text, source)
+    try:
+        data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite)
+    except json.JSONDecodeError:
+        return Record(text=text, data=None, source=source)
+    except RecursionError:
+        raise InputError(f"{source}: nested more than {MAX_RECORD_DEPTH} levels deep") \
+            from None
+    except ValueError as exc:  # NaN, Infinity, 1e999, an integer of thousands of digits
+        raise InputError(f"{source}: not valid JSON: {str(exc)[:160]}") from None
+    if (text.count("{") + text.count("[") > MAX_RECORD_DEPTH
+            and _depth_over(data, MAX_RECORD_DEPTH)):
+        raise InputError(f"{source}: nested more than {MAX_RECORD_DEPTH} levels deep")
+    return Record(text=text, data=data, source=source)
+
+
 def read_records(path: str, batch: bool,
-                 whole_file: Callable[[Record], bool] = lambda record: False
+                 whole_file: Callable[[Record], bool] = lambda record: False,
+                 on_error: Callable[[InputError], None] | None = None
                  ) -> Iterator[Record]:
     """A file as records: JSON lines give one record a line, anything else one record.
 
     A JSON-lines file is kept whole when ``whole_file`` says an adapter reads
-    it as one record (the tabular adapter groups rows into orders).
+    it as one record (the tabular adapter groups rows into orders). Every
+    line is parsed before the first record is handed on, so a malformed line
+    stops the batch before anything is decided; with ``on_error`` (``batch
+    --keep-going``) it is reported there and the other lines go on.
     """
     text = _read_text(path)
     name = "<stdin>" if path == "-" else path
@@ -65,19 +132,30 @@ def read_records(path: str, batch: bool,
     if not first:
         raise InputError(f"{name}: the file is empty")
     if batch and first.lstrip().startswith("{"):
-        whole = Record.from_text(text, name)
+        try:
+            whole = parse_record(text, name)
+        except InputError:
+            whole = Record(text=text, data=None, source=name)
         if whole.data is not None or whole_file(whole):
             yield whole
             return
+        records: list[Record] = []
         for n, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
-            record = Record.from_text(line, f"{name}:{n}")
-            if record.data is None:
-                raise InputError(f"{name}:{n}: not valid JSON")
-            yield record
+            try:
+                record = parse_record(line, f"{name}:{n}")
+                if record.data is None:
+                    raise InputError(f"{name}:{n}: not valid JSON")
+            except InputError as exc:
+                if on_error is None:
+                    raise
+                on_error(exc)
+                continue
+            records.append(record)
+        yield from records
         return
-    yield Record.from_text(text, name)
+    yield parse_record(text, name)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -93,26 +171,36 @@ def _print_checked(checked: Checked, args: argparse.Namespace) -> None:
         text = json.dumps(doc) + "\n"
     else:
         buf = io.StringIO()
-        decision_table(checked.order, checked.decision, buf)
-        if getattr(args, "writeback", False):
-            buf.write("  write-back: " + json.dumps(checked.writeback) + "\n\n")
-        text = buf.getvalue()
-    sys.stdout.write(text)
+        try:
+            decision_table(checked.order, checked.decision, buf)
+            if getattr(args, "writeback", False):
+                buf.write("  write-back: " + json.dumps(checked.writeback) + "\n\n")
+            text = buf.getvalue()
+        except Exception:  # the quota is committed: the decision is printed, whatever it holds
+            text = json.dumps(checked.decision.to_dict(), default=str) + "\n"
+    sys.stdout.write(printable(text))
     sys.stdout.flush()
+
+
+def printable(text: str) -> str:
+    """``text`` as any stream can take it: lone surrogates escaped, never raised."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _finish(results: list[Checked], args: argparse.Namespace) -> int:
     code = EXIT_OK
     for checked in results:
         for err in checked.plugin_errors:
-            print(f"exportgate: {err}", file=sys.stderr)
+            print(printable(f"exportgate: {err}"), file=sys.stderr)
     if any(c.plugin_errors for c in results):
         code = EXIT_PLUGIN
     if any(c.decision.error for c in results):
         for c in results:
             if c.decision.error:
-                print(f"exportgate: order {c.decision.order} held: {c.decision.error}",
-                      file=sys.stderr)
+                print(printable(f"exportgate: order {c.decision.order} held: "
+                                f"{c.decision.error}"), file=sys.stderr)
         code = EXIT_HELD
     fail_on = getattr(args, "fail_on", None)
     if code == EXIT_OK and fail_on:
@@ -123,6 +211,8 @@ def _finish(results: list[Checked], args: argparse.Namespace) -> int:
 
 
 def _gate(args: argparse.Namespace) -> Gate:
+    if args.ledger is not None:
+        check_ledger_url(args.ledger, "--ledger")
     return Gate(_settings(args), regime_id=args.regime, ledger_url=args.ledger,
                 engine=args.engine)
 
@@ -149,7 +239,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     def report(exc: InputError) -> None:
         bad.append(exc)
-        print(f"exportgate: {exc}", file=sys.stderr)
+        print(printable(f"exportgate: {exc}"), file=sys.stderr)
 
     with _gate(args) as gate:
         def whole_file(record: Record) -> bool:
@@ -157,7 +247,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
                 return bool(args.adapter != "canonical")
             return gate.plugins.claimants(record) != []
 
-        records = read_records(args.file, batch=True, whole_file=whole_file)
+        records = read_records(args.file, batch=True, whole_file=whole_file,
+                               on_error=report if args.keep_going else None)
         results = list(gate.batch(records, args.adapter, keep_going=args.keep_going,
                                   on_error=report,
                                   on_committed=lambda c: _print_checked(c, args)))
@@ -217,6 +308,8 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 def cmd_ledger(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    if args.ledger is not None:
+        check_ledger_url(args.ledger, "--ledger")
     ledger = open_ledger(args.ledger or settings.ledger, settings.ledger_timeout)
     try:
         if args.action == "init":
@@ -307,9 +400,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except ExportgateError as exc:
-        print(f"exportgate: {exc}", file=sys.stderr)
+        print(printable(f"exportgate: {exc}"), file=sys.stderr)
         if isinstance(exc, InputError):
             return EXIT_INPUT
+        if isinstance(exc, AuditError):
+            return EXIT_AUDIT
         return EXIT_PLUGIN if isinstance(exc, PluginError) else EXIT_HELD
     except BrokenPipeError:
         return EXIT_OK
