@@ -73,8 +73,10 @@ class Dynamics365Adapter:
 
     def claims(self, record: Record) -> bool:
         docs = _documents(record.data)
-        return bool(docs) and all(isinstance(d, dict) and "SalesOrderNumber" in d
-                                  and "SalesOrderLines" in d for d in docs or ())
+        return bool(docs) and all(
+            isinstance(d, dict) and "SalesOrderNumber" in d
+            and ("SalesOrderLines" in d or "OrderingCustomerAccountNumber" in d)
+            for d in docs or ())
 
     def adapt(self, record: Record) -> list[Order]:
         f = Fields(self.name, record)
@@ -107,7 +109,9 @@ class Dynamics365Adapter:
             if end_user is not None:
                 parties["end_user"] = PartyRef(end_user, end_user_field)
         site = f.text(so, "DefaultShippingSiteId", "DefaultShippingSiteId")
-        f.deferred(so.get("SalesOrderLines"), "SalesOrderLines", "$expand=SalesOrderLines")
+        if "SalesOrderLines" not in so:
+            raise f.error("is not expanded; request the order with $expand=SalesOrderLines (or "
+                          "read the lines alongside into SalesOrderLines)", "SalesOrderLines")
         lines: list[LineIn | NotAssessed] = []
         keys: dict[str, dict[str, Any]] = {}
         for at, row in f.rows(so.get("SalesOrderLines"), "SalesOrderLines"):

@@ -86,6 +86,10 @@ class OdooAdapter:
         plant = (_many2one(f, so, "warehouse_id")[0]
                  if so.get("warehouse_id") not in (None, False) else None)
         lines: list[LineIn | NotAssessed] = []
+        ids = so.get("order_line")
+        if isinstance(ids, list) and ids and all(isinstance(x, int) for x in ids):
+            raise f.error("holds the lines' ids, not their read() results: read the lines "
+                          "alongside (order.order_line.read([...]))", "order_line")
         for at, row in f.rows(so.get("order_line"), "order_line"):
             line = f.need(row, "id", f"{at}.id")
             skip = _not_goods(row)

@@ -123,9 +123,11 @@ class SapODataAdapter:
         return "$expand=_Item($expand=_ItemPartner),_Partner"
 
     def claims(self, record: Record) -> bool:
+        """A sales order of this dialect, also one read without ``$expand`` (refused in adapt)."""
         docs = self.dialect.documents(record.data)
         return bool(docs) and all(isinstance(d, dict) and "SalesOrder" in d
-                                  and self.dialect.items in d for d in docs or ())
+                                  and (self.dialect.items in d or "SalesOrderType" in d)
+                                  for d in docs or ())
 
     def adapt(self, record: Record) -> list[Order]:
         f = Fields(self.name, record)
@@ -140,6 +142,8 @@ class SapODataAdapter:
         f.order_id = f.need(so, "SalesOrder", "SalesOrder")
         date_key = "SalesOrderDate" if so.get("SalesOrderDate") else "CreationDate"
         date = f.date(so.get(date_key), date_key)
+        if so.get(d.items) is None:
+            raise f.error(f"is not expanded; request it with {self.expand}", d.items)
         if so.get(d.partners) is None:
             raise f.error(f"is not expanded; request it with {self.expand}", d.partners)
         f.deferred(so.get(d.partners), d.partners, self.expand)

@@ -374,3 +374,22 @@ def test_truncated_json_says_where(tmp_path: Path, capsys: pytest.CaptureFixture
     err = capsys.readouterr().err
     assert "invalid JSON at line" in err and "column" in err and "Traceback" not in err
     assert err.count("\n") == 1
+
+
+def test_records_read_without_their_lines_name_the_expansion(
+        registered: dict[str, Adapter]) -> None:
+    v4 = ex.data("sap-odata-v4/4811-de-research.json")
+    del v4["_Item"]
+    exc = ex.adapter_error(registered["sap-odata-v4"], v4)
+    assert exc.field == "_Item" and "$expand=_Item" in str(exc)
+    v2 = ex.data(V2)
+    del v2["d"]["to_Item"]
+    assert ex.adapter_error(registered["sap-odata-v2"], v2).field == "to_Item"
+    d365 = ex.data("d365-fo/usmf-000812-us-domestic.json")
+    del d365["SalesOrderLines"]
+    exc = ex.adapter_error(registered["d365-fo"], d365)
+    assert exc.field == "SalesOrderLines" and "$expand=SalesOrderLines" in str(exc)
+    odoo = ex.data("odoo/S00042-jp-research.json")
+    odoo["order_line"] = [101, 102, 103]
+    exc = ex.adapter_error(registered["odoo"], odoo)
+    assert exc.field == "order_line" and "read()" in str(exc)
