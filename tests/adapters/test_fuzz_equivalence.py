@@ -198,3 +198,82 @@ def test_a_unit_the_catalog_cannot_convert_is_an_error_naming_line_and_unit(
         exc = ex.adapter_error(registered[name], doc)
         assert exc.line == str(row[shape.id_key]) and exc.field is not None
         assert exc.field.endswith(shape.unit) and repr(unit) in str(exc)
+
+
+# -- IDoc and tabular: text records ----------------------------------------------------------
+
+@st.composite
+def rewritten_idoc(draw: st.DrawFn, rel: str) -> tuple[str, list[str]]:
+    """The IDoc with quantities in packs or other piece codes, a vendor partner, deleted items."""
+    import xml.etree.ElementTree as ET
+    root = ET.fromstring(ex.text(rel))
+    added: list[str] = []
+    for idoc in root.findall("IDOC"):
+        items = idoc.findall("E1EDP01")
+        for seg in items:
+            material = next(x.findtext("IDTNR") for x in seg.findall("E1EDP19")
+                            if x.findtext("QUALF") == "002")
+            count = int(Decimal(seg.findtext("MENGE") or "0"))
+            packs = [(u, n) for u, n in PACKS.get(str(material), {}).items() if count % n == 0]
+            if count % 12 == 0:
+                packs.append(("DZN", 12))
+            choice = draw(st.sampled_from(["keep", "pieces"] + (["pack"] if packs else [])))
+            menge, menee = seg.find("MENGE"), seg.find("MENEE")
+            assert menge is not None and menee is not None
+            if choice == "pieces":
+                menee.text = draw(st.sampled_from(["PCE", "EA", "ST", "C62"]))
+                menge.text = draw(st.sampled_from([f"{count}", f"{count}.000"]))
+            elif choice == "pack":
+                unit, size = draw(st.sampled_from(packs))
+                menee.text, menge.text = unit, f"{count // size}.000"
+        if draw(st.booleans()):
+            vendor = ET.Element("E1EDKA1", SEGMENT="1")
+            ET.SubElement(vendor, "PARVW").text = draw(st.sampled_from(["LF", "LS", "SP"]))
+            ET.SubElement(vendor, "PARTN").text = "S4HCLNT100"
+            ET.SubElement(vendor, "LAND1").text = "US"
+            idoc.insert(list(idoc).index(idoc.findall("E1EDKA1")[0]), vendor)
+        for n in range(draw(st.integers(0, 2))):
+            deleted = copy.deepcopy(draw(st.sampled_from(items)))
+            posex = deleted.find("POSEX")
+            assert posex is not None
+            posex.text = f"0009{n}0"
+            ET.SubElement(deleted, "ACTION").text = "003"
+            idoc.insert(list(idoc).index(items[-1]) + 1, deleted)
+            added.append(posex.text)
+    return ET.tostring(root, encoding="unicode"), added
+
+
+IDOC_RECORDS = [rel for rel in ex.RECORDS if ex.adapter_of(rel) == "sap-idoc-orders05"]
+
+
+@pytest.mark.parametrize("rel", IDOC_RECORDS)
+def test_rewritten_idoc_reads_as_its_canonical_order(rel: str, plugins: Plugins) -> None:
+    adapter = plugins.adapters["sap-idoc-orders05"]
+    expected = [_comparable(order_from_dict(doc)) for doc in ex.canonical(rel)]
+    tried = []
+
+    @settings(max_examples=EXAMPLES, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(rewritten_idoc(rel))
+    def run(case: tuple[str, list[str]]) -> None:
+        text, added = case
+        orders = ex.adapt(adapter, text)
+        assert [_comparable(apply(o, plugins.enrich(o))) for o in orders] == expected
+        assert sorted(x.id for o in orders for x in o.not_assessed) == sorted(added)
+        tried.append(text)
+
+    run()
+    assert len(tried) >= 50  # the space of rewrites of a one-item IDoc is small
+
+
+def test_tabular_unit_column_is_converted(plugins: Plugins) -> None:
+    adapter = plugins.adapters["tabular"]
+    text = ex.text("tabular/line-report.csv")
+    row = "PO-9001,02.06.2025,10,MAT-H100-SXM,8,EA,"
+    assert row in text
+    orders = ex.adapt(adapter, text.replace(row, "PO-9001,02.06.2025,10,MAT-H100-SXM,1,CS,"))
+    expected = [_comparable(order_from_dict(doc)) for doc in ex.canonical(
+        "tabular/line-report.csv")]
+    assert [_comparable(apply(o, plugins.enrich(o))) for o in orders] == expected
+    exc = ex.adapter_error(adapter, text.replace(row, "PO-9001,02.06.2025,10,MAT-H100-SXM,8,KAR,"))
+    assert (exc.field, exc.line) == ("UoM", "10")

@@ -393,3 +393,48 @@ def test_records_read_without_their_lines_name_the_expansion(
     odoo["order_line"] = [101, 102, 103]
     exc = ex.adapter_error(registered["odoo"], odoo)
     assert exc.field == "order_line" and "read()" in str(exc)
+
+
+# -- the three records the issue saw decided wrong with exit 0 --------------------------------
+
+CONFIG = str(ex.EXAMPLES / "exportgate.yaml")
+
+
+def _check(tmp_path: Path, name: str, doc: Any,
+           capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    path = tmp_path / name
+    path.write_text(json.dumps(doc), "utf-8")
+    code = main(["--config", CONFIG, "check", "--regime", "us-ai-diffusion-2025", "--ledger",
+                 f"sqlite:///{tmp_path / 'l.db'}", "--json", str(path)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_netsuite_order_shipping_elsewhere_than_the_customer_is_not_decided(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = public("netsuite-not-expanded.json")
+    doc["item"] = ex.data("netsuite/SO1042-ae-nveu.json")["item"]
+    code, out, err = _check(tmp_path, "so.json", doc, capsys)
+    assert (code, out) == (2, "")
+    assert "shippingAddress" in err and "expandSubResources=true" in err
+
+
+def test_cases_are_counted_as_pieces_of_the_catalog(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = ex.data("sap-odata-v2/4712-sa-datacenter.json")
+    item = doc["d"]["to_Item"]["results"][0]
+    assert (item["Material"], item["RequestedQuantity"]) == ("MAT-H100-SXM", "2000.000")
+    item.update(RequestedQuantity="250.000", RequestedQuantityUnit="CS")   # 2,000 pieces
+    code, out, _ = _check(tmp_path, "so.json", doc, capsys)
+    assert code == 0
+    decision = json.loads(out)
+    expected = ex.EXPECTED["records"]["sap-odata-v2/4712-sa-datacenter.json"]["4712"]["aid"]
+    assert decision["outcome"] == expected[0] == "license"   # 250 pieces would be notify (LPP)
+    assert [c["tpp"] for line in decision["lines"] for c in line["consumes"]] == [2000 * 15832]
+
+
+def test_a_destination_that_is_no_country_is_not_decided(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _check(tmp_path, "c.json", _canonical("QQ"), capsys)
+    assert (code, out) == (2, "")
+    assert "parties.ship_to.country" in err and "ISO 3166-1" in err
