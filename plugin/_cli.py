@@ -139,21 +139,22 @@ def read_records(path: str, batch: bool,
         if whole.data is not None or whole_file(whole):
             yield whole
             return
-        records: list[Record] = []
-        for n, line in enumerate(text.splitlines(), 1):
+        good: list[int] = []  # parsed once to check, again when handed on: less memory
+        lines = text.splitlines()
+        for n, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
-                record = parse_record(line, f"{name}:{n}")
-                if record.data is None:
+                if parse_record(line, f"{name}:{n}").data is None:
                     raise InputError(f"{name}:{n}: not valid JSON")
             except InputError as exc:
                 if on_error is None:
                     raise
                 on_error(exc)
                 continue
-            records.append(record)
-        yield from records
+            good.append(n)
+        for n in good:
+            yield parse_record(lines[n - 1], f"{name}:{n}")
         return
     yield parse_record(text, name)
 
