@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -49,15 +50,28 @@ COMMANDS: list[tuple[str, Callable[[Any], None]]] = [
 ]
 
 
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*\sencoding=["']([A-Za-z0-9._-]{1,40})["']""")
+
+
 def _read_text(path: str) -> str:
     if path == "-":
         return sys.stdin.read()
     try:
-        return Path(path).read_text(encoding="utf-8")
+        raw = Path(path).read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text") from None
+        pass
+    declared = _XML_ENCODING.match(raw[:200])  # an IDoc in ISO-8859-1 says so
+    if declared:
+        try:
+            return raw.decode(declared.group(1).decode("ascii"))
+        except (LookupError, UnicodeDecodeError):
+            raise InputError(f"{path}: not {declared.group(1).decode('ascii')} text, as its "
+                             "XML declaration says") from None
+    raise InputError(f"{path}: not UTF-8 text")
 
 
 def _reject_constant(name: str) -> Any:
@@ -101,7 +115,10 @@ def parse_record(text: str, source: str) -> Record:
         return Record.from_text(text, source)
     try:
         data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite)
-    except json.JSONDecodeError:
+    except json.JSONDecodeError as exc:
+        if exc.msg != "Extra data":  # not JSON lines either: broken or truncated JSON
+            raise InputError(f"{source}: invalid JSON at line {exc.lineno} column {exc.colno} "
+                             f"({exc.msg})") from None
         return Record(text=text, data=None, source=source)
     except RecursionError:
         raise InputError(f"{source}: nested more than {MAX_RECORD_DEPTH} levels deep") \
