@@ -29,10 +29,13 @@ def make_book(n_orders: int, seed: int = 15) -> list[dict[str, Any]]:
     """
     rng = random.Random(seed)
     consignees = []
-    countries = ["IN", "IN", "BR", "MY", "AE", "AE", "DE", "JP", "GB", "FR", "IN", "BR", "DE"]
-    for n, country in enumerate(countries):
-        consignees.append({"id": f"K{n:02d}", "country": country,
-                           "name": f"Consignee {n} ({country})",
+    names = [("IN", "Mumbai Compute"), ("IN", "Pune AI Labs"), ("BR", "Sao Paulo Cloud"),
+             ("MY", "Johor Data Park"), ("AE", "Abu Dhabi AI Campus"), ("AE", "Dubai GPU Cloud"),
+             ("DE", "Frankfurt Hosting"), ("JP", "Osaka Research DC"), ("GB", "London Compute"),
+             ("FR", "Paris Saclay HPC"), ("IN", "Hyderabad Cloud"), ("BR", "Rio Data Center"),
+             ("DE", "Munich AI Factory")]
+    for n, (country, name) in enumerate(names):
+        consignees.append({"id": f"K{n:02d}", "country": country, "name": name,
                            "certified": country in TIER1 and n % 2 == 0})
     orders = []
     for i in range(n_orders):
