@@ -133,8 +133,9 @@ def line(record: Any, sale: Any) -> Line:
                               "whole number of units", record=sale.rec_name,
                               line=record.rec_name, field="quantity")
     item = product.template.export_catalog_item or product.code or f"product-{product.id}"
+    # Counted in the product's default unit (the unit its TPP is given for), so
+    # no unit is passed on: exportgate takes the quantity in the item's base unit.
     return Line(id=str(record.id), item=str(item), quantity=int(quantity),
-                unit=product.default_uom.symbol,
                 classification=classification(product.template))
 
 

@@ -209,7 +209,15 @@ class Sale(metaclass=PoolMeta):
 
     @classmethod
     def export_release(cls, sales: Iterable[Any]) -> None:
-        """Free the quota of sales going back to draft or cancelled."""
+        """Free the quota of sales going back to draft or cancelled.
+
+        Their pending filings go too (a new quotation records what it needs);
+        filings marked done stay as the record of what was filed.
+        """
+        Filing = Pool().get("exportgate.filing")
+        sales = list(sales)
+        Filing.delete(Filing.search([("sale", "in", [s.id for s in sales]),
+                                     ("state", "=", "pending")]))
         released = []
         for sale in sales:
             if sale.export_quota not in ("reserved", "committed"):

@@ -263,9 +263,11 @@ class ExportgateTestCase(ModuleTestCase):
             Sale.quote([first, second])
             self.assertEqual([first.export_outcome, second.export_outcome],
                              ["notify", "license"])
+            self.assertEqual([f.state for f in first.export_filings], ["pending"])
             Sale.cancel([first])
             self.assertEqual(first.state, "cancelled")
             self.assertEqual(first.export_quota, "released")
+            self.assertEqual(first.export_filings, ())
             self.assertEqual(self.usage(_gate.order_id(first)), [])
             Sale.draft([second])
             self.assertEqual(second.export_quota, "released")
