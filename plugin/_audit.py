@@ -215,7 +215,7 @@ class AuditLog:
                         before = json.loads(last)
                         prev, seq = str(before["hash"]), int(before["seq"])
                         keyed = before.get("chain") == KEYED
-                    except (ValueError, KeyError, TypeError):
+                    except (ValueError, KeyError, TypeError, RecursionError):
                         prev, seq = hashlib.sha256(last).hexdigest(), 0
             finally:
                 os.close(rfd)
@@ -273,7 +273,7 @@ def _recover(path: Path, last_hash: str, last_seq: int) -> None:
         doc = json.loads(pending.read_text(encoding="utf-8"))
     except FileNotFoundError:
         doc = None
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         doc = {}
     if doc is not None:
         if isinstance(doc, dict) and doc.get("hash") == last_hash \
@@ -349,7 +349,7 @@ def verify(path: str | Path, head: dict[str, Any] | None = None,
             if not isinstance(rec, dict) or not isinstance(rec.get("hash"), str) \
                     or not isinstance(rec.get("prev_hash"), str):
                 raise ValueError("not a record")
-        except ValueError:
+        except (ValueError, RecursionError):
             problems.append(Problem("edited", n, "the line is not a chained JSON record "
                                     "(edited by hand, or a torn write)"))
             edited.add(n)
@@ -483,7 +483,7 @@ def _read_head(path: Path, quiet: bool = False) -> dict[str, Any] | None:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         if quiet:
             return None
         raise ConfigError(f"{path}: the head anchor is unreadable ({exc})") from None
@@ -543,7 +543,7 @@ def cmd_verify(args: Any) -> int:
     if args.anchor:
         try:
             anchor = json.loads(Path(args.anchor).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             raise ConfigError(f"{args.anchor}: not a head anchor ({exc})") from None
         if not isinstance(anchor, dict):
             raise ConfigError(f"{args.anchor}: not a head anchor (not a JSON object)")

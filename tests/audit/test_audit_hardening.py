@@ -280,3 +280,29 @@ def test_an_unwritable_audit_log_leaves_nothing_reserved_unreported(
     assert held <= reported
     assert reported == {"SO-1", "SO-2", "SO-3"}  # every order answered (held), none dropped
     assert all(json.loads(x)["error"] for x in out.splitlines() if x.strip())
+
+
+def test_a_line_nested_100000_deep_is_reported_not_raised(tmp_path: Path) -> None:
+    path = _log(tmp_path, 2)
+    with path.open("a") as f:
+        f.write("[" * 100_000 + "]" * 100_000 + "\n")
+    report = verify(path)
+    assert ("edited", 3) in [(p.kind, p.line) for p in report.problems]
+    AuditLog(path).append(_event(4))  # chains past it, as past a torn line
+    assert json.loads(path.read_text().splitlines()[-1])["order_id"] == "SO-4"
+
+
+def test_the_gate_writes_a_keyed_log_when_the_configuration_names_a_key(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "audit.key").write_bytes(KEY)
+    config = tmp_path / "c.yaml"
+    config.write_text("audit_log: audit.jsonl\naudit_key_file: audit.key\n")
+    order = tmp_path / "o.json"
+    order.write_text(json.dumps(h100_order("SO-1", "IN", 10)))
+    assert main(["--config", str(config), "check", "--regime", REGIME, "--ledger",
+                 f"sqlite:///{tmp_path / 'l.db'}", str(order)]) == 0
+    [record] = _records(tmp_path / "audit.jsonl")
+    assert record["chain"] == KEYED and record["hash"] == record_hash(record, KEY)
+    capsys.readouterr()
+    assert main(["--config", str(config), "audit", "verify",
+                 str(tmp_path / "audit.jsonl")]) == 0
