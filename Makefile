@@ -5,14 +5,14 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 OPA_BINDINGS := opa-golib-python-bindings==0.4.4
 
-.PHONY: all setup demo test test-fast lint bench clean postgres chromium
+.PHONY: all setup demo tryton-demo test test-fast test-tryton lint bench clean postgres chromium
 
 all: demo
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e '.[test]'
+	$(PIP) install -q -e '.[test,tryton]'
 	# The OPA Go engine declares Python >= 3.14 but loads on 3.11 (see README).
 	$(PIP) install -q --ignore-requires-python --no-deps $(OPA_BINDINGS)
 	touch $@
@@ -24,6 +24,10 @@ demo: setup
 	rm -f .exportgate/demo-ledger.db
 	$(VENV)/bin/exportgate batch --regime us-ai-diffusion-2025 \
 	    --ledger sqlite:///.exportgate/demo-ledger.db examples/orders.jsonl
+
+## exportgate in Tryton's sale workflow: a throwaway Tryton database, five sales (docs/tryton.md).
+tryton-demo: setup
+	$(PY) examples/tryton/demo.py .exportgate/tryton-demo
 
 postgres:
 	bash .ci/ensure-postgres.sh
@@ -40,6 +44,10 @@ test: setup postgres chromium lint
 
 test-fast: setup
 	$(PY) -m pytest -q -m 'not slow'
+
+## The Tryton module alone, on a real Tryton server (SQLite).
+test-tryton: setup
+	$(PY) -m pytest -q -m tryton tests/tryton
 
 ## Types (mypy strict, over the installed package layout) and lint (ruff).
 lint: setup
