@@ -19,7 +19,8 @@ if [ "$(id -u)" != "0" ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends chromium >/dev/null
+# A font for the page text: without one Chromium draws boxes.
+$SUDO apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core >/dev/null
 
 if ! command -v chromium >/dev/null 2>&1; then
   echo "ensure-chromium: installed 'chromium' but no chromium command is on PATH" >&2

@@ -102,10 +102,15 @@ def test_terminal_report_puts_the_summary_first(book_file: Path) -> None:
     assert "(the first 20; --detail for all)" in out
     shown = [line for line in out.splitlines() if line.startswith("order ")]
     assert len(shown) == 20
+    page = book_file.parent / "impact.html"
     full = run("diff", "--regime", "us-ai-diffusion-2025", "--against",
-               "us-ai-diffusion-2025:lpp_cap_tpp=7916000", "--detail", str(book_file),
-               cwd=book_file.parent)
+               "us-ai-diffusion-2025:lpp_cap_tpp=7916000", "--detail", "--html", str(page),
+               str(book_file), cwd=book_file.parent)
     assert len([line for line in full.stdout.splitlines() if line.startswith("order ")]) > 20
+    assert f"report drawn in {page}" in full.stdout
+    html = page.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>")
+    assert "Impact of us-ai-diffusion-2025 with lpp_cap_tpp=7916000" in html
 
 
 @pytest.mark.parametrize("against, message", [
