@@ -59,10 +59,8 @@ def test_a_table_that_cannot_be_drawn_falls_back_to_json(monkeypatch: pytest.Mon
     assert json.loads(out)["lines"][0]["outcome"] == "notify"
 
 
-@pytest.mark.xfail(strict=False, reason="Gate.batch must report a closed order and go on "
-                   "(see the hardening report)")
-def test_a_shipped_order_in_a_batch_does_not_stop_the_orders_after_it(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def _shipped_a_then_batch(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                          *flags: str) -> tuple[int, str, str, dict[str, str]]:
     db = f"sqlite:///{tmp_path / 'l.db'}"
     one = tmp_path / "a.json"
     one.write_text(json.dumps(h100_order("A", "IN", 10)))
@@ -73,14 +71,27 @@ def test_a_shipped_order_in_a_batch_does_not_stop_the_orders_after_it(
     capsys.readouterr()
     batch = tmp_path / "b.jsonl"
     batch.write_text("".join(json.dumps(h100_order(x, "IN", 10)) + "\n" for x in "BAC"))
-    code = main(["batch", "--json", "--regime", REGIME, "--ledger", db, str(batch)])
+    code = main(["batch", "--json", *flags, "--regime", REGIME, "--ledger", db, str(batch)])
     out, err = capsys.readouterr()
-    assert [json.loads(x)["order"] for x in out.splitlines()] == ["B", "C"]
-    assert "order A" in err and "committed" in err
-    assert code == 2
     ledger = open_ledger(db)
     try:
-        orders = {r["order"]: r["state"] for r in ledger.reservations()}
+        states = {r["order"]: r["state"] for r in ledger.reservations()}
     finally:
         ledger.close()
-    assert orders == {"A": "committed", "B": "reserved", "C": "reserved"}
+    return code, out, err, states
+
+
+def test_a_shipped_order_in_a_batch_stops_it_before_anything_is_decided(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err, states = _shipped_a_then_batch(tmp_path, capsys)
+    assert code == 2 and out == "" and "A" in err and "Traceback" not in err
+    assert states == {"A": "committed"}
+
+
+def test_with_keep_going_a_shipped_order_is_reported_and_the_rest_decided(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err, states = _shipped_a_then_batch(tmp_path, capsys, "--keep-going")
+    assert [json.loads(x)["order"] for x in out.splitlines()] == ["B", "C"]
+    assert "A" in err and "Traceback" not in err
+    assert code == 2
+    assert states == {"A": "committed", "B": "reserved", "C": "reserved"}
