@@ -358,5 +358,8 @@ def summary(decision: Decision) -> str:
 
 
 def _show(value: Any) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except (RecursionError, ValueError):  # nested too deep; an integer of thousands of digits
+        return type(value).__name__
     return f"{type(value).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"

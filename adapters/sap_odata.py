@@ -18,8 +18,8 @@ end-user function); a partner on an item overrides the header partner for
 that item. A country comes from the partner's expanded address (V2
 ``to_Address``), else from the party master (and the decision notes it).
 The quantity is ``RequestedQuantity`` in ``RequestedQuantityUnit`` (V2) or
-``RequestedQuantityISOUnit`` (V4), converted to the item's base unit by the
-item catalog. Not assessed (listed in the decision): rejected items
+``RequestedQuantityISOUnit`` (V4; ``RequestedQuantitySAPUnit`` for a unit
+without an ISO code), converted to the item's base unit by the item catalog. Not assessed (listed in the decision): rejected items
 (``SalesDocumentRjcnReason`` set), items of a category that ships no goods
 (``SalesOrderItemCategory`` in ``not_goods_item_categories``: text and
 service items by default) and zero quantities. Free-of-charge items
@@ -70,6 +70,7 @@ class Dialect:
     statuses: bool
     envelope: str | None
     collection: str
+    sap_unit: str | None = None
 
     def documents(self, data: Any) -> list[Any] | None:
         """The sales-order objects of a payload, or ``None`` when it is not this dialect's."""
@@ -97,7 +98,7 @@ V4 = Dialect(
     header_entity="SalesOrder", schedule_line_entity="SalesOrderScheduleLine",
     items="_Item", partners="_Partner", item_partners="_ItemPartner", product="Product",
     unit="RequestedQuantityISOUnit", plant="Plant", address=None, statuses=True,
-    envelope=None, collection="value")
+    envelope=None, collection="value", sap_unit="RequestedQuantitySAPUnit")
 
 
 class SapODataAdapter:
@@ -173,12 +174,16 @@ class SapODataAdapter:
         plant = f.text(item, d.plant, f"{at}.{d.plant}", line)
         if product is None:
             raise f.error("is missing or empty", f"{at}.{d.product}", line)
+        unit_key = d.unit
+        unit = f.text(item, d.unit, f"{at}.{d.unit}", line)
+        if unit is None and d.sap_unit is not None:  # a unit without an ISO code
+            unit_key = d.sap_unit
+            unit = f.text(item, d.sap_unit, f"{at}.{d.sap_unit}", line)
         return LineIn(
             id=line, item=product,
             quantity=f.quantity(item.get("RequestedQuantity"), f"{at}.RequestedQuantity", line),
-            unit=f.text(item, d.unit, f"{at}.{d.unit}", line),
-            parties=overrides, ship_from=ship_from(self.options, plant),
-            quantity_field=f"{at}.RequestedQuantity", unit_field=f"{at}.{d.unit}")
+            unit=unit, parties=overrides, ship_from=ship_from(self.options, plant),
+            quantity_field=f"{at}.RequestedQuantity", unit_field=f"{at}.{unit_key}")
 
     def _partners(self, f: Fields, value: Any, at: str,
                   line: str | None) -> dict[str, PartyRef]:

@@ -15,9 +15,9 @@ from typing import Any
 
 import erp_examples as ex
 import pytest
-from exportgate import Adapter, Record
+from exportgate import Adapter, AdapterError, Record
 from exportgate._catalog import ItemCatalog, UnitError
-from exportgate._cli import _read_text, main
+from exportgate._cli import main
 from exportgate._enrich import apply
 from exportgate._exceptions import ConfigError, ValidationError
 from exportgate._model import Decision, LineDecision, NotAssessed, Order, Outcome
@@ -329,8 +329,7 @@ def test_extended_latin1_idoc_change_with_vendor_and_item_ship_to(
     path = PUBLIC / "idoc-extended-latin1.xml"
     with pytest.raises(UnicodeDecodeError):
         path.read_bytes().decode("utf-8")
-    text = _read_text(str(path))
-    rec = Record.from_text(text, str(path))
+    rec = Record.from_text(path.read_bytes().decode("iso-8859-1"), str(path))
     assert [a.name for a in registered.values() if a.claims(rec)] == ["sap-idoc-orders05"]
     orders = registered["sap-idoc-orders05"].adapt(rec)
     assert [(o.id, lines(o)) for o in orders] == [
@@ -438,3 +437,38 @@ def test_a_destination_that_is_no_country_is_not_decided(
     code, out, err = _check(tmp_path, "c.json", _canonical("QQ"), capsys)
     assert (code, out) == (2, "")
     assert "parties.ship_to.country" in err and "ISO 3166-1" in err
+
+
+def test_v4_unit_without_an_iso_code_is_read_from_the_sap_unit(
+        registered: dict[str, Adapter]) -> None:
+    doc = ex.data("sap-odata-v4/4811-de-research.json")
+    item = doc["_Item"][0]
+    assert item["Product"] == "MAT-H100-SXM"
+    item.update(RequestedQuantity=4, RequestedQuantityISOUnit="", RequestedQuantitySAPUnit="CS")
+    assert ex.adapt(registered["sap-odata-v4"], doc)[0].lines[0].quantity == 32
+    item["RequestedQuantitySAPUnit"] = "KAR"
+    exc = ex.adapter_error(registered["sap-odata-v4"], doc)
+    assert exc.field == "_Item[0].RequestedQuantitySAPUnit"
+
+
+def test_a_value_nested_too_deep_to_show_is_still_an_adapter_error(
+        registered: dict[str, Adapter]) -> None:
+    deep: Any = "x"
+    for _ in range(5000):
+        deep = [deep]
+    doc = ex.data(V2)
+    doc["d"]["to_Item"]["results"][0]["RequestedQuantity"] = deep
+    with pytest.raises(AdapterError) as exc:
+        registered["sap-odata-v2"].adapt(Record(text="", data=doc, source="deep"))
+    assert exc.value.field == "to_Item.results[0].RequestedQuantity"
+
+
+def test_the_command_line_reads_an_idoc_in_the_encoding_it_declares(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--config", CONFIG, "check", "--regime", "us-ai-diffusion-2025", "--ledger",
+                 f"sqlite:///{tmp_path / 'l.db'}", "--json", "--all",
+                 str(PUBLIC / "idoc-extended-latin1.xml")])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert [json.loads(x)["order"] for x in out.splitlines()] == [
+        "4500018001#000010", "4500018001#000030"]
