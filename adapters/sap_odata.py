@@ -19,7 +19,8 @@ that item. A country comes from the partner's expanded address (V2
 ``to_Address``), else from the party master (and the decision notes it).
 The quantity is ``RequestedQuantity`` in ``RequestedQuantityUnit`` (V2) or
 ``RequestedQuantityISOUnit`` (V4; ``RequestedQuantitySAPUnit`` for a unit
-without an ISO code), converted to the item's base unit by the item catalog. Not assessed (listed in the decision): rejected items
+without an ISO code), converted to the item's base unit by the item catalog.
+Not assessed (listed in the decision): rejected items
 (``SalesDocumentRjcnReason`` set), items of a category that ships no goods
 (``SalesOrderItemCategory`` in ``not_goods_item_categories``: text and
 service items by default) and zero quantities. Free-of-charge items
