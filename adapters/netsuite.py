@@ -7,7 +7,8 @@ references are ``{"id", "refName"}`` objects, the ``item`` sublist is
 links only: that, a paged sublist (``hasMore``), or an order text
 ``shipAddress`` without its ``shippingAddress`` subrecord, is an input error
 naming the expansion, never a decision on the customer's own country. Only
-sales orders are claimed (the record's ``links`` name its type).
+sales orders are claimed (the record's ``links`` name its type); a cancelled
+one (``orderStatus`` ``C``) is an input error.
 
 The order id is ``tranId``; the customer (``entity``) is the sold-to party
 and, at the shipping address, the ship-to party, whose country is
@@ -84,6 +85,9 @@ class NetSuiteAdapter:
         if kind not in (None, "salesOrder"):
             raise f.error(f"is a {kind} record; only salesOrder is read", "links")
         f.order_id = f.need(so, "tranId", "tranId")
+        status = so.get("orderStatus")
+        if isinstance(status, Mapping) and status.get("id") == "C":
+            raise f.error("the order is cancelled: nothing to check", "orderStatus")
         location = _ref(f, so, "location", "location")[0] if so.get("location") else None
         sublist = f.obj(so.get("item"), "item")
         if "items" not in sublist:

@@ -13,7 +13,8 @@ partners (``PARVW``, ``PARTN`` or, for a partner given by address, ``LIFNR``,
 number) and ``E1EDPA1`` item partners, which override the header partners.
 ``LAND1`` on a partner segment wins over the party master. ``MENGE`` is
 counted in ``MENEE`` and converted to the item's base unit. Not assessed:
-items with ``ACTION`` 003 (deleted, in an ORDCHG) and zero quantities.
+items with ``ACTION`` 003 (deleted, in an ORDCHG) and zero quantities; an
+order deleted whole (``E1EDK01-ACTION`` 003) is an input error.
 Vendor and other non-customer partner functions are skipped (see `_sap`).
 
 The write-back is for the IDoc before it is posted (or the order it
@@ -93,6 +94,9 @@ class IdocOrders05Adapter:
     def _order(self, f: Fields, idoc: ET.Element) -> list[Order]:
         k01 = _one(f, idoc, "E1EDK01", "IDOC")
         f.order_id = _need(f, k01, "BELNR", "E1EDK01")
+        if _text(k01, "ACTION") == "003":
+            raise f.error("the whole order is deleted (ACTION 003): nothing to check",
+                          "E1EDK01.ACTION")
         parties = self._partners(f, idoc.findall("E1EDKA1"), "E1EDKA1", None)
         lines = [self._line(f, p, i) for i, p in enumerate(idoc.findall("E1EDP01"))]
         return build_orders(f, self.master, order_id=f.order_id, date=self._date(f, idoc),

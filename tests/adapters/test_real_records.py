@@ -262,6 +262,12 @@ def test_cancelled_orders_are_refused(registered: dict[str, Adapter]) -> None:
     d365 = ex.data("d365-fo/usmf-000812-us-domestic.json")
     d365["SalesOrderStatus"] = "Canceled"
     assert ex.adapter_error(registered["d365-fo"], d365).field == "SalesOrderStatus"
+    netsuite = ex.data("netsuite/SO1042-ae-nveu.json")
+    netsuite["orderStatus"] = {"id": "C", "refName": "Cancelled"}
+    assert ex.adapter_error(registered["netsuite"], netsuite).field == "orderStatus"
+    idoc = ex.text("sap-idoc/orders05-4500017001-de.xml").replace(
+        "<BELNR>4500017001</BELNR>", "<ACTION>003</ACTION><BELNR>4500017001</BELNR>", 1)
+    assert ex.adapter_error(registered["sap-idoc-orders05"], idoc).field == "E1EDK01.ACTION"
 
 
 def test_not_assessed_lines_and_notes_reach_the_decision() -> None:
