@@ -23,7 +23,7 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from . import _audit, _bundle, _diff
 from ._adapter import Record
@@ -33,13 +33,10 @@ from ._ledger import open_ledger, parse_duration
 from ._model import Outcome
 from ._plugins import Plugins
 from ._render import decision_table, ledger_table, regimes_table
+from ._input import RecordFile, parse_record, read_records
 from ._settings import Settings, check_ledger_url
 
 EXIT_OK, EXIT_FAIL_ON, EXIT_INPUT, EXIT_HELD, EXIT_PLUGIN, EXIT_AUDIT = 0, 1, 2, 3, 4, 5
-
-#: Reading limits: one JSON record (a line of a batch, or a whole file) and its nesting.
-MAX_RECORD_BYTES = 64 * 1024 * 1024
-MAX_RECORD_DEPTH = 64
 
 #: Further subcommands: (name, add_parser(subparsers) -> None). Modules that
 #: own a command (bundles, the audit log) append here at import.
@@ -48,132 +45,6 @@ COMMANDS: list[tuple[str, Callable[[Any], None]]] = [
     ("audit", _audit.add_command),
     ("diff", _diff.add_command),
 ]
-
-
-_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*\sencoding=["']([A-Za-z0-9._-]{1,40})["']""")
-
-
-def _read_text(path: str) -> str:
-    if path == "-":
-        return sys.stdin.read()
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    declared = _XML_ENCODING.match(raw[:200])  # an IDoc in ISO-8859-1 says so
-    if declared:
-        try:
-            return raw.decode(declared.group(1).decode("ascii"))
-        except (LookupError, UnicodeDecodeError):
-            raise InputError(f"{path}: not {declared.group(1).decode('ascii')} text, as its "
-                             "XML declaration says") from None
-    raise InputError(f"{path}: not UTF-8 text")
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise ValueError(f"{text[:40]} is too large for a number")
-    return value
-
-
-def _depth_over(value: Any, limit: int) -> bool:
-    """True when ``value`` nests more than ``limit`` arrays/objects deep."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            item = list(item.values())
-        elif not isinstance(item, list):
-            continue
-        if depth > limit:
-            return True
-        stack.extend((v, depth + 1) for v in item if isinstance(v, (dict, list)))
-    return False
-
-
-def parse_record(text: str, source: str) -> Record:
-    """One record; JSON is read strictly and within limits (InputError naming ``source``).
-
-    NaN, Infinity and numbers too large for a float are not JSON numbers; a
-    record above `MAX_RECORD_BYTES` or nested deeper than `MAX_RECORD_DEPTH`
-    is refused before anything walks it. Text that is not JSON is handed on
-    as text (a CSV or an IDoc).
-    """
-    if len(text) > MAX_RECORD_BYTES:
-        raise InputError(f"{source}: larger than {MAX_RECORD_BYTES // (1024 * 1024)} MiB")
-    stripped = text.lstrip()
-    if stripped[:1] not in ("{", "["):
-        return Record.from_text(text, source)
-    try:
-        data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite)
-    except json.JSONDecodeError as exc:
-        if exc.msg != "Extra data":  # not JSON lines either: broken or truncated JSON
-            raise InputError(f"{source}: invalid JSON at line {exc.lineno} column {exc.colno} "
-                             f"({exc.msg})") from None
-        return Record(text=text, data=None, source=source)
-    except RecursionError:
-        raise InputError(f"{source}: nested more than {MAX_RECORD_DEPTH} levels deep") \
-            from None
-    except ValueError as exc:  # NaN, Infinity, 1e999, an integer of thousands of digits
-        raise InputError(f"{source}: not valid JSON: {str(exc)[:160]}") from None
-    if (text.count("{") + text.count("[") > MAX_RECORD_DEPTH
-            and _depth_over(data, MAX_RECORD_DEPTH)):
-        raise InputError(f"{source}: nested more than {MAX_RECORD_DEPTH} levels deep")
-    return Record(text=text, data=data, source=source)
-
-
-def read_records(path: str, batch: bool,
-                 whole_file: Callable[[Record], bool] = lambda record: False,
-                 on_error: Callable[[InputError], None] | None = None
-                 ) -> Iterator[Record]:
-    """A file as records: JSON lines give one record a line, anything else one record.
-
-    A JSON-lines file is kept whole when ``whole_file`` says an adapter reads
-    it as one record (the tabular adapter groups rows into orders). Every
-    line is parsed before the first record is handed on, so a malformed line
-    stops the batch before anything is decided; with ``on_error`` (``batch
-    --keep-going``) it is reported there and the other lines go on.
-    """
-    text = _read_text(path)
-    name = "<stdin>" if path == "-" else path
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    if not first:
-        raise InputError(f"{name}: the file is empty")
-    if batch and first.lstrip().startswith("{"):
-        try:
-            whole = parse_record(text, name)
-        except InputError:
-            whole = Record(text=text, data=None, source=name)
-        if whole.data is not None or whole_file(whole):
-            yield whole
-            return
-        good: list[int] = []  # parsed once to check, again when handed on: less memory
-        lines = text.splitlines()
-        for n, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                if parse_record(line, f"{name}:{n}").data is None:
-                    raise InputError(f"{name}:{n}: not valid JSON")
-            except InputError as exc:
-                if on_error is None:
-                    raise
-                on_error(exc)
-                continue
-            good.append(n)
-        for n in good:
-            yield parse_record(lines[n - 1], f"{name}:{n}")
-        return
-    yield parse_record(text, name)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -207,25 +78,37 @@ def printable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def _finish(results: list[Checked], args: argparse.Namespace) -> int:
-    code = EXIT_OK
-    for checked in results:
+class _Tally:
+    """What the exit code needs to know of the decisions, kept as they stream past."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.fail_on = Outcome(args.fail_on) if getattr(args, "fail_on", None) else None
+        self.held = self.plugin_failed = self.reached = False
+
+    def add(self, checked: Checked) -> None:
         for err in checked.plugin_errors:
             print(printable(f"exportgate: {err}"), file=sys.stderr)
-    if any(c.plugin_errors for c in results):
-        code = EXIT_PLUGIN
-    if any(c.decision.error for c in results):
-        for c in results:
-            if c.decision.error:
-                print(printable(f"exportgate: order {c.decision.order} held: "
-                                f"{c.decision.error}"), file=sys.stderr)
-        code = EXIT_HELD
-    fail_on = getattr(args, "fail_on", None)
-    if code == EXIT_OK and fail_on:
-        threshold = Outcome(fail_on)
-        if any(threshold <= c.decision.outcome for c in results):
-            code = EXIT_FAIL_ON
-    return code
+            self.plugin_failed = True
+        if checked.decision.error:
+            print(printable(f"exportgate: order {checked.decision.order} held: "
+                            f"{checked.decision.error}"), file=sys.stderr)
+            self.held = True
+        if self.fail_on is not None and self.fail_on <= checked.decision.outcome:
+            self.reached = True
+
+    def code(self) -> int:
+        if self.held:
+            return EXIT_HELD
+        if self.plugin_failed:
+            return EXIT_PLUGIN
+        return EXIT_FAIL_ON if self.reached else EXIT_OK
+
+
+def _finish(results: Iterable[Checked], args: argparse.Namespace) -> int:
+    tally = _Tally(args)
+    for checked in results:
+        tally.add(checked)
+    return tally.code()
 
 
 def _gate(args: argparse.Namespace) -> Gate:
@@ -265,12 +148,11 @@ def cmd_batch(args: argparse.Namespace) -> int:
                 return bool(args.adapter != "canonical")
             return gate.plugins.claimants(record) != []
 
-        records = read_records(args.file, batch=True, whole_file=whole_file,
-                               on_error=report if args.keep_going else None)
-        results = list(gate.batch(records, args.adapter, keep_going=args.keep_going,
-                                  on_error=report,
-                                  on_committed=lambda c: _print_checked(c, args)))
-    code = _finish(results, args)
+        records = RecordFile(args.file, whole_file=whole_file,
+                             on_error=report if args.keep_going else None)
+        code = _finish(gate.batch(records, args.adapter, keep_going=args.keep_going,
+                                  on_error=report, workers=args.workers,
+                                  on_committed=lambda c: _print_checked(c, args)), args)
     return EXIT_INPUT if bad else code
 
 
@@ -380,6 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("batch", help="check the orders of a file in order, one ledger")
     _decision_options(p)
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="engine worker processes (default: one per CPU for batches of "
+                        "400 orders or more, none below)")
     p.add_argument("--keep-going", action="store_true",
                    help="decide the valid orders even when some records are invalid")
     p.set_defaults(func=cmd_batch)

@@ -13,18 +13,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, TextIO
 
 from . import _enrich
 from ._adapter import Adapter, Record
 from ._engine import Engine
 from ._exceptions import (EngineError, ExportgateError, InputError, LedgerError, PluginError,
                           UnknownRegimeError)
-from ._ledger import SqlLedger, open_ledger
+from ._ledger import Hold, SqlLedger, open_ledger
 from ._model import Decision, Order
 from ._plugins import Plugins
 from ._fold import Renderer, fold
-from ._policy import parse_ladders, policy_input
+from ._policy import Ladders, parse_ladders, policy_input
 from ._regime import Regime
 from ._settings import Settings
 from ._validate import order_from_dict
@@ -141,8 +141,52 @@ class Gate:
         order = self.prepare(order) if not isinstance(order, Order) else order
         regime = self.regime_for(order)
         started = time.perf_counter()
-        decision, doc = self._decide(order, regime)
-        elapsed = time.perf_counter() - started
+        doc = policy_input(order)
+        try:
+            ladders = self.ladders(order, regime, self.engine.evaluate(regime, "ladders", doc))
+        except EngineError as exc:
+            decision = Decision.held(order, regime.id, str(exc), regime.parameters)
+        else:
+            try:
+                with self.ledger.hold(order.id, ladders.keys()) as hold:
+                    decision = self.settle(order, regime, ladders, hold)
+            except LedgerError as exc:
+                self._drop_ledger()
+                decision = Decision.held(order, regime.id, str(exc), regime.parameters)
+        return self.report(order, decision, doc, time.perf_counter() - started, adapter,
+                           on_committed)
+
+    def renderer(self, regime: Regime) -> Renderer:
+        """The decision builder of a regime (its rows and parameters), made once."""
+        key = regime.id + "@" + regime.revision
+        renderer = self._renderers.get(key)
+        if renderer is None:
+            renderer = self._renderers[key] = Renderer(regime)
+        return renderer
+
+    # The steps of a check, which `batch` runs in its own rhythm.
+
+    def ladders(self, order: Order, regime: Regime, raw: Any) -> Ladders:
+        """The engine's answer, checked against the contract (UndefinedResult if not)."""
+        return parse_ladders(raw, order, regime)
+
+    def settle(self, order: Order, regime: Regime, ladders: Ladders, hold: Hold) -> Decision:
+        """Fold the ladders against the locked usage and reserve; inside the ledger transaction.
+
+        A fold that breaks the contract (a ladder that may end without an
+        outcome) gives a held decision and reserves nothing.
+        """
+        try:
+            decision = self.renderer(regime).decide(order, ladders, fold(ladders, hold.usage))
+        except EngineError as exc:
+            return Decision.held(order, regime.id, str(exc), regime.parameters)
+        hold.reserve(decision.consumes, regime.id, decision.outcome.value, regime.parameters)
+        return decision
+
+    def report(self, order: Order, decision: Decision, doc: dict[str, Any], elapsed: float,
+               adapter: Adapter | None,
+               on_committed: Callable[[Checked], None] | None) -> Checked:
+        """After the commit: audit record, write-back, ``on_committed``, host callbacks."""
         if not self.what_if:
             for record in self.recorders:
                 record(order, decision, doc, elapsed)
@@ -153,33 +197,6 @@ class Gate:
         if not self.what_if:
             checked.plugin_errors.extend(self.plugins.decided(order, decision, writeback))
         return checked
-
-    def renderer(self, regime: Regime) -> Renderer:
-        """The decision builder of a regime (its rows and parameters), made once."""
-        key = regime.id + "@" + regime.revision
-        renderer = self._renderers.get(key)
-        if renderer is None:
-            renderer = self._renderers[key] = Renderer(regime)
-        return renderer
-
-    def _decide(self, order: Order, regime: Regime) -> tuple[Decision, dict[str, Any]]:
-        doc = policy_input(order)
-        try:
-            ladders = parse_ladders(self.engine.evaluate(regime, "ladders", doc), order, regime)
-        except EngineError as exc:
-            return Decision.held(order, regime.id, str(exc), regime.parameters), doc
-        renderer = self.renderer(regime)
-        try:
-            with self.ledger.hold(order.id, ladders.keys()) as hold:
-                decision = renderer.decide(order, ladders, fold(ladders, hold.usage))
-                hold.reserve(decision.consumes, regime.id, decision.outcome.value,
-                             regime.parameters)
-        except EngineError as exc:  # the ladders broke the contract: nothing was reserved
-            return Decision.held(order, regime.id, str(exc), regime.parameters), doc
-        except LedgerError as exc:
-            self._drop_ledger()
-            return Decision.held(order, regime.id, str(exc), regime.parameters), doc
-        return decision, doc
 
     def _drop_ledger(self) -> None:
         """After a ledger failure, reconnect on the next order rather than reuse the session."""
@@ -193,28 +210,28 @@ class Gate:
     def batch(self, records: Iterable[Record], adapter: str | None = None,
               keep_going: bool = False,
               on_committed: Callable[[Checked], None] | None = None,
-              on_error: Callable[[InputError], None] | None = None) -> Iterator[Checked]:
-        """Decide the orders of many records in order, against one ledger.
+              on_error: Callable[[InputError], None] | None = None,
+              workers: int | None = None, progress: TextIO | None = None
+              ) -> Iterator[Checked]:
+        """Decide the orders of many records in input order, against one ledger.
 
-        Every record is read and validated first: without ``keep_going`` one
-        bad record stops the batch before anything is decided; with it, bad
-        records are reported through ``on_error`` and the rest are decided.
+        Every record is read and validated first (orders already shipped are
+        refused there too): without ``keep_going`` one bad record stops the
+        batch before anything is decided; with it, bad records are reported
+        through ``on_error`` and the rest are decided. ``records`` is read
+        twice: pass a list, or an object whose ``__iter__`` starts afresh (a
+        one-shot iterator is kept in memory). `_batch` says how the deciding
+        pass is spread over worker processes (``workers``; None chooses) and
+        commits in groups; ``progress`` is the stream of the progress bar
+        (shown only on a terminal).
         """
-        ready: list[tuple[Order, Adapter]] = []
-        for record in records:
-            try:
-                orders, chosen = self.read(record, adapter)
-                for order in orders:
-                    self.regime_for(order)
-            except InputError as exc:
-                if not keep_going:
-                    raise
-                if on_error is not None:
-                    on_error(exc)
-                continue
-            ready.extend((order, chosen) for order in orders)
-        for order, chosen in ready:
-            yield self.check(order, chosen, on_committed)
+        from ._batch import BatchRun
+        if iter(records) is records:  # a one-shot iterator: keep it for the second pass
+            records = list(records)
+        run = BatchRun(self, adapter=adapter, keep_going=keep_going, workers=workers,
+                       on_committed=on_committed, on_error=on_error, progress=progress)
+        counts = run.validate(records)
+        yield from run.decide(records, counts)
 
 
 __all__ = ["Checked", "ExportgateError", "Gate"]

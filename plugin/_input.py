@@ -1,0 +1,261 @@
+"""One input path: how a file becomes records, for every command and the Python API.
+
+A file is one record (a JSON document, a CSV export, an IDoc), or JSON lines:
+one record a line. JSON is read strictly and within limits (NaN, Infinity,
+numbers too large for a float, records above `MAX_RECORD_BYTES` or nested
+deeper than `MAX_RECORD_DEPTH` are input errors naming the file and line).
+`RecordFile` streams a JSON-lines file line by line and can be read more
+than once (a batch validates everything, then decides), so a batch's memory
+does not grow with its input; standard input is spooled to a temporary file
+for that.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from ._adapter import Record
+from ._exceptions import InputError
+
+#: Reading limits: one JSON record (a line of a batch, or a whole file) and its nesting.
+MAX_RECORD_BYTES = 64 * 1024 * 1024
+MAX_RECORD_DEPTH = 64
+
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*\sencoding=["']([A-Za-z0-9._-]{1,40})["']""")
+
+
+def _read_text(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    return _decode(raw, path)
+
+
+def _decode(raw: bytes, path: str) -> str:
+    """UTF-8, or the encoding an XML declaration names (an IDoc in ISO-8859-1 says so)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    declared = _XML_ENCODING.match(raw[:200])  # an IDoc in ISO-8859-1 says so
+    if declared:
+        try:
+            return raw.decode(declared.group(1).decode("ascii"))
+        except (LookupError, UnicodeDecodeError):
+            raise InputError(f"{path}: not {declared.group(1).decode('ascii')} text, as its "
+                             "XML declaration says") from None
+    raise InputError(f"{path}: not UTF-8 text")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text[:40]} is too large for a number")
+    return value
+
+
+def _depth_over(value: Any, limit: int) -> bool:
+    """True when ``value`` nests more than ``limit`` arrays/objects deep."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        elif not isinstance(item, list):
+            continue
+        if depth > limit:
+            return True
+        stack.extend((v, depth + 1) for v in item if isinstance(v, (dict, list)))
+    return False
+
+
+def parse_record(text: str, source: str) -> Record:
+    """One record; JSON is read strictly and within limits (InputError naming ``source``).
+
+    NaN, Infinity and numbers too large for a float are not JSON numbers; a
+    record above `MAX_RECORD_BYTES` or nested deeper than `MAX_RECORD_DEPTH`
+    is refused before anything walks it. Text that is not JSON is handed on
+    as text (a CSV or an IDoc).
+    """
+    if len(text) > MAX_RECORD_BYTES:
+        raise InputError(f"{source}: larger than {MAX_RECORD_BYTES // (1024 * 1024)} MiB")
+    stripped = text.lstrip()
+    if stripped[:1] not in ("{", "["):
+        return Record.from_text(text, source)
+    try:
+        data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite)
+    except json.JSONDecodeError as exc:
+        if exc.msg != "Extra data":  # not JSON lines either: broken or truncated JSON
+            raise InputError(f"{source}: invalid JSON at line {exc.lineno} column {exc.colno} "
+                             f"({exc.msg})") from None
+        return Record(text=text, data=None, source=source)
+    except RecursionError:
+        raise InputError(f"{source}: nested more than {MAX_RECORD_DEPTH} levels deep") \
+            from None
+    except ValueError as exc:  # NaN, Infinity, 1e999, an integer of thousands of digits
+        raise InputError(f"{source}: not valid JSON: {str(exc)[:160]}") from None
+    if (text.count("{") + text.count("[") > MAX_RECORD_DEPTH
+            and _depth_over(data, MAX_RECORD_DEPTH)):
+        raise InputError(f"{source}: nested more than {MAX_RECORD_DEPTH} levels deep")
+    return Record(text=text, data=data, source=source)
+
+
+def read_records(path: str, batch: bool,
+                 whole_file: Callable[[Record], bool] = lambda record: False,
+                 on_error: Callable[[InputError], None] | None = None
+                 ) -> Iterator[Record]:
+    """A file as records: JSON lines give one record a line, anything else one record.
+
+    A JSON-lines file is kept whole when ``whole_file`` says an adapter reads
+    it as one record (the tabular adapter groups rows into orders). Every
+    line is parsed before the first record is handed on, so a malformed line
+    stops the batch before anything is decided; with ``on_error`` (``batch
+    --keep-going``) it is reported there and the other lines go on.
+    """
+    yield from records_from_text(_read_text(path), "<stdin>" if path == "-" else path,
+                                 batch, whole_file, on_error)
+
+
+def records_from_text(text: str, name: str, batch: bool,
+                      whole_file: Callable[[Record], bool] = lambda record: False,
+                      on_error: Callable[[InputError], None] | None = None
+                      ) -> Iterator[Record]:
+    """The records of a file's text (see `read_records`)."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    if not first:
+        raise InputError(f"{name}: the file is empty")
+    if batch and first.lstrip().startswith("{"):
+        try:
+            whole = parse_record(text, name)
+        except InputError:
+            whole = Record(text=text, data=None, source=name)
+        if whole.data is not None or whole_file(whole):
+            yield whole
+            return
+        good: list[int] = []  # parsed once to check, again when handed on: less memory
+        lines = text.splitlines()
+        for n, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                if parse_record(line, f"{name}:{n}").data is None:
+                    raise InputError(f"{name}:{n}: not valid JSON")
+            except InputError as exc:
+                if on_error is None:
+                    raise
+                on_error(exc)
+                continue
+            good.append(n)
+        for n in good:
+            yield parse_record(lines[n - 1], f"{name}:{n}")
+        return
+    yield parse_record(text, name)
+
+
+
+
+class RecordFile:
+    """The records of a file, read afresh on every iteration (streamed for JSON lines).
+
+    ``whole_file(record)`` says whether an adapter reads a JSON-lines file as
+    one record (the tabular adapter groups rows into orders; it is asked with
+    the first line). ``on_error`` (``batch --keep-going``) receives each line
+    that is not JSON instead of stopping there.
+    """
+
+    def __init__(self, path: str, whole_file: Callable[[Record], bool] = lambda r: False,
+                 on_error: Callable[[InputError], None] | None = None) -> None:
+        self.name = "<stdin>" if path == "-" else path
+        self.whole_file = whole_file
+        self.on_error = on_error
+        self._spool: IO[bytes] | None = None
+        if path == "-":
+            self._spool = tempfile.TemporaryFile()
+            for chunk in iter(lambda: sys.stdin.buffer.read(1 << 20), b""):
+                self._spool.write(chunk)
+            self.path = ""
+        else:
+            self.path = path
+        self._lines: bool | None = None
+
+    def _open(self) -> IO[bytes]:
+        if self._spool is not None:
+            self._spool.seek(0)
+            return self._spool
+        try:
+            return open(self.path, "rb")
+        except OSError as exc:
+            raise InputError(f"{self.name}: cannot read ({exc.strerror or exc})") from None
+
+    def _decide_shape(self) -> bool:
+        """True for JSON lines: the first non-empty line is a whole JSON record on its own."""
+        stream = self._open()
+        try:
+            first = b""
+            for raw in stream:
+                if raw.strip():
+                    first = raw
+                    break
+        finally:
+            if stream is not self._spool:
+                stream.close()
+        if not first:
+            raise InputError(f"{self.name}: the file is empty")
+        text = first.decode("utf-8", "replace")
+        if not text.lstrip().startswith("{"):
+            return False
+        try:
+            record = parse_record(text, f"{self.name}:1")
+        except InputError:
+            return False
+        return record.data is not None and not self.whole_file(
+            Record(text=text, data=None, source=self.name))
+
+    def __iter__(self) -> Iterator[Record]:
+        if self._lines is None:
+            self._lines = self._decide_shape()
+        if not self._lines:  # one record, or a file an adapter reads whole
+            stream = self._open()
+            try:
+                text = _decode(stream.read(), self.name)
+            finally:
+                if stream is not self._spool:
+                    stream.close()
+            yield from records_from_text(text, self.name, True, self.whole_file,
+                                         self.on_error)
+            return
+        stream = self._open()
+        try:
+            for n, raw in enumerate(stream, 1):
+                if not raw.strip():
+                    continue
+                source = f"{self.name}:{n}"
+                try:
+                    try:
+                        line = raw.decode("utf-8")
+                    except UnicodeDecodeError:
+                        raise InputError(f"{source}: not UTF-8 text") from None
+                    record = parse_record(line, source)
+                    if record.data is None:
+                        raise InputError(f"{source}: not valid JSON")
+                except InputError as exc:
+                    if self.on_error is None:
+                        raise
+                    self.on_error(exc)
+                    continue
+                yield record
+        finally:
+            if stream is not self._spool:
+                stream.close()
