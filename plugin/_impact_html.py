@@ -15,6 +15,7 @@ from typing import Any
 import matplotlib
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 OUTCOMES = ("allow", "notify", "license", "deny")
@@ -106,7 +107,7 @@ def chart_transitions(report: dict[str, Any]) -> str:
                 face = cmap(0.25 + 0.75 * lines / biggest)
             else:
                 face = "white"
-            ax.add_patch(matplotlib.patches.Rectangle((j, n - 1 - i), 1, 1, facecolor=face,
+            ax.add_patch(Rectangle((j, n - 1 - i), 1, 1, facecolor=face,
                                                       edgecolor="#bbbbbb"))
             if lines:
                 dark = a != b and lines / biggest > 0.55
