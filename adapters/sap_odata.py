@@ -127,9 +127,10 @@ class SapODataAdapter:
     def claims(self, record: Record) -> bool:
         """A sales order of this dialect, also one read without ``$expand`` (refused in adapt)."""
         docs = self.dialect.documents(record.data)
+        other = (V4 if self.dialect is V2 else V2).items
         return bool(docs) and all(isinstance(d, dict) and "SalesOrder" in d
                                   and (self.dialect.items in d or "SalesOrderType" in d)
-                                  for d in docs or ())
+                                  and other not in d for d in docs or ())
 
     def adapt(self, record: Record) -> list[Order]:
         f = Fields(self.name, record)

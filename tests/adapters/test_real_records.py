@@ -478,3 +478,10 @@ def test_the_command_line_reads_an_idoc_in_the_encoding_it_declares(
     assert code == 0, err
     assert [json.loads(x)["order"] for x in out.splitlines()] == [
         "4500018001#000010", "4500018001#000030"]
+
+
+def test_a_v2_entity_without_its_envelope_is_not_taken_for_v4(
+        registered: dict[str, Adapter]) -> None:
+    bare = ex.data(V2)["d"]
+    rec = Record.from_value(bare, "bare")
+    assert [a.name for a in registered.values() if a.claims(rec)] == []
