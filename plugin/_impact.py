@@ -156,8 +156,7 @@ class OrderBook:
 
 def book_from_files(paths: list[str], plugins: Plugins, adapter: str | None) -> OrderBook:
     """Records from files, split as ``exportgate batch`` splits them."""
-    # read_records is moving from _cli to _input; _cli keeps importing it.
-    from ._cli import read_records  # type: ignore[attr-defined, unused-ignore]
+    from ._input import read_records
 
     def whole_file(record: Record) -> bool:
         if adapter:
@@ -315,9 +314,7 @@ def refusals(index: int, checked: Checked) -> list[Refusal]:
         return []
     out: list[Refusal] = []
     for ld in checked.decision.lines:
-        # ``refused`` comes with the quota fold of policy contract 2
-        recorded: tuple[Consumption, ...] = getattr(ld, "refused", ())
-        lost = next((r for r in recorded if r.cap is not None and r.tpp <= r.cap), None)
+        lost = next((r for r in ld.refused if r.cap is not None and r.tpp <= r.cap), None)
         if lost is not None:
             out.append(Refusal(index, checked.order.id, ld.id, lost.quota, lost.tpp))
     return out
