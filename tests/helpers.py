@@ -7,14 +7,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-CONFORMANCE = SHARED / "conformance" / "cases.jsonl"
+CONFORMANCE = ROOT / "tests" / "conformance" / "cases.jsonl"
 
 
 def conformance_cases() -> list[dict[str, Any]]:
-    """The shared conformance cases (a fresh clone keeps shared/ beside the project)."""
-    if not CONFORMANCE.is_file():
-        raise RuntimeError(f"{CONFORMANCE} is missing: the project expects ../shared")
+    """The conformance cases (tests/conformance/cases.jsonl)."""
     return [json.loads(line) for line in CONFORMANCE.read_text().splitlines() if line.strip()]
 
 

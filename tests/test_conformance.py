@@ -1,4 +1,4 @@
-"""The shared conformance cases, in process, through the Gate (every in-process engine)."""
+"""The conformance cases, in process, through the Gate, on every in-process engine."""
 from __future__ import annotations
 
 from typing import Any
@@ -13,15 +13,28 @@ from tests.helpers import conformance_cases
 CASES = conformance_cases()
 
 
+def _opa_installed() -> bool:
+    try:
+        import opa_bindings  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+ENGINES = ["embedded", pytest.param("opa", marks=pytest.mark.skipif(
+    not _opa_installed(), reason="the OPA Go bindings are not installed"))]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
-def test_conformance_case_embedded(case: dict[str, Any], make_gate: Any) -> None:
+def test_conformance_case(case: dict[str, Any], engine: str, make_gate: Any) -> None:
     if case.get("expect_error"):
         with pytest.raises(InputError):
-            gate: Gate = make_gate(case["regime"])
+            gate: Gate = make_gate(case["regime"], engine=engine)
             for order in case["orders"]:
                 gate.check(order)
         return
-    gate = make_gate(case["regime"])
+    gate = make_gate(case["regime"], engine=engine)
     for order, want in zip(case["orders"], case["expect"], strict=True):
         decision = gate.check(order).decision
         assert decision.order == want["order"]

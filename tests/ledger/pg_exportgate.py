@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """``exportgate`` with its ledger on PostgreSQL, set through the configuration.
 
-For ``../shared/conformance/run.py --exe``: run.py gives every case a fresh
+For ``tests/conformance/run.py --exe``: run.py gives every case a fresh
 SQLite ledger on the command line (``--ledger sqlite:///...``), and a
 ``--ledger`` flag wins over the configuration. This wrapper drops that flag,
 creates a fresh schema in the database ``$EXPORTGATE_PG_BASE`` names, writes

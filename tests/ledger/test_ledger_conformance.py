@@ -1,4 +1,4 @@
-"""The shared conformance cases, with the ledger on PostgreSQL set through the configuration.
+"""The conformance cases, with the ledger on PostgreSQL set through the configuration.
 
 ``run.py`` drives the real command line; `pg_exportgate` puts each case's
 ledger in a fresh schema of the test server through ``EXPORTGATE_CONFIG``
@@ -16,14 +16,11 @@ import pytest
 from pgserver import PgServer
 
 HERE = Path(__file__).resolve().parent
-RUN_PY = HERE.parents[2] / "shared" / "conformance" / "run.py"
+RUN_PY = HERE.parents[1] / "conformance" / "run.py"
 
 
 @pytest.mark.slow
 def test_conformance_on_postgresql(pg_server: PgServer, tmp_path: Path) -> None:
-    if not RUN_PY.exists():
-        pytest.fail(f"{RUN_PY} is missing: the conformance cases live in ../shared beside "
-                    "the repository", pytrace=False)
     log = tmp_path / "schemas.log"
     env = {**os.environ, "EXPORTGATE_PG_BASE": pg_server.create_database("conformance"),
            "EXPORTGATE_PG_LOG": str(log)}
