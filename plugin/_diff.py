@@ -41,7 +41,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
             raise InputError("give the order files to compare, or --open for the orders "
                              "still open in the ledger")
         book = book_from_files(args.file, base, args.adapter)
-    report = impact(settings, book, before, after, args.adapter, args.top, base)
+    report = impact(settings, book, before, after, args.adapter, args.top, base, args.workers)
     if args.html:
         from ._impact_html import render_html
         try:
@@ -79,6 +79,9 @@ def add_command(sub: Any) -> None:
                                                   "self-contained HTML file")
     p.add_argument("--detail", action="store_true",
                    help="list every order that changes (default: the first 20)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="engine worker processes for each side (default: one per CPU for "
+                        "books of 400 orders or more, none below)")
     p.add_argument("--top", type=int, default=10, metavar="N",
                    help="consignees in the breakdown (default 10)")
     p.add_argument("--open", action="store_true",

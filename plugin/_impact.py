@@ -145,28 +145,41 @@ def side_settings(settings: Settings, side: Side, base: Plugins) -> Settings:
 
 @dataclass
 class OrderBook:
-    """The records both sides decide, and where they came from."""
+    """The records both sides decide, and where they came from.
 
-    records: list[Record]
+    ``records`` is read once per side and twice by each batch (validate, then
+    decide): a list, or an object whose ``__iter__`` starts afresh.
+    """
+
+    records: Iterable[Record]
     source: dict[str, Any]
     #: Committed reservations to carry into each side's ledger:
     #: order id -> [(line id, consumption)].
     committed: dict[str, list[tuple[str, Consumption]]] = field(default_factory=dict)
 
 
+class _Files:
+    """The records of several files in turn, each streamed afresh on every iteration."""
+
+    def __init__(self, files: list[Any]) -> None:
+        self.files = files
+
+    def __iter__(self) -> Iterator[Record]:
+        for f in self.files:
+            yield from f
+
+
 def book_from_files(paths: list[str], plugins: Plugins, adapter: str | None) -> OrderBook:
-    """Records from files, split as ``exportgate batch`` splits them."""
-    from ._input import read_records
+    """Records from files, split as ``exportgate batch`` splits them, streamed."""
+    from ._input import RecordFile
 
     def whole_file(record: Record) -> bool:
         if adapter:
             return adapter != "canonical"
         return plugins.claimants(record) != []
 
-    records: list[Record] = []
-    for path in paths:
-        records.extend(read_records(path, batch=True, whole_file=whole_file))
-    return OrderBook(records, {"kind": "files", "files": list(paths)})
+    files = _Files([RecordFile(path, whole_file=whole_file) for path in paths])
+    return OrderBook(files, {"kind": "files", "files": list(paths)})
 
 
 def latest_inputs(audit_log: Path, wanted: set[str]) -> tuple[dict[str, dict[str, Any]], int]:
@@ -333,8 +346,12 @@ def result_of(checked: Checked) -> OrderResult:
 
 
 def run_side(settings: Settings, side: Side, base: Plugins, book: OrderBook,
-             adapter: str | None) -> SideRun:
-    """Decide the book under one side, on its own throwaway ledger."""
+             adapter: str | None, workers: int | None = None) -> SideRun:
+    """Decide the book under one side, on its own throwaway ledger.
+
+    ``workers`` is the batch's: engine worker processes (None lets the batch
+    choose). Each worker loads the side's configuration, overrides included.
+    """
     own = side_settings(settings, side, base)
     plugins = Plugins(own)
     results: list[OrderResult] = []
@@ -347,7 +364,7 @@ def run_side(settings: Settings, side: Side, base: Plugins, book: OrderBook,
         gate = Gate(own, regime_id=side.regime, ledger_url=url, plugins=plugins, what_if=True)
         try:
             regime = plugins.regime(side.regime)
-            for i, checked in enumerate(gate.batch(book.records, adapter)):
+            for i, checked in enumerate(gate.batch(book.records, adapter, workers=workers)):
                 results.append(result_of(checked))
                 lost.extend(refusals(i, checked))
         finally:
@@ -555,10 +572,10 @@ def build_report(before: SideRun, after: SideRun, book: OrderBook,
 
 def impact(settings: Settings, book: OrderBook, before: Side, after: Side,
            adapter: str | None = None, top: int = 10,
-           base: Plugins | None = None) -> dict[str, Any]:
+           base: Plugins | None = None, workers: int | None = None) -> dict[str, Any]:
     """Decide the book under both sides and build the report."""
     base = base or Plugins(settings)
-    runs = [run_side(settings, side, base, book, adapter) for side in (before, after)]
+    runs = [run_side(settings, side, base, book, adapter, workers) for side in (before, after)]
     return build_report(runs[0], runs[1], book, top)
 
 

@@ -26,9 +26,9 @@ def book_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def diff_json(book: Path, regime: str, against: str) -> dict[str, Any]:
-    proc = run("diff", "--regime", regime, "--against", against, "--json", str(book),
-               cwd=book.parent)
+def diff_json(book: Path, regime: str, against: str, *options: str) -> dict[str, Any]:
+    proc = run("diff", "--regime", regime, "--against", against, "--json", *options,
+               str(book), cwd=book.parent)
     assert proc.returncode == 0, proc.stderr
     report: dict[str, Any] = json.loads(proc.stdout)
     return report
@@ -77,8 +77,9 @@ def test_lpp_at_500_h100s_as_the_proposed_regime(book_file: Path) -> None:
 
 
 def test_lpp_at_500_h100s_as_a_parameter_override(book_file: Path) -> None:
+    # in worker processes: the override must reach them
     report = diff_json(book_file, "us-ai-diffusion-2025",
-                       "us-ai-diffusion-2025:lpp_cap_tpp=7916000")
+                       "us-ai-diffusion-2025:lpp_cap_tpp=7916000", "--workers", "2")
     before = expect(BOOK, "us-ai-diffusion-2025")
     after = expect(BOOK, "us-ai-diffusion-2025", lpp_cap=7_916_000)
     check_summary(report, before, after)
