@@ -15,6 +15,7 @@ into a user error that stops the transition.
 """
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from decimal import Decimal
@@ -25,9 +26,10 @@ from trytond import config
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
-from exportgate import (Classification, ConfigError, Gate, Line, Order, Party, Restriction,
-                        Settings, ValidationError)
+from exportgate import (Classification, ConfigError, ExportgateError, Gate, LedgerError, Line,
+                        Order, Party, Restriction, Settings, ValidationError)
 
+logger = logging.getLogger(__name__)
 _local = threading.local()
 
 
@@ -67,6 +69,82 @@ def reset() -> None:
     if current is not None:
         current[1].close()
         _local.gate = None
+
+
+def ledger_state(order: str) -> str | None:
+    """The order's state in the ledger (``reserved``, ``committed``, ``released``), or None."""
+    for row in gate().ledger.orders():
+        if row["order"] == order:
+            return str(row["state"])
+    return None
+
+
+def settle(order: str, action: str) -> None:
+    """Commit or release the order's quota; done already counts as done.
+
+    A request the database rolls back after the ledger moved (a PostgreSQL
+    serialization retry, an error later in the same request) finds the
+    ledger a step ahead when it runs again; that is not an error. Anything
+    else the ledger says (not there, unreachable) is raised.
+    """
+    ledger = gate().ledger
+    try:
+        if action == "commit":
+            ledger.commit(order)
+        else:
+            ledger.release(order)
+    except LedgerError:
+        wanted = "committed" if action == "commit" else "released"
+        if ledger_state(order) != wanted:
+            raise
+
+
+class QuoteGuard:
+    """Releases the quotations reserved in a Tryton transaction that does not commit.
+
+    Joined to the transaction (`Transaction.join`) by a quotation's check: a
+    quotation refused later in the same request (another sale of the batch
+    denied, the sale module's own checks) leaves its sale in draft, so its
+    reservation goes too. Confirmation re-checks are not guarded: the sale
+    stays quoted and keeps what its check reserved.
+    """
+
+    def __init__(self) -> None:
+        self.orders: list[str] = []
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, QuoteGuard)
+
+    def __hash__(self) -> int:
+        return hash(QuoteGuard)
+
+    def tpc_begin(self, transaction: Any) -> None:
+        pass
+
+    def commit(self, transaction: Any) -> None:
+        pass
+
+    def tpc_vote(self, transaction: Any) -> None:
+        pass
+
+    def tpc_finish(self, transaction: Any) -> None:
+        self.orders.clear()
+
+    def tpc_abort(self, transaction: Any) -> None:
+        orders, self.orders = self.orders, []
+        for order in orders:
+            try:
+                settle(order, "release")
+            except ExportgateError:
+                # Left reserved: it over-counts until the sale is quoted again
+                # or cancelled, or the ledger expires it; never under-counts.
+                logger.warning("exportgate: could not release %s after a rollback", order,
+                               exc_info=True)
+
+
+def guard_quotation(order: str) -> None:
+    """Release ``order``'s reservation if the current Tryton transaction rolls back."""
+    Transaction().join(QuoteGuard()).orders.append(order)
 
 
 def order_id(sale: Any) -> str:

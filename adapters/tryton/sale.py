@@ -158,6 +158,8 @@ class Sale(metaclass=PoolMeta):
                     lines="\n".join(_line_text(lines[d.id], d) for d in decision.lines
                                     if d.outcome is Outcome.DENY)))
             cls.export_store(sale, decision)
+            if not confirming:
+                _gate.guard_quotation(order.id)
             if confirming:
                 missing = [d for d in decision.lines if d.outcome is Outcome.LICENSE
                            and not lines[d.id].export_license]
@@ -223,7 +225,7 @@ class Sale(metaclass=PoolMeta):
             if sale.export_quota not in ("reserved", "committed"):
                 continue
             try:
-                _gate.gate().ledger.release(_gate.order_id(sale))
+                _gate.settle(_gate.order_id(sale), "release")
             except ExportgateError as exc:
                 raise ExportCheckError(gettext(
                     "exportgate.msg_ledger", action="release", sale=sale.rec_name,
@@ -240,7 +242,7 @@ class Sale(metaclass=PoolMeta):
             if sale.export_quota != "reserved":
                 continue
             try:
-                _gate.gate().ledger.commit(_gate.order_id(sale))
+                _gate.settle(_gate.order_id(sale), "commit")
             except ExportgateError as exc:
                 raise ExportCheckError(gettext(
                     "exportgate.msg_ledger", action="commit", sale=sale.rec_name,

@@ -21,6 +21,7 @@ from trytond import config
 from trytond.modules.company.tests import create_company, set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+from trytond.transaction import Transaction
 
 from exportgate import Gate, Settings
 from exportgate.adapters.tryton import _gate
@@ -320,6 +321,57 @@ class ExportgateTestCase(ModuleTestCase):
             consignee = world["berlin_ai"].code
             self.assertEqual(self.usage(_gate.order_id(sale)),
                              [(f"lpp:{consignee}:2025", 1000 * H100_TPP, "committed")])
+
+    @with_transaction()
+    def test_rolled_back_quotation_releases_its_reservation(self) -> None:
+        "Sales quoted in a request that is rolled back hold nothing in the ledger"
+        Sale = Pool().get("sale.sale")
+        with set_company(create_company()):
+            world = self.setup_world()
+            fits = self.sale(world, world["berlin_ai"], [(world["h100"], 1000)])
+            embargoed = self.sale(world, world["tehran"], [(world["cable"], 1)])
+            orders = [_gate.order_id(fits), _gate.order_id(embargoed)]
+            with self.assertRaises(ExportDenied):
+                Sale.quote([fits, embargoed])
+            self.assertEqual(len(self.usage(orders[0])), 1)
+            Transaction().rollback()  # what the server does with a user error
+            self.assertEqual([self.usage(o) for o in orders], [[], []])
+
+    @with_transaction()
+    def test_retried_shipment_and_cancel_find_the_ledger_ahead(self) -> None:
+        "A request replayed after a rollback commits or releases once, without an error"
+        pool = Pool()
+        Sale = pool.get("sale.sale")
+        with set_company(create_company()):
+            world = self.setup_world()
+            shipped = self.sale(world, world["berlin_ai"], [(world["h100"], 10)])
+            cancelled = self.sale(world, world["berlin_ai"], [(world["h100"], 20)])
+            Sale.quote([shipped, cancelled])
+            Sale.export_commit([shipped])
+            Sale.write([shipped], {"export_quota": "reserved"})  # as if rolled back
+            Sale.export_commit([shipped])
+            self.assertEqual(shipped.export_quota, "committed")
+            self.assertEqual([r[2] for r in self.usage(_gate.order_id(shipped))], ["committed"])
+            Sale.export_release([cancelled])
+            Sale.write([cancelled], {"export_quota": "reserved"})
+            Sale.cancel([cancelled])
+            self.assertEqual((cancelled.state, cancelled.export_quota), ("cancelled", "released"))
+
+    @with_transaction()
+    def test_commit_of_an_order_the_ledger_lost_is_refused(self) -> None:
+        "A shipment whose sale the ledger does not know is not done"
+        pool = Pool()
+        Sale = pool.get("sale.sale")
+        with set_company(create_company()):
+            world = self.setup_world()
+            sale = self.sale(world, world["berlin_ai"], [(world["h100"], 10)])
+            Sale.quote([sale])
+            (self.tmp / "ledger.db").unlink()
+            _gate.reset()
+            with self.assertRaises(ExportCheckError) as raised:
+                Sale.export_commit([sale])
+            self.assertIn("not in the ledger", raised.exception.message)
+            self.assertEqual(sale.export_quota, "reserved")
 
     # -- master data ------------------------------------------------------
 
