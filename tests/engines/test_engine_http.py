@@ -23,7 +23,7 @@ from exportgate._gate import Gate
 from exportgate._settings import Settings
 from sidecar import Sidecar
 
-from tests.helpers import ROOT, SHARED, conformance_cases, h100_order
+from tests.helpers import ROOT, conformance_cases, h100_order
 
 REGIME = "us-ai-diffusion-2025"
 
@@ -183,7 +183,7 @@ def _run_conformance(config: Path, tmp_path: Path) -> subprocess.CompletedProces
     env = {**os.environ, "EXPORTGATE_CONFIG": str(config),
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     env.pop("EXPORTGATE_LOAD_PLUGINS", None)
-    return subprocess.run([sys.executable, str(SHARED / "conformance" / "run.py")],
+    return subprocess.run([sys.executable, str(ROOT / "tests" / "conformance" / "run.py")],
                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)
 
 
