@@ -108,7 +108,14 @@ def _lines(node: Any, shape: Shape, out: list[tuple[list[Any], dict[str, Any]]])
 
 
 def _count(row: dict[str, Any], shape: Shape) -> int:
-    return int(Decimal(str(row[shape.qty])))
+    """The line's quantity in pieces (an example may itself be written in packs)."""
+    unit = row.get(shape.unit)
+    if isinstance(unit, list):
+        unit = unit[1]
+    elif isinstance(unit, dict):
+        unit = unit.get("refName")
+    size = {**PACKS.get(shape.item(row), {}), "DZN": 12}.get(str(unit).upper(), 1)
+    return int(Decimal(str(row[shape.qty])) * size)
 
 
 @st.composite
@@ -124,12 +131,15 @@ def rewritten(draw: st.DrawFn, rel: str, name: str) -> tuple[Any, list[str]]:
             packs.append((draw(st.sampled_from(["DZN", "Dozens"])), 12))
         choice = draw(st.sampled_from(["keep", "text", "pieces", "pack"] if packs
                                        else ["keep", "text", "pieces"]))
+        if choice == "text" and _count(row, shape) != int(Decimal(str(row[shape.qty]))):
+            choice = "keep"  # written in packs: only "pieces" and "pack" rewrite it
         if choice == "text":
             row[shape.qty] = draw(st.sampled_from([f"{count}.000", f"{count}", float(count)]))
             if name in ("odoo", "netsuite", "d365-fo"):
                 row[shape.qty] = float(count)
         elif choice == "pieces":
             shape.set_unit(row, draw(st.sampled_from(PIECES)))
+            row[shape.qty] = f"{count}.000" if name.startswith("sap") else float(count)
         elif choice == "pack":
             unit, size = draw(st.sampled_from(packs))
             shape.set_unit(row, unit)
