@@ -155,7 +155,7 @@ class AuditLog:
               seconds: float) -> dict[str, Any]:
         """The record of one decision, before ``seq`` and the chain are added."""
         regime = self.regimes.get(decision.regime)
-        leaf = regime.path("decision") if regime is not None else None
+        leaf = regime.path("ladders") if regime is not None else None  # the rule asked
         revision = decision.revision or (regime.revision if regime is not None else None)
         labels: dict[str, Any] = {"app": "exportgate", "engine": self._engine_name()}
         sidecar_id = _sidecar_decision_id(self.engine)

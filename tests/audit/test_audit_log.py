@@ -60,8 +60,8 @@ def test_every_decision_is_one_record_in_opa_decision_log_shape(log: Path) -> No
     for key in ("decision_id", "timestamp", "path", "input", "result", "bundles", "metrics",
                 "labels", "order_id", "regime", "parameters", "seq", "prev_hash", "hash"):
         assert key in first, key
-    assert first["path"] == "exportgate/regimes/us_ai_diffusion_2025/decision"
-    assert first["input"]["order"]["id"] == "SO-1" and first["input"]["contract"] == 1
+    assert first["path"] == "exportgate/regimes/us_ai_diffusion_2025/ladders"
+    assert first["input"]["order"]["id"] == "SO-1" and first["input"]["contract"] == 2
     assert first["result"]["outcome"] == first["result"]["lines"][0]["outcome"]
     revision = first["bundles"][REGIME]["revision"]
     assert revision and revision == first["result"]["revision"]
