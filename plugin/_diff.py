@@ -72,7 +72,7 @@ def add_command(sub: Any) -> None:
                    help="the regime in force (REGIME[:NAME=VALUE,...])")
     p.add_argument("--against", required=True, metavar="SIDE",
                    help="the regime or parameters to compare with (REGIME[:NAME=VALUE,...])")
-    p.add_argument("--adapter", help="force a record adapter by name")
+    p.add_argument("--adapter", metavar="NAME", help="force a record adapter by name")
     p.add_argument("--json", action="store_true", help="print the whole report as one JSON "
                                                         "document")
     p.add_argument("--html", metavar="FILE", help="also write the report, with charts, as one "
@@ -83,13 +83,15 @@ def add_command(sub: Any) -> None:
                    help="engine worker processes for each side (default: one per CPU for "
                         "books of 400 orders or more, none below)")
     p.add_argument("--top", type=int, default=10, metavar="N",
-                   help="consignees in the breakdown (default 10)")
+                   help="consignees in the breakdown, and quota keys per side on the "
+                        "terminal (default 10)")
     p.add_argument("--open", action="store_true",
                    help="the order book is every order still reserved in the ledger, as the "
                         "decision log last recorded it")
-    p.add_argument("--ledger", help="with --open: the ledger URL (default: the "
-                                    "configuration's)")
-    p.add_argument("--audit-log", help="with --open: the decision log (default: the "
-                                       "configuration's audit_log)")
+    p.add_argument("--ledger", metavar="URL",
+                   help="with --open: the ledger URL (default: the configuration's)")
+    p.add_argument("--audit-log", metavar="FILE",
+                   help="with --open: the decision log (default: the configuration's "
+                        "audit_log)")
     p.add_argument("file", nargs="*", help="order files (any adapter format)")
     p.set_defaults(func=cmd_diff)
