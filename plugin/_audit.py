@@ -335,6 +335,13 @@ def verify(path: str | Path, head: dict[str, Any] | None = None,
     if raw_lines and raw_lines[-1] == b"":
         raw_lines.pop()
     notes: list[str] = []
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        mode = 0
+    if mode & 0o077:
+        notes.append(f"the log is readable or writable by others (mode {mode:o}): it holds "
+                     f"whole policy inputs; chmod 600 {path}")
     pending: dict[str, Any] | None = None
     if head is None:
         head = _read_head(head_path(path))

@@ -19,7 +19,8 @@ The channel (docs/security.md):
 - **Authentication.** A bearer token (OPA's ``--authentication=token``) read
   once from ``engine.token_file`` or the environment variable
   ``engine.token_env``; it is sent in the ``Authorization`` header and never
-  appears in a message, a ``repr`` or the configuration.
+  appears in a message, a ``repr`` or the configuration. Off loopback it is
+  sent over ``https://`` only.
 - **TLS.** For an ``https://`` URL the server certificate is verified
   against ``engine.ca_file`` (default: the system's trust store); a client
   certificate is ``engine.cert_file`` (with ``engine.key_file`` unless the
@@ -202,6 +203,18 @@ def _read_token(cfg: dict[str, Any]) -> str | None:
     return token
 
 
+def _loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
+    import ipaddress
+    name = host.strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 def _existing_file(cfg: dict[str, Any], key: str) -> str | None:
     value = cfg.get(key)
     if not value:
@@ -237,6 +250,10 @@ class OpaHttpEngine:
         if key_file and not cert_file:
             raise ConfigError("engine.key_file: needs engine.cert_file")
         token = _read_token(cfg)
+        if token is not None and scheme != "https" and not _loopback(host):
+            raise ConfigError(f"engine.url: {self.url} is plain HTTP off this host: the bearer "
+                              "token would cross the network in clear; use https:// (with "
+                              "engine.ca_file) or a loopback address")
         self.authenticated = token is not None
         session = requests.Session()
         session.trust_env = False  # no HTTP(S)_PROXY, NO_PROXY, .netrc, REQUESTS_CA_BUNDLE

@@ -306,3 +306,11 @@ def test_the_gate_writes_a_keyed_log_when_the_configuration_names_a_key(
     capsys.readouterr()
     assert main(["--config", str(config), "audit", "verify",
                  str(tmp_path / "audit.jsonl")]) == 0
+
+
+def test_verify_notes_a_log_left_readable_by_others(tmp_path: Path) -> None:
+    path = _log(tmp_path, 1)
+    assert not verify(path).notes
+    path.chmod(0o644)
+    report = verify(path)
+    assert report.ok and "mode 644" in report.notes[0]

@@ -262,3 +262,13 @@ def test_a_redirect_is_not_followed(fake_sidecar: FakeSidecar, trap: FakeSidecar
     with pytest.raises(EngineError, match="HTTP 307"):
         _ask(_engine(fake_sidecar.url, token_file=str(tmp_path / "token")), regime)
     assert trap.seen == []
+
+
+def test_a_token_is_never_sent_in_clear_off_this_host(tmp_path: Path) -> None:
+    (tmp_path / "token").write_text(TOKEN)
+    with pytest.raises(ConfigError, match="in clear") as err:
+        _engine("http://10.1.2.3:8181", token_file=str(tmp_path / "token"))
+    assert TOKEN not in str(err.value)
+    for url in ("http://127.0.0.1:8181", "http://localhost:8181", "http://[::1]:8181",
+                "https://10.1.2.3:8181"):
+        _engine(url, token_file=str(tmp_path / "token")).close()
