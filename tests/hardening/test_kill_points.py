@@ -11,7 +11,8 @@ and just after each. Every time:
 - checking the same order again succeeds and leaves exactly one set of
   reservations and a log that verifies, with nothing left over.
 
-These hold whatever order the gate takes the steps in.
+These hold whatever order the gate takes the steps in, on SQLite and on
+PostgreSQL.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +54,27 @@ _RUNNER = textwrap.dedent("""
         if writing and point == "after-ledger-commit":
             die()
     _ledger_sqlite._Conn.commit = patched_commit
+
+    try:  # PostgreSQL: a commit after a statement that wrote
+        import psycopg
+        wrote = [False]
+        execute = psycopg.Cursor.execute
+        def patched_execute(self, query, *args, **kwargs):
+            if str(query).lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE"):
+                wrote[0] = True
+            return execute(self, query, *args, **kwargs)
+        psycopg.Cursor.execute = patched_execute
+        pg_commit = psycopg.Connection.commit
+        def patched_pg_commit(self):
+            writing, wrote[0] = wrote[0], False
+            if writing and point == "before-ledger-commit":
+                die()
+            pg_commit(self)
+            if writing and point == "after-ledger-commit":
+                die()
+        psycopg.Connection.commit = patched_pg_commit
+    except ImportError:
+        pass
 
     real_os = _audit.os
     class Os:
@@ -117,11 +140,33 @@ def _consumes(decision: dict[str, Any]) -> list[tuple[str, int]]:
     return sorted((c["quota"], c["tpp"]) for line in decision["lines"] for c in line["consumes"])
 
 
+@pytest.fixture(scope="module")
+def pg_server() -> Iterator[Any]:
+    """A PostgreSQL cluster on 127.0.0.1 (the ledger suite's; missing binaries fail)."""
+    sys.path.insert(0, str(ROOT / "tests" / "ledger"))
+    from pgserver import MISSING, PgServer, find_bindir
+    bindir = find_bindir()
+    if bindir is None:
+        pytest.fail(MISSING, pytrace=False)
+    server = PgServer(bindir).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger.db'}"
+    return str(request.getfixturevalue("pg_server").create_schema("kill"))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("point", POINTS)
-def test_a_kill_at_each_write_boundary_loses_nothing_reported(point: str,
+def test_a_kill_at_each_write_boundary_loses_nothing_reported(point: str, ledger_url: str,
                                                                tmp_path: Path) -> None:
-    db = f"sqlite:///{tmp_path / 'ledger.db'}"
+    db = ledger_url
     log = tmp_path / "audit.jsonl"
     config = tmp_path / "exportgate.yaml"
     config.write_text(f"audit_log: {log}\n")
