@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import os
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
@@ -27,7 +28,7 @@ from typing import Any, Sequence
 from . import _schemas
 from ._enrich import Enrichment
 from ._exceptions import ConfigError, ValidationError
-from ._model import Classification, Order
+from ._model import Classification, Contained, Order
 from ._validate import load_yaml, validate_data
 from .hookspecs import hookimpl
 
@@ -55,20 +56,59 @@ class ItemCatalog:
         self._base: dict[str, str] = {}
         self._packs: dict[str, dict[str, int]] = {}
         self._units: dict[str, int] = {}
+        #: Systems as their entries state them: their own classification and
+        #: the items they contain (item id -> count per system).
+        self._systems: dict[str, tuple[Classification, dict[str, int]]] = {}
 
     def load(self, doc: Any, what: str) -> None:
         clean = validate_data(doc, _schemas.CATALOG, f"item catalog {what}")
         for code, count in (clean.get("units") or {}).items():
             self._units[unit_key(code)] = count
         for item_id, entry in clean["items"].items():
-            cls = Classification.from_dict(entry)
-            if not cls.is_known:
-                raise ConfigError(f"item catalog {what}: items.{item_id}: give eccn or tpp")
+            contains = entry.get("contains") or {}
+            cls = Classification.from_dict({k: v for k, v in entry.items() if k != "contains"})
+            if not cls.is_known and not contains:
+                raise ConfigError(f"item catalog {what}: items.{item_id}: give eccn, tpp or "
+                                  "contains")
+            if contains:
+                self._systems[item_id] = (cls, dict(contains))
+            else:
+                self._systems.pop(item_id, None)
             self._base[item_id] = entry.get("unit") or BASE_UNIT
             self._packs[item_id] = {unit_key(k): v for k, v in (entry.get("units") or {}).items()}
             for key in [item_id, *entry.get("aliases", [])]:
                 self._items[key.upper()] = cls
                 self._names[key.upper()] = item_id
+        self._resolve_systems(what)
+
+    def _resolve_systems(self, what: str) -> None:
+        """Give every system its chips' classifications and, unless stated, their summed TPP.
+
+        The chips' thresholds are the policy's to test, chip by chip; here the
+        system only gathers what it contains. A chip must be a catalog item
+        that is not itself a system.
+        """
+        for item_id, (own, contains) in self._systems.items():
+            chips = []
+            for chip_id, count in contains.items():
+                chip = self.get(chip_id)
+                if chip is None:
+                    raise ConfigError(f"item catalog {what}: items.{item_id}.contains: "
+                                      f"{chip_id!r} is not a catalog item")
+                if chip.contains:
+                    raise ConfigError(f"item catalog {what}: items.{item_id}.contains: "
+                                      f"{chip_id!r} is a system itself; list its chips")
+                chips.append(Contained(self.canonical_id(chip_id) or chip_id, count, chip))
+            tpp = own.tpp
+            if tpp is None and all(c.classification.tpp is not None for c in chips):
+                tpp = sum((c.classification.tpp or 0) * c.count for c in chips)
+            if tpp is not None and tpp > _schemas.MAX_UNITS:
+                raise ConfigError(f"item catalog {what}: items.{item_id}: {tpp:,} TPP per "
+                                  f"system is more than {_schemas.MAX_UNITS:,}")
+            system = replace(own, tpp=tpp, contains=tuple(chips))
+            for key, name in self._names.items():
+                if name == item_id:
+                    self._items[key] = system
 
     def load_file(self, path: Path) -> None:
         self.load(load_yaml(path, "item catalog"), str(path))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
 from ._exceptions import ValidationError
-from ._model import Classification, Order, Party, Restriction
+from ._model import Classification, Order, Owner, Party, Restriction
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class Enrichment:
 
     Party attributes use the canonical names (``country``, ``hq_country``,
     ``parent_hq_country``, ``verified``, ``certifications``, ``restrictions``,
-    ``name``).
+    ``owners``, ``name``).
     """
 
     lines: dict[str, Classification] = field(default_factory=dict)
@@ -42,6 +42,9 @@ def _fill_party(party: Party, attrs: dict[str, Any]) -> Party:
         changes["restrictions"] = tuple(
             r if isinstance(r, Restriction) else Restriction(r["list"], r["policy"])
             for r in attrs["restrictions"])
+    if not party.owners and attrs.get("owners"):
+        changes["owners"] = tuple(o if isinstance(o, Owner) else Owner.from_dict(o)
+                                  for o in attrs["owners"])
     return replace(party, **changes) if changes else party
 
 

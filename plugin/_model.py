@@ -57,6 +57,29 @@ class Restriction:
 
 
 @dataclass(frozen=True)
+class Owner:
+    """An owner of a party (the Affiliates rule): its share in percent and its screening hits."""
+
+    id: str
+    share: float
+    name: str | None = None
+    restrictions: tuple[Restriction, ...] = ()
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Owner":
+        return cls(id=str(d["id"]), share=d["share"], name=d.get("name"),
+                   restrictions=tuple(Restriction(r["list"], r["policy"])
+                                      for r in d.get("restrictions") or ()))
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "share": self.share}
+        if self.name is not None:
+            out["name"] = self.name
+        out["restrictions"] = [r.to_dict() for r in self.restrictions]
+        return out
+
+
+@dataclass(frozen=True)
 class Party:
     """A party of the order: sold-to, ship-to or end user."""
 
@@ -68,6 +91,7 @@ class Party:
     verified: str | None = None
     certifications: tuple[str, ...] = ()
     restrictions: tuple[Restriction, ...] = ()
+    owners: tuple[Owner, ...] = ()
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Party":
@@ -78,6 +102,7 @@ class Party:
             certifications=tuple(d.get("certifications") or ()),
             restrictions=tuple(Restriction(r["list"], r["policy"])
                                for r in d.get("restrictions") or ()),
+            owners=tuple(Owner.from_dict(o) for o in d.get("owners") or ()),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -87,7 +112,30 @@ class Party:
                 out[key] = getattr(self, key)
         out["certifications"] = list(self.certifications)
         out["restrictions"] = [r.to_dict() for r in self.restrictions]
+        if self.owners:
+            out["owners"] = [o.to_dict() for o in self.owners]
         return out
+
+
+_UNIT_FIELDS = ("eccn", "tpp", "pd", "datacenter", "dram_bandwidth_gbps",
+                "memory_bandwidth_density", "is_informed")
+
+
+@dataclass(frozen=True)
+class Contained:
+    """A chip a system contains: its item, how many per system, and its classification."""
+
+    item: str
+    count: int
+    classification: "Classification"
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Contained":
+        return cls(item=str(d["item"]), count=d["count"],
+                   classification=Classification.from_dict(d))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"item": self.item, "count": self.count, **self.classification.to_dict()}
 
 
 @dataclass(frozen=True)
@@ -99,15 +147,28 @@ class Classification:
     pd: float | None = None
     datacenter: bool | None = None
     dram_bandwidth_gbps: float | None = None
+    #: GB/s per mm2 of package or stack area (high bandwidth memory, 3A090.c)
+    memory_bandwidth_density: float | None = None
+    #: named in a BIS is-informed letter
+    is_informed: bool | None = None
+    #: a system's chips, per unit of the system (empty for a chip)
+    contains: tuple[Contained, ...] | None = None
 
-    FIELDS = ("eccn", "tpp", "pd", "datacenter", "dram_bandwidth_gbps")
+    FIELDS = (*_UNIT_FIELDS, "contains")
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Classification":
-        return cls(**{k: d.get(k) for k in cls.FIELDS})
+        fields: dict[str, Any] = {k: d.get(k) for k in _UNIT_FIELDS}
+        if d.get("contains"):
+            fields["contains"] = tuple(Contained.from_dict(x) for x in d["contains"])
+        return cls(**fields)
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.FIELDS if getattr(self, k) is not None}
+        out: dict[str, Any] = {k: getattr(self, k) for k in _UNIT_FIELDS
+                               if getattr(self, k) is not None}
+        if self.contains:
+            out["contains"] = [x.to_dict() for x in self.contains]
+        return out
 
     def fill(self, other: "Classification") -> "Classification":
         """Fields of ``self`` win; unknown ones are taken from ``other``."""

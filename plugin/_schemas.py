@@ -25,6 +25,17 @@ RESTRICTION: dict[str, Any] = {
 ID = {"type": ["string", "integer"], "required": True, "empty": False, "maxlength": 200,
       "check_with": "id"}
 
+#: An owner of a party, for the Affiliates rule: its share in percent and its
+#: own screening hits.
+OWNER: dict[str, Any] = {
+    "id": ID,
+    "name": {"type": "string", "nullable": True},
+    "share": {"type": "number", "required": True, "min": 0, "max": 100,
+              "check_with": "finite"},
+    "restrictions": {"type": "list", "nullable": True,
+                     "schema": {"type": "dict", "schema": RESTRICTION}},
+}
+
 PARTY: dict[str, Any] = {
     "id": ID,
     "country": {**COUNTRY, "required": True},
@@ -35,9 +46,11 @@ PARTY: dict[str, Any] = {
     "certifications": {"type": "list", "schema": {"type": "string"}, "nullable": True},
     "restrictions": {"type": "list", "nullable": True,
                      "schema": {"type": "dict", "schema": RESTRICTION}},
+    "owners": {"type": "list", "nullable": True, "schema": {"type": "dict", "schema": OWNER}},
 }
 
-CLASSIFICATION: dict[str, Any] = {
+#: One unit's classification (a chip's, or a system's own).
+UNIT_CLASSIFICATION: dict[str, Any] = {
     "eccn": {"type": "string", "nullable": True, "empty": False},
     "tpp": {"type": "integer", "nullable": True, "min": 0, "max": MAX_UNITS,
             "check_with": "not_bool"},
@@ -45,6 +58,22 @@ CLASSIFICATION: dict[str, Any] = {
     "datacenter": {"type": "boolean", "nullable": True},
     "dram_bandwidth_gbps": {"type": "number", "nullable": True, "min": 0,
                             "check_with": "finite"},
+    # GB/s per mm2 of package or stack area (3A090.c, License Exception HBM)
+    "memory_bandwidth_density": {"type": "number", "nullable": True, "min": 0,
+                                 "check_with": "finite"},
+    # named in a BIS is-informed letter (the H20 letter of April 2025)
+    "is_informed": {"type": "boolean", "nullable": True},
+}
+
+#: A line's classification per unit; a system lists the chips it contains
+#: (``count`` per unit of the system), each with its own classification.
+CLASSIFICATION: dict[str, Any] = {
+    **UNIT_CLASSIFICATION,
+    "contains": {"type": "list", "nullable": True, "schema": {"type": "dict", "schema": {
+        **UNIT_CLASSIFICATION,
+        "item": {**ID},
+        "count": {"type": "integer", "required": True, "min": 1, "max": MAX_UNITS,
+                  "check_with": "not_bool"}}}},
 }
 
 LINE: dict[str, Any] = {
@@ -89,9 +118,15 @@ CATALOG: dict[str, Any] = {
     "items": {"type": "dict", "required": True,
               "keysrules": {"type": "string", "empty": False},
               "valuesrules": {"type": "dict", "schema": {
-                  **CLASSIFICATION,
+                  **UNIT_CLASSIFICATION,
+                  # a system: the catalog items it contains, and how many of each
+                  "contains": {"type": "dict", "keysrules": {"type": "string", "empty": False},
+                               "valuesrules": {"type": "integer", "min": 1,
+                                               "max": MAX_UNITS, "check_with": "not_bool"}},
                   "name": {"type": "string"},
                   "source": {"type": "string"},
+                  # where the TPP comes from: the vendor's own figure, or an estimate
+                  "tpp_basis": {"type": "string", "allowed": ["vendor-published", "estimated"]},
                   "aliases": {"type": "list", "schema": {"type": "string"}},
                   "unit": {"type": "string", "empty": False},
                   "units": UNIT_TABLE,
@@ -169,8 +204,16 @@ LIB_DATA: dict[str, Any] = {
     "classes": {"type": "dict", "required": True, "schema": {
         "eccn_a": {"type": "list", "required": True, "schema": {"type": "string"}},
         "eccn_b": {"type": "list", "required": True, "schema": {"type": "string"}},
+        "eccn_hbm": {"type": "list", "required": True, "schema": {"type": "string"}},
         **{k: {"type": "number", "required": True, "min": 0}
-           for k in ("a_tpp", "a2_tpp", "a2_pd", "b1_tpp", "b1_pd", "b2_tpp", "b2_pd")}}},
+           for k in ("a_tpp", "a2_tpp", "a2_pd", "b1_tpp", "b1_pd", "b2_tpp", "b2_pd",
+                     "hbm_density_above")}}},
+    "hbm": {"type": "dict", "required": True, "schema": {
+        "exception_density_below": {"type": "number", "required": True, "min": 0}}},
+    "affiliates": {"type": "dict", "required": True, "schema": {
+        "threshold_pct": {"type": "number", "required": True, "min": 0, "max": 100},
+        "periods": {"type": "list", "required": True, "schema": {"type": "dict", "schema": {
+            "from": {**ISO_DATE, "required": True}, "until": {**ISO_DATE}}}}}},
     "units": {"type": "dict", "required": True,
               "schema": {"h100_tpp": {"type": "integer", "required": True, "min": 1}}},
     "rows": REGIME_DATA["rows"],

@@ -33,13 +33,18 @@ with_info(rows, e) := {"row": e.row, "outcome": info.outcome, "code": info.code}
 	q := {"key": e.quota.key, "cap": e.quota.cap, "measure": "tpp"}
 }
 
-# order_row: rows C1-C4, which depend on the order alone.
+# order_row: rows C1-C4, which depend on the order alone; C2A and C3A are
+# rows C2 and C3 for a party the Affiliates rule restricts.
 order_row(f) := "C1" if {
 	f.embargoed
 } else := "C2" if {
 	f.denied_party
+} else := "C2A" if {
+	f.affiliate_denied
 } else := "C3" if {
 	f.restricted_party
+} else := "C3A" if {
+	f.affiliate_restricted
 } else := "C4" if {
 	f.domestic
 }
@@ -62,16 +67,61 @@ until_stateless(entries) := array.slice(entries, 0, n + 1) if {
 	n := min({i | some i; e := entries[i]; not e.quota})
 }
 
+# hbm_row: rows M1-M3 for high bandwidth memory (3A090.c). NAC and ACA do
+# not apply to it: a license for D:5 and Macau destinations and for end
+# users headquartered there (M2), unless License Exception HBM does (M1,
+# for memory below the exception's density limit: `low`); else NLR (M3).
+hbm_row(f, p, low) := "M1" if {
+	_concern(f)
+	low
+	hbm_exception(f, p)
+} else := "M2" if {
+	_concern(f)
+} else := "M3"
+
+_concern(f) if f.dest_concern
+
+_concern(f) if f.hq_concern
+
+# hbm_exception: License Exception HBM's conditions on the order: the
+# exporter (the deployment, `params.hbm`) is headquartered in the US or an
+# A:5 country without a D:5 or Macau parent, and the end user (the designer
+# of the co-packaged product) holds the exception's certification: bought
+# directly, not through a distributor, shipped to its packaging site, not to
+# an advanced-node fab in D:5 or Macau, with the packaging site's
+# confirmation of the units.
+hbm_exception(f, p) if {
+	_eligible_exporter(p.hbm.exporter_hq, f.date)
+	not concern(country(p.hbm.exporter_parent_hq), f.date)
+	p.hbm.certification in f.certifications
+}
+
+_eligible_exporter(c, _) if c == tables.home
+
+_eligible_exporter(c, d) if in_group("A5", country(c), d)
+
 # columns: the candidates of each column of the tables for this order,
 # computed once per order (dc is the regime's own rows for datacenter adv-a
-# lines, in table order). Rows C1-C4 decide every line of the order.
-columns(f, rows, dc) := {"other": x, "b": x, "dc-a": x, "unknown": x} if {
+# lines, in table order; p its parameters). Rows C1-C4 decide every line of
+# the order. The ":informed" ladders are the plain ones here; a regime with
+# a row for items named in an is-informed letter replaces them.
+columns(f, rows, dc, p) := {
+	"other": x, "b": x, "dc-a": x, "unknown": x, "hbm": x, "hbm:low": x,
+	"other:informed": x, "b:informed": x,
+} if {
 	x := [candidate(rows, order_row(f))]
 } else := {
-	"other": [candidate(rows, "C5")],
-	"b": [candidate(rows, b_row(f))],
+	"other": other,
+	"b": b,
 	"dc-a": until_stateless(dc),
 	"unknown": until_stateless([_unknown(rows, e) | some e in dc]),
+	"hbm": [candidate(rows, hbm_row(f, p, false))],
+	"hbm:low": [candidate(rows, hbm_row(f, p, true))],
+	"other:informed": other,
+	"b:informed": b,
+} if {
+	other := [candidate(rows, "C5")]
+	b := [candidate(rows, b_row(f))]
 }
 
 # A line whose TPP is unknown cannot be metered: its first quota row becomes
@@ -87,19 +137,38 @@ _tpp(l) := x if {
 # The ladder a line takes: its column's, or for a datacenter adv-a line
 # without a TPP the "unknown" one; a regime may add variants of the
 # datacenter ladders (`variant`, e.g. ":B1") for lines that meet a row of its
-# own that depends on the line.
-_ladder_key(col, t, _) := col if col != "dc-a"
+# own that depends on the line. High bandwidth memory below License
+# Exception HBM's density limit takes "hbm:low"; an item named in an
+# is-informed letter takes its column's ":informed" ladder.
+_ladder_key(col, _, _, c) := _hbm_key(c) if col == "hbm"
 
-_ladder_key(col, null, v) := concat("", ["unknown", v]) if col == "dc-a"
+_ladder_key(col, _, _, c) := _informed_key(col, c) if col in {"other", "b"}
 
-_ladder_key(col, t, v) := concat("", ["dc-a", v]) if {
+_ladder_key(col, null, v, _) := concat("", ["unknown", v]) if col == "dc-a"
+
+_ladder_key(col, t, v, _) := concat("", ["dc-a", v]) if {
 	col == "dc-a"
 	t != null
 }
 
-_extra(cs) := ["CLASSIFICATION_CONFLICT"] if {
+_hbm_key(c) := "hbm:low" if {
+	c.memory_bandwidth_density < tables.hbm.exception_density_below
+} else := "hbm"
+
+_informed_key(col, c) := concat("", [col, ":informed"]) if {
+	informed(c)
+} else := col
+
+# A system line also names the chips it contains (row SYSTEM).
+_system(c) := ["SYSTEM"] if {
+	count(c.contains) > 0
+} else := []
+
+_conflict(cs) := ["CLASSIFICATION_CONFLICT"] if {
 	count(cs) > 1
 } else := []
+
+_extra(cs, c) := array.concat(_conflict(cs), _system(c))
 
 # line_doc: one line of the ladder document. It names its ladder (a key of
 # the document's "ladders") rather than repeating it: every line of a column
@@ -111,8 +180,8 @@ line_doc(l, variant) := {
 	"class": k,
 	"tpp": t,
 	"units": l.quantity,
-	"extra": _extra(cs),
-	"ladder": _ladder_key(column_of(k, c), t, variant),
+	"extra": _extra(cs, c),
+	"ladder": _ladder_key(column_of(k, c), t, variant, c),
 } if {
 	c := l.classification
 	cs := stated_classes(c)
@@ -128,6 +197,7 @@ document(regime, f, ladders, lines) := {
 	"facts": {
 		"dest": f.dest, "hq": f.hq, "parent_hq": f.parent_hq,
 		"consignee": f.consignee, "year": f.year, "lists": f.lists,
+		"owners": f.owners,
 	},
 	"lines": lines,
 }

@@ -98,6 +98,50 @@ _listed_before(rs, i, n) if {
 
 _holds(xs) := count(xs) > 0
 
+# Affiliates rule (FR Doc. 2025-19001, 90 FR 47201) --------------------------
+# A party at least 50% owned, in aggregate, by restricted parties (its
+# `owners` with a `share` in percent and their own `restrictions`) is
+# restricted itself, with the most restrictive policy of those owners, on
+# orders dated in one of the rule's periods (suspended from 2025-11-10 to
+# 2026-11-09 by the BIS rule of 12 Nov 2025, 90 FR No. 216). Owners are as
+# the host states them: indirect ownership is the host's to add up.
+
+_aff := tables.affiliates
+
+# (`some p in xs; f(p)`: rego-cpp 1.5 leaves `some i; f(xs[i])` undefined.)
+affiliates_in_force(d) if {
+	some p in _aff.periods
+	_dated(p, d)
+}
+
+_restricted_owner(x) if count(object.get(x, "restrictions", [])) > 0
+
+# The share held by restricted owners, in hundredths of a percent, rounded:
+# both engines then compare whole numbers (OPA's decimals and rego-cpp's
+# doubles round 33.3 + 16.7 alike).
+restricted_share(p) := round(sum(_restricted_shares(p)) * 100)
+
+_restricted_shares(p) := [s | some x in object.get(p, "owners", []); _restricted_owner(x); s := x.share]
+
+_affiliated(p) if restricted_share(p) >= _aff.threshold_pct * 100
+
+# affiliated: the parties the rule restricts on the order's date, each
+# party looked up inside the call, in a fixed role order.
+affiliated(o) := [p | affiliates_in_force(o.date); some role in _roles; _affiliated(o.parties[role]); p := o.parties[role]]
+
+_owner_policies(p) := {y | some x in p.owners; _restricted_owner(x); some r in x.restrictions; y := r.policy}
+
+# The most restrictive policy among a party's restricted owners.
+_owner_policy(p) := "denial" if {
+	"denial" in _owner_policies(p)
+} else := "case-by-case"
+
+_owner_names(p) := [n | some x in p.owners; _restricted_owner(x); n := object.get(x, "name", x.id)]
+
+_party_owners(p) := concat("", [object.get(p, "name", p.id), " (owned by ", concat(", ", _owner_names(p)), ")"])
+
+_owner_text(af) := concat("; ", [t | some p in af; t := _party_owners(p)])
+
 # facts: everything the tables ask about an order, computed once per order
 # and passed to the per-line rules.
 facts(o) := {
@@ -115,12 +159,16 @@ facts(o) := {
 	"embargoed": _holds([1 | _any(dg, tables.embargo)]),
 	"denied_party": _holds([1 | some r in rs; r.policy == "denial"]),
 	"restricted_party": count(rs) > 0,
+	"affiliate_denied": _holds([1 | some x in af; _owner_policy(x) == "denial"]),
+	"affiliate_restricted": count(af) > 0,
+	"owners": _owner_text(af),
 	"domestic": _holds([1 | d == tables.home; ship_from(o) == tables.home]),
 	"dest_concern": _holds([1 | _any(dg, tables.concern)]),
 	"hq_concern": _holds([1 | some gs in [hg, pg]; _any(gs, tables.concern)]),
 	"licensed_destination": _holds([1 | _any(dg, tables.licensed); not _any(dg, tables.exempt)]),
 } if {
 	rs := restrictions(o)
+	af := affiliated(o)
 	d := dest(o)
 	h := hq(o)
 	p := parent_hq(o)
@@ -135,11 +183,16 @@ _t := tables.classes
 
 # ECCNs by upper-case prefix ("3A090.A"), so a line's ECCN is classified by
 # looking up its dotted prefixes rather than scanning the lists.
-_eccn_table := object.union({upper(p): "adv-b" | some p in _t.eccn_b}, {upper(p): "adv-a" | some p in _t.eccn_a})
+_eccn_table := object.union(
+	object.union({upper(p): "hbm" | some p in _t.eccn_hbm}, {upper(p): "adv-b" | some p in _t.eccn_b}),
+	{upper(p): "adv-a" | some p in _t.eccn_a},
+)
 
-_rank := {"other": 0, "adv-b": 1, "adv-a": 2}
+# hbm (3A090.c) ranks above adv-b: it needs a license where adv-b ships
+# under NAC, and is not controlled where adv-b needs none.
+_rank := {"other": 0, "adv-b": 1, "hbm": 2, "adv-a": 3}
 
-_by_rank := ["other", "adv-b", "adv-a"]
+_by_rank := ["other", "adv-b", "hbm", "adv-a"]
 
 # The class of an ECCN: the class of its first two dotted parts ("3A090.A"
 # of "3A090.a.1"), by one lookup; the data schema holds the class lists to
@@ -166,10 +219,32 @@ perf_class(c) := "adv-a" if {
 	is_number(c.tpp)
 }
 
-stated_classes(c) := {x | x := eccn_class(c.eccn)} | {x | x := perf_class(c)}
+# memory_class: 3A090.c by performance, high bandwidth memory whose memory
+# bandwidth density (GB/s per mm2 of package or stack) exceeds the threshold.
+memory_class(c) := "hbm" if c.memory_bandwidth_density > _t.hbm_density_above
 
-# top_class: the strictest of a set of classes.
-top_class(cs) := _by_rank[max({_rank[k] | some k in cs})]
+# The classes a unit's classification implies: its ECCN's, its
+# performance's, its memory's.
+unit_classes(c) := {x | x := eccn_class(c.eccn)} | {x | x := perf_class(c)} | {x | x := memory_class(c)}
+
+# A system (a board, server or rack) that lists the chips it `contains` is
+# classified by its most restrictive chip: the thresholds are tested per
+# chip, never on the system's summed TPP; the system's own ECCN counts too.
+# (`some chip in c.contains; some x in unit_classes(chip)`: rego-cpp 1.5
+# returns nothing for `some i; some x in unit_classes(c.contains[i])`.)
+system_classes(c) := {x | x := eccn_class(c.eccn)} | {x | some chip in c.contains; some x in unit_classes(chip)}
+
+stated_classes(c) := system_classes(c) if {
+	count(c.contains) > 0
+} else := unit_classes(c)
+
+# top_class: the strictest of a set of classes (the comprehension's head is a
+# plain variable: rego-cpp 1.5 answers a head with a reference wrongly).
+top_class(cs) := x if {
+	top := max({v | some k in cs; v := _rank[k]})
+	some x in cs
+	_rank[x] == top
+}
 
 # item_class is the stricter of the ECCN's class and the performance's class.
 item_class(c) := top_class(stated_classes(c))
@@ -185,7 +260,18 @@ column_of(k, c) := "dc-a" if {
 	datacenter(c)
 } else := "other" if {
 	k == "other"
+} else := "hbm" if {
+	k == "hbm"
 } else := "b"
+
+# informed: the item, or a chip a system contains, is named in a letter
+# from BIS that informed its exporter of a license requirement.
+informed(c) if c.is_informed == true
+
+informed(c) if {
+	some chip in c.contains
+	chip.is_informed == true
+}
 
 column(c) := column_of(item_class(c), c)
 

@@ -21,7 +21,7 @@ test_eccn_classes if {
 	lib.eccn_class("3A090.a.1") == "adv-a"
 	lib.eccn_class("4A003.z.1.a") == "adv-a"
 	lib.eccn_class("4A090.b") == "adv-b"
-	lib.eccn_class("3A090.c") == "other"
+	lib.eccn_class("3A090.c") == "hbm"
 	lib.eccn_class("EAR99") == "other"
 	lib.eccn_class("5A992.c") == "other"
 }
@@ -59,4 +59,65 @@ test_end_user_defaults_to_ship_to_and_parent_to_hq if {
 	lib.consignee(o) == "s"
 	lib.hq(o) == "CN"
 	lib.parent_hq(o) == "CN"
+}
+
+test_memory_class_by_bandwidth_density if {
+	lib.item_class({"memory_bandwidth_density": 2.78}) == "hbm"
+	lib.item_class({"eccn": "EAR99", "memory_bandwidth_density": 2}) == "other"
+	lib.column({"eccn": "3A090.c"}) == "hbm"
+}
+
+test_hbm_ranks_between_adv_b_and_adv_a if {
+	lib.top_class({"adv-b", "hbm"}) == "hbm"
+	lib.top_class({"hbm", "adv-a"}) == "adv-a"
+}
+
+test_system_is_classified_chip_by_chip if {
+	# 8 x H20 sum to 18,944 TPP, far above 4800, but each chip is below
+	# both 3A090.b prongs: the system is not adv-a.
+	lib.item_class({"tpp": 18944, "contains": [{"item": "H20", "count": 8, "tpp": 2368, "pd": 2.91}]}) == "other"
+	lib.item_class({"tpp": 126656, "contains": [{"item": "H100", "count": 8, "eccn": "3A090.a", "tpp": 15832, "pd": 19.45}]}) == "adv-a"
+	lib.item_class({"eccn": "4A090.a", "contains": [{"item": "X", "count": 2, "tpp": 3000, "pd": 2}]}) == "adv-a"
+}
+
+test_system_takes_its_most_restrictive_chip if {
+	c := {"contains": [
+		{"item": "A", "count": 4, "tpp": 3000, "pd": 2},
+		{"item": "B", "count": 4, "eccn": "3A090.a", "tpp": 15832, "pd": 19.45},
+	]}
+	lib.item_class(c) == "adv-a"
+	lib.conflict(c)
+}
+
+test_informed_reaches_through_systems if {
+	lib.informed({"tpp": 2368, "is_informed": true})
+	lib.informed({"contains": [{"item": "H20", "count": 8, "tpp": 2368, "is_informed": true}]})
+	not lib.informed({"tpp": 2368})
+}
+
+test_restricted_share_adds_restricted_owners_only if {
+	p := {"id": "p", "owners": [
+		{"id": "a", "share": 33.3, "restrictions": [{"list": "entity-list", "policy": "denial"}]},
+		{"id": "b", "share": 16.7, "restrictions": [{"list": "meu", "policy": "case-by-case"}]},
+		{"id": "c", "share": 50, "restrictions": []},
+	]}
+	lib.restricted_share(p) == 5000
+	lib.restricted_share({"id": "q"}) == 0
+}
+
+test_affiliates_rule_periods if {
+	lib.affiliates_in_force("2025-09-29")
+	lib.affiliates_in_force("2025-11-09")
+	not lib.affiliates_in_force("2025-11-10")
+	not lib.affiliates_in_force("2026-11-09")
+	lib.affiliates_in_force("2026-11-10")
+}
+
+test_hbm_exception_needs_an_eligible_exporter_and_the_certification if {
+	f := {"date": "2025-06-02", "certifications": {"HBM"}}
+	lib.hbm_exception(f, {"hbm": {"exporter_hq": "US", "exporter_parent_hq": "US", "certification": "HBM"}})
+	lib.hbm_exception(f, {"hbm": {"exporter_hq": "KR", "exporter_parent_hq": "KR", "certification": "HBM"}})
+	not lib.hbm_exception(f, {"hbm": {"exporter_hq": "KR", "exporter_parent_hq": "CN", "certification": "HBM"}})
+	not lib.hbm_exception(f, {"hbm": {"exporter_hq": "SG", "exporter_parent_hq": "SG", "certification": "HBM"}})
+	not lib.hbm_exception({"date": "2025-06-02", "certifications": set()}, {"hbm": {"exporter_hq": "US", "exporter_parent_hq": "US", "certification": "HBM"}})
 }

@@ -15,6 +15,25 @@ rtx4090 := {"eccn": "3A090.a", "tpp": 5285, "datacenter": false}
 
 laptop := {"eccn": "EAR99"}
 
+# The H20: below both 3A090.b prongs, named in the April 2025 letter.
+h20 := {"tpp": 2368, "pd": 2.91, "datacenter": true, "dram_bandwidth_gbps": 4000, "is_informed": true}
+
+# Systems list their chips; the catalog sums their TPP per system.
+hgx_h100 := {"eccn": "4A090.a", "tpp": 126656, "datacenter": true, "contains": [object.union(h100, {"item": "NVIDIA-H100-SXM5-80GB", "count": 8})]}
+
+hgx_h20 := {"tpp": 18944, "datacenter": true, "contains": [object.union(h20, {"item": "NVIDIA-H20-96GB", "count": 8})]}
+
+# High bandwidth memory stacks: HBM2-class below License Exception HBM's
+# density limit, HBM3E above it.
+hbm2 := {"eccn": "3A090.c", "memory_bandwidth_density": 2.78}
+
+hbm3e := {"eccn": "3A090.c", "memory_bandwidth_density": 9.8}
+
+# An owner of a party with a share in percent and its screening hits.
+owner(id, share, policy) := {"id": id, "name": id, "share": share, "restrictions": [{"list": "entity-list", "policy": policy}]}
+
+clean_owner(id, share) := {"id": id, "name": id, "share": share, "restrictions": []}
+
 eccn_only_a := {"eccn": "3A090.a"}
 
 party(id, c) := {"id": id, "country": c}

@@ -5,14 +5,35 @@
 #   D:1, D:4, D:5 and Macau (not A:5/A:6), the D:5/Macau headquarters rule,
 #   License Exceptions NAC and ACA, the Data Center VEU, and case-by-case
 #   review for H200-class exports from the US to China and Macau from
-#   2026-01-15. Decision table: REGIMES.md, rows B1-B9.
+#   2026-01-15; high bandwidth memory (3A090.c) and License Exception HBM;
+#   the H20 is-informed letter of April 2025; the Affiliates rule from
+#   2026-11-10. Decision table: docs/regimes.md, rows B1-B10 (and the shared
+#   rows C1-C5, C2A, C3A, M1-M3).
 # related_resources:
-#   - ref: https://federalstatelaw.com/federal-register/2023-23055
-#     description: 88 FR 73458 (25 Oct 2023), advanced computing rule
-#   - ref: https://lexbuild.dev/fr/2026/01/2026-00789
-#     description: 2026-00789 (13 Jan 2026), case-by-case review for H200-class chips to China and Macau
-#   - ref: https://www.bis.gov/licensing/license-exceptions
-#     description: BIS license exceptions (NAC, ACA)
+#   - ref: https://www.federalregister.gov/d/2023-23055
+#     description: FR Doc. 2023-23055, 88 FR 73458 (25 Oct 2023), advanced computing rule
+#   - ref: https://www.federalregister.gov/d/2024-07004
+#     description: FR Doc. 2024-07004, 89 FR 23876 (4 Apr 2024), NAC split into NAC and ACA
+#   - ref: https://www.federalregister.gov/d/2024-28270
+#     description: FR Doc. 2024-28270, 89 FR 96790 (5 Dec 2024), HBM (3A090.c) and License Exception HBM
+#   - ref: https://www.federalregister.gov/d/2025-19001
+#     description: FR Doc. 2025-19001, 90 FR 47201 (30 Sep 2025), Affiliates rule (50% ownership)
+#   - ref: https://www.federalregister.gov/d/2026-00789
+#     description: FR Doc. 2026-00789 (13 Jan 2026), case-by-case review for H200-class chips to China and Macau
+#   - ref: https://www.ecfr.gov/current/title-15/section-742.6
+#     description: 15 CFR 742.6 (regional stability, advanced computing license requirements)
+#   - ref: https://www.ecfr.gov/current/title-15/section-740.8
+#     description: 15 CFR 740.8 (License Exceptions NAC and ACA)
+#   - ref: https://www.ecfr.gov/current/title-15/section-740.25
+#     description: 15 CFR 740.25 (License Exception HBM)
+#   - ref: https://www.ecfr.gov/current/title-15/section-744.23
+#     description: 15 CFR 744.23 (supercomputer end use; is-informed notices; D:5/Macau headquarters)
+#   - ref: https://www.ecfr.gov/current/title-15/section-744.11
+#     description: 15 CFR 744.11 (Entity List)
+#   - ref: https://www.ecfr.gov/current/title-15/section-748.15
+#     description: 15 CFR 748.15 (Validated End User, Data Center VEU)
+#   - ref: https://www.sec.gov/cgi-bin/browse-edgar?action=getcompany&CIK=0001045810&type=8-K
+#     description: NVIDIA Form 8-K of 15 Apr 2025 (Item 8.01), the H20 is-informed letter of 9 Apr 2025
 # custom:
 #   id: us-advanced-computing-2023
 #   authority: US Department of Commerce, Bureau of Industry and Security
@@ -65,16 +86,42 @@ dc_rows(f) := [c | some r in _dc_rows; e := _entry(r, f); c := lib.with_info(tab
 # The ladders for this order. When the order meets row B1's conditions, its
 # datacenter adv-a lines that meet B1's conditions on the line take the
 # ":B1" variant: B1, unless a row common to every regime (C1-C4) decides
-# the whole order first.
-_columns(f) := object.union(plain, {"dc-a:B1": b1, "unknown:B1": b1}) if {
-	plain := lib.columns(f, tables.rows, dc_rows(f))
-	_cbc_order(f)
-	b1 := [lib.candidate(tables.rows, _b1_row(f))]
-} else := lib.columns(f, tables.rows, dc_rows(f))
+# the whole order first. When the is-informed letter binds the order (row
+# B10), lines of items it names that would otherwise be allowed or notified
+# (the "other" and "b" columns) take B10 the same way.
+_columns(f) := object.union(object.union(plain, _b1_ladders(f)), _informed_ladders(f)) if {
+	plain := lib.columns(f, tables.rows, dc_rows(f), params)
+}
 
-_b1_row(f) := r if {
+_b1_ladders(f) := {"dc-a:B1": x, "unknown:B1": x} if {
+	_cbc_order(f)
+	x := [lib.candidate(tables.rows, _first_row(f, "B1"))]
+} else := {}
+
+_informed_ladders(f) := {"other:informed": x, "b:informed": x} if {
+	_informed_order(f)
+	x := [lib.candidate(tables.rows, _first_row(f, "B10"))]
+} else := {}
+
+# Row B10's conditions on the order: the letter is switched on, in force on
+# the order's date, and the destination, or the end user's headquarters or
+# its parent's, is China (with Hong Kong), Macau or a D:5 country.
+_informed_order(f) if {
+	params.is_informed.enabled == true
+	f.date >= params.is_informed.from
+	f.dest_concern
+}
+
+_informed_order(f) if {
+	params.is_informed.enabled == true
+	f.date >= params.is_informed.from
+	f.hq_concern
+}
+
+# A row common to every regime (C1-C4) decides the whole order first.
+_first_row(f, row) := r if {
 	r := lib.order_row(f)
-} else := "B1"
+} else := row
 
 _line(cols, l) := lib.line_doc(l, ":B1") if {
 	cols["dc-a:B1"]

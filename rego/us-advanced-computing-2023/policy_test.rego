@@ -115,3 +115,107 @@ test_baseline_consumes_no_quota if {
 	line(t.order("KR", t.h100, 100000)).consumes == []
 	count(t.keys(regime.ladders_of(t.order("KR", t.h100, 1)))) == 0
 }
+
+# Row B10: the is-informed letter of April 2025 ------------------------------------
+
+test_license_b10_h20_to_china_from_2025_04_09 if t.is(line(t.with_date(t.order("CN", t.h20, 100), "2025-04-09")), "license", "IS_INFORMED")
+
+test_allow_b10_not_before_2025_04_09 if t.is(line(t.with_date(t.order("CN", t.h20, 100), "2025-04-08")), "allow", "NOT_CONTROLLED")
+
+test_license_b10_h20_to_hong_kong_and_macau if {
+	t.is(line(t.order("HK", t.h20, 1)), "license", "IS_INFORMED")
+	t.is(line(t.order("MO", t.h20, 1)), "license", "IS_INFORMED")
+}
+
+test_license_b10_h20_for_china_headquarters if {
+	o := t.with_end_user(t.order("SG", t.h20, 10), object.union(t.party("e", "SG"), {"parent_hq_country": "CN"}))
+	t.is(line(o), "license", "IS_INFORMED")
+}
+
+test_allow_b10_h20_elsewhere if t.is(line(t.order("KR", t.h20, 100)), "allow", "NOT_CONTROLLED")
+
+test_license_b10_system_of_informed_chips if t.is(line(t.order("CN", t.hgx_h20, 2)), "license", "IS_INFORMED")
+
+test_deny_b10_embargo_first if t.is(line(t.order("IR", t.h20, 1)), "deny", "EMBARGO")
+
+# Systems: classified chip by chip, the chips' TPP summed ---------------------------
+
+test_deny_b2_system_of_h100_to_china if {
+	doc := regime.ladders_of(t.order("CN", t.hgx_h100, 1))
+	l := t.line_of(doc, 0, {})
+	t.is(l, "deny", "D5_ADVANCED")
+	l.reasons[1].code == "SYSTEM"
+	doc.lines[0].tpp == 126656
+}
+
+test_license_b7_system_of_h100_to_saudi_arabia if t.is(line(t.order("SA", t.hgx_h100, 4)), "license", "D1_D4_ADVANCED")
+
+test_allow_system_of_h20_is_not_adv_a if {
+	doc := regime.ladders_of(t.order("KR", t.hgx_h20, 10))
+	doc.lines[0].class == "other"
+	t.is(t.line_of(doc, 0, {}), "allow", "NOT_CONTROLLED")
+}
+
+# Rows M1-M3: high bandwidth memory (3A090.c) --------------------------------------
+
+eu_hbm(c) := object.union(t.party("designer", c), {"certifications": ["HBM"]})
+
+test_notify_m1_hbm_exception_to_china if {
+	o := t.with_end_user(t.order("CN", t.hbm2, 1000), eu_hbm("CN"))
+	t.is(line(o), "notify", "HBM")
+}
+
+test_license_m2_hbm_to_china_without_the_certification if t.is(line(t.order("CN", t.hbm2, 1000)), "license", "HBM_LICENSE")
+
+test_license_m2_hbm_above_the_exception_density if {
+	o := t.with_end_user(t.order("CN", t.hbm3e, 1000), eu_hbm("CN"))
+	t.is(line(o), "license", "HBM_LICENSE")
+}
+
+test_license_m2_hbm_for_macau_headquarters if {
+	o := t.with_end_user(t.order("MY", t.hbm3e, 10), object.union(t.party("e", "MY"), {"hq_country": "MO"}))
+	t.is(line(o), "license", "HBM_LICENSE")
+}
+
+test_license_m2_no_nac_or_aca_for_hbm if t.is(line(t.order("RU", t.hbm3e, 10)), "license", "HBM_LICENSE")
+
+test_allow_m3_hbm_elsewhere if {
+	t.is(line(t.order("VN", t.hbm3e, 10)), "allow", "NLR")
+	t.is(line(t.order("KR", t.hbm2, 10)), "allow", "NLR")
+}
+
+# Rows C2A and C3A: the Affiliates rule --------------------------------------------
+
+owned(c, owners) := object.union(t.party("aff", c), {"owners": owners})
+
+test_deny_c2a_owned_by_denied_parties_from_2026_11_10 if {
+	eu := owned("SG", [t.owner("L1", 30, "denial"), t.owner("L2", 20, "case-by-case")])
+	doc := regime.ladders_of(t.with_end_user(t.with_date(t.order("SG", t.bchip, 1), "2026-11-10"), eu))
+	t.is(t.line_of(doc, 0, {}), "deny", "RESTRICTED_AFFILIATE")
+	doc.facts.owners == "aff (owned by L1, L2)"
+}
+
+test_allow_c2a_suspended_until_2026_11_09 if {
+	eu := owned("SG", [t.owner("L1", 60, "denial")])
+	t.is(line(t.with_end_user(t.with_date(t.order("SG", t.bchip, 1), "2026-11-09"), eu)), "allow", "NLR")
+}
+
+test_deny_c2a_in_force_before_the_suspension if {
+	eu := owned("SG", [t.owner("L1", 60, "denial")])
+	t.is(line(t.with_end_user(t.with_date(t.order("SG", t.laptop, 1), "2025-10-15"), eu)), "deny", "RESTRICTED_AFFILIATE")
+}
+
+test_license_c3a_owned_by_case_by_case_parties if {
+	st := owned("AE", [t.owner("M1", 50, "case-by-case"), t.clean_owner("X", 50)])
+	t.is(line(t.with_ship_to(t.with_date(t.order("AE", t.h100, 1), "2027-01-04"), st)), "license", "RESTRICTED_AFFILIATE")
+}
+
+test_allow_c3a_below_50_percent if {
+	st := owned("DE", [t.owner("M1", 49.9, "denial"), t.clean_owner("X", 50.1)])
+	t.is(line(t.with_ship_to(t.with_date(t.order("DE", t.h100, 1), "2027-01-04"), st)), "allow", "NLR")
+}
+
+test_deny_c2_a_listed_party_before_its_affiliates if {
+	eu := object.union(owned("SG", [t.owner("L1", 60, "case-by-case")]), {"restrictions": [{"list": "entity-list", "policy": "denial"}]})
+	t.is(line(t.with_end_user(t.with_date(t.order("SG", t.bchip, 1), "2026-12-01"), eu)), "deny", "RESTRICTED_PARTY")
+}

@@ -5,15 +5,26 @@
 #   three country tiers, License Exceptions AIA and LPP, Universal and
 #   National VEUs, and per-country allocations for Tier 2. BIS said in May
 #   2025 it would not enforce the rule; GAO found in May 2026 that it remains
-#   legally in effect. Decision table: REGIMES.md, rows D1-D9; adv-b lines
-#   follow rows B3, B5, B6, B8, else NLR.
+#   legally in effect. Decision table: docs/regimes.md, rows D1-D9 (D2
+#   split into D2 and D2N at the AIA certification threshold); adv-b lines
+#   follow rows B3, B5, B6, B8, else NLR; HBM lines rows M1-M3.
 # related_resources:
-#   - ref: https://frnow.com/Browse/Document/usa/na/fr/2025/1/15/2025-00636
-#     description: 90 FR 4544 (15 Jan 2025), AI Diffusion interim final rule
-#   - ref: https://bis.gov/title-15/subtitle-b/chapter-vii?page=24
-#     description: 15 CFR 740.28-740.29 (ACM, LPP)
-#   - ref: https://www.bis.gov/ear/title-15/subtitle-b/chapter-vii/subchapter-c/part-740/ss-74027-license-exception-artificial
+#   - ref: https://www.federalregister.gov/d/2025-00636
+#     description: FR Doc. 2025-00636, 90 FR 4544 (15 Jan 2025), AI Diffusion interim final rule
+#   - ref: https://www.federalregister.gov/d/2025-00711
+#     description: FR Doc. 2025-00711, 90 FR 5298 (16 Jan 2025), due diligence for advanced computing ICs
+#   - ref: https://www.federalregister.gov/d/2024-28270
+#     description: FR Doc. 2024-28270, 89 FR 96790 (5 Dec 2024), HBM (3A090.c) and License Exception HBM
+#   - ref: https://www.federalregister.gov/d/2025-19001
+#     description: FR Doc. 2025-19001, 90 FR 47201 (30 Sep 2025), Affiliates rule (50% ownership)
+#   - ref: https://www.ecfr.gov/current/title-15/section-740.27
 #     description: 15 CFR 740.27 (License Exception AIA)
+#   - ref: https://www.ecfr.gov/current/title-15/section-740.29
+#     description: 15 CFR 740.29 (License Exception LPP)
+#   - ref: https://www.ecfr.gov/current/title-15/section-742.6
+#     description: 15 CFR 742.6 (advanced computing license requirements)
+#   - ref: https://www.ecfr.gov/current/title-15/section-748.15
+#     description: 15 CFR 748.15 (Universal and National Validated End Users)
 #   - ref: https://www.gao.gov/products/b-337935
 #     description: GAO B-337935 (12 May 2026) on the May 2025 non-enforcement
 # custom:
@@ -33,7 +44,7 @@ params := tables.params
 tier1(c) if params.tier1[c]
 
 # Rows for a datacenter adv-a line, in table order.
-_dc_rows := ["D1", "D2", "D3", "D4", "D5", "D6", "D7", "D8", "D9"]
+_dc_rows := ["D1", "D2", "D2N", "D3", "D4", "D5", "D6", "D7", "D8", "D9"]
 
 _aia_eligible(f) if {
 	tier1(f.dest)
@@ -45,7 +56,17 @@ _entry("D1", f) := {"row": "D1"} if f.hq_concern
 
 _entry("D1", f) := {"row": "D1"} if f.dest_concern
 
-_entry("D2", f) := {"row": "D2"} if {
+# D2: AIA with the certification kept on file, while the consignee's
+# cumulative TPP stays below the threshold at which the certification goes
+# to BIS (15 CFR 740.27(c)); at or above it, D2N.
+_entry("D2", f) := {"row": "D2", "quota": {"key": key, "cap": cap}} if {
+	_aia_eligible(f)
+	params.aia_certification in f.certifications
+	key := lib.quota_key(["aia", f.consignee])
+	cap := params.aia_submit_threshold_tpp - 1
+}
+
+_entry("D2N", f) := {"row": "D2N"} if {
 	_aia_eligible(f)
 	params.aia_certification in f.certifications
 }
@@ -92,7 +113,7 @@ dc_rows(f) := [c | some r in _dc_rows; e := _entry(r, f); c := lib.with_info(tab
 # function of the order, so tests call it without `with`.
 ladders_of(o) := lib.document("us-ai-diffusion-2025", f, cols, lines) if {
 	f := lib.facts(o)
-	cols := lib.columns(f, tables.rows, dc_rows(f))
+	cols := lib.columns(f, tables.rows, dc_rows(f), params)
 	lines := [x | some l in o.lines; x := lib.line_doc(l, "")]
 }
 

@@ -148,3 +148,43 @@ test_ladder_no_limit_on_metered_lines if {
 	count(doc.lines) == 300
 	t.rows(doc, 299) == ["D6", "D8", "D9"]
 }
+
+# Rows D2 and D2N: the AIA certification goes to BIS at 253,000,000 TPP -----------
+
+aia_order(qty) := t.with_end_user(t.order("JP", t.h100, qty), eu("JP", {"certifications": ["AIA"]}))
+
+test_allow_d2_aia_certification_kept_on_file_below_the_threshold if {
+	l := line(aia_order(1000))
+	t.is(l, "allow", "AIA")
+	l.consumes == [{"quota": "aia:eu-1", "tpp": 15832000, "cap": 252999999}]
+}
+
+test_notify_d2n_aia_certification_to_bis_at_the_threshold if {
+	# 237,168,000 held by earlier orders + 1,000 H100 = 253,000,000: reached.
+	t.is(line_q(aia_order(1000), {"aia:eu-1": 237168000}), "notify", "AIA_CERT_SUBMIT")
+}
+
+test_allow_d2_just_below_the_threshold if t.is(line_q(aia_order(1000), {"aia:eu-1": 237167999}), "allow", "AIA")
+
+test_notify_d2n_threshold_is_cumulative_across_years if {
+	o := t.with_date(aia_order(1000), "2027-03-01")
+	regime.ladders_of(o).ladders["dc-a"][0].quota.key == "aia:eu-1"
+	t.is(line_q(o, {"aia:eu-1": 250000000}), "notify", "AIA_CERT_SUBMIT")
+}
+
+# Rows shared with the baseline: HBM, systems, affiliates -----------------------------
+
+test_license_m2_hbm_to_tier3 if t.is(line(t.order("CN", t.hbm3e, 100)), "license", "HBM_LICENSE")
+
+test_allow_m3_hbm_to_tier2 if t.is(line(t.order("IN", t.hbm3e, 100)), "allow", "NLR")
+
+test_notify_d6_system_meters_the_chips_tpp if {
+	l := line(t.order("IN", t.hgx_h100, 10))
+	t.is(l, "notify", "LPP")
+	l.consumes[0].tpp == 1266560
+}
+
+test_deny_c2a_affiliate_in_tier1 if {
+	o := t.with_end_user(t.with_date(t.order("JP", t.h100, 1), "2026-11-10"), eu("JP", {"owners": [t.owner("L", 50, "denial")]}))
+	t.is(line(o), "deny", "RESTRICTED_AFFILIATE")
+}

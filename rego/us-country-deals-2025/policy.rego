@@ -4,12 +4,20 @@
 #   Tiers are scrapped; access is set by government-to-government agreements
 #   with a yearly cap per country, and the no-license threshold drops to 500
 #   H100-equivalents (7,916,000 TPP) per consignee per year. Decision table:
-#   REGIMES.md, rows K1-K4; adv-b lines follow rows B3, B5, B6, B8, else NLR.
+#   docs/regimes.md, rows K1-K4; adv-b lines follow rows B3, B5, B6, B8,
+#   else NLR; HBM lines rows M1-M3. A proposal: its sources are news reports,
+#   the rows it shares with the baseline cite the Federal Register and eCFR.
 # related_resources:
 #   - ref: https://trendforce.com/news/2025/04/30/news-trump-reportedly-plans-overhaul-of-biden-era-ai-export-tiers-in-favor-of-direct-country-agreements
 #     description: Reuters via TrendForce (30 Apr 2025), country agreements and a 500-GPU threshold
 #   - ref: https://www.wttlonline.com/stories/us-and-uae-unveil-ai-partnership-and-campus,13797
 #     description: US-UAE AI Acceleration Partnership (15 May 2025)
+#   - ref: https://www.federalregister.gov/d/2024-28270
+#     description: FR Doc. 2024-28270, 89 FR 96790 (5 Dec 2024), HBM (3A090.c) and License Exception HBM
+#   - ref: https://www.federalregister.gov/d/2025-19001
+#     description: FR Doc. 2025-19001, 90 FR 47201 (30 Sep 2025), Affiliates rule (50% ownership)
+#   - ref: https://www.ecfr.gov/current/title-15/section-742.6
+#     description: 15 CFR 742.6 (advanced computing license requirements)
 # custom:
 #   id: us-country-deals-2025
 #   authority: US Department of Commerce, Bureau of Industry and Security (proposed)
@@ -55,7 +63,7 @@ dc_rows(f) := [c | some r in _dc_rows; e := _entry(r, f); c := lib.with_info(tab
 # function of the order, so tests call it without `with`.
 ladders_of(o) := lib.document("us-country-deals-2025", f, cols, lines) if {
 	f := lib.facts(o)
-	cols := lib.columns(f, tables.rows, dc_rows(f))
+	cols := lib.columns(f, tables.rows, dc_rows(f), params)
 	lines := [x | some l in o.lines; x := lib.line_doc(l, "")]
 }
 

@@ -85,3 +85,18 @@ test_ladder_each_line_meters_low_volume if {
 	t.rows(doc, 1) == ["K3", "K4"]
 	doc.lines[1].tpp == 4749600
 }
+
+# Rows shared with the baseline: HBM, systems, affiliates -----------------------------
+
+test_license_m2_hbm_to_a_country_of_concern if t.is(line(t.order("RU", t.hbm2, 100)), "license", "HBM_LICENSE")
+
+test_allow_k2_system_under_the_agreement if {
+	l := line(t.order("AE", t.hgx_h100, 10))
+	t.is(l, "allow", "AGREEMENT")
+	l.consumes[0].tpp == 1266560
+}
+
+test_license_c3a_affiliate_case_by_case if {
+	o := t.with_end_user(t.with_date(t.order("AE", t.h100, 1), "2026-12-01"), object.union(t.party("e", "AE"), {"owners": [t.owner("M", 75, "case-by-case")]}))
+	t.is(line(o), "license", "RESTRICTED_AFFILIATE")
+}
