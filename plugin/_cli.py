@@ -20,10 +20,8 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import re
 import sys
-from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from . import _audit, _bundle, _diff
 from ._adapter import Record
@@ -33,7 +31,7 @@ from ._ledger import open_ledger, parse_duration
 from ._model import Outcome
 from ._plugins import Plugins
 from ._render import decision_table, ledger_table, regimes_table
-from ._input import RecordFile, parse_record, read_records
+from ._input import RecordFile, read_records
 from ._settings import Settings, check_ledger_url
 
 EXIT_OK, EXIT_FAIL_ON, EXIT_INPUT, EXIT_HELD, EXIT_PLUGIN, EXIT_AUDIT = 0, 1, 2, 3, 4, 5

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 from exportgate._catalog import ItemCatalog
-from exportgate._cli import main, read_records
+from exportgate._cli import main
 from exportgate._exceptions import ConfigError, InputError, ValidationError
+from exportgate._input import read_records
 from exportgate._ledger_sqlite import SqliteLedger
 from exportgate._parties import PartyMaster
 from exportgate._settings import Settings
