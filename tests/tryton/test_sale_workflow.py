@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from trytond import config
+from trytond.model.exceptions import AccessError
+from trytond.model.modelview import AccessButtonError
 from trytond.modules.company.tests import create_company, set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
@@ -372,6 +374,45 @@ class ExportgateTestCase(ModuleTestCase):
                 Sale.export_commit([sale])
             self.assertIn("not in the ledger", raised.exception.message)
             self.assertEqual(sale.export_quota, "reserved")
+
+    @with_transaction()
+    def test_only_export_compliance_records_licenses_and_filings(self) -> None:
+        "A sales clerk cannot record a license or close a filing; Export Compliance can"
+        pool = Pool()
+        Sale = pool.get("sale.sale")
+        Line = pool.get("sale.line")
+        Filing = pool.get("exportgate.filing")
+        Template = pool.get("product.template")
+        User = pool.get("res.user")
+        ModelData = pool.get("ir.model.data")
+        sales = ModelData.get_id("sale", "group_sale")
+        compliance = ModelData.get_id("exportgate", "group_export_compliance")
+        company = create_company()
+        with set_company(company):
+            world = self.setup_world()
+            first = self.sale(world, world["berlin_ai"], [(world["h100"], 1000)])
+            held = self.sale(world, world["berlin_ai"], [(world["h100"], 800)])
+            Sale.quote([first, held])
+            line, = held.lines
+            filing, = first.export_filings
+            clerk, officer = User.create([
+                {"login": login, "name": login, "groups": [("add", groups)],
+                 "companies": [("add", [company.id])], "company": company.id}
+                for login, groups in [("clerk", [sales]), ("officer", [sales, compliance])]])
+            transaction = Transaction()
+            with transaction.set_user(clerk.id), transaction.set_context(_check_access=True):
+                with self.assertRaises(AccessError):
+                    Line.write([Line(line.id)], {"export_license": "D1234567"})
+                with self.assertRaises(AccessError):
+                    Template.write([Template(world["h100"].template.id)],
+                                   {"export_eccn": "EAR99"})
+                with self.assertRaises(AccessButtonError):
+                    Filing.mark_done([Filing(filing.id)])
+            with transaction.set_user(officer.id), transaction.set_context(_check_access=True):
+                Line.write([Line(line.id)], {"export_license": "D1234567"})
+                Filing.mark_done([Filing(filing.id)])
+            self.assertEqual(Line(line.id).export_license, "D1234567")
+            self.assertEqual(Filing(filing.id).state, "done")
 
     # -- master data ------------------------------------------------------
 
