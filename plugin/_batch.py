@@ -252,8 +252,8 @@ class BatchRun:
                     answers = [(False, f"engine worker failed: {exc}")] * len(jobs)
             else:
                 answers = [self._evaluate_in_process(job, todo[k][0].regime)
-                           for k, job in zip(keys, jobs)]
-            for key, answer in zip(keys, answers):
+                           for k, job in zip(keys, jobs, strict=True)]
+            for key, answer in zip(keys, answers, strict=True):
                 for item in todo[key]:
                     item.answer = answer
                 if answer[0]:
@@ -336,7 +336,7 @@ class BatchRun:
                 wait_next = self._submit(following, pool) if following is not None else None
                 decisions = self._decide_chunk(current)
                 elapsed = (time.perf_counter() - started) / len(current)
-                for item, decision in zip(current, decisions):
+                for item, decision in zip(current, decisions, strict=True):
                     yield self.gate.report(item.order, decision, item.doc, elapsed,
                                            item.adapter, self.on_committed)
                 progress.advance(sum(len(i.order.lines) for i in current))

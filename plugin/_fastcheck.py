@@ -8,7 +8,9 @@ cerberus accept this document? It is only ever used to *accept*; a document
 it does not accept goes through cerberus, which then says what is wrong, in
 the same words as always. So the check may be stricter than cerberus but
 never looser, and a schema with a rule it does not know compiles to a check
-that accepts nothing (everything goes through cerberus).
+that accepts nothing (everything goes through cerberus). A ``check_with``
+rule runs the validator's ``predicates[name]`` when it has one (a plain
+function, fast), else its ``_check_with_<name>`` method against a probe.
 """
 from __future__ import annotations
 
@@ -84,13 +86,17 @@ def _field(validator: type, rules: Mapping[str, Any]) -> Check:
         name = rules["check_with"]
         if not isinstance(name, str):
             raise UnknownRule("check_with that is not a method name")
-        method = getattr(validator, f"_check_with_{name}")
+        predicate = getattr(validator, "predicates", {}).get(name)
+        if predicate is not None:  # the validator's own predicate for the check
+            checks.append(predicate)
+        else:
+            method = getattr(validator, f"_check_with_{name}")
 
-        def custom(v: Any) -> bool:
-            probe = _Probe()
-            method(probe, "", v)
-            return not probe.failed
-        checks.append(custom)
+            def custom(v: Any) -> bool:
+                probe = _Probe()
+                method(probe, "", v)
+                return not probe.failed
+            checks.append(custom)
     if "schema" in rules:
         inner = rules["schema"]
         kind = rules.get("type")

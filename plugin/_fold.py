@@ -68,14 +68,44 @@ def fold(ladders: Ladders, usage: Mapping[str, int]) -> list[Pick]:
 
 _VAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 
+#: A message template, compiled: (literal text, slot name or None) pairs.
+Template = tuple[tuple[str, str | None], ...]
 
-def fill(template: str, values: Mapping[str, str]) -> str:
-    """Put ``values`` into ``{name}`` slots in one pass; unknown names stay as they are.
+
+def compile_template(template: str) -> Template:
+    """Split a template into literal text and ``{name}`` slots, once per row."""
+    parts: list[tuple[str, str | None]] = []
+    at = 0
+    for m in _VAR.finditer(template):
+        parts.append((template[at:m.start()], m.group(1)))
+        at = m.end()
+    parts.append((template[at:], None))
+    return tuple(parts)
+
+
+def render(template: Template, *layers: Mapping[str, str]) -> str:
+    """Fill a compiled template in one pass: each slot from the first layer that has it.
 
     One pass, so a value that itself holds ``{dest}`` (an item or party id
-    from the ERP) is not filled again.
+    from the ERP) is not filled again; an unknown slot stays as it is.
     """
-    return _VAR.sub(lambda m: values.get(m.group(1), m.group(0)), template)
+    out = []
+    for text, name in template:
+        out.append(text)
+        if name is not None:
+            for layer in layers:
+                value = layer.get(name)
+                if value is not None:
+                    out.append(value)
+                    break
+            else:
+                out.append("{" + name + "}")
+    return "".join(out)
+
+
+def fill(template: str, values: Mapping[str, str]) -> str:
+    """`render` for a template given as text."""
+    return render(compile_template(template), values)
 
 
 def _number(value: Any) -> str:
@@ -93,6 +123,17 @@ def _params(prefix: str, value: Any, out: dict[str, str]) -> None:
         out[prefix] = _number(value)
 
 
+@dataclass(frozen=True)
+class _Row:
+    """A row of the regime's data, ready to render."""
+
+    code: str
+    outcome: str | None
+    cite: Template
+    message: Template
+    obligations: tuple[dict[str, Any], ...]
+
+
 class Renderer:
     """Turns picks into a `Decision` for one regime: reasons, obligations, quota taken.
 
@@ -103,28 +144,31 @@ class Renderer:
 
     def __init__(self, regime: Regime) -> None:
         self.regime = regime
-        self.rows = regime.rows
-        self.obligations = regime.obligations
         self.params: dict[str, str] = {}
         _params("params", regime.parameter_values, self.params)
+        obligations = regime.obligations
+        self.rows = {
+            name: _Row(info["code"], info.get("outcome"), compile_template(info["cite"]),
+                       compile_template(info["message"]),
+                       tuple({"code": o, **obligations.get(o, {})}
+                             for o in info.get("obligations", ())))
+            for name, info in regime.rows.items()}
 
-    def _row(self, row: str) -> dict[str, Any]:
+    def _row(self, row: str) -> _Row:
         info = self.rows.get(row)
         if info is None:
             raise UndefinedResult(f"{self.regime.id}: the policy names row {row!r}, which the "
                                   "regime's data does not describe")
         return info
 
-    def _reason(self, row: str, values: Mapping[str, str]) -> Reason:
+    def _reason(self, row: str, *layers: Mapping[str, str]) -> Reason:
         info = self._row(row)
-        return Reason(info["code"], fill(info["cite"], values), fill(info["message"], values),
-                      row)
+        return Reason(info.code, render(info.cite, *layers), render(info.message, *layers), row)
 
-    def _line_values(self, order_values: dict[str, str], line: Line,
-                     ladder: LineLadder) -> dict[str, str]:
+    @staticmethod
+    def _line_values(line: Line, ladder: LineLadder) -> dict[str, str]:
         c = line.classification
-        return {**order_values,
-                "item": str(line.item),
+        return {"item": str(line.item),
                 "class": ladder.item_class or "unknown",
                 "eccn": c.eccn if c and c.eccn else "not stated",
                 "tpp": _number(ladder.tpp) if ladder.tpp is not None else "unknown",
@@ -133,33 +177,33 @@ class Renderer:
                 "pd": "stated"}
 
     def decide(self, order: Order, ladders: Ladders, picks: list[Pick]) -> Decision:
-        facts = ladders.facts
-        order_values = {**self.params,
-                        **{k: _number(v) if k != "year" else str(v) for k, v in facts.items()}}
+        order_values = {k: _number(v) if k != "year" else str(v)
+                        for k, v in ladders.facts.items()}
+        no_fold: dict[str, str] = {}
         lines = []
         for line, pick in zip(order.lines, picks, strict=True):
-            values = self._line_values(order_values, line, pick.line)
+            values = self._line_values(line, pick.line)
             candidate = pick.candidate
+            fold_values = no_fold
             consumes: tuple[Consumption, ...] = ()
             if candidate.quota is not None and pick.amount is not None \
                     and pick.before is not None:
                 after = pick.before + pick.amount
-                values.update({"quota": candidate.quota, "cap": _number(candidate.cap),
+                fold_values = {"quota": candidate.quota, "cap": _number(candidate.cap),
                                "used": _number(pick.before), "after": _number(after),
                                "amount": _number(pick.amount),
-                               "remaining": _number((candidate.cap or 0) - after)})
+                               "remaining": _number((candidate.cap or 0) - after)}
                 consumes = (Consumption(candidate.quota, pick.amount, candidate.cap),)
             info = self._row(candidate.row)
-            if info.get("outcome") not in (None, candidate.outcome.value):
+            if info.outcome not in (None, candidate.outcome.value):
                 raise UndefinedResult(f"{self.regime.id}: row {candidate.row} is "
-                                      f"{info.get('outcome')} in the data but "
+                                      f"{info.outcome} in the data but "
                                       f"{candidate.outcome.value} in the policy's answer")
-            reasons = (self._reason(candidate.row, values),
-                       *(self._reason(row, values) for row in pick.line.extra))
-            obligations = tuple({"code": o, **self.obligations.get(o, {})}
-                                for o in info.get("obligations", ()))
+            layers = (values, fold_values, order_values, self.params)
+            reasons = (self._reason(candidate.row, *layers),
+                       *(self._reason(row, *layers) for row in pick.line.extra))
             lines.append(LineDecision(id=line.id, outcome=candidate.outcome, reasons=reasons,
-                                      obligations=obligations, consumes=consumes,
+                                      obligations=info.obligations, consumes=consumes,
                                       item_class=pick.line.item_class,
                                       refused=pick.refused))
         return Decision(order=order.id, regime=self.regime.id, lines=tuple(lines),

@@ -186,7 +186,12 @@ class Gate:
     def report(self, order: Order, decision: Decision, doc: dict[str, Any], elapsed: float,
                adapter: Adapter | None,
                on_committed: Callable[[Checked], None] | None) -> Checked:
-        """After the commit: audit record, write-back, ``on_committed``, host callbacks."""
+        """After the commit: audit record, write-back, ``on_committed``, host callbacks.
+
+        The decision carries the order's lines that were not assessed and its
+        notes (a country taken from master data) from here on.
+        """
+        decision = decision.annotate(order)
         if not self.what_if:
             for record in self.recorders:
                 record(order, decision, doc, elapsed)

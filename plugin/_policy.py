@@ -14,7 +14,7 @@ hand rather than through cerberus, and converts each shared ladder once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from ._exceptions import UndefinedResult
 from ._model import Order, Outcome
@@ -80,7 +80,7 @@ def policy_input(order: Order) -> dict[str, Any]:
     return {"contract": CONTRACT, "order": order.to_dict()}
 
 
-def _int(value: Any) -> bool:
+def _int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -144,7 +144,7 @@ def parse_ladders(raw: Any, order: Order, regime: Regime) -> Ladders:
                               f"{len(order.lines)} ordered")
     ladders: dict[str, tuple[Candidate, ...]] = {}
     out = []
-    for line, raw_line in zip(order.lines, lines):
+    for line, raw_line in zip(order.lines, lines, strict=True):
         if not isinstance(raw_line, dict) or raw_line.get("id") != line.id:
             got = raw_line.get("id") if isinstance(raw_line, dict) else raw_line
             raise UndefinedResult(f"{what}: line {line.id} answered as {got!r:.40}")

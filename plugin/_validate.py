@@ -10,6 +10,7 @@ import datetime
 import functools
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -34,36 +35,58 @@ def is_country(code: Any) -> bool:
     return code in USER_ASSIGNED or pycountry.countries.get(alpha_2=code) is not None
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _iso_date(value: Any) -> bool:
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+#: The custom checks (``check_with``) as predicates: True when the value passes.
+#: The validator's methods give the messages; the compiled check (`_fastcheck`)
+#: calls these directly.
+PREDICATES: dict[str, Any] = {
+    "id": lambda v: not isinstance(v, bool) and not (isinstance(v, str) and _CONTROL.search(v)),
+    "finite": lambda v: not isinstance(v, bool) and not (isinstance(v, float)
+                                                         and not math.isfinite(v)),
+    "country": lambda v: not (isinstance(v, str) and len(v) == 2 and not is_country(v)),
+    "iso_date": lambda v: not isinstance(v, str) or _iso_date(v),
+    "not_bool": lambda v: not isinstance(v, bool),
+}
+
+
 class _Validator(cerberus.Validator):  # type: ignore[misc]
     # Booleans are not numbers anywhere: cerberus counts True as an integer.
     types_mapping = {**cerberus.Validator.types_mapping,
                      "integer": cerberus.TypeDefinition("integer", (int,), (bool,))}
+    predicates = PREDICATES
 
     def _check_with_id(self, field: str, value: Any) -> None:
         if isinstance(value, bool):
             self._error(field, "must be a string, not a boolean")
-        elif isinstance(value, str) and any(ord(c) < 0x20 or ord(c) == 0x7f for c in value):
+        elif not PREDICATES["id"](value):
             self._error(field, "must not contain control characters (NUL, newline, ...)")
 
     def _check_with_finite(self, field: str, value: Any) -> None:
         if isinstance(value, bool):
             self._error(field, "must be a number, not a boolean")
-        elif isinstance(value, float) and not math.isfinite(value):
+        elif not PREDICATES["finite"](value):
             self._error(field, "must be a finite number (not NaN or infinity)")
 
     def _check_with_country(self, field: str, value: Any) -> None:
-        if isinstance(value, str) and len(value) == 2 and not is_country(value):
+        if not PREDICATES["country"](value):
             self._error(field, "is not an ISO 3166-1 country code")
 
     def _check_with_iso_date(self, field: str, value: Any) -> None:
-        if isinstance(value, str):
-            try:
-                datetime.date.fromisoformat(value)
-            except ValueError:
-                self._error(field, "not a calendar date")
+        if not PREDICATES["iso_date"](value):
+            self._error(field, "not a calendar date")
 
     def _check_with_not_bool(self, field: str, value: Any) -> None:
-        if isinstance(value, bool):
+        if not PREDICATES["not_bool"](value):
             self._error(field, "must be a number, not a boolean")
 
 

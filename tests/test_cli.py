@@ -188,10 +188,11 @@ def test_diff_reports_what_changes_under_another_regime(tmp_path: Path) -> None:
     proc = run("diff", "--regime", "us-advanced-computing-2023", "--against",
                "us-ai-diffusion-2025", "--json", str(f), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    report = {r["order"]: r for r in map(json.loads, proc.stdout.splitlines())}
+    report = {r["order"]: r for r in json.loads(proc.stdout)["orders"]}
     assert report["SAME"]["before"] == report["SAME"]["after"] == "deny"
     assert report["MOVES"]["changes"] == [{"line": "10", "before": "allow", "after": "notify",
-                                           "reason_before": "NLR", "reason_after": "LPP"}]
+                                           "reason_before": "NLR", "reason_after": "LPP",
+                                           "tpp": 1000 * 15832}]
     # quota depletes across the orders of the what-if run, as in a batch
     assert report["LPP-2"]["after"] == "license"
     assert not list(tmp_path.glob("**/*.db")), "a what-if must not write a ledger"
