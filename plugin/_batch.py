@@ -35,7 +35,7 @@ from typing import Any, TextIO
 from ._adapter import Adapter, Record
 from ._exceptions import EngineError, InputError, LedgerError, OrderClosedError
 from ._model import Decision, Order
-from ._policy import Ladders, policy_input
+from ._policy import Ladders
 from ._regime import Regime
 from ._settings import Settings
 
@@ -200,7 +200,7 @@ class BatchRun:
                 if order.id in counts.skipped_orders:
                     continue
                 regime = self.gate.regime_for(order)
-                yield _Item(order, chosen, regime, policy_input(order))
+                yield _Item(order, chosen, regime, self.gate.policy_input(order, regime))
 
     def _chunks(self, items: Iterator[_Item]) -> Iterator[list[_Item]]:
         chunk: list[_Item] = []

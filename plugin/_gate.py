@@ -141,7 +141,7 @@ class Gate:
         order = self.prepare(order) if not isinstance(order, Order) else order
         regime = self.regime_for(order)
         started = time.perf_counter()
-        doc = policy_input(order)
+        doc = self.policy_input(order, regime)
         try:
             ladders = self.ladders(order, regime, self.engine.evaluate(regime, "ladders", doc))
         except EngineError as exc:
@@ -165,6 +165,10 @@ class Gate:
         return renderer
 
     # The steps of a check, which `batch` runs in its own rhythm.
+
+    def policy_input(self, order: Order, regime: Regime) -> dict[str, Any]:
+        """The engine's input for one order under one regime (policy contract 2)."""
+        return policy_input(order)
 
     def ladders(self, order: Order, regime: Regime, raw: Any) -> Ladders:
         """The engine's answer, checked against the contract (UndefinedResult if not)."""
