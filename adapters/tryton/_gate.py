@@ -156,10 +156,14 @@ def order_id(sale: Any) -> str:
 
 
 def checked_lines(sale: Any) -> list[Any]:
-    """The lines exportgate decides: goods and assets going out (not comments or services)."""
+    """The lines exportgate decides: every product sold (goods, assets and services alike).
+
+    Services are checked too: software and technology are often sold as
+    services, and an unclassified one is refused rather than waved through.
+    Comment, title and subtotal lines and returns (negative quantities) are not.
+    """
     return [line for line in sale.lines
-            if line.type == "line" and line.product is not None
-            and line.product.type != "service" and (line.quantity or 0) > 0]
+            if line.type == "line" and line.product is not None and (line.quantity or 0) > 0]
 
 
 def _country(address: Any, party: Any, sale: Any) -> str:

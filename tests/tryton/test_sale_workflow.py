@@ -414,6 +414,48 @@ class ExportgateTestCase(ModuleTestCase):
             self.assertEqual(Line(line.id).export_license, "D1234567")
             self.assertEqual(Filing(filing.id).state, "done")
 
+    @with_transaction()
+    def test_copy_starts_unchecked(self) -> None:
+        "A copied sale carries no decision, quota state, filing or license"
+        pool = Pool()
+        Sale = pool.get("sale.sale")
+        Line = pool.get("sale.line")
+        with set_company(create_company()):
+            world = self.setup_world()
+            sale = self.sale(world, world["berlin_ai"], [(world["h100"], 1000)])
+            Sale.quote([sale])
+            Line.write(list(sale.lines), {"export_license": "D1234567"})
+            copy, = Sale.copy([sale])
+            self.assertEqual((copy.export_outcome, copy.export_quota, copy.export_decision,
+                              copy.export_filings), (None, None, None, ()))
+            line, = copy.lines
+            self.assertEqual((line.export_outcome, line.export_reasons, line.export_license),
+                             (None, None, None))
+
+    @with_transaction()
+    def test_services_are_checked_like_goods(self) -> None:
+        "A service line needs a classification, and an embargo covers it too"
+        pool = Pool()
+        Sale = pool.get("sale.sale")
+        Template = pool.get("product.template")
+        with set_company(create_company()):
+            world = self.setup_world()
+            service, = Template.create([{
+                "name": "Installation", "code": "SVC-INSTALL", "default_uom": world["unit"].id,
+                "sale_uom": world["unit"].id, "type": "service", "salable": True,
+                "list_price": Decimal(10), "products": [("create", [{}])]}])
+            sale = self.sale(world, world["munich_lab"], [(service.products[0], 1)])
+            with self.assertRaises(ExportCheckError) as raised:
+                Sale.quote([sale])
+            self.assertIn("SVC-INSTALL", raised.exception.message)
+            self.assertEqual(sale.state, "draft")
+            Template.write([service], {"export_eccn": "EAR99"})
+            Sale.quote([sale])
+            self.assertEqual((sale.state, sale.export_outcome), ("quotation", "allow"))
+            embargoed = self.sale(world, world["tehran"], [(service.products[0], 1)])
+            with self.assertRaises(ExportDenied):
+                Sale.quote([embargoed])
+
     # -- master data ------------------------------------------------------
 
     @with_transaction()
