@@ -480,6 +480,29 @@ class ExportgateTestCase(ModuleTestCase):
             self.assertEqual(decision["lines"][0]["consumes"][0]["tpp"], 10 * H100_TPP)
 
     @with_transaction()
+    def test_end_user_attributes_from_the_party_master(self) -> None:
+        "Attributes a party leaves empty come from the party master, matched on the party code"
+        pool = Pool()
+        Sale = pool.get("sale.sale")
+        Party = pool.get("party.party")
+        (self.tmp / "parties.yaml").write_text(
+            "version: 1\nparties:\n"
+            "  NORDWIND: {country: DE, restrictions: [{list: entity-list, policy: denial}]}\n")
+        write_config(self.tmp, parties="[parties.yaml]")
+        with set_company(create_company()):
+            world = self.setup_world()
+            listed = world["munich_lab"]
+            Party.write([listed], {"code": "NORDWIND"})
+            sale = self.sale(world, world["munich_lab"], [(world["h100"], 8)])
+            with self.assertRaises(ExportDenied) as raised:
+                Sale.quote([sale])
+            self.assertIn("RESTRICTED_PARTY", raised.exception.message)
+            Party.write([listed], {"code": "MUNICH-LAB"})
+            Sale.quote([sale])
+            self.assertEqual(sale.export_outcome, "notify")
+            self.assertIn("AIA", sale.lines[0].export_reasons)
+
+    @with_transaction()
     def test_address_without_country_is_refused(self) -> None:
         "A sale whose shipment address has no country is not quoted"
         pool = Pool()
