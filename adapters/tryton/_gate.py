@@ -9,7 +9,8 @@ configuration file the Tryton configuration names::
     regime = us-ai-diffusion-2025          # optional: else the file's calendar
     order_prefix = erp1/sale/              # optional: ledger order ids, default <database>/sale/
 
-The gate is rebuilt when the file changes. Everything here raises
+The gate is rebuilt when that file changes (touch it after editing the
+catalogs or party files it names). Everything here raises
 `exportgate.ExportgateError` (or a subclass) on trouble; the models turn that
 into a user error that stops the transition.
 """
