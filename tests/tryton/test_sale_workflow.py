@@ -125,6 +125,19 @@ class ExportgateTestCase(ModuleTestCase):
         }])
         return sale
 
+    def ship(self, sale: Any) -> None:
+        """Process the confirmed sale and take its one shipment to done."""
+        pool = Pool()
+        Sale = pool.get("sale.sale")
+        Shipment = pool.get("stock.shipment.out")
+        Sale.process([sale])  # the queued task confirmation schedules
+        shipment, = sale.shipments
+        Shipment.assign_force([shipment])
+        Shipment.pick([shipment])
+        Shipment.pack([shipment])
+        Shipment.do([shipment])
+        self.assertEqual(shipment.state, "done")
+
     def usage(self, order_id: str) -> list[tuple[str, int, str]]:
         return [(r["quota"], r["tpp"], r["state"])
                 for r in self.ledger().reservations(order_id)]
@@ -155,6 +168,8 @@ class ExportgateTestCase(ModuleTestCase):
             self.assertEqual(decision["order"], _gate.order_id(sale))
             self.assertEqual(decision["outcome"], "allow")
             self.assertTrue(sale.export_decision_id)
+            self.ship(sale)
+            self.assertEqual(sale.export_quota, "committed")
 
     # -- deny -------------------------------------------------------------
 
@@ -254,6 +269,9 @@ class ExportgateTestCase(ModuleTestCase):
             self.assertEqual(second.state, "confirmed")
             self.assertEqual(line.export_license, "D1234567")
             self.assertEqual(second.export_outcome, "license")
+            self.ship(second)
+            self.assertEqual(second.export_quota, "committed")
+            self.assertEqual(self.ledger().reservations(_gate.order_id(second)), [])
 
     @with_transaction()
     def test_cancel_frees_quota_and_requote_notifies(self) -> None:
