@@ -24,7 +24,7 @@ end_user(o) := object.get(o.parties, "end_user", o.parties.ship_to)
 
 consignee(o) := end_user(o).id
 
-# quota_key joins the parts of a quota key (REGIMES.md, "Quota semantics").
+# quota_key joins the parts of a quota key (docs/regimes.md, "Quota semantics").
 # concat, not sprintf: rego-cpp quotes %s arguments that are Rego literals.
 quota_key(parts) := concat(":", parts)
 

@@ -99,22 +99,23 @@ _b1_ladders(f) := {"dc-a:B1": x, "unknown:B1": x} if {
 } else := {}
 
 _informed_ladders(f) := {"other:informed": x, "b:informed": x} if {
-	_informed_order(f)
+	informed_order(f, params)
 	x := [lib.candidate(tables.rows, _first_row(f, "B10"))]
 } else := {}
 
-# Row B10's conditions on the order: the letter is switched on, in force on
-# the order's date, and the destination, or the end user's headquarters or
-# its parent's, is China (with Hong Kong), Macau or a D:5 country.
-_informed_order(f) if {
-	params.is_informed.enabled == true
-	f.date >= params.is_informed.from
+# Row B10's conditions on the order (p: the regime's parameters): the letter
+# is switched on, in force on the order's date, and the destination, or the
+# end user's headquarters or its parent's, is China (with Hong Kong), Macau
+# or a D:5 country.
+informed_order(f, p) if {
+	p.is_informed.enabled == true
+	f.date >= p.is_informed.from
 	f.dest_concern
 }
 
-_informed_order(f) if {
-	params.is_informed.enabled == true
-	f.date >= params.is_informed.from
+informed_order(f, p) if {
+	p.is_informed.enabled == true
+	f.date >= p.is_informed.from
 	f.hq_concern
 }
 

@@ -1,4 +1,4 @@
-# One test per row of the us-advanced-computing-2023 table (REGIMES.md),
+# One test per row of the us-advanced-computing-2023 table (docs/regimes.md),
 # named test_<outcome>_<row>_<scenario>.
 package exportgate.regimes.us_advanced_computing_2023_test
 
@@ -218,4 +218,11 @@ test_allow_c3a_below_50_percent if {
 test_deny_c2_a_listed_party_before_its_affiliates if {
 	eu := object.union(owned("SG", [t.owner("L1", 60, "case-by-case")]), {"restrictions": [{"list": "entity-list", "policy": "denial"}]})
 	t.is(line(t.with_end_user(t.with_date(t.order("SG", t.bchip, 1), "2026-12-01"), eu)), "deny", "RESTRICTED_PARTY")
+}
+
+test_allow_b10_switched_off_by_configuration if {
+	f := lib.facts(t.order("CN", t.h20, 1))
+	regime.informed_order(f, regime.params)
+	not regime.informed_order(f, object.union(regime.params, {"is_informed": {"enabled": false, "from": "2025-04-09"}}))
+	not regime.informed_order(lib.facts(t.order("KR", t.h20, 1)), regime.params)
 }

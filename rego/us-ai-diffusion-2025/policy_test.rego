@@ -1,4 +1,4 @@
-# One test per row of the us-ai-diffusion-2025 table (REGIMES.md), plus the
+# One test per row of the us-ai-diffusion-2025 table (docs/regimes.md), plus the
 # common rows, the adv-b rows and the quota semantics.
 package exportgate.regimes.us_ai_diffusion_2025_test
 

@@ -1,4 +1,4 @@
-# One test per row of the us-country-deals-2025 table (REGIMES.md), plus the
+# One test per row of the us-country-deals-2025 table (docs/regimes.md), plus the
 # common rows, the adv-b rows and the quota semantics.
 package exportgate.regimes.us_country_deals_2025_test
 

@@ -3,10 +3,13 @@
 The orders cover every country the regimes name (the library's groups, the
 Tier 1 list, the agreements, HK which is treated as CN, MO which is not)
 plus some no table names; item classes through the ECCN, the performance
-(TPP and PD around every threshold) or both; datacenter flags; parties with
-headquarters, parents, VEU status, certifications and restrictions; dates
-across 2024-2028 with the rule boundaries (2025-05-15, 2026-01-15,
-2026-02-03, year ends) drawn often; and up to six lines. Quota usage is drawn
+(TPP and PD around every threshold) or both, memory bandwidth density
+around the HBM thresholds, is-informed flags and systems that contain up to
+three kinds of chips; datacenter flags; parties with headquarters, parents,
+VEU status, certifications, restrictions and owners with shares around 50%;
+dates across 2024-2028 with the rule boundaries (2025-04-09, 2025-05-15,
+2025-09-29, 2025-11-10, 2026-01-15, 2026-02-03, 2026-11-10, year ends)
+drawn often; and up to six lines. Quota usage is drawn
 per key the order touches, often right at a cap's edge.
 """
 from __future__ import annotations
@@ -37,7 +40,9 @@ def countries(regimes: list[Regime]) -> list[str]:
     return sorted(found)
 
 
-BOUNDARY_DATES = ["2024-01-01", "2025-01-15", "2025-05-14", "2025-05-15", "2025-12-31",
+BOUNDARY_DATES = ["2024-01-01", "2025-01-15", "2025-04-08", "2025-04-09", "2025-05-14",
+                  "2025-05-15", "2025-09-28", "2025-09-29", "2025-11-09", "2025-11-10",
+                  "2026-11-09", "2026-11-10", "2025-12-31",
                   "2026-01-01", "2026-01-14", "2026-01-15", "2026-02-02", "2026-02-03",
                   "2026-12-31", "2027-01-01", "2027-12-31", "2028-02-29", "2028-12-31"]
 
@@ -48,6 +53,7 @@ TPPS = [0, 1, 1599, 1600, 2399, 2400, 4799, 4800, 4801, 15832, 20999, 21000, 395
 PDS = [0.0, 1.59, 1.6, 3.19, 3.2, 5.91, 5.92, 19.45, 0.5, 5.919999999999999,
        5.920000000000001, 1.5999999999, 1e-7]
 DRAM = [0, 1399, 1400, 3350, 4800, 6499, 6500, 8000, 6499.9999999, 6500.0000001]
+DENSITY = [0, 1.99, 2, 2.0000001, 2.78, 3.29, 3.3, 3.3000001, 10.2]
 
 
 def dates() -> st.SearchStrategy[str]:
@@ -57,9 +63,11 @@ def dates() -> st.SearchStrategy[str]:
             lambda d: d.isoformat()))
 
 
-def classification() -> st.SearchStrategy[dict[str, Any]]:
-    def build(eccn: Any, tpp: Any, pd: Any, dc: Any, dram: Any) -> dict[str, Any]:
-        c = {"eccn": eccn, "tpp": tpp, "pd": pd, "datacenter": dc, "dram_bandwidth_gbps": dram}
+def unit_classification() -> st.SearchStrategy[dict[str, Any]]:
+    def build(eccn: Any, tpp: Any, pd: Any, dc: Any, dram: Any, density: Any,
+              informed: Any) -> dict[str, Any]:
+        c = {"eccn": eccn, "tpp": tpp, "pd": pd, "datacenter": dc, "dram_bandwidth_gbps": dram,
+             "memory_bandwidth_density": density, "is_informed": informed}
         return {k: v for k, v in c.items() if v is not None}
 
     eccn = st.one_of(st.none(), st.sampled_from(ECCNS))
@@ -69,8 +77,21 @@ def classification() -> st.SearchStrategy[dict[str, Any]]:
                        lambda x: round(x, 2)))
     dc = st.sampled_from([None, True, False])
     dram = st.one_of(st.none(), st.sampled_from(DRAM))
-    return st.builds(build, eccn, tpp, pd, dc, dram).filter(
+    density = st.one_of(st.none(), st.none(), st.sampled_from(DENSITY))
+    informed = st.sampled_from([None] * 6 + [True, False])
+    return st.builds(build, eccn, tpp, pd, dc, dram, density, informed).filter(
         lambda c: "eccn" in c or "tpp" in c)
+
+
+def classification() -> st.SearchStrategy[dict[str, Any]]:
+    """A unit's classification, or a system's: its own, plus the chips it contains."""
+    unit = unit_classification()
+    chip = st.builds(lambda c, item, n: {**c, "item": item, "count": n}, unit,
+                     st.sampled_from(["H100", "H20", "HBM", "X{item}"]),
+                     st.sampled_from([1, 2, 8, 72]))
+    system = st.builds(lambda c, chips: {**c, "contains": chips}, unit,
+                       st.lists(chip, min_size=1, max_size=3))
+    return st.one_of(unit, unit, unit, system)
 
 
 FOCUS = ["US", "CN", "HK", "MO", "AE", "SA", "IN", "KR", "DE", "TW", "CU", "IR", "RU", "VN",
@@ -80,7 +101,19 @@ FOCUS = ["US", "CN", "HK", "MO", "AE", "SA", "IN", "KR", "DE", "TW", "CU", "IR",
 PARTY_IDS = ["C1", "C2", "C3", "dc-7", "acme.eu", "Zürich-7", "{dest}", 'K"9', "a\\b"]
 VERIFIED = st.sampled_from([None, None, None, "uveu", "nveu", "dc-veu"])
 CERTIFICATIONS = st.sampled_from([None, [], ["AIA"], ["AIA"], ["AIA", "ISO27001"],
-                                  ["ISO27001"], ["aia"]])
+                                  ["ISO27001"], ["aia"], ["HBM"], ["AIA", "HBM"]])
+# Owners for the Affiliates rule: shares that add up around 50%, some listed.
+OWNER_LIST = [{"list": "entity-list", "policy": "denial"}]
+OWNER_CBC = [{"list": "mil-end-user", "policy": "case-by-case"}]
+OWNERS = st.sampled_from([None] * 8 + [
+    [], [{"id": "O1", "share": 50, "restrictions": OWNER_LIST}],
+    [{"id": "O1", "name": "Owner {owners}", "share": 49.9, "restrictions": OWNER_LIST}],
+    [{"id": "O1", "share": 33.3, "restrictions": OWNER_CBC},
+     {"id": "O2", "share": 16.7, "restrictions": OWNER_LIST},
+     {"id": "O3", "share": 50, "restrictions": []}],
+    [{"id": "O1", "share": 30, "restrictions": OWNER_CBC},
+     {"id": "Ö2", "share": 20, "restrictions": OWNER_CBC}],
+    [{"id": "O1", "share": 100}]])
 # Mostly none: a restriction decides every line (C2/C3) before any table does.
 RESTRICTIONS = st.sampled_from([None] * 12 + [
     [], [{"list": "entity-list", "policy": "denial"}],
@@ -114,7 +147,7 @@ def party(draw: st.DrawFn, country: st.SearchStrategy[str],
     if draw(st.integers(0, 3)) == 0:
         p["parent_hq_country"] = draw(country)
     for key, strategy in (("verified", VERIFIED), ("certifications", CERTIFICATIONS),
-                          ("restrictions", RESTRICTIONS)):
+                          ("restrictions", RESTRICTIONS), ("owners", OWNERS)):
         value = draw(strategy)
         if value is not None:
             p[key] = value
