@@ -2,8 +2,9 @@
 
 Each module is a pluggy plugin: it implements ``exportgate_register_adapters``
 and registers one or more adapters, exactly as a third-party distribution
-would through the ``exportgate`` entry-point group. ``_common`` and ``_sap``
-hold what the ERP adapters share; they register nothing.
+would through the ``exportgate`` entry-point group, with the public adapter
+toolkit (``exportgate.toolkit``) alone. ``_sap`` holds what the SAP adapters
+share; it registers nothing.
 """
 from __future__ import annotations
 

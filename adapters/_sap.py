@@ -20,9 +20,37 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from exportgate._model import LineDecision, Order, Outcome
 
-from ._common import Fields, held, is_part
+
+
+from exportgate.toolkit import ERP_OPTIONS, Fields, LineDecision, Order, Outcome, held, is_part
+
+#: The SAP delivery block reason of each outcome. ``allow`` clears the block
+#: (``""``); every other outcome must name one, so nothing held ships unblocked.
+DELIVERY_BLOCK: dict[str, Any] = {
+    "allow": {"type": "string", "nullable": True, "required": True},
+    **{outcome: {"type": "string", "empty": False, "required": True}
+       for outcome in ("notify", "license", "deny")},
+}
+
+SAP_OPTIONS: dict[str, Any] = {
+    **ERP_OPTIONS,
+    "end_user_partner_function": {"type": "string", "nullable": True,
+                                  "regex": "^[A-Z0-9]{1,2}$", "default": "ZE"},
+    "ignore_functions": {"type": "list", "schema": {"type": "string"},
+                         "default": ["RE", "RG", "VE", "AP", "ZM", "SP", "LF", "LS"]},
+    # Item categories (PSTYV) that ship no goods: text, service items.
+    "not_goods_item_categories": {"type": "list", "schema": {"type": "string"},
+                                  "default": ["TATX", "TAD", "TADC"]},
+    "delivery_block": {"type": "dict", "schema": DELIVERY_BLOCK,
+                       "default": {"allow": "", "notify": "ZN", "license": "ZL",
+                                   "deny": "ZD"}},
+    "rejection_reason": {"type": "string", "nullable": True, "default": "ZD"},
+    "status": {"type": "dict", "default": {"not_ok": "B", "ok": "C"}, "schema": {
+        "not_ok": {"type": "string", "required": True},
+        "ok": {"type": "string", "required": True}}},
+}
+
 
 #: English (external) key -> internal key, for the error hint. SP is not here: it is
 #: also the internal key of the forwarding agent.

@@ -3,11 +3,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from exportgate._adapter import Adapter, Record
-from exportgate._exceptions import AdapterError
-from exportgate._model import Decision, Order
-from exportgate._validate import order_from_dict
-from exportgate.hookspecs import hookimpl
+from exportgate.toolkit import (Adapter, AdapterError, Decision, Order, Record, hookimpl,
+                               order_from_dict)
+
 
 
 class CanonicalAdapter:

@@ -31,26 +31,21 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Mapping
 
-from exportgate._adapter import Adapter, Record
-from exportgate._catalog import item_catalog
-from exportgate._model import Decision, NotAssessed, Order
-from exportgate._parties import party_master
-from exportgate._schemas import D365_OPTIONS
-from exportgate._settings import Settings
-from exportgate.hookspecs import hookimpl
+from exportgate.toolkit import (ERP_OPTIONS, Adapter, Decision, Fields, LineIn, NotAssessed,
+                               Order, PartyRef, Record, Settings, build_orders, document_id, held,
+                               hookimpl, is_part, item_catalog, options, party_master, ship_from,
+                               summary)
 
-from ._common import (
-    Fields,
-    LineIn,
-    PartyRef,
-    build_orders,
-    document_id,
-    held,
-    is_part,
-    options,
-    ship_from,
-    summary,
-)
+
+
+
+#: The Dynamics 365 adapter's options.
+D365_OPTIONS: dict[str, Any] = {
+    **ERP_OPTIONS,
+    "end_user_field": {"type": "string", "nullable": True, "empty": False,
+                       "default": "EndUserAccountNumber"},
+}
+
 
 COUNTRY = "DeliveryAddressCountryRegionISOCode"
 COUNTRY_ID = "DeliveryAddressCountryRegionId"

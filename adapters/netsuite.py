@@ -35,25 +35,24 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Mapping
 
-from exportgate._adapter import Adapter, Record
-from exportgate._catalog import item_catalog
-from exportgate._model import Decision, NotAssessed, Order
-from exportgate._parties import party_master
-from exportgate._schemas import NETSUITE_OPTIONS
-from exportgate._settings import Settings
-from exportgate.hookspecs import hookimpl
+from exportgate.toolkit import (ERP_OPTIONS, Adapter, Decision, Fields, LineIn, NotAssessed,
+                               Order, PartyRef, Record, Settings, build_orders, document_id, held,
+                               hookimpl, item_catalog, options, party_master, ship_from, summary)
 
-from ._common import (
-    Fields,
-    LineIn,
-    PartyRef,
-    build_orders,
-    document_id,
-    held,
-    options,
-    ship_from,
-    summary,
-)
+
+
+
+#: The NetSuite adapter's options.
+NETSUITE_OPTIONS: dict[str, Any] = {
+    **ERP_OPTIONS,
+    "end_user_field": {"type": "string", "nullable": True, "empty": False,
+                       "default": "custbody_end_user"},
+    "outcome_field": {"type": "string", "empty": False, "default": "custbody_exportgate_outcome"},
+    "line_outcome_field": {"type": "string", "empty": False,
+                           "default": "custcol_exportgate_outcome"},
+    "hold_status": {"type": "string", "empty": False, "default": "A"},
+}
+
 
 _NOT_GOODS = frozenset({"Discount", "Subtotal", "Description", "Markup", "Group", "EndGroup",
                         "Payment", "Service", "OthCharge", "GiftCert", "ShipItem",

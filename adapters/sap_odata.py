@@ -31,26 +31,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from exportgate._adapter import Adapter, Record
-from exportgate._catalog import item_catalog
-from exportgate._model import Decision, NotAssessed, Order
-from exportgate._parties import party_master
-from exportgate._schemas import SAP_OPTIONS
-from exportgate._settings import Settings
-from exportgate.hookspecs import hookimpl
 
-from ._common import (
-    Fields,
-    LineIn,
-    PartyRef,
-    build_orders,
-    document_id,
-    held,
-    options,
-    ship_from,
-    summary,
-)
-from ._sap import BlockCodes, PartnerFunctions
+from exportgate.toolkit import (Adapter, Decision, Fields, LineIn, NotAssessed, Order, PartyRef,
+                               Record, Settings, build_orders, document_id, held, hookimpl,
+                               item_catalog, options, party_master, ship_from, summary)
+
+from ._sap import SAP_OPTIONS, BlockCodes, PartnerFunctions
 
 
 @dataclass(frozen=True)

@@ -28,16 +28,36 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from exportgate._adapter import Adapter, Record
-from exportgate._catalog import item_catalog
-from exportgate._model import Decision, NotAssessed, Order
-from exportgate._parties import party_master
-from exportgate._schemas import TABULAR_MAPPING, TABULAR_OPTIONS, TABULAR_REQUIRED
-from exportgate._settings import Settings
-from exportgate._validate import load_yaml, validate_data
-from exportgate.hookspecs import hookimpl
+from exportgate.toolkit import (ERP_OPTIONS, Adapter, Decision, Fields, LineIn, NotAssessed,
+                               Order, PartyRef, Record, Settings, build_orders, document_id, held,
+                               hookimpl, item_catalog, load_yaml, options, party_master,
+                               validate_data)
 
-from ._common import Fields, LineIn, PartyRef, build_orders, document_id, held, options
+
+
+
+#: The tabular adapter's column mapping: canonical field -> column name.
+TABULAR_COLUMNS = ("order_id", "date", "line_id", "item", "quantity", "unit",
+                   "sold_to", "sold_to_country", "sold_to_name",
+                   "ship_to", "ship_to_country", "ship_to_name",
+                   "end_user", "end_user_country", "end_user_name", "ship_from")
+TABULAR_REQUIRED = ("order_id", "date", "line_id", "item", "quantity", "ship_to")
+
+TABULAR_MAPPING: dict[str, Any] = {
+    "version": {"type": "integer", "required": True, "allowed": [1]},
+    "delimiter": {"type": "string", "minlength": 1, "maxlength": 1, "default": ","},
+    "date_format": {"type": "string", "nullable": True},
+    "columns": {"type": "dict", "required": True, "schema": {
+        name: {"type": "string", "empty": False, "required": name in TABULAR_REQUIRED}
+        for name in TABULAR_COLUMNS}},
+}
+
+#: ``mapping`` is the path of a TABULAR_MAPPING file, relative to the configuration.
+TABULAR_OPTIONS: dict[str, Any] = {
+    "ship_from": ERP_OPTIONS["ship_from"],
+    "mapping": {"type": "string", "nullable": True},
+}
+
 
 _ROLES = ("sold_to", "ship_to", "end_user")
 

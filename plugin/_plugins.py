@@ -74,6 +74,8 @@ class Plugins:
         self.engines: dict[str, EngineFactory] = {}
         self.adapters: dict[str, Adapter] = {}
         self._engine_cache: dict[str, Engine] = {}
+        self._owners: dict[tuple[str, str], str] = {}
+        self._taken: set[tuple[str, str]] = set()
         for name, plugin in _builtin_plugins(self.settings):
             self.pm.register(plugin, name=name)
         self.pm.register(AdapterDispatch(self.adapters), name="exportgate.adapter-dispatch")
@@ -114,14 +116,66 @@ class Plugins:
                 raise PluginError(ep.name, f"cannot be loaded: {exc}") from None
             self._register(plugin, ep.name)
 
+    def _impl_codes(self, hook_name: str) -> dict[Any, str]:
+        """The code of every implementation of a hook -> its plugin's name."""
+        hook = getattr(self.pm.hook, hook_name)
+        return {getattr(impl.function, "__code__", None): impl.plugin_name
+                for impl in hook.get_hookimpls()}
+
+    @staticmethod
+    def _plugin_in(frames: Iterable[Any], codes: dict[Any, str]) -> str:
+        """The plugin whose implementation is among ``frames`` (outermost first)."""
+        for frame in frames:
+            name = codes.get(frame.f_code)
+            if name is not None:
+                return name
+        return "?"
+
+    @staticmethod
+    def _traceback_frames(exc: BaseException) -> Iterable[Any]:
+        tb = exc.__traceback__
+        while tb is not None:
+            yield tb.tb_frame
+            tb = tb.tb_next
+
+    def _call(self, hook_name: str, passthrough: tuple[type[Exception], ...] = (),
+              **kwargs: Any) -> Any:
+        """Call a hook through pluggy (order, wrappers, tracing); failures name the plugin.
+
+        Exceptions of the ``passthrough`` kinds (an enricher's input errors)
+        propagate as they are.
+        """
+        try:
+            return getattr(self.pm.hook, hook_name)(**kwargs)
+        except (PluginError, *passthrough):
+            raise
+        except Exception as exc:
+            name = self._plugin_in(self._traceback_frames(exc), self._impl_codes(hook_name))
+            detail = str(exc) if isinstance(exc, ExportgateError) else \
+                f"{type(exc).__name__}: {exc}"
+            raise PluginError(name, detail) from exc
+
     def _collect(self) -> None:
-        """Run the register hooks, one plugin at a time, so errors name the plugin."""
-        for impl in self.pm.hook.exportgate_register_regimes.get_hookimpls():
-            self._call_register(impl, self._add_regime)
-        for impl in self.pm.hook.exportgate_register_engines.get_hookimpls():
-            self._call_register(impl, self._add_engine)
-        for impl in self.pm.hook.exportgate_register_adapters.get_hookimpls():
-            self._call_register(impl, self._add_adapter)
+        """Run the register hooks; what a plugin registers is checked, errors name it."""
+        for hook_name, add in (("exportgate_register_regimes", self._add_regime),
+                               ("exportgate_register_engines", self._add_engine),
+                               ("exportgate_register_adapters", self._add_adapter)):
+            codes = self._impl_codes(hook_name)
+
+            def register(*args: Any, add: Callable[..., None] = add,
+                         codes: dict[Any, str] = codes) -> None:
+                frames: list[Any] = []
+                frame = sys._getframe(1)
+                while frame is not None:
+                    frames.append(frame)
+                    frame = frame.f_back  # type: ignore[assignment]
+                plugin = self._plugin_in(reversed(frames), codes)
+                try:
+                    add(*args, owner=plugin)
+                except ExportgateError as exc:
+                    raise PluginError(plugin, str(exc)) from None
+
+            self._call(hook_name, register=register, settings=self.settings)
         for regime_id, overrides in self.settings.parameters.items():
             if regime_id not in self.regimes:
                 raise UnknownRegimeError(f"parameters.{regime_id}: no regime has this id; "
@@ -132,45 +186,30 @@ class Plugins:
                 raise UnknownRegimeError(f"calendar: regime {entry['regime']!r}: no regime has "
                                          f"this id; known: {', '.join(sorted(self.regimes))}")
 
-    def _call_register(self, impl: Any, add: Callable[..., None]) -> None:
-        name = impl.plugin_name
+    def _claim(self, kind: str, name: str, owner: str) -> None:
+        """Record who registered a name; a second registration names both plugins."""
+        first = self._owners.setdefault((kind, name), owner)
+        if first != owner or (kind, name) in self._taken:
+            raise ExportgateError(f"{kind} {name!r} is already registered (by plugin {first!r})")
+        self._taken.add((kind, name))
 
-        def register(*args: Any) -> None:
-            try:
-                add(*args)
-            except ExportgateError as exc:
-                raise PluginError(name, str(exc)) from None
-
-        kwargs = {"register": register, "settings": self.settings}
-        try:
-            impl.function(**{k: kwargs[k] for k in impl.argnames})
-        except PluginError:
-            raise
-        except ExportgateError as exc:
-            raise PluginError(name, str(exc)) from None
-        except Exception as exc:
-            raise PluginError(name, f"{type(exc).__name__}: {exc}") from exc
-
-    def _add_regime(self, regime: Regime) -> None:
+    def _add_regime(self, regime: Regime, owner: str = "?") -> None:
         if not isinstance(regime, Regime):
-            raise PluginError("?", f"registered a {type(regime).__name__}, not a Regime")
-        if regime.id in self.regimes:
-            raise ExportgateError(f"regime {regime.id!r} is already registered")
+            raise ExportgateError(f"registered a {type(regime).__name__}, not a Regime")
+        self._claim("regime", regime.id, owner)
         self.regimes[regime.id] = regime
 
-    def _add_engine(self, name: str, factory: EngineFactory) -> None:
-        if name in self.engines:
-            raise ExportgateError(f"engine {name!r} is already registered")
+    def _add_engine(self, name: str, factory: EngineFactory, owner: str = "?") -> None:
         if not callable(factory):
             raise ExportgateError(f"engine {name!r}: the factory is not callable")
+        self._claim("engine", name, owner)
         self.engines[name] = factory
 
-    def _add_adapter(self, adapter: Adapter) -> None:
+    def _add_adapter(self, adapter: Adapter, owner: str = "?") -> None:
         for attr in ("name", "claims", "adapt", "writeback"):
             if not hasattr(adapter, attr):
                 raise ExportgateError(f"adapter {adapter!r} has no {attr!r}")
-        if adapter.name in self.adapters:
-            raise ExportgateError(f"adapter {adapter.name!r} is already registered")
+        self._claim("adapter", adapter.name, owner)
         self.adapters[adapter.name] = adapter
 
     # -- registries ----------------------------------------------------
@@ -212,29 +251,28 @@ class Plugins:
         result: Adapted = self.pm.hook.exportgate_adapt_order(record=record, adapter=adapter)
         return result
 
-    def enrich(self, order: Order) -> list[Enrichment | None]:
-        results: list[Enrichment | None] = []
-        for impl in reversed(self.pm.hook.exportgate_enrich_order.get_hookimpls()):
-            try:
-                result = impl.function(order)
-                if result is not None and not isinstance(result, Enrichment):
-                    raise PluginError(impl.plugin_name, "exportgate_enrich_order returned a "
-                                      f"{type(result).__name__}, not an Enrichment")
-                results.append(result)
-            except ExportgateError:
-                raise
-            except Exception as exc:
-                raise PluginError(impl.plugin_name, f"{type(exc).__name__}: {exc}") from exc
+    def enrich(self, order: Order) -> list[Enrichment]:
+        """Every enricher's contribution, in pluggy's call order (the first wins a field)."""
+        results: list[Enrichment] = self._call("exportgate_enrich_order",
+                                               passthrough=(ExportgateError,), order=order)
+        for result in results:
+            if not isinstance(result, Enrichment):
+                raise PluginError(", ".join(sorted(set(self._impl_codes(
+                    "exportgate_enrich_order").values()))),
+                    f"exportgate_enrich_order returned a {type(result).__name__}, "
+                    "not an Enrichment")
         return results
 
     def decided(self, order: Order, decision: Decision,
                 writeback: dict[str, Any] | None) -> list[PluginError]:
-        """Tell every host callback; their failures are returned, never raised."""
-        errors = []
-        for impl in reversed(self.pm.hook.exportgate_decision.get_hookimpls()):
-            kwargs = {"order": order, "decision": decision, "writeback": writeback}
-            try:
-                impl.function(**{k: kwargs[k] for k in impl.argnames})
-            except Exception as exc:
-                errors.append(PluginError(impl.plugin_name, f"{type(exc).__name__}: {exc}"))
-        return errors
+        """Tell the host callbacks; a failure is returned (never raised) naming the plugin.
+
+        As with any pluggy hook, a callback that raises stops the callbacks
+        after it (in call order) for this order.
+        """
+        try:
+            self._call("exportgate_decision", order=order, decision=decision,
+                       writeback=writeback)
+        except PluginError as exc:
+            return [exc]
+        return []

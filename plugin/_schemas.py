@@ -283,72 +283,32 @@ ERP_OPTIONS: dict[str, Any] = {
                "valuesrules": COUNTRY},
 }
 
-#: The SAP delivery block reason of each outcome. ``allow`` clears the block
-#: (``""``); every other outcome must name one, so nothing held ships unblocked.
-DELIVERY_BLOCK: dict[str, Any] = {
-    "allow": {"type": "string", "nullable": True, "required": True},
-    **{outcome: {"type": "string", "empty": False, "required": True}
-       for outcome in ("notify", "license", "deny")},
+#: A granted license as the registry records it (docs/licenses.md): its
+#: number as printed, validity (``expires`` inclusive), the destinations and
+#: parties it names, and what it authorizes, by catalog item or by ECCN, in
+#: units. ``exportgate license add`` reads a file of them.
+LICENSE_ENTRY: dict[str, Any] = {
+    "item": {**ID, "required": False, "excludes": "eccn"},
+    "eccn": {"type": "string", "empty": False, "maxlength": 40, "excludes": "item",
+             "regex": r"^[0-9][A-Z][0-9]{3}(\.[A-Za-z0-9]+)*$"},
+    "quantity": {"type": "integer", "required": True, "min": 1, "max": MAX_UNITS,
+                 "check_with": "not_bool"},
 }
 
-SAP_OPTIONS: dict[str, Any] = {
-    **ERP_OPTIONS,
-    "end_user_partner_function": {"type": "string", "nullable": True,
-                                  "regex": "^[A-Z0-9]{1,2}$", "default": "ZE"},
-    "ignore_functions": {"type": "list", "schema": {"type": "string"},
-                         "default": ["RE", "RG", "VE", "AP", "ZM", "SP", "LF", "LS"]},
-    # Item categories (PSTYV) that ship no goods: text, service items.
-    "not_goods_item_categories": {"type": "list", "schema": {"type": "string"},
-                                  "default": ["TATX", "TAD", "TADC"]},
-    "delivery_block": {"type": "dict", "schema": DELIVERY_BLOCK,
-                       "default": {"allow": "", "notify": "ZN", "license": "ZL",
-                                   "deny": "ZD"}},
-    "rejection_reason": {"type": "string", "nullable": True, "default": "ZD"},
-    "status": {"type": "dict", "default": {"not_ok": "B", "ok": "C"}, "schema": {
-        "not_ok": {"type": "string", "required": True},
-        "ok": {"type": "string", "required": True}}},
+LICENSE: dict[str, Any] = {
+    "number": {"type": "string", "required": True, "maxlength": 64,
+               "regex": r"^[A-Za-z0-9][A-Za-z0-9./-]*$"},
+    "issued": {**ISO_DATE, "required": True},
+    "expires": {**ISO_DATE, "required": True},
+    "destinations": {"type": "list", "required": True, "minlength": 1, "schema": COUNTRY},
+    "consignees": {"type": "list", "required": True, "minlength": 1, "schema": {**ID}},
+    "end_users": {"type": "list", "nullable": True, "minlength": 1, "schema": {**ID}},
+    "items": {"type": "list", "required": True, "minlength": 1,
+              "schema": {"type": "dict", "schema": LICENSE_ENTRY}},
+    "conditions": {"type": "string", "nullable": True, "maxlength": 2000},
 }
 
-ODOO_OPTIONS: dict[str, Any] = {
-    **ERP_OPTIONS,
-    "end_user_field": {"type": "string", "nullable": True, "empty": False,
-                       "default": "x_end_user_id"},
-}
-
-NETSUITE_OPTIONS: dict[str, Any] = {
-    **ERP_OPTIONS,
-    "end_user_field": {"type": "string", "nullable": True, "empty": False,
-                       "default": "custbody_end_user"},
-    "outcome_field": {"type": "string", "empty": False, "default": "custbody_exportgate_outcome"},
-    "line_outcome_field": {"type": "string", "empty": False,
-                           "default": "custcol_exportgate_outcome"},
-    "hold_status": {"type": "string", "empty": False, "default": "A"},
-}
-
-D365_OPTIONS: dict[str, Any] = {
-    **ERP_OPTIONS,
-    "end_user_field": {"type": "string", "nullable": True, "empty": False,
-                       "default": "EndUserAccountNumber"},
-}
-
-#: The tabular adapter's column mapping: canonical field -> column name.
-TABULAR_COLUMNS = ("order_id", "date", "line_id", "item", "quantity", "unit",
-                   "sold_to", "sold_to_country", "sold_to_name",
-                   "ship_to", "ship_to_country", "ship_to_name",
-                   "end_user", "end_user_country", "end_user_name", "ship_from")
-TABULAR_REQUIRED = ("order_id", "date", "line_id", "item", "quantity", "ship_to")
-
-TABULAR_MAPPING: dict[str, Any] = {
-    "version": {"type": "integer", "required": True, "allowed": [1]},
-    "delimiter": {"type": "string", "minlength": 1, "maxlength": 1, "default": ","},
-    "date_format": {"type": "string", "nullable": True},
-    "columns": {"type": "dict", "required": True, "schema": {
-        name: {"type": "string", "empty": False, "required": name in TABULAR_REQUIRED}
-        for name in TABULAR_COLUMNS}},
-}
-
-#: ``mapping`` is the path of a TABULAR_MAPPING file, relative to the configuration.
-TABULAR_OPTIONS: dict[str, Any] = {
-    "ship_from": ERP_OPTIONS["ship_from"],
-    "mapping": {"type": "string", "nullable": True},
+LICENSES_FILE: dict[str, Any] = {
+    "licenses": {"type": "list", "required": True, "minlength": 1,
+                 "schema": {"type": "dict", "schema": LICENSE}},
 }

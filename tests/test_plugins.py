@@ -107,7 +107,8 @@ def test_the_host_callback_receives_every_decision_and_its_failure_is_reported(
         def exportgate_decision(self, decision: Decision) -> None:
             raise ValueError("ERP unreachable")
 
-    plugins = Plugins(Settings(), extra=[Host(), Flaky()], entry_points=False)
+    # pluggy calls the later-registered plugin first: Host, then Flaky.
+    plugins = Plugins(Settings(), extra=[Flaky(), Host()], entry_points=False)
     gate = make_gate("us-advanced-computing-2023", plugins=plugins)
     from exportgate._adapter import Record
     [checked] = gate.check_record(Record.from_value(h100_order("H", "CN", 1), "t"))
@@ -174,3 +175,26 @@ def test_hooks_are_listed_in_firing_order() -> None:
     assert sorted(HOOKS) == sorted(order)
     positions = [doc.index(n) for n in order]
     assert positions == sorted(positions)
+
+
+def test_the_built_in_adapters_use_only_public_names() -> None:
+    """A third-party adapter is written exactly like a built-in one: with public names only."""
+    import ast
+    from pathlib import Path
+
+    import exportgate
+    import exportgate.toolkit
+
+    adapters = Path(__file__).resolve().parent.parent / "adapters"
+    modules = sorted(adapters.glob("*.py"))
+    assert len(modules) >= 8
+    for module in modules:
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module \
+                    and node.module.startswith("exportgate"):
+                assert node.module in ("exportgate", "exportgate.toolkit"), \
+                    f"{module.name} imports {node.module}"
+                public = exportgate.__all__ if node.module == "exportgate" \
+                    else exportgate.toolkit.__all__
+                for alias in node.names:
+                    assert alias.name in public, f"{module.name}: {alias.name} is not public"

@@ -1,4 +1,4 @@
-"""What every ERP adapter shares.
+"""The adapter toolkit's machinery: what every ERP adapter shares (public as `exportgate.toolkit`).
 
 An adapter reads its ERP's fields through a `Fields` reader, so every problem
 becomes an `AdapterError` that names the record, the line and the ERP field
@@ -23,14 +23,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
-from exportgate._adapter import Record
-from exportgate._catalog import ItemCatalog, UnitError
-from exportgate._exceptions import AdapterError, ValidationError
-from exportgate._model import Decision, NotAssessed, Order, Outcome
-from exportgate._parties import PartyMaster
-from exportgate._schemas import MAX_UNITS
-from exportgate._settings import Settings
-from exportgate._validate import is_country, order_from_dict, validate_data
+from ._adapter import Record
+from ._catalog import ItemCatalog, UnitError
+from ._exceptions import AdapterError, ValidationError
+from ._model import Decision, NotAssessed, Order, Outcome
+from ._parties import PartyMaster
+from ._schemas import MAX_UNITS
+from ._settings import Settings
+from ._validate import is_country, order_from_dict, validate_data
 
 T = TypeVar("T")
 
