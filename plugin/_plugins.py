@@ -145,9 +145,10 @@ class Plugins:
         Exceptions of the ``passthrough`` kinds (an enricher's input errors)
         propagate as they are.
         """
+        stop: tuple[type[Exception], ...] = (PluginError, *passthrough)
         try:
             return getattr(self.pm.hook, hook_name)(**kwargs)
-        except (PluginError, *passthrough):
+        except stop:
             raise
         except Exception as exc:
             name = self._plugin_in(self._traceback_frames(exc), self._impl_codes(hook_name))
