@@ -156,15 +156,22 @@ def order_id(sale: Any) -> str:
     return f"{prefix}{sale.id}"
 
 
-def checked_lines(sale: Any) -> list[Any]:
-    """The lines exportgate decides: every product sold (goods, assets and services alike).
+def not_assessed(line: Any) -> str | None:
+    """Why a sale line is not assessed (it ships no goods), or None when it is.
 
-    Services are checked too: software and technology are often sold as
-    services, and an unclassified one is refused rather than waved through.
-    Comment, title and subtotal lines and returns (negative quantities) are not.
+    As exportgate's other ERP adapters do: text lines, services and lines
+    that ship nothing (zero or negative quantities: returns) get no outcome;
+    the decision lists them under ``not_assessed``.
     """
-    return [line for line in sale.lines
-            if line.type == "line" and line.product is not None and (line.quantity or 0) > 0]
+    if line.type != "line":
+        return f"text line ({line.type})"
+    if line.product is None:
+        return "no product"
+    if line.product.type == "service":
+        return "service (product type service)"
+    if (line.quantity or 0) <= 0:
+        return "return (negative quantity)" if (line.quantity or 0) < 0 else "zero quantity"
+    return None
 
 
 def _country(address: Any, party: Any, sale: Any) -> str:
@@ -231,10 +238,10 @@ def ship_from(sale: Any, gate_: Gate) -> str:
     return str(option or "US")
 
 
-def sale_order(sale: Any, gate_: Gate) -> Order | None:
-    """The sale as a canonical order (None when no line is goods)."""
+def sale_order(sale: Any, gate_: Gate) -> dict[str, Any] | None:
+    """The sale as a canonical order document (None when no line ships goods)."""
     Date = Pool().get("ir.date")
-    lines = checked_lines(sale)
+    lines = [x for x in sale.lines if not_assessed(x) is None]
     if not lines:
         return None
     ship_party = sale.shipment_party or sale.party
@@ -242,10 +249,15 @@ def sale_order(sale: Any, gate_: Gate) -> Order | None:
     if sale.export_end_user is not None:
         end_user = party(sale.export_end_user, sale.export_end_user.address_get(), sale)
     date = sale.sale_date or Date.today()
-    return Order(
+    doc = Order(
         id=order_id(sale), date=date.isoformat(), ship_from=ship_from(sale, gate_),
         sold_to=party(sale.party, sale.invoice_address or sale.shipment_address, sale),
         ship_to=party(ship_party, sale.shipment_address, sale),
         end_user=end_user,
         lines=tuple(line(x, sale) for x in lines),
-    )
+    ).to_dict()
+    skipped = [(x, not_assessed(x)) for x in sale.lines]
+    doc["not_assessed"] = [{"id": str(x.id), "reason": why,
+                            **({"item": x.product.rec_name} if x.product else {})}
+                           for x, why in skipped if why is not None]
+    return doc

@@ -54,7 +54,8 @@ def reason_text(reason: Reason) -> str:
 
 def _line_text(line: Any, decided: LineDecision) -> str:
     reasons = "; ".join(reason_text(r) for r in decided.reasons) or "no reason given"
-    return f"- {line.rec_name}: {decided.outcome.value}: {reasons}"
+    name = line.rec_name if line is not None else f"line {decided.id}"
+    return f"- {name}: {decided.outcome.value}: {reasons}"
 
 
 def _obligation_text(obligation: dict[str, Any]) -> str:
@@ -140,7 +141,7 @@ class Sale(metaclass=PoolMeta):
                                        "export_decision_id": None, "export_decision": None,
                                        "export_checked_at": _now()})
                     continue
-                decision = gate.check(order.to_dict()).decision
+                decision = gate.check(order).decision
             except ExportgateError as exc:
                 raise ExportCheckError(gettext(
                     "exportgate.msg_check_failed", sale=sale.rec_name, error=str(exc))) from exc
@@ -150,23 +151,23 @@ class Sale(metaclass=PoolMeta):
             lines = {str(line.id): line for line in sale.lines}
             if decision.outcome is Outcome.DENY:
                 try:
-                    gate.ledger.release(order.id)
+                    gate.ledger.release(decision.order)
                 except ExportgateError:
                     pass  # the sale is refused either way; a stale reservation only over-counts
                 raise ExportDenied(gettext(
                     "exportgate.msg_denied", sale=sale.rec_name,
-                    lines="\n".join(_line_text(lines[d.id], d) for d in decision.lines
+                    lines="\n".join(_line_text(lines.get(d.id), d) for d in decision.lines
                                     if d.outcome is Outcome.DENY)))
             cls.export_store(sale, decision)
             if not confirming:
-                _gate.guard_quotation(order.id)
+                _gate.guard_quotation(decision.order)
             if confirming:
                 missing = [d for d in decision.lines if d.outcome is Outcome.LICENSE
-                           and not lines[d.id].export_license]
+                           and not getattr(lines.get(d.id), "export_license", None)]
                 if missing:
                     raise ExportLicenseRequired(gettext(
                         "exportgate.msg_license_required", sale=sale.rec_name,
-                        lines="\n".join(_line_text(lines[d.id], d) for d in missing)))
+                        lines="\n".join(_line_text(lines.get(d.id), d) for d in missing)))
 
     @classmethod
     def export_store(cls, sale: Any, decision: Decision) -> None:
@@ -185,12 +186,15 @@ class Sale(metaclass=PoolMeta):
             "export_quota": "reserved",
         })
         decided = {d.id: d for d in decision.lines}
+        skipped = {str(x.get("id")): x.get("reason") for x in doc.get("not_assessed") or ()}
         for line in sale.lines:
             d = decided.get(str(line.id))
-            Line.write([line], {
-                "export_outcome": d.outcome.value if d else None,
-                "export_reasons": "\n".join(reason_text(r) for r in d.reasons) if d else None,
-            })
+            if d is not None:
+                reasons = "\n".join(reason_text(r) for r in d.reasons)
+            else:
+                reasons = f"not assessed: {skipped.get(str(line.id), 'not in the decision')}"
+            Line.write([line], {"export_outcome": d.outcome.value if d else None,
+                                "export_reasons": reasons})
         wanted: dict[int, tuple[str, str]] = {}
         for d in decision.lines:
             if d.outcome is Outcome.NOTIFY:

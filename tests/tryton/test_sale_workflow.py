@@ -451,28 +451,35 @@ class ExportgateTestCase(ModuleTestCase):
                              (None, None, None))
 
     @with_transaction()
-    def test_services_are_checked_like_goods(self) -> None:
-        "A service line needs a classification, and an embargo covers it too"
+    def test_services_and_text_lines_are_not_assessed(self) -> None:
+        "Service and comment lines get no outcome; the decision lists them as not assessed"
         pool = Pool()
         Sale = pool.get("sale.sale")
+        Line = pool.get("sale.line")
         Template = pool.get("product.template")
         with set_company(create_company()):
             world = self.setup_world()
             service, = Template.create([{
-                "name": "Installation", "code": "SVC-INSTALL", "default_uom": world["unit"].id,
+                "name": "Installation", "default_uom": world["unit"].id,
                 "sale_uom": world["unit"].id, "type": "service", "salable": True,
                 "list_price": Decimal(10), "products": [("create", [{}])]}])
-            sale = self.sale(world, world["munich_lab"], [(service.products[0], 1)])
-            with self.assertRaises(ExportCheckError) as raised:
-                Sale.quote([sale])
-            self.assertIn("SVC-INSTALL", raised.exception.message)
-            self.assertEqual(sale.state, "draft")
-            Template.write([service], {"export_eccn": "EAR99"})
+            sale = self.sale(world, world["berlin_ai"], [(world["h100"], 10),
+                                                         (service.products[0], 1)])
+            Line.create([{"sale": sale.id, "type": "comment", "description": "Rack 4"}])
             Sale.quote([sale])
-            self.assertEqual((sale.state, sale.export_outcome), ("quotation", "allow"))
-            embargoed = self.sale(world, world["tehran"], [(service.products[0], 1)])
-            with self.assertRaises(ExportDenied):
-                Sale.quote([embargoed])
+            self.assertEqual(sale.export_outcome, "notify")
+            goods, installation, comment = sorted(sale.lines, key=lambda x: x.id)
+            self.assertEqual(goods.export_outcome, "notify")
+            self.assertEqual((installation.export_outcome, installation.export_reasons),
+                             (None, "not assessed: service (product type service)"))
+            self.assertEqual(comment.export_reasons, "not assessed: text line (comment)")
+            decision = json.loads(sale.export_decision)
+            self.assertEqual([x["id"] for x in decision["not_assessed"]],
+                             [str(installation.id), str(comment.id)])
+            services_only = self.sale(world, world["munich_lab"], [(service.products[0], 2)])
+            Sale.quote([services_only])
+            self.assertEqual((services_only.export_outcome, services_only.export_quota),
+                             ("allow", None))
 
     # -- master data ------------------------------------------------------
 
