@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from ._adapter import Adapter, Record
-from ._exceptions import EngineError, InputError, LedgerError, OrderClosedError
+from ._exceptions import AuditError, EngineError, InputError, LedgerError, OrderClosedError
 from ._model import Decision, Order
 from ._policy import Ladders
 from ._regime import Regime
@@ -273,44 +273,63 @@ class BatchRun:
         except EngineError as exc:
             return Decision.held(item.order, item.regime.id, str(exc), item.regime.parameters)
 
-    def _decide_chunk(self, chunk: list[_Item]) -> list[Decision]:
+    def _decide_chunk(self, chunk: list[_Item], elapsed: float
+                      ) -> list[tuple[Decision, AuditError | None]]:
+        """Fold, reserve and audit a chunk; the audit records go in before the commit."""
         gate, ledger = self.gate, self.gate.ledger
-        decisions: list[Decision] = []
+
+        def held(item: _Item, why: object) -> Decision:
+            return Decision.held(item.order, item.regime.id, str(why), item.regime.parameters)
+
+        def alone(item: _Item, decision: Decision) -> tuple[Decision, AuditError | None]:
+            """A decision that reserved nothing: audited on its own."""
+            return decision, gate.record(item.order, decision, item.doc, elapsed)
+
         if ledger.group_commits:
+            out: list[tuple[Decision, AuditError | None]] = []
             try:
                 with ledger.group() as group:
                     for item in chunk:
                         ladders = self._ladders(item)
                         if isinstance(ladders, Decision):
-                            decisions.append(ladders)
-                            continue
-                        try:
-                            hold = group.hold(item.order.id, ladders.keys())
-                        except OrderClosedError as exc:  # shipped since it was read
-                            decisions.append(Decision.held(item.order, item.regime.id,
-                                                           str(exc), item.regime.parameters))
-                            continue
-                        decisions.append(gate.settle(item.order, item.regime, ladders, hold))
+                            decision = ladders
+                        else:
+                            try:
+                                hold = group.hold(item.order.id, ladders.keys())
+                            except OrderClosedError as exc:  # shipped since it was read
+                                decision = held(item, exc)
+                            else:
+                                decision = gate.settle(item.order, item.regime, ladders, hold)
+                        failed = gate.record(item.order, decision, item.doc, elapsed)
+                        if failed is not None:
+                            raise failed  # roll the whole chunk back
+                        out.append((decision, None))
+            except AuditError as exc:
+                return [(held(i, exc), exc) for i in chunk]
             except LedgerError as exc:
                 gate._drop_ledger()
-                return [Decision.held(i.order, i.regime.id, str(exc), i.regime.parameters)
-                        for i in chunk]
-            return decisions
+                return [alone(i, held(i, exc)) for i in chunk]
+            return out
+        results = []
         for item in chunk:
             ladders = self._ladders(item)
             if isinstance(ladders, Decision):
-                decisions.append(ladders)
+                results.append(alone(item, ladders))
                 continue
             try:
                 with ledger.hold(item.order.id, ladders.keys()) as hold:
                     decision = gate.settle(item.order, item.regime, ladders, hold)
+                    failed = gate.record(item.order, decision, item.doc, elapsed)
+                    if failed is not None:
+                        raise failed
+                results.append((decision, None))
+            except AuditError as exc:
+                results.append((held(item, exc), exc))
             except (LedgerError, OrderClosedError) as exc:
                 if isinstance(exc, LedgerError):
                     gate._drop_ledger()
-                decision = Decision.held(item.order, item.regime.id, str(exc),
-                                         item.regime.parameters)
-            decisions.append(decision)
-        return decisions
+                results.append(alone(item, held(item, exc)))
+        return results
 
     def _pool(self, counts: Counts) -> Any:
         workers = self.workers
@@ -334,11 +353,13 @@ class BatchRun:
                 wait()
                 following = next(chunks, None)
                 wait_next = self._submit(following, pool) if following is not None else None
-                decisions = self._decide_chunk(current)
                 elapsed = (time.perf_counter() - started) / len(current)
-                for item, decision in zip(current, decisions, strict=True):
-                    yield self.gate.report(item.order, decision, item.doc, elapsed,
-                                           item.adapter, self.on_committed)
+                decided = self._decide_chunk(current, elapsed)
+                for item, (decision, audit_error) in zip(current, decided, strict=True):
+                    checked = self.gate.report(item.order, decision, item.adapter,
+                                               self.on_committed)
+                    checked.audit_error = audit_error
+                    yield checked
                 progress.advance(sum(len(i.order.lines) for i in current))
                 current, wait = following, wait_next
         finally:

@@ -81,9 +81,12 @@ class _Tally:
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.fail_on = Outcome(args.fail_on) if getattr(args, "fail_on", None) else None
-        self.held = self.plugin_failed = self.reached = False
+        self.held = self.plugin_failed = self.reached = self.audit_failed = False
 
     def add(self, checked: Checked) -> None:
+        if checked.audit_error is not None:
+            print(printable(f"exportgate: {checked.audit_error}"), file=sys.stderr)
+            self.audit_failed = True
         for err in checked.plugin_errors:
             print(printable(f"exportgate: {err}"), file=sys.stderr)
             self.plugin_failed = True
@@ -95,6 +98,8 @@ class _Tally:
             self.reached = True
 
     def code(self) -> int:
+        if self.audit_failed:
+            return EXIT_AUDIT
         if self.held:
             return EXIT_HELD
         if self.plugin_failed:
@@ -121,15 +126,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     with _gate(args) as gate:
         results = []
         for record in records:
-            orders, adapter = gate.read(record, args.adapter)
-            if len(orders) != 1 and not args.all:
-                raise InputError(f"{record.source}: holds {len(orders)} orders; "
-                                 "use `exportgate batch`, or --all")
-            for order in orders:
-                gate.regime_for(order)
-            for order in orders:
-                results.append(gate.check(order, adapter,
-                                          on_committed=lambda c: _print_checked(c, args)))
+            results.extend(gate.check_record(record, args.adapter, single=not args.all,
+                                             on_committed=lambda c: _print_checked(c, args)))
     return _finish(results, args)
 
 
@@ -231,6 +229,36 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_license(args: argparse.Namespace) -> int:
+    """``exportgate license``: the registry of granted licenses (docs/licenses.md)."""
+    from pathlib import Path
+
+    from . import _licenses
+    from ._render import license_report, licenses_table
+    settings = _settings(args)
+    if args.ledger is not None:
+        check_ledger_url(args.ledger, "--ledger")
+    ledger = open_ledger(args.ledger or settings.ledger, settings.ledger_timeout)
+    try:
+        if args.action == "add":
+            numbers = _licenses.add(ledger, _licenses.read_file(Path(args.file)))
+            print(f"recorded {len(numbers)} licenses: {', '.join(numbers)}")
+        elif args.action == "list":
+            rows = _licenses.listing(ledger)
+            if args.json:
+                for row in rows:
+                    print(json.dumps(row))
+            else:
+                licenses_table(rows, sys.stdout)
+        elif args.action == "show":
+            license_report(_licenses.show(ledger, args.number), sys.stdout)
+        elif args.action == "revoke":
+            print(f"license {args.number}: revoked at {_licenses.revoke(ledger, args.number)}")
+    finally:
+        ledger.close()
+    return EXIT_OK
+
+
 def _decision_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--regime", help="regime id (default: the calendar's regime in force "
                                     "on each order's date)")
@@ -290,6 +318,20 @@ def build_parser() -> argparse.ArgumentParser:
     q = lsub.add_parser("expire", help="release reservations older than a duration")
     q.add_argument("--older-than", required=True, help="e.g. 30d, 12h")
     p.set_defaults(func=cmd_ledger)
+
+    p = sub.add_parser("license", help="granted licenses: add, list, show, revoke")
+    p.add_argument("--ledger", help="ledger URL (default: the configuration's)")
+    lsub = p.add_subparsers(dest="action", required=True)
+    q = lsub.add_parser("add", help="record the licenses of a YAML or JSON file (all or none)")
+    q.add_argument("file")
+    q = lsub.add_parser("list", help="every license: validity, units remaining, state")
+    q.add_argument("--json", action="store_true")
+    q = lsub.add_parser("show", help="a license: what each order reserved and shipped, "
+                                     "what remains, warnings")
+    q.add_argument("number")
+    q = lsub.add_parser("revoke", help="revoke a license: it covers nothing from now on")
+    q.add_argument("number")
+    p.set_defaults(func=cmd_license)
 
     for _name, add in COMMANDS:
         add(sub)

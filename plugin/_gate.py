@@ -15,11 +15,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, TextIO
 
-from . import _enrich
+from . import _enrich, _licenses
 from ._adapter import Adapter, Record
 from ._engine import Engine
-from ._exceptions import (EngineError, ExportgateError, InputError, LedgerError, PluginError,
-                          UnknownRegimeError)
+from ._exceptions import (AuditError, EngineError, ExportgateError, InputError, LedgerError,
+                          PluginError, UnknownRegimeError)
 from ._ledger import Hold, SqlLedger, open_ledger
 from ._model import Decision, Order
 from ._plugins import Plugins
@@ -42,6 +42,9 @@ class Checked:
     decision: Decision
     writeback: dict[str, Any] | None = None
     plugin_errors: list[PluginError] = field(default_factory=list)
+    #: The audit log could not take the decision's record: the decision is
+    #: held and nothing of it was reserved.
+    audit_error: AuditError | None = None
 
 
 class Gate:
@@ -64,6 +67,7 @@ class Gate:
             (self._engine.name if self._engine else self.settings.engine_name)
         self._ledger: SqlLedger | None = None
         self._renderers: dict[str, Renderer] = {}
+        self._license_cache = _licenses.Cache()
         self.recorders: list[Recorder] = []
         if self.settings.audit_log is not None and not what_if:
             from ._audit import AuditLog
@@ -131,30 +135,57 @@ class Gate:
               on_committed: Callable[[Checked], None] | None = None) -> Checked:
         """Decide one order (canonical dict or Order), reserve its quota, tell the host.
 
-        After the reservation commits, the audit record is appended, then
-        ``on_committed`` runs (a command line prints there), then the host
-        callbacks. So nothing is reported that is not both reserved and
-        audited; a crash in between leaves a reservation (and its audit
-        record) that a re-check replaces. An audit log that cannot be written
-        stops the check with an error before anything is reported.
+        The order is validated, enriched and checked complete first (an
+        `Order` object too). The audit record is appended inside the ledger
+        transaction, before the reservation commits; then ``on_committed``
+        runs (a command line prints there), then the host callbacks. So
+        nothing is reported that is not both reserved and audited, and an
+        audit log that cannot be written leaves nothing reserved: the order
+        is held, with the `AuditError` on the result.
         """
-        order = self.prepare(order) if not isinstance(order, Order) else order
+        order = self.prepare(order)
+        return self._check_prepared(order, adapter, on_committed)
+
+    def _check_prepared(self, order: Order, adapter: Adapter | None,
+                        on_committed: Callable[[Checked], None] | None) -> Checked:
         regime = self.regime_for(order)
         started = time.perf_counter()
         doc = self.policy_input(order, regime)
+        audit_error: AuditError | None = None
         try:
             ladders = self.ladders(order, regime, self.engine.evaluate(regime, "ladders", doc))
         except EngineError as exc:
             decision = Decision.held(order, regime.id, str(exc), regime.parameters)
+            audit_error = self.record(order, decision, doc, time.perf_counter() - started)
         else:
             try:
                 with self.ledger.hold(order.id, ladders.keys()) as hold:
                     decision = self.settle(order, regime, ladders, hold)
+                    audit_error = self.record(order, decision, doc,
+                                              time.perf_counter() - started)
+                    if audit_error is not None:
+                        raise audit_error  # roll the reservation back
+            except AuditError as exc:
+                decision = Decision.held(order, regime.id, str(exc), regime.parameters)
             except LedgerError as exc:
                 self._drop_ledger()
                 decision = Decision.held(order, regime.id, str(exc), regime.parameters)
-        return self.report(order, decision, doc, time.perf_counter() - started, adapter,
-                           on_committed)
+                audit_error = self.record(order, decision, doc, time.perf_counter() - started)
+        checked = self.report(order, decision, adapter, on_committed)
+        checked.audit_error = audit_error
+        return checked
+
+    def record(self, order: Order, decision: Decision, doc: dict[str, Any],
+               elapsed: float) -> AuditError | None:
+        """Append the decision to the audit log(s); the error instead of raising it."""
+        if self.what_if:
+            return None
+        try:
+            for recorder in self.recorders:
+                recorder(order, decision.annotate(order), doc, elapsed)
+        except AuditError as exc:
+            return exc
+        return None
 
     def renderer(self, regime: Regime) -> Renderer:
         """The decision builder of a regime (its rows and parameters), made once."""
@@ -167,8 +198,12 @@ class Gate:
     # The steps of a check, which `batch` runs in its own rhythm.
 
     def policy_input(self, order: Order, regime: Regime) -> dict[str, Any]:
-        """The engine's input for one order under one regime (policy contract 2)."""
-        return policy_input(order)
+        """The engine's input for one order under one regime (policy contract 2).
+
+        It carries the recorded licenses that could apply to the order
+        (``licenses``, docs/licenses.md); none when none could.
+        """
+        return self._license_cache.policy_input(policy_input(order), order, lambda: self.ledger)
 
     def ladders(self, order: Order, regime: Regime, raw: Any) -> Ladders:
         """The engine's answer, checked against the contract (UndefinedResult if not)."""
@@ -187,18 +222,14 @@ class Gate:
         hold.reserve(decision.consumes, regime.id, decision.outcome.value, regime.parameters)
         return decision
 
-    def report(self, order: Order, decision: Decision, doc: dict[str, Any], elapsed: float,
-               adapter: Adapter | None,
+    def report(self, order: Order, decision: Decision, adapter: Adapter | None,
                on_committed: Callable[[Checked], None] | None) -> Checked:
-        """After the commit: audit record, write-back, ``on_committed``, host callbacks.
+        """After the commit: write-back, ``on_committed``, host callbacks.
 
         The decision carries the order's lines that were not assessed and its
         notes (a country taken from master data) from here on.
         """
         decision = decision.annotate(order)
-        if not self.what_if:
-            for record in self.recorders:
-                record(order, decision, doc, elapsed)
         writeback = adapter.writeback(order, decision) if adapter is not None else None
         checked = Checked(order, decision, writeback)
         if on_committed is not None:
@@ -212,9 +243,20 @@ class Gate:
         if self._ledger is not None:
             self._ledger.close()
 
-    def check_record(self, record: Record, adapter: str | None = None) -> list[Checked]:
+    def check_record(self, record: Record, adapter: str | None = None,
+                     on_committed: Callable[[Checked], None] | None = None,
+                     single: bool = False) -> list[Checked]:
+        """Read a record (every order of it valid, or nothing is decided), then decide each.
+
+        ``single`` refuses a record that holds more than one order.
+        """
         orders, chosen = self.read(record, adapter)
-        return [self.check(order, chosen) for order in orders]
+        if single and len(orders) != 1:
+            raise InputError(f"{record.source}: holds {len(orders)} orders; "
+                             "use `exportgate batch`, or --all")
+        for order in orders:
+            self.regime_for(order)
+        return [self._check_prepared(order, chosen, on_committed) for order in orders]
 
     def batch(self, records: Iterable[Record], adapter: str | None = None,
               keep_going: bool = False,

@@ -265,8 +265,6 @@ def test_an_unwritable_audit_log_exits_5(tmp_path: Path,
     assert code == EXIT_AUDIT and "audit log /dev/full" in err and "Traceback" not in err
 
 
-@pytest.mark.xfail(strict=False, reason="needs the gate to append the audit record inside the "
-                   "ledger transaction (see the hardening report)")
 def test_an_unwritable_audit_log_leaves_nothing_reserved_unreported(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from exportgate._ledger import open_ledger
