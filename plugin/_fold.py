@@ -18,7 +18,7 @@ from typing import Any
 
 from ._exceptions import UndefinedResult
 from ._model import Consumption, Decision, Line, LineDecision, Order, Reason
-from ._policy import Candidate, Ladders, LineLadder
+from ._policy import Candidate, Ladders, LicenseRef, LineLadder
 from ._regime import Regime
 
 
@@ -176,6 +176,18 @@ class Renderer:
                 "units": _number(ladder.units),
                 "pd": "stated"}
 
+    @staticmethod
+    def _licensed(lic: LicenseRef, fold_values: dict[str, str]
+                  ) -> tuple[dict[str, str], tuple[dict[str, Any], ...]]:
+        """A line under a granted license: the ``{license}`` and ``{license_expires}``
+        slots, and the license's own conditions as an obligation."""
+        values = {**fold_values, "license": lic.number, "license_expires": lic.expires}
+        if not lic.conditions:
+            return values, ()
+        return values, ({"code": "license_conditions", "license": lic.number,
+                         "message": f"License {lic.number}: {lic.conditions}", "days": None,
+                         "cite": f"license {lic.number}"},)
+
     def decide(self, order: Order, ladders: Ladders, picks: list[Pick]) -> Decision:
         order_values = {k: _number(v) if k != "year" else str(v)
                         for k, v in ladders.facts.items()}
@@ -194,6 +206,9 @@ class Renderer:
                                "amount": _number(pick.amount),
                                "remaining": _number((candidate.cap or 0) - after)}
                 consumes = (Consumption(candidate.quota, pick.amount, candidate.cap),)
+            obligations = None
+            if candidate.license is not None:
+                fold_values, obligations = self._licensed(candidate.license, fold_values)
             info = self._row(candidate.row)
             if info.outcome not in (None, candidate.outcome.value):
                 raise UndefinedResult(f"{self.regime.id}: row {candidate.row} is "
@@ -203,7 +218,9 @@ class Renderer:
             reasons = (self._reason(candidate.row, *layers),
                        *(self._reason(row, *layers) for row in pick.line.extra))
             lines.append(LineDecision(id=line.id, outcome=candidate.outcome, reasons=reasons,
-                                      obligations=info.obligations, consumes=consumes,
+                                      obligations=(info.obligations if obligations is None
+                                                   else info.obligations + obligations),
+                                      consumes=consumes,
                                       item_class=pick.line.item_class,
                                       refused=pick.refused))
         return Decision(order=order.id, regime=self.regime.id, lines=tuple(lines),

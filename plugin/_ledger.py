@@ -66,6 +66,23 @@ MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
         "CREATE INDEX IF NOT EXISTS eg_orders_check_seq ON eg_orders (check_seq)",
         "CREATE INDEX IF NOT EXISTS eg_orders_state ON eg_orders (state, checked_at)",
     )),
+    # v3: the license registry (docs/licenses.md). What an order takes of a
+    # license entry is an ordinary reservation of its quota key
+    # ``license:<number>:<entry index>``; this table holds the licenses
+    # themselves. The list columns are JSON text.
+    (3, (
+        """CREATE TABLE IF NOT EXISTS eg_licenses (
+            number       TEXT PRIMARY KEY,
+            issued       TEXT NOT NULL,
+            expires      TEXT NOT NULL,
+            destinations TEXT NOT NULL,
+            consignees   TEXT NOT NULL,
+            end_users    TEXT,
+            items        TEXT NOT NULL,
+            conditions   TEXT,
+            revoked_at   TEXT,
+            added_at     TEXT NOT NULL)""",
+    )),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -426,6 +443,80 @@ class SqlLedger:
                         "check_seq FROM eg_orders ORDER BY check_seq, checked_at, order_id")
             cols = ("order", "regime", "outcome", "state", "parameters", "checked_at",
                     "check_seq")
+            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+
+    # -- licenses (docs/licenses.md; `_licenses` holds the logic) ---------
+
+    _LICENSE_COLUMNS = ("number", "issued", "expires", "destinations", "consignees",
+                        "end_users", "items", "conditions", "revoked_at", "added_at")
+
+    def add_licenses(self, rows: list[dict[str, Any]]) -> list[str]:
+        """Record licenses (one row each, list fields as JSON text), all or none.
+
+        A number already in the registry stops the whole file with a
+        `ConfigError` naming it; nothing is recorded. Returns the numbers.
+        """
+        numbers = [str(r["number"]) for r in rows]
+        with self._tx() as cur:
+            self._lock(cur, ["license-registry"], "")
+            for start in range(0, len(numbers), 500):
+                part = numbers[start:start + 500]
+                marks = ",".join("?" for _ in part)
+                cur.execute(self._sql(f"SELECT number FROM eg_licenses WHERE number IN ({marks}) "
+                                      "ORDER BY number"), tuple(part))
+                found = [r[0] for r in cur.fetchall()]
+                if found:
+                    at = numbers.index(found[0])
+                    raise ConfigError(f"licenses.{at}.number: {found[0]} is already recorded "
+                                      "(a license is recorded once; revoke it to stop its use)")
+            stamp = now()
+            cols = ", ".join(self._LICENSE_COLUMNS)
+            marks = ", ".join("?" for _ in self._LICENSE_COLUMNS)
+            for r in rows:
+                cur.execute(self._sql(f"INSERT INTO eg_licenses ({cols}) VALUES ({marks})"),
+                            tuple(stamp if c == "added_at" else r.get(c)
+                                  for c in self._LICENSE_COLUMNS))
+        return numbers
+
+    def license_rows(self, number: str | None = None) -> list[dict[str, Any]]:
+        """The registry's rows (one license, or all), by number; list fields as JSON text."""
+        sql = f"SELECT {', '.join(self._LICENSE_COLUMNS)} FROM eg_licenses"
+        args: tuple[Any, ...] = ()
+        if number is not None:
+            sql += " WHERE number = ?"
+            args = (number,)
+        with self._tx() as cur:
+            cur.execute(self._sql(sql + " ORDER BY number"), args)
+            return [dict(zip(self._LICENSE_COLUMNS, row, strict=True))
+                    for row in cur.fetchall()]
+
+    def revoke_license(self, number: str) -> str:
+        """Mark a license revoked from now on; returns the time. ConfigError if unknown
+        or already revoked."""
+        with self._tx() as cur:
+            self._lock(cur, ["license-registry"], "")
+            cur.execute(self._sql("SELECT revoked_at FROM eg_licenses WHERE number = ?"),
+                        (number,))
+            row = cur.fetchone()
+            if row is None:
+                raise ConfigError(f"license {number}: not in the registry")
+            if row[0] is not None:
+                raise ConfigError(f"license {number}: already revoked at {row[0]}")
+            stamp = now()
+            cur.execute(self._sql("UPDATE eg_licenses SET revoked_at = ? WHERE number = ?"),
+                        (stamp, number))
+        return stamp
+
+    def license_reservations(self, number: str) -> list[dict[str, Any]]:
+        """What orders hold of a license's entries (reserved or committed), by order."""
+        prefix = f"license:{number}:"
+        with self._tx() as cur:
+            cur.execute(self._sql(
+                "SELECT order_id, line_id, quota, tpp, state FROM eg_reservations "
+                "WHERE substr(quota, 1, ?) = ? AND state IN ('reserved', 'committed') "
+                "ORDER BY order_id, seq"), (len(prefix), prefix))
+            cols = ("order", "line", "quota", "units", "state")
             return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
 

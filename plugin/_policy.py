@@ -43,6 +43,18 @@ class Candidate:
     quota: str | None = None
     cap: int | None = None
     measure: str | None = None
+    #: For a granted license's entry (docs/licenses.md): its number, last
+    #: valid day and conditions, which the decision quotes.
+    license: "LicenseRef | None" = None
+
+
+@dataclass(frozen=True, slots=True)
+class LicenseRef:
+    """The license a metered candidate draws on, as the policy names it."""
+
+    number: str
+    expires: str
+    conditions: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +119,18 @@ def _candidate(raw: Any, where: str) -> Candidate:
     if measure not in MEASURES:
         raise UndefinedResult(f"{where}: row {row}: quota.measure must be one of "
                               f"{', '.join(MEASURES)}, got {measure!r}")
-    return Candidate(row, _OUTCOMES[outcome], code, key, cap, measure)
+    return Candidate(row, _OUTCOMES[outcome], code, key, cap, measure,
+                     _license(raw.get("license"), row, where))
+
+
+def _license(raw: Any, row: str, where: str) -> LicenseRef | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not all(
+            isinstance(raw.get(k), str) for k in ("number", "expires", "conditions")):
+        raise UndefinedResult(f"{where}: row {row}: license must be an object with a number, "
+                              "an expiry and conditions (strings)")
+    return LicenseRef(raw["number"], raw["expires"], raw["conditions"])
 
 
 def _ladder(raw: Any, where: str) -> tuple[Candidate, ...]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 from ._ledger import QuotaState
+from ._licenses import number_of
 from ._model import Decision, Order
 
 
@@ -25,9 +26,11 @@ def decision_table(order: Order, decision: Decision, out: TextIO) -> None:
     for ld in decision.lines:
         line = items.get(ld.id)
         reason = ld.reasons[0] if ld.reasons else None
+        code = reason.code if reason else ""
+        numbers = [n for n in (number_of(c.quota) for c in ld.consumes) if n is not None]
         rows.append((ld.id, _cut(line.item if line else "?", 28),
                      str(line.quantity if line else ""), ld.item_class or "",
-                     ld.outcome.value, reason.code if reason else ""))
+                     ld.outcome.value, " ".join([code, *numbers])))
     widths = [max(len(r[i]) for r in rows) for i in range(6)]
     for r in rows:
         out.write("  " + "  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() + "\n")
@@ -37,6 +40,12 @@ def decision_table(order: Order, decision: Decision, out: TextIO) -> None:
         for ob in ld.obligations:
             out.write(f"    {ld.id}: obligation: {ob.get('message', ob.get('code'))}\n")
         for c in ld.consumes:
+            number = number_of(c.quota)
+            if number is not None:  # a granted license's entry: counted in units
+                out.write(f"    {ld.id}: consumes {c.tpp:,} units of license {number} entry "
+                          f"{c.quota.rsplit(':', 1)[1]}"
+                          + (f" (quantity {c.cap:,})" if c.cap is not None else "") + "\n")
+                continue
             out.write(f"    {ld.id}: consumes {c.tpp:,} TPP of {c.quota}"
                       + (f" (cap {c.cap:,})" if c.cap is not None else "") + "\n")
     for x in decision.not_assessed:
@@ -68,3 +77,38 @@ def ledger_table(states: list[QuotaState], out: TextIO) -> None:
     for r in rows:
         out.write("  ".join(c.rjust(widths[i]) if i else c.ljust(widths[i])
                             for i, c in enumerate(r)) + "\n")
+
+
+def licenses_table(rows: list[dict[str, Any]], out: TextIO) -> None:
+    """``license list``: number, validity, destinations, consignees, units remaining, state."""
+    table = [("license", "issued", "expires", "destinations", "consignees", "remaining",
+              "state")]
+    for r in rows:
+        table.append((r["number"], r["issued"], r["expires"], ",".join(r["destinations"]),
+                      _cut(",".join(r["consignees"]), 30), f"{r['remaining']:,}", r["state"]))
+    widths = [max(len(r[i]) for r in table) for i in range(7)]
+    for r in table:
+        out.write("  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() + "\n")
+
+
+def license_report(shown: dict[str, Any], out: TextIO) -> None:
+    """``license show``: the license, each entry's use, each order's, the warnings."""
+    lic = shown["license"]
+    out.write(f"license {lic['number']}  issued {lic['issued']}  expires {lic['expires']}"
+              + (f"  REVOKED {lic['revoked_at']}" if lic.get("revoked_at") else "") + "\n")
+    out.write(f"  destinations: {', '.join(lic['destinations'])}\n")
+    out.write(f"  consignees: {', '.join(lic['consignees'])}\n")
+    if lic.get("end_users"):
+        out.write(f"  end users: {', '.join(lic['end_users'])}\n")
+    if lic.get("conditions"):
+        out.write(f"  conditions: {lic['conditions']}\n")
+    for e in shown["entries"]:
+        what = e.get("item") or f"ECCN {e.get('eccn')}"
+        out.write(f"  entry {e['index']}: {what}: {e['quantity']:,} units, "
+                  f"{e['reserved']:,} reserved, {e['committed']:,} shipped, "
+                  f"{e['remaining']:,} remain\n")
+    for o in shown["orders"]:
+        out.write(f"    order {o['order']} line {o['line']}: {o['units']:,} units of entry "
+                  f"{o['entry']} ({'shipped' if o['state'] == 'committed' else o['state']})\n")
+    for w in shown["warnings"]:
+        out.write(f"  warning: {w}\n")

@@ -216,6 +216,8 @@ LIB_DATA: dict[str, Any] = {
             "from": {**ISO_DATE, "required": True}, "until": {**ISO_DATE}}}}}},
     "units": {"type": "dict", "required": True,
               "schema": {"h100_tpp": {"type": "integer", "required": True, "min": 1}}},
+    "licenses": {"type": "dict", "required": True, "schema": {
+        "never_before": {"type": "list", "required": True, "schema": {"type": "string"}}}},
     "rows": REGIME_DATA["rows"],
     "obligations": REGIME_DATA["obligations"],
 }
@@ -290,7 +292,7 @@ ERP_OPTIONS: dict[str, Any] = {
 LICENSE_ENTRY: dict[str, Any] = {
     "item": {**ID, "required": False, "excludes": "eccn"},
     "eccn": {"type": "string", "empty": False, "maxlength": 40, "excludes": "item",
-             "regex": r"^[0-9][A-Z][0-9]{3}(\.[A-Za-z0-9]+)*$"},
+             "regex": r"^[0-9][A-Za-z][0-9]{3}(\.[A-Za-z0-9]+)*$"},
     "quantity": {"type": "integer", "required": True, "min": 1, "max": MAX_UNITS,
                  "check_with": "not_bool"},
 }

@@ -201,3 +201,9 @@ document(regime, f, ladders, lines) := {
 	},
 	"lines": lines,
 }
+
+# answer: a regime's entrypoint answer for the policy input `inp`: the
+# document its `ladders_of` gives for the order, with the recorded licenses
+# that cover its lines entered in their ladders (licenses.rego). Without
+# licenses in the input it is the document itself.
+answer(doc, inp) := with_licenses(doc, inp.order, object.get(inp, "licenses", []))

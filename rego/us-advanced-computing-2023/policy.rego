@@ -141,4 +141,4 @@ ladders_of(o) := lib.document("us-advanced-computing-2023", f, cols, lines) if {
 # title: Ladders
 # description: The policy contract's entrypoint (version 2), one query per order.
 # entrypoint: true
-ladders := ladders_of(input.order)
+ladders := lib.answer(ladders_of(input.order), input)

@@ -121,4 +121,4 @@ ladders_of(o) := lib.document("us-ai-diffusion-2025", f, cols, lines) if {
 # title: Ladders
 # description: The policy contract's entrypoint (version 2), one query per order.
 # entrypoint: true
-ladders := ladders_of(input.order)
+ladders := lib.answer(ladders_of(input.order), input)

@@ -1,0 +1,264 @@
+"""A granted license through its life: recorded, covering lines, depleted, freed,
+expired, revoked; and the registry's file checks.
+
+Orders of H200s to China from 2026-01-15 are reviewed case by case under the
+enforced regime (row B1, ``license``): a license for them turns the line into
+``allow`` (row LICENSED) while the license entry has room for it.
+"""
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from exportgate import Outcome
+from exportgate import _licenses
+from exportgate._cli import main
+from exportgate._exceptions import ConfigError, LedgerError
+from exportgate._gate import Gate
+from exportgate._render import decision_table
+
+from tests.licenses.builders import h200_order, license_doc
+
+REGIME = "us-advanced-computing-2023"
+
+
+@pytest.fixture
+def gate(make_gate: Callable[..., Gate]) -> Gate:
+    return make_gate(REGIME)
+
+
+def record(gate: Gate, *docs: dict[str, Any]) -> None:
+    _licenses.add(gate.ledger, _licenses.parse({"licenses": list(docs)}, "test"))
+
+
+def line(gate: Gate, order: dict[str, Any]) -> Any:
+    decision = gate.check(order).decision
+    assert decision.error is None
+    return decision.lines[0]
+
+
+def test_without_a_license_the_line_is_held(gate: Gate) -> None:
+    assert line(gate, h200_order("SO-1", 10)).reasons[0].code == "CASE_BY_CASE_2026"
+
+
+def test_two_orders_that_together_exceed_it(gate: Gate) -> None:
+    record(gate, license_doc(quantity=100))
+    first = line(gate, h200_order("SO-1", 80))
+    assert first.outcome is Outcome.ALLOW
+    assert first.reasons[0].code == "LICENSED"
+    assert "D1234567" in first.reasons[0].message and "20 of its 100" in first.reasons[0].message
+    assert [(c.quota, c.tpp, c.cap) for c in first.consumes] == [("license:D1234567:0", 80, 100)]
+    conditions = [o for o in first.obligations if o["code"] == "license_conditions"]
+    assert conditions and "No reexport" in conditions[0]["message"]
+
+    second = line(gate, h200_order("SO-2", 40))
+    assert second.outcome is Outcome.LICENSE
+    assert second.reasons[0].code == "CASE_BY_CASE_2026"
+    assert [(c.quota, c.tpp) for c in second.refused] == [("license:D1234567:0", 40)]
+    assert second.consumes == ()
+    # what remains still serves a smaller order
+    assert line(gate, h200_order("SO-3", 20)).outcome is Outcome.ALLOW
+    assert line(gate, h200_order("SO-4", 1)).outcome is Outcome.LICENSE
+
+
+def test_a_cancellation_frees_units_and_a_shipment_keeps_them(gate: Gate) -> None:
+    record(gate, license_doc(quantity=100))
+    line(gate, h200_order("SO-1", 80))
+    line(gate, h200_order("SO-2", 60))
+    assert line(gate, h200_order("SO-3", 30)).outcome is Outcome.LICENSE
+    gate.ledger.commit("SO-1")
+    assert line(gate, h200_order("SO-3", 30)).outcome is Outcome.LICENSE
+    gate.ledger.release("SO-1")
+    assert line(gate, h200_order("SO-3", 30)).outcome is Outcome.ALLOW
+    shown = _licenses.show(gate.ledger, "D1234567", today="2026-03-02")
+    assert shown["entries"][0]["reserved"] == 30 and shown["entries"][0]["remaining"] == 70
+    assert [(o["order"], o["units"]) for o in shown["orders"]] == [("SO-3", 30)]
+
+
+def test_a_recheck_replaces_what_the_order_took(gate: Gate) -> None:
+    record(gate, license_doc(quantity=100))
+    line(gate, h200_order("SO-1", 80))
+    assert line(gate, h200_order("SO-1", 100)).outcome is Outcome.ALLOW
+    assert _licenses.show(gate.ledger, "D1234567")["entries"][0]["reserved"] == 100
+
+
+def test_show_reports_shipped_units_and_warns(gate: Gate) -> None:
+    record(gate, license_doc(quantity=100))
+    line(gate, h200_order("SO-1", 50))
+    line(gate, h200_order("SO-2", 45))
+    gate.ledger.commit("SO-1")
+    shown = _licenses.show(gate.ledger, "D1234567", today="2028-01-10")
+    entry = shown["entries"][0]
+    assert (entry["committed"], entry["reserved"], entry["remaining"]) == (50, 45, 5)
+    assert {o["order"]: o["state"] for o in shown["orders"]} == {"SO-1": "committed",
+                                                                  "SO-2": "reserved"}
+    assert any("only 5 of 100" in w for w in shown["warnings"])
+    assert any("expires on 2028-01-31, in 21 days" in w for w in shown["warnings"])
+    assert not _licenses.show(gate.ledger, "D1234567", today="2026-03-02")["warnings"][1:]
+
+
+def test_validity_dates(gate: Gate) -> None:
+    record(gate, license_doc(quantity=100))
+    assert line(gate, h200_order("SO-1", 1, date="2026-01-31")).outcome is Outcome.LICENSE
+    assert line(gate, h200_order("SO-2", 1, date="2026-02-01")).outcome is Outcome.ALLOW
+    assert line(gate, h200_order("SO-3", 1, date="2028-01-31")).outcome is Outcome.ALLOW
+    assert line(gate, h200_order("SO-4", 1, date="2028-02-01")).outcome is Outcome.LICENSE
+
+
+def test_rego_decides_expiry_even_if_the_prefilter_lets_a_license_through(
+        gate: Gate, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Python prefilter only narrows; an expired license in the input covers nothing."""
+    record(gate, license_doc(quantity=100))
+    monkeypatch.setattr(_licenses.License, "valid_on", lambda self, date: True)
+    order = gate.prepare(h200_order("SO-1", 1, date="2028-02-01"))
+    doc = gate.policy_input(order, gate.regime_for(order))
+    assert [x["number"] for x in doc["licenses"]] == ["D1234567"]
+    assert gate.check(order).decision.lines[0].outcome is Outcome.LICENSE
+
+
+def test_revocation(gate: Gate) -> None:
+    record(gate, license_doc(quantity=100))
+    assert line(gate, h200_order("SO-1", 10)).outcome is Outcome.ALLOW
+    _licenses.revoke(gate.ledger, "D1234567")
+    assert line(gate, h200_order("SO-2", 10)).outcome is Outcome.LICENSE
+    assert line(gate, h200_order("SO-1", 10)).outcome is Outcome.LICENSE  # a re-check too
+    with pytest.raises(ConfigError, match="already revoked"):
+        _licenses.revoke(gate.ledger, "D1234567")
+    with pytest.raises(ConfigError, match="not in the registry"):
+        _licenses.revoke(gate.ledger, "D0000000")
+
+
+@pytest.mark.parametrize("order, why", [
+    (h200_order("SO-1", 1, dest="HK"), "a license for CN does not cover Hong Kong"),
+    (h200_order("SO-1", 1, consignee="C2"), "another consignee"),
+    (h200_order("SO-1", 1, item="NVIDIA-H100-SXM5-80GB"), "another item"),
+    (h200_order("SO-1", 1, end_user={"id": "E9", "country": "CN"}),
+     "an end user the license does not name"),
+])
+def test_what_a_license_does_not_cover(gate: Gate, order: dict[str, Any], why: str) -> None:
+    record(gate, license_doc(quantity=100, end_users=["C1"]))
+    assert line(gate, order).outcome is Outcome.LICENSE, why
+
+
+def test_an_eccn_entry_covers_any_item_of_that_eccn(gate: Gate) -> None:
+    record(gate, license_doc(items=[{"item": "NVIDIA-H200-SXM-141GB", "quantity": 10},
+                                    {"eccn": "3a090.A", "quantity": 5}]))
+    first = line(gate, h200_order("SO-1", 8))
+    assert [c.quota for c in first.consumes] == ["license:D1234567:0"]
+    other = line(gate, h200_order("SO-2", 4, item="SOME-OTHER-3A090A-CHIP"))
+    assert [c.quota for c in other.consumes] == ["license:D1234567:1"]
+    # the item entry is short: the line falls through to the ECCN entry
+    assert [c.quota for c in line(gate, h200_order("SO-3", 1)).consumes] \
+        == ["license:D1234567:0"]
+    assert line(gate, h200_order("SO-4", 2)).outcome is Outcome.LICENSE
+
+
+@pytest.mark.parametrize("order, code", [
+    # a denied party (row C2): never allowed by a license
+    (h200_order("SO-1", 1, ship_to={"id": "C1", "country": "CN", "restrictions": [
+        {"list": "entity-list", "policy": "denial"}]}), "RESTRICTED_PARTY"),
+    # a presumption of denial (row B2, before the case-by-case review began)
+    (h200_order("SO-1", 1, date="2026-01-10"), "D5_ADVANCED"),
+])
+def test_a_license_never_lifts_a_deny(gate: Gate, order: dict[str, Any], code: str) -> None:
+    record(gate, license_doc(quantity=100, issued="2025-01-01"))
+    got = line(gate, order)
+    assert got.outcome is Outcome.DENY and got.reasons[0].code == code
+
+
+def test_a_restricted_party_stays_held_for_a_person(gate: Gate) -> None:
+    record(gate, license_doc(quantity=100))
+    order = h200_order("SO-1", 1, ship_to={"id": "C1", "country": "CN", "restrictions": [
+        {"list": "entity-list", "policy": "case-by-case"}]})
+    got = line(gate, order)
+    assert got.outcome is Outcome.LICENSE and got.reasons[0].code == "RESTRICTED_PARTY"
+
+
+def test_an_empty_registry_leaves_the_input_as_it_was_and_is_read_once(
+        gate: Gate, monkeypatch: pytest.MonkeyPatch) -> None:
+    reads = []
+    real = _licenses.registry
+    monkeypatch.setattr(_licenses, "registry", lambda ledger: reads.append(1) or real(ledger))
+    order = gate.prepare(h200_order("SO-1", 1))
+    regime = gate.regime_for(order)
+    docs = [gate.policy_input(order, regime) for _ in range(50)]
+    assert all(set(d) == {"contract", "order"} for d in docs)
+    assert len(reads) == 1
+
+
+def test_an_unreadable_registry_holds_never_allows(
+        gate: Gate, monkeypatch: pytest.MonkeyPatch) -> None:
+    record(gate, license_doc(quantity=100))
+
+    def broken(ledger: Any) -> Any:
+        raise LedgerError("ledger: cannot read the registry")
+
+    monkeypatch.setattr(_licenses, "registry", broken)
+    assert line(gate, h200_order("SO-1", 1)).outcome is Outcome.LICENSE
+
+
+def test_the_terminal_table_names_the_license(gate: Gate) -> None:
+    record(gate, license_doc(quantity=100))
+    checked = gate.check(h200_order("SO-1", 10))
+    out = io.StringIO()
+    decision_table(checked.order, checked.decision, out)
+    text = out.getvalue()
+    assert "LICENSED D1234567" in text
+    assert "consumes 10 units of license D1234567 entry 0" in text
+
+
+# -- the registry's file ------------------------------------------------------
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"colour": "red"}, "licenses.1.colour"),
+    ({"expires": "2026-01-31"}, "licenses.1.expires"),
+    ({"items": [{"item": "X", "quantity": 0}]}, "quantity"),
+    ({"items": [{"item": "X", "eccn": "3A090.a", "quantity": 1}]}, "licenses.1.items.0"),
+    ({"items": [{"quantity": 1}]}, "licenses.1.items.0"),
+    ({"destinations": ["China"]}, "licenses.1.destinations.0"),
+    ({"number": "D1 2"}, "licenses.1.number"),
+])
+def test_bad_files_are_rejected_whole(gate: Gate, change: dict[str, Any], field: str) -> None:
+    bad = {**license_doc("D2"), **change}
+    with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
+        _licenses.add(gate.ledger, _licenses.parse(
+            {"licenses": [license_doc("D1"), bad]}, "test"))
+    assert _licenses.registry(gate.ledger) == []
+
+
+def test_a_number_twice_or_already_recorded_is_rejected_whole(gate: Gate) -> None:
+    with pytest.raises(ConfigError, match=r"licenses\.1\.number: D1 is also licenses\.0"):
+        _licenses.parse({"licenses": [license_doc("D1"), license_doc("D1")]}, "test")
+    record(gate, license_doc("D1"))
+    with pytest.raises(ConfigError, match=r"licenses\.1\.number: D1 is already recorded"):
+        record(gate, license_doc("D2"), license_doc("D1"))
+    assert [x.number for x in _licenses.registry(gate.ledger)] == ["D1"]
+
+
+def test_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    path = tmp_path / "licenses.yaml"
+    path.write_text("licenses:\n"
+                    "  - number: D1234567\n    issued: 2026-02-01\n    expires: 2028-01-31\n"
+                    "    destinations: [CN]\n    consignees: [C1]\n"
+                    "    items:\n      - {item: NVIDIA-H200-SXM-141GB, quantity: 100}\n"
+                    "    conditions: No reexport.\n")
+    assert main(["license", "--ledger", url, "add", str(path)]) == 0
+    assert "D1234567" in capsys.readouterr().out
+    assert main(["license", "--ledger", url, "add", str(path)]) == 2
+    assert "already recorded" in capsys.readouterr().err
+    assert main(["license", "--ledger", url, "list", "--json"]) == 0
+    listed = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [(x["number"], x["remaining"]) for x in listed] == [("D1234567", 100)]
+    assert main(["license", "--ledger", url, "show", "D1234567"]) == 0
+    assert "NVIDIA-H200-SXM-141GB" in capsys.readouterr().out
+    assert main(["license", "--ledger", url, "revoke", "D1234567"]) == 0
+    capsys.readouterr()
+    assert main(["license", "--ledger", url, "list"]) == 0
+    assert "revoked" in capsys.readouterr().out
+    assert main(["license", "--ledger", url, "show", "D7"]) == 2
