@@ -11,7 +11,7 @@ from ._engine import Engine
 from ._engine_fake import FakeEngine
 from ._enrich import Enrichment
 from ._gate import Checked, Gate
-from ._exceptions import (AdapterError, ConfigError, EngineError, EngineUnavailable,
+from ._exceptions import (AdapterError, AuditError, ConfigError, EngineError, EngineUnavailable,
                           ExportgateError, InputError, LedgerError, OrderClosedError,
                           PluginError, UndefinedResult, UnknownRegimeError, ValidationError)
 from ._model import (Classification, Consumption, Decision, Line, LineDecision, Order,
@@ -21,10 +21,10 @@ from ._settings import Settings
 from .hookspecs import hookimpl
 
 __all__ = [
-    "Adapted", "Adapter", "AdapterError", "Checked", "Classification", "ConfigError", "Consumption",
-    "Decision", "Engine", "EngineError", "EngineUnavailable", "Enrichment", "ExportgateError",
-    "FakeEngine", "Gate",
-    "InputError", "LedgerError", "Line", "LineDecision", "Order", "OrderClosedError",
-    "Outcome", "Party", "PluginError", "Reason", "Record", "Regime", "Restriction",
-    "Settings", "UndefinedResult", "UnknownRegimeError", "ValidationError", "hookimpl",
+    "Adapted", "Adapter", "AdapterError", "AuditError", "Checked", "Classification",
+    "ConfigError", "Consumption", "Decision", "Engine", "EngineError", "EngineUnavailable",
+    "Enrichment", "ExportgateError", "FakeEngine", "Gate", "InputError", "LedgerError", "Line",
+    "LineDecision", "Order", "OrderClosedError", "Outcome", "Party", "PluginError", "Reason",
+    "Record", "Regime", "Restriction", "Settings", "UndefinedResult", "UnknownRegimeError",
+    "ValidationError", "hookimpl",
 ]

@@ -84,6 +84,9 @@ class OpaEngine:
             return None
         except self._opa.OpaError as exc:
             raise EngineError(f"OPA failed on {regime.id}.{rule}: {exc}") from None
+        except (ValueError, RecursionError, TypeError) as exc:  # an answer Python cannot read
+            raise EngineError(f"OPA answered {regime.id}.{rule} unreadably: "
+                              f"{type(exc).__name__}") from None
 
     def run_tests(self, regime: Regime) -> list[tuple[str, bool, str]]:
         engine = self._new(regime, tests=True)

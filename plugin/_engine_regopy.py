@@ -102,7 +102,7 @@ def _value(out: Any, what: str) -> Any:
         return None
     try:
         doc = json.loads(text)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON, or nested past what Python reads
         raise EngineError(f"rego-cpp returned unreadable output for {what}: {text[:200]}") \
             from None
     if isinstance(doc, list):

@@ -25,6 +25,7 @@ from typing import Any, Iterable, Iterator, Protocol
 
 from ._exceptions import ConfigError, LedgerError, OrderClosedError
 from ._model import Consumption
+from ._redact import redact_url
 
 #: A migration statement: portable SQL, or ``{dialect: SQL}`` for what differs
 #: (a dialect missing from the mapping skips the statement).
@@ -182,6 +183,10 @@ class SqlLedger:
     def _errors(self) -> tuple[type[BaseException], ...]:
         raise NotImplementedError  # pragma: no cover
 
+    def describe_error(self, exc: BaseException) -> str:
+        """A driver error as messages show it (a backend hides credentials here)."""
+        return str(exc)
+
     # -- plumbing ------------------------------------------------------
 
     def __init__(self) -> None:
@@ -196,7 +201,8 @@ class SqlLedger:
             try:
                 self._conn = self._connect()
             except self._errors() as exc:
-                raise LedgerError(f"ledger {self.label}: cannot connect ({exc})") from None
+                raise LedgerError(f"ledger {self.label}: cannot connect "
+                                  f"({self.describe_error(exc)})") from None
         return self._conn
 
     @contextmanager
@@ -209,7 +215,7 @@ class SqlLedger:
             conn.commit()
         except self._errors() as exc:
             self._rollback()
-            raise LedgerError(f"ledger {self.label}: {exc}") from None
+            raise LedgerError(f"ledger {self.label}: {self.describe_error(exc)}") from None
         except BaseException:
             self._rollback()
             raise
@@ -587,10 +593,11 @@ def open_ledger(url: str, timeout: float = 5.0) -> SqlLedger:
         try:
             from ._ledger_postgres import PostgresLedger
         except ImportError as exc:
-            raise ConfigError(f"ledger {url}: the PostgreSQL ledger needs psycopg 3 "
+            raise ConfigError(f"ledger {redact_url(url)}: the PostgreSQL ledger needs psycopg 3 "
                               f"(pip install 'psycopg[binary]'): {exc}") from None
         ledger = PostgresLedger(url, timeout)
     else:
-        raise ConfigError(f"ledger {url!r}: use sqlite:///PATH or postgresql://...")
+        raise ConfigError(f"ledger {redact_url(url)!r}: use sqlite:///PATH or "
+                          "postgresql://...")
     ledger.init()
     return ledger

@@ -13,12 +13,17 @@ hand rather than through cerberus, and converts each shared ladder once.
 """
 from __future__ import annotations
 
+import reprlib
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 from ._exceptions import UndefinedResult
 from ._model import Order, Outcome
 from ._regime import Regime
+from ._schemas import MAX_UNITS
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother, _SHORT.maxlong = 3, 60, 60, 40
 
 CONTRACT = 2
 
@@ -92,18 +97,29 @@ def policy_input(order: Order) -> dict[str, Any]:
     return {"contract": CONTRACT, "order": order.to_dict()}
 
 
+#: The largest measure or cap an answer may state: a quantity times a TPP per
+#: unit, each at most MAX_UNITS (the order schema's bound).
+MAX_AMOUNT = MAX_UNITS * MAX_UNITS
+
+
 def _int(value: Any) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
+    """A whole number within 0..MAX_AMOUNT (never a boolean)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_AMOUNT
+
+
+def _show(value: Any) -> str:
+    """A value as a message quotes it: short, whatever its size or depth."""
+    return _SHORT.repr(value)
 
 
 def _candidate(raw: Any, where: str) -> Candidate:
     if not isinstance(raw, dict):
-        raise UndefinedResult(f"{where}: a candidate must be an object, got {raw!r:.80}")
+        raise UndefinedResult(f"{where}: a candidate must be an object, got {_show(raw)}")
     row, code, outcome = raw.get("row"), raw.get("code"), raw.get("outcome")
     if not isinstance(row, str) or not isinstance(code, str):
-        raise UndefinedResult(f"{where}: a candidate needs a row and a code, got {raw!r:.120}")
+        raise UndefinedResult(f"{where}: a candidate needs a row and a code, got {_show(raw)}")
     if outcome not in _OUTCOMES:
-        raise UndefinedResult(f"{where}: row {row} has outcome {outcome!r}, not one of "
+        raise UndefinedResult(f"{where}: row {row} has outcome {_show(outcome)}, not one of "
                               f"{', '.join(_OUTCOMES)}")
     quota = raw.get("quota")
     if quota is None:
@@ -113,12 +129,12 @@ def _candidate(raw: Any, where: str) -> Candidate:
     key, cap, measure = quota.get("key"), quota.get("cap"), quota.get("measure")
     if not isinstance(key, str) or not key:
         raise UndefinedResult(f"{where}: row {row}: quota.key must be a non-empty string")
-    if not _int(cap) or cap < 0:
-        raise UndefinedResult(f"{where}: row {row}: quota.cap must be a whole number, "
-                              f"got {cap!r}")
+    if not _int(cap):
+        raise UndefinedResult(f"{where}: row {row}: quota.cap must be a whole number "
+                              f"from 0 to {MAX_AMOUNT:,}, got {_show(cap)}")
     if measure not in MEASURES:
         raise UndefinedResult(f"{where}: row {row}: quota.measure must be one of "
-                              f"{', '.join(MEASURES)}, got {measure!r}")
+                              f"{', '.join(MEASURES)}, got {_show(measure)}")
     return Candidate(row, _OUTCOMES[outcome], code, key, cap, measure,
                      _license(raw.get("license"), row, where))
 
@@ -155,9 +171,10 @@ def parse_ladders(raw: Any, order: Order, regime: Regime) -> Ladders:
     if not isinstance(raw, dict):
         raise UndefinedResult(f"{what}: not an object")
     if raw.get("contract") != CONTRACT:
-        raise UndefinedResult(f"{what}: contract {raw.get('contract')!r}, expected {CONTRACT}")
+        raise UndefinedResult(f"{what}: contract {_show(raw.get('contract'))}, "
+                              f"expected {CONTRACT}")
     if raw.get("regime") != regime.id:
-        raise UndefinedResult(f"policy answered for regime {raw.get('regime')!r}, "
+        raise UndefinedResult(f"policy answered for regime {_show(raw.get('regime'))}, "
                               f"not {regime.id!r}")
     facts, named, lines = raw.get("facts"), raw.get("ladders"), raw.get("lines")
     if not isinstance(facts, dict) or not isinstance(named, dict) or not isinstance(lines, list):
@@ -170,18 +187,21 @@ def parse_ladders(raw: Any, order: Order, regime: Regime) -> Ladders:
     for line, raw_line in zip(order.lines, lines, strict=True):
         if not isinstance(raw_line, dict) or raw_line.get("id") != line.id:
             got = raw_line.get("id") if isinstance(raw_line, dict) else raw_line
-            raise UndefinedResult(f"{what}: line {line.id} answered as {got!r:.40}")
+            raise UndefinedResult(f"{what}: line {line.id} answered as {_show(got)}")
         where = f"{what}, line {line.id}"
         name = raw_line.get("ladder")
         if not isinstance(name, str) or name not in named:
-            raise UndefinedResult(f"{where}: ladder {name!r} is not in the answer's ladders")
+            raise UndefinedResult(f"{where}: ladder {_show(name)} is not in the answer's "
+                                  "ladders")
         if name not in ladders:
             ladders[name] = _ladder(named[name], f"{what}, ladder {name!r}")
         tpp, units = raw_line.get("tpp"), raw_line.get("units")
-        if tpp is not None and (not _int(tpp) or tpp < 0):
-            raise UndefinedResult(f"{where}: tpp must be a whole number or null, got {tpp!r}")
-        if not _int(units) or units < 0:
-            raise UndefinedResult(f"{where}: units must be a whole number, got {units!r}")
+        if tpp is not None and not _int(tpp):
+            raise UndefinedResult(f"{where}: tpp must be a whole number from 0 to "
+                                  f"{MAX_AMOUNT:,} or null, got {_show(tpp)}")
+        if not _int(units):
+            raise UndefinedResult(f"{where}: units must be a whole number from 0 to "
+                                  f"{MAX_AMOUNT:,}, got {_show(units)}")
         extra = raw_line.get("extra", [])
         if not isinstance(extra, list) or not all(isinstance(r, str) for r in extra):
             raise UndefinedResult(f"{where}: extra must be a list of row names")

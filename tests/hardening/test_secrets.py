@@ -142,8 +142,6 @@ def test_a_mistyped_ledger_on_the_command_line_is_refused_redacted(
         assert "--ledger" in err and SECRET not in err
 
 
-@pytest.mark.xfail(strict=False, reason="open_ledger (plugin/_ledger.py) must show the URL "
-                   "through redact_url (see the hardening report)")
 @pytest.mark.parametrize("url", [f"postgress://app:{SECRET}@db/ledger",
                                  f"postgresql+psycopg://app:{SECRET}@db/ledger"])
 def test_open_ledger_never_prints_the_password(url: str) -> None:
