@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from exportgate import InputError, Outcome
+from exportgate import InputError, Outcome, _licenses
 from exportgate._gate import Gate
 
 from tests.helpers import conformance_cases
@@ -35,6 +35,8 @@ def test_conformance_case(case: dict[str, Any], engine: str, make_gate: Any) -> 
                 gate.check(order)
         return
     gate = make_gate(case["regime"], engine=engine)
+    if case.get("licenses"):
+        _licenses.add(gate.ledger, _licenses.parse({"licenses": case["licenses"]}, case["name"]))
     for order, want in zip(case["orders"], case["expect"], strict=True):
         decision = gate.check(order).decision
         assert decision.order == want["order"]

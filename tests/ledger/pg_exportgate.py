@@ -12,6 +12,7 @@ test can see the cases really ran on PostgreSQL, then drops the schema.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -36,11 +37,26 @@ def strip_ledger(argv: list[str]) -> list[str]:
     return out
 
 
+def ledger_arg(argv: list[str]) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg == "--ledger" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--ledger="):
+            return arg.split("=", 1)[1]
+    return None
+
+
 def main() -> int:
     base = os.environ["EXPORTGATE_PG_BASE"]
-    schema = f"conf_{uuid.uuid4().hex[:12]}"
+    # A case that records licenses first (`exportgate license add`) runs two
+    # commands on one ledger: the schema is named after the case's --ledger,
+    # kept after `license`, and dropped (and logged) after the decisions.
+    given = ledger_arg(sys.argv[1:])
+    tag = hashlib.sha256(given.encode()).hexdigest()[:12] if given else uuid.uuid4().hex[:12]
+    schema = f"conf_{tag}"
+    keep = strip_ledger(sys.argv[1:])[:1] == ["license"]
     with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
     sep = "&" if "?" in base else "?"
     ledger = f"{base}{sep}options={quote(f'-c search_path={schema}')}"
     config: dict[str, object] = {}
@@ -56,15 +72,21 @@ def main() -> int:
             code = subprocess.run(cmd + strip_ledger(sys.argv[1:]),
                                   env={**os.environ, "EXPORTGATE_CONFIG": str(path)}).returncode
     finally:
-        with psycopg.connect(base, autocommit=True) as conn:
-            row = conn.execute("SELECT to_regclass(%s)", (f'"{schema}".eg_orders',)).fetchone()
-            count = conn.execute(f'SELECT count(*) FROM "{schema}".eg_orders').fetchone()[0] \
-                if row and row[0] else 0
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        if os.environ.get("EXPORTGATE_PG_LOG"):
-            with open(os.environ["EXPORTGATE_PG_LOG"], "a") as log:
-                log.write(f"{schema} {count}\n")
+        if not keep:
+            drop(base, schema)
     return code
+
+
+def drop(base: str, schema: str) -> None:
+    """Drop a case's schema, logging how many orders it decided."""
+    with psycopg.connect(base, autocommit=True) as conn:
+        row = conn.execute("SELECT to_regclass(%s)", (f'"{schema}".eg_orders',)).fetchone()
+        count = conn.execute(f'SELECT count(*) FROM "{schema}".eg_orders').fetchone()[0] \
+            if row and row[0] else 0
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    if os.environ.get("EXPORTGATE_PG_LOG"):
+        with open(os.environ["EXPORTGATE_PG_LOG"], "a") as log:
+            log.write(f"{schema} {count}\n")
 
 
 if __name__ == "__main__":
