@@ -1,4 +1,4 @@
-"""The canonical order (CONTRACT.md, version 1) as JSON: the adapter every host can use."""
+"""The canonical order (docs/contract.md, version 1) as JSON: the adapter every host can use."""
 from __future__ import annotations
 
 from typing import Any, Callable

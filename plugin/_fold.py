@@ -1,6 +1,6 @@
 """The quota fold: each line takes the first candidate of its ladder that fits.
 
-REGIMES.md's quota semantics, once, for every regime: lines are taken in
+docs/regimes.md's quota semantics, once, for every regime: lines are taken in
 line order; a metered candidate applies when the line's whole amount fits
 under the cap together with what other orders hold (``usage``, read under
 the ledger's lock) and what earlier lines of this order took; otherwise the

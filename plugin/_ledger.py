@@ -1,6 +1,6 @@
 """The quota ledger: reservations at check, commitments at shipment, releases.
 
-Quota semantics (REGIMES.md):
+Quota semantics (docs/regimes.md):
 
 - a quota key names what it limits (``lpp:<consignee>:<year>``, ...);
 - checking an order reserves what its lines consume, in line order;

@@ -2,7 +2,7 @@
 
 An `Order` is what every adapter produces and what the policy input is built
 from; a `Decision` is what every engine's answer is parsed into. Both map
-one-to-one onto the JSON contracts in CONTRACT.md (`to_dict`), so hosts that
+one-to-one onto the JSON contracts in docs/contract.md (`to_dict`), so hosts that
 speak JSON and hosts that import Python see the same thing.
 """
 from __future__ import annotations
@@ -234,7 +234,7 @@ class NotAssessed:
 
 @dataclass(frozen=True)
 class Order:
-    """The canonical order, version 1 (CONTRACT.md).
+    """The canonical order, version 1 (docs/contract.md).
 
     ``not_assessed`` lists the document's lines that are not goods to assess;
     ``notes`` say where the record left something to master data (e.g. the

@@ -35,24 +35,28 @@ from ._settings import Settings
 GROUP = "exportgate"
 
 
-def _builtin_plugins(settings: Settings) -> list[tuple[str, object]]:
-    """The built-in plugins, registered like any other (name, plugin)."""
+def _adapter_plugins(settings: Settings) -> list[tuple[str, object]]:
     from exportgate.adapters import BUILTIN_ADAPTER_PLUGINS
-    out: list[tuple[str, object]] = [
-        ("exportgate.regimes", _regime.BuiltinRegimes()),
-        ("exportgate.engine.embedded", _engine_regopy),
-        ("exportgate.catalog", _catalog.ItemCatalog.builtin(settings.catalogs)),
-        ("exportgate.parties", _parties.party_master(settings.parties)),
-    ]
-    for module in BUILTIN_EXTRA_MODULES:
-        out.append((module.__name__, module))
-    for plugin in BUILTIN_ADAPTER_PLUGINS:
-        out.append((getattr(plugin, "__name__", type(plugin).__name__), plugin))
-    return out
+    return [(f"exportgate.adapters.{getattr(p, '__name__', type(p).__name__).rsplit('.', 1)[-1]}",
+             p) for p in BUILTIN_ADAPTER_PLUGINS]
 
 
-#: Further built-in plugin modules (engines, enrichers) added by the core.
-BUILTIN_EXTRA_MODULES: list[Any] = [_engine_opa, _engine_http]
+#: The built-in plugins, registered exactly like third-party ones, in this
+#: order: (stable public name, plugin or a factory of plugins from the settings).
+DEFAULT_PLUGINS: tuple[tuple[str, Callable[[Settings], Any]], ...] = (
+    ("exportgate.regimes", lambda settings: _regime.BuiltinRegimes()),
+    ("exportgate.engines.embedded", lambda settings: _engine_regopy),
+    ("exportgate.engines.opa", lambda settings: _engine_opa),
+    ("exportgate.engines.opa-http", lambda settings: _engine_http),
+    ("exportgate.catalog", lambda settings: _catalog.ItemCatalog.builtin(settings.catalogs)),
+    ("exportgate.parties", lambda settings: _parties.party_master(settings.parties)),
+)
+
+
+def _builtin_plugins(settings: Settings) -> list[tuple[str, object]]:
+    """The default plugins and the built-in adapters, as (name, plugin)."""
+    return [(name, make(settings)) for name, make in DEFAULT_PLUGINS] + \
+        _adapter_plugins(settings)
 
 
 def _env_list(name: str) -> list[str] | None:

@@ -198,3 +198,12 @@ def test_the_built_in_adapters_use_only_public_names() -> None:
                     else exportgate.toolkit.__all__
                 for alias in node.names:
                     assert alias.name in public, f"{module.name}: {alias.name} is not public"
+
+
+@pytest.mark.parametrize("name", HOOKS)
+def test_every_hook_is_documented_for_plugin_authors(name: str) -> None:
+    """docs/plugins.md gives each hook with its exact signature (as datasette's docs do)."""
+    from pathlib import Path
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "plugins.md").read_text()
+    signature = str(inspect.signature(getattr(hookspecs, name))).replace("'", "")
+    assert f"### `{name}{signature}`" in docs, f"docs/plugins.md: document {name}{signature}"

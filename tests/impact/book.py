@@ -1,6 +1,6 @@
 """A generated order book for the impact report, and an independent count of it.
 
-The count re-reads the rules from REGIMES.md for the only lines the book
+The count re-reads the rules from docs/regimes.md for the only lines the book
 holds (datacenter H100s, no VEU, no country of concern), so the report's
 numbers are checked against arithmetic that shares no code with it.
 """
@@ -65,7 +65,7 @@ class Side:
 
 
 def expect(orders: list[dict[str, Any]], regime: str, lpp_cap: int = LPP_CAP) -> Side:
-    """What REGIMES.md says each line gets, in book order, quotas depleting."""
+    """What docs/regimes.md says each line gets, in book order, quotas depleting."""
     used: Counter[str] = Counter()
     side = Side()
     first: dict[str, str] = {}
