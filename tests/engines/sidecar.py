@@ -14,7 +14,7 @@ Switches for fault tests (attributes, changeable while it runs): ``mode`` is
 (HTTP 500 for every data request), ``"undefined"`` (HTTP 200 without
 ``result``) or ``"unready"`` (``/health`` answers 500).
 
-Run by hand (README, "The OPA sidecar deployment")::
+Run by hand (docs/deployment.md, "Trying it without an OPA binary")::
 
     python tests/engines/sidecar.py --bundle bundle.tar.gz --port 8181
 """
