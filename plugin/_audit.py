@@ -129,10 +129,10 @@ class AuditLog:
     """A gate recorder that appends each decision to a hash-chained JSON-lines file."""
 
     def __init__(self, path: str | Path, regimes: Mapping[str, Regime] | None = None,
-                 engine: Any = None, key: bytes | None = None) -> None:
+                 engine_name: str | None = None, key: bytes | None = None) -> None:
         self.path = Path(path)
         self.regimes = regimes if regimes is not None else {}
-        self.engine = engine
+        self.engine_name = engine_name
         self.key = key
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -141,15 +141,12 @@ class AuditLog:
                               f"({exc.strerror or exc})") from None
 
     @classmethod
-    def for_gate(cls, gate: Any) -> AuditLog:
-        """The recorder a `Gate` installs when the configuration sets ``audit_log``."""
-        key_file = getattr(gate.settings, "audit_key_file", None)
+    def from_settings(cls, settings: Any, regimes: Mapping[str, Regime],
+                      engine_name: str | None) -> AuditLog:
+        """The log the configuration names (``audit_log``, ``audit_key_file``)."""
+        key_file = getattr(settings, "audit_key_file", None)
         key = read_key(key_file) if key_file else None
-        return cls(gate.settings.audit_log, gate.plugins.regimes, gate, key)
-
-    def _engine_name(self) -> str | None:
-        name = getattr(self.engine, "engine_name", None)
-        return str(name) if name else None
+        return cls(settings.audit_log, regimes, engine_name, key)
 
     def event(self, order: Order, decision: Decision, policy_input: dict[str, Any],
               seconds: float) -> dict[str, Any]:
@@ -157,10 +154,9 @@ class AuditLog:
         regime = self.regimes.get(decision.regime)
         leaf = regime.path("ladders") if regime is not None else None  # the rule asked
         revision = decision.revision or (regime.revision if regime is not None else None)
-        labels: dict[str, Any] = {"app": "exportgate", "engine": self._engine_name()}
-        sidecar_id = _sidecar_decision_id(self.engine)
-        if sidecar_id:
-            labels["sidecar_decision_id"] = sidecar_id
+        labels: dict[str, Any] = {"app": "exportgate", "engine": self.engine_name}
+        if decision.engine_decision_id:
+            labels["sidecar_decision_id"] = decision.engine_decision_id
         return {
             "decision_id": str(uuid.uuid4()),
             "timestamp": _now(),
@@ -237,17 +233,6 @@ class AuditLog:
         finally:
             os.close(fd)  # releases the lock
         return record
-
-
-def _sidecar_decision_id(engine: Any) -> str | None:
-    if engine is None:
-        return None
-    try:
-        current = getattr(engine, "engine", None)  # a Gate: its current engine
-    except Exception:  # an engine that cannot load answers nothing here
-        return None
-    value = getattr(current if current is not None else engine, "last_decision_id", None)
-    return value if isinstance(value, str) else None
 
 
 def _write_file(path: Path, text: str) -> None:

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from ._adapter import Adapter, Record
+from ._engine import Answer, ask
 from ._exceptions import AuditError, EngineError, InputError, LedgerError, OrderClosedError
 from ._model import Decision, Order
 from ._policy import Ladders
@@ -71,11 +72,11 @@ def _worker_start(settings: Settings, engine: str) -> None:
 
 
 def _worker_evaluate(job: tuple[str, dict[str, Any]]) -> tuple[bool, Any]:
-    """(True, the ladders) or (False, why the engine could not answer)."""
+    """(True, the engine's Answer) or (False, why the engine could not answer)."""
     regime_id, doc = job
     try:
         regime = _WORKER["plugins"].regime(regime_id)
-        return True, _WORKER["engine"].evaluate(regime, "ladders", doc)
+        return True, ask(_WORKER["engine"], regime, "ladders", doc)
     except EngineError as exc:
         return False, str(exc)
     except Exception as exc:  # anything else is an engine that cannot answer: hold
@@ -221,7 +222,7 @@ class BatchRun:
     def _evaluate_in_process(self, job: tuple[str, dict[str, Any]],
                              regime: Regime) -> tuple[bool, Any]:
         try:
-            return True, self.gate.engine.evaluate(regime, "ladders", job[1])
+            return True, ask(self.gate.engine, regime, "ladders", job[1])
         except EngineError as exc:
             return False, str(exc)
 
@@ -266,12 +267,18 @@ class BatchRun:
         """The item's checked ladders, or its held decision when the engine did not answer."""
         ok, raw = item.answer or (False, "not evaluated")
         try:
-            if not ok:
+            if not ok or not isinstance(raw, Answer):
                 raise EngineError(str(raw))
-            ladders: Ladders = self.gate.ladders(item.order, item.regime, raw)
+            ladders: Ladders = self.gate.ladders(item.order, item.regime, raw.value)
             return ladders
         except EngineError as exc:
             return Decision.held(item.order, item.regime.id, str(exc), item.regime.parameters)
+
+    @staticmethod
+    def _engine_id(item: _Item) -> str | None:
+        """The engine's id of the evaluation (cached answers share it: it was one evaluation)."""
+        ok, answer = item.answer or (False, None)
+        return answer.decision_id if ok and isinstance(answer, Answer) else None
 
     def _decide_chunk(self, chunk: list[_Item], elapsed: float
                       ) -> list[tuple[Decision, AuditError | None]]:
@@ -299,7 +306,8 @@ class BatchRun:
                             except OrderClosedError as exc:  # shipped since it was read
                                 decision = held(item, exc)
                             else:
-                                decision = gate.settle(item.order, item.regime, ladders, hold)
+                                decision = gate.settle(item.order, item.regime, ladders,
+                                                       hold, self._engine_id(item))
                         failed = gate.record(item.order, decision, item.doc, elapsed)
                         if failed is not None:
                             raise failed  # roll the whole chunk back
@@ -318,7 +326,8 @@ class BatchRun:
                 continue
             try:
                 with ledger.hold(item.order.id, ladders.keys()) as hold:
-                    decision = gate.settle(item.order, item.regime, ladders, hold)
+                    decision = gate.settle(item.order, item.regime, ladders, hold,
+                                           self._engine_id(item))
                     failed = gate.record(item.order, decision, item.doc, elapsed)
                     if failed is not None:
                         raise failed

@@ -8,6 +8,7 @@ rule's value, returns ``None`` when the rule is undefined, and raises
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable, Protocol, runtime_checkable
 
 from ._regime import Regime
@@ -33,6 +34,29 @@ class Engine(Protocol):
 
 
 EngineFactory = Callable[[Settings], Engine]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An evaluation's value, with what the engine knows about it.
+
+    ``decision_id`` is the engine's own id of the evaluation (an OPA
+    sidecar's ``decision_id``, which joins exportgate's audit record to OPA's
+    decision log). An engine offers it by implementing ``answer(regime,
+    rule, input) -> Answer``; `ask` falls back to ``evaluate``.
+    """
+
+    value: Any
+    decision_id: str | None = None
+
+
+def ask(engine: Engine, regime: Regime, rule: str, input: dict[str, Any]) -> Answer:
+    """Evaluate through the engine's ``answer`` when it has one, else its ``evaluate``."""
+    answer = getattr(engine, "answer", None)
+    if answer is not None:
+        result: Answer = answer(regime, rule, input)
+        return result
+    return Answer(engine.evaluate(regime, rule, input))
 
 
 def test_rule_names(source: str) -> list[str]:

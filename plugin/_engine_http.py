@@ -52,7 +52,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.retry import Retry
 
-from ._engine import Engine
+from ._engine import Answer, Engine
 from ._exceptions import ConfigError, EngineError, EngineUnavailable, UndefinedResult
 from ._redact import has_credentials, redact_url
 from ._regime import Regime
@@ -276,16 +276,10 @@ class OpaHttpEngine:
         self._ready = False
         self._checked: set[str] = set()
         self._lock = threading.Lock()
-        self._local = threading.local()
 
     def __repr__(self) -> str:
         auth = ", bearer token" if self.authenticated else ""
         return f"<OpaHttpEngine {self.url}{auth}>"
-
-    @property
-    def last_decision_id(self) -> str | None:
-        """The sidecar's ``decision_id`` of this thread's last evaluation (OPA decision logs)."""
-        return getattr(self._local, "decision_id", None)
 
     # -- the wire --------------------------------------------------------
 
@@ -415,20 +409,23 @@ class OpaHttpEngine:
 
     # -- the engine interface --------------------------------------------
 
-    def evaluate(self, regime: Regime, rule: str, input: dict[str, Any]) -> Any:
-        self._local.decision_id = None
+    def answer(self, regime: Regime, rule: str, input: dict[str, Any]) -> Answer:
+        """The rule's value with the sidecar's ``decision_id`` (OPA decision logs)."""
         try:
             self._ensure_ready(regime)
             body = self._post(regime.path(rule), input, f"{regime.id}.{rule}")
         except EngineError:
             self._reset()
             raise
-        self._local.decision_id = body.get("decision_id")
         if "result" not in body:
             raise UndefinedResult(
                 f"OPA sidecar at {self.url} answered {regime.id}.{rule} without a result "
                 f"(data.{regime.package}.{rule} is undefined there)")
-        return body["result"]
+        decision_id = body.get("decision_id")
+        return Answer(body["result"], decision_id if isinstance(decision_id, str) else None)
+
+    def evaluate(self, regime: Regime, rule: str, input: dict[str, Any]) -> Any:
+        return self.answer(regime, rule, input).value
 
     def run_tests(self, regime: Regime) -> list[tuple[str, bool, str]]:
         raise EngineError("engine 'opa-http' does not run Rego tests: use `exportgate test` "

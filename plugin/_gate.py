@@ -12,12 +12,12 @@ every line is ``license`` with an ``error``, and the ledger is left as it was.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Iterator, TextIO
 
 from . import _enrich, _licenses
 from ._adapter import Adapter, Record
-from ._engine import Engine
+from ._engine import Engine, ask
 from ._exceptions import (AuditError, EngineError, ExportgateError, InputError, LedgerError,
                           PluginError, UnknownRegimeError)
 from ._ledger import Hold, SqlLedger, open_ledger
@@ -71,7 +71,8 @@ class Gate:
         self.recorders: list[Recorder] = []
         if self.settings.audit_log is not None and not what_if:
             from ._audit import AuditLog
-            self.recorders.append(AuditLog.for_gate(self))
+            self.recorders.append(AuditLog.from_settings(self.settings, self.plugins.regimes,
+                                                         self.engine_name))
         for entry in self.settings.calendar:
             self.plugins.regime(entry["regime"])
 
@@ -153,14 +154,15 @@ class Gate:
         doc = self.policy_input(order, regime)
         audit_error: AuditError | None = None
         try:
-            ladders = self.ladders(order, regime, self.engine.evaluate(regime, "ladders", doc))
+            answer = ask(self.engine, regime, "ladders", doc)
+            ladders = self.ladders(order, regime, answer.value)
         except EngineError as exc:
             decision = Decision.held(order, regime.id, str(exc), regime.parameters)
             audit_error = self.record(order, decision, doc, time.perf_counter() - started)
         else:
             try:
                 with self.ledger.hold(order.id, ladders.keys()) as hold:
-                    decision = self.settle(order, regime, ladders, hold)
+                    decision = self.settle(order, regime, ladders, hold, answer.decision_id)
                     audit_error = self.record(order, decision, doc,
                                               time.perf_counter() - started)
                     if audit_error is not None:
@@ -209,7 +211,8 @@ class Gate:
         """The engine's answer, checked against the contract (UndefinedResult if not)."""
         return parse_ladders(raw, order, regime)
 
-    def settle(self, order: Order, regime: Regime, ladders: Ladders, hold: Hold) -> Decision:
+    def settle(self, order: Order, regime: Regime, ladders: Ladders, hold: Hold,
+               engine_decision_id: str | None = None) -> Decision:
         """Fold the ladders against the locked usage and reserve; inside the ledger transaction.
 
         A fold that breaks the contract (a ladder that may end without an
@@ -219,6 +222,8 @@ class Gate:
             decision = self.renderer(regime).decide(order, ladders, fold(ladders, hold.usage))
         except EngineError as exc:
             return Decision.held(order, regime.id, str(exc), regime.parameters)
+        if engine_decision_id is not None:
+            decision = replace(decision, engine_decision_id=engine_decision_id)
         hold.reserve(decision.consumes, regime.id, decision.outcome.value, regime.parameters)
         return decision
 

@@ -369,6 +369,8 @@ class Decision:
     revision: str | None = None
     not_assessed: tuple[NotAssessed, ...] = ()
     notes: tuple[str, ...] = ()
+    #: The engine's own id of the evaluation (an OPA sidecar's ``decision_id``).
+    engine_decision_id: str | None = None
 
     def annotate(self, order: Order) -> "Decision":
         """The decision with the order's not-assessed lines and notes (for the host to see)."""

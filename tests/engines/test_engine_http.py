@@ -92,8 +92,9 @@ def test_the_sidecar_decision_id_goes_into_the_audit_log(side: Sidecar, tmp_path
     settings = Settings.from_dict({"engine": {"name": "opa-http", "url": side.url},
                                    "audit_log": "audit.jsonl"}, base=tmp_path)
     with Gate(settings, regime_id=REGIME, ledger_url=f"sqlite:///{tmp_path / 'l.db'}") as gate:
-        gate.check(h100_order("SO-1", "KR", 1))
-        sidecar_id = gate.engine.last_decision_id
+        decision = gate.check(h100_order("SO-1", "KR", 1)).decision
+    # The engine hands its decision id back with the answer; the decision carries it.
+    sidecar_id = decision.engine_decision_id
     assert sidecar_id and len(sidecar_id) == 36
     [record] = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
     assert record["labels"] == {"app": "exportgate", "engine": "opa-http",
