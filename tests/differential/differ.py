@@ -37,15 +37,19 @@ def _show(value: Any) -> str:
 
 def compare(engs: dict[str, Any], regime: Regime, order_doc: dict[str, Any],
             usage_for: Callable[[list[str]], dict[str, int]],
-            validate: bool = True) -> dict[str, Any]:
+            validate: bool = True,
+            licenses: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Decide ``order_doc`` on both engines; raise Disagreement on any difference.
 
-    ``usage_for(keys)`` gives the quota other orders hold of the announced keys.
+    ``usage_for(keys)`` gives the quota other orders hold of the announced keys;
+    ``licenses`` go into the input as the gate puts recorded licenses there.
     Returns the (common) decision value.
     """
     order = order_from_dict(order_doc) if validate else Order.from_dict(order_doc)
     require_classification(order)
     doc = policy_input(order)
+    if licenses:
+        doc["licenses"] = licenses
     out = {name: e.evaluate(regime, "ladders", doc) for name, e in engs.items()}
     if out["embedded"] != out["opa"]:
         raise Disagreement(f"{regime.id}: ladders differ\n  input: {_show(doc)}\n"
@@ -96,6 +100,7 @@ def run_generated(regime_id: str, n: int, seed_: int | None) -> dict[str, Any]:
     regime = plugins.regime(regime_id)
     engs = engines()
     usage = gen_orders.usage(regime)
+    license_usage = gen_orders.license_usage()
     seen: dict[str, int] = {}
     count = 0
 
@@ -106,9 +111,11 @@ def run_generated(regime_id: str, n: int, seed_: int | None) -> dict[str, Any]:
            data=st.data())
     def check(order: dict[str, Any], data: Any) -> None:
         nonlocal count
+        granted = data.draw(gen_orders.licenses(order), label="licenses")
         decided = compare(engs, regime, order,
-                          lambda keys: {k: data.draw(usage, label=k) for k in keys},
-                          validate=False)
+                          lambda keys: {k: data.draw(license_usage if k.startswith("license:")
+                                                     else usage, label=k) for k in keys},
+                          validate=False, licenses=granted)
         count += 1
         for line in decided["lines"]:
             for reason in line["reasons"]:

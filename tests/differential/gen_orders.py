@@ -10,7 +10,9 @@ VEU status, certifications, restrictions and owners with shares around 50%;
 dates across 2024-2028 with the rule boundaries (2025-04-09, 2025-05-15,
 2025-09-29, 2025-11-10, 2026-01-15, 2026-02-03, 2026-11-10, year ends)
 drawn often; and up to six lines. Quota usage is drawn
-per key the order touches, often right at a cap's edge.
+per key the order touches, often right at a cap's edge. Granted licenses
+are drawn around each order (`licenses`), so the engines are compared on the
+licensed ladder variants too.
 """
 from __future__ import annotations
 
@@ -189,6 +191,68 @@ def orders(countries: list[str]) -> st.SearchStrategy[dict[str, Any]]:
     return order()
 
 
+# Granted licenses (docs/licenses.md) drawn around an order: mostly naming its
+# destination, consignee, items and ECCNs, valid around its date, so lines are
+# covered, fall through or are refused by one detail; some expired, not yet
+# valid, for another party, or marked revoked, which must cover nothing. The
+# gate's prefilter would drop some of these: the engines must agree anyway.
+LICENSE_DATES = st.sampled_from(BOUNDARY_DATES)
+ECCNS_ON_LICENSES = [e for e in ECCNS if e != "EAR99"]
+LICENSE_ECCNS = st.sampled_from(ECCNS_ON_LICENSES)
+LICENSE_QUANTITY = st.one_of(st.integers(1, 60), st.sampled_from([1, 100, 1700, MAX_UNITS]))
+
+
+@st.composite
+def licenses(draw: st.DrawFn, order: dict[str, Any]) -> list[dict[str, Any]]:
+    """Up to three licenses (as the policy input carries them) for ``order``."""
+    ship_to = order["parties"]["ship_to"]
+    end_user = order["parties"].get("end_user", ship_to)
+    lines = order["lines"]
+    out = []
+    for number in draw(st.sampled_from([[], ["D1"], ["D1"], ["D1", "D2"], ["D1", "D2", "D3"]])):
+        issued = draw(st.sampled_from(["2024-01-01"] * 4 + [order["date"]] * 2
+                                      + BOUNDARY_DATES))
+        expires = draw(st.sampled_from(["2028-12-31"] * 4 + [order["date"]] * 2
+                                       + BOUNDARY_DATES))
+        if expires < issued:
+            issued, expires = expires, issued
+        dest = draw(st.sampled_from([ship_to["country"]] * 8 + ["CN", "HK", "IN", "AE"]))
+        consignee = draw(st.sampled_from([ship_to["id"]] * 8 + PARTY_IDS))
+        items = []
+        for _ in range(draw(st.integers(1, 3))):
+            line = lines[draw(st.integers(0, len(lines) - 1))]
+            eccn = line["classification"].get("eccn") or draw(LICENSE_ECCNS)
+            if eccn not in ECCNS_ON_LICENSES:  # EAR99 is no ECCN a license names
+                eccn = draw(LICENSE_ECCNS)
+            entry = draw(st.sampled_from([{"item": line["item"]}, {"item": line["item"]},
+                                          {"eccn": eccn}, {"eccn": eccn.upper()},
+                                          {"eccn": draw(LICENSE_ECCNS)},
+                                          {"item": "OTHER"}]))
+            quantity = draw(st.one_of(LICENSE_QUANTITY, st.just(line["quantity"]),
+                                      st.just(MAX_UNITS)))
+            items.append({**entry, "quantity": quantity})
+        if draw(st.booleans()):  # one that names this order exactly, with room
+            issued, expires, dest, consignee = ("2024-01-01", "2028-12-31",
+                                                ship_to["country"], ship_to["id"])
+            items = [{"item": line["item"], "quantity": MAX_UNITS} for line in lines]
+        lic: dict[str, Any] = {"number": number, "issued": issued, "expires": expires,
+                               "destinations": [dest], "consignees": [consignee],
+                               "items": items}
+        if draw(st.integers(0, 2)) == 0:
+            lic["end_users"] = [draw(st.sampled_from([end_user["id"], "C3", "{dest}"]))]
+        if draw(st.booleans()):
+            lic["conditions"] = draw(st.sampled_from(["No reexport.", 'Größe {license} \\ "q"']))
+        if draw(st.integers(0, 5)) == 0:
+            lic["revoked_at"] = "2026-01-01T00:00:00+00:00"
+        out.append(lic)
+    return out
+
+
+def license_usage() -> st.SearchStrategy[int]:
+    """What other orders hold of a license entry, in units."""
+    return st.one_of(st.just(0), st.just(0), st.integers(0, 120), st.just(MAX_UNITS))
+
+
 def caps(regime: Regime) -> list[int]:
     """Every quota cap of a regime (TPP), for drawing usage right at the edge."""
     tables = regime.data["exportgate"]["tables"]
@@ -212,4 +276,4 @@ def usage(regime: Regime) -> st.SearchStrategy[int]:
                      st.integers(0, 2 * max(caps(regime) or [10 ** 6])))
 
 
-__all__ = ["caps", "countries", "dates", "orders", "usage"]
+__all__ = ["caps", "countries", "dates", "license_usage", "licenses", "orders", "usage"]

@@ -14,7 +14,7 @@ from typing import Any
 
 import differ
 import pytest
-from exportgate import InputError, _engine
+from exportgate import InputError, _engine, _licenses
 from exportgate._gate import Gate
 from exportgate._plugins import Plugins
 from exportgate._settings import Settings
@@ -42,6 +42,9 @@ def _decide(case: dict[str, Any], engine: str, ledger: Path) -> list[dict[str, A
     gate = Gate(Settings(), regime_id=case["regime"], ledger_url=f"sqlite:///{ledger}",
                 engine=engine, plugins=Plugins(Settings(), entry_points=False))
     with gate:
+        if case.get("licenses"):
+            _licenses.add(gate.ledger, _licenses.parse({"licenses": case["licenses"]},
+                                                       case["name"]))
         return [gate.check(order).decision.to_dict() for order in case["orders"]]
 
 

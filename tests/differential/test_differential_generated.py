@@ -16,7 +16,7 @@ import pytest
 #: Rows each regime's generated orders must reach, so a generator that
 #: drifts into one corner fails loudly instead of passing on easy cases.
 _COMMON = {"EMBARGO", "RESTRICTED_PARTY", "DOMESTIC", "NOT_CONTROLLED",
-           "CLASSIFICATION_CONFLICT", "NAC", "ACA", "NLR", "DC_VEU"}
+           "CLASSIFICATION_CONFLICT", "NAC", "ACA", "NLR", "DC_VEU", "LICENSED"}
 MUST_REACH = {
     "us-advanced-computing-2023": _COMMON | {"D5_ADVANCED", "HQ_D5", "D1_D4_ADVANCED"},
     "us-ai-diffusion-2025": _COMMON | {"TIER3", "AIA", "AIA_UNAVAILABLE", "UVEU", "NVEU", "LPP",
@@ -48,9 +48,12 @@ def test_generated_orders_decide_alike(regime_id: str, generated_runs: Any) -> N
 def test_the_generated_orders_are_valid_canonical_orders() -> None:
     """The runs skip validation for speed; every order they draw must pass it."""
     from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
 
     import gen_orders
+    from exportgate import _licenses
     from exportgate._enrich import require_classification
+    from tests.licenses.builders import license_doc
     from exportgate._plugins import Plugins
     from exportgate._settings import Settings
     from exportgate._validate import order_from_dict
@@ -59,8 +62,14 @@ def test_the_generated_orders_are_valid_canonical_orders() -> None:
 
     @settings(max_examples=300, database=None, deadline=None,
               suppress_health_check=list(HealthCheck))
-    @given(gen_orders.orders(gen_orders.countries(list(plugins.regimes.values()))))
-    def check(order: dict[str, Any]) -> None:
+    @given(gen_orders.orders(gen_orders.countries(list(plugins.regimes.values()))),
+           st.data())
+    def check(order: dict[str, Any], data: Any) -> None:
         require_classification(order_from_dict(order))
+        # the licenses drawn around it are ones the registry would record
+        # (less the revocation, which the registry stamps itself)
+        granted = data.draw(gen_orders.licenses(order))
+        _licenses.parse({"licenses": [{k: v for k, v in x.items() if k != "revoked_at"}
+                                      for x in granted] or [license_doc()]}, "generated")
 
     check()

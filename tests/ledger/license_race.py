@@ -1,0 +1,60 @@
+"""The license race the ledger tests run: many checks at once for the last units
+of one granted license (worker processes import this module: keep it free of pytest).
+
+Orders of H200s to one consignee in China, reviewed case by case under the
+enforced regime (row B1, ``license``) unless the license covers them (row
+LICENSED, ``allow``) while its entry has room.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from exportgate import Settings, _licenses
+from exportgate._gate import Gate
+from exportgate._ledger import SqlLedger
+from exportgate._plugins import Plugins
+
+REGIME = "us-advanced-computing-2023"
+NUMBER = "D7654321"
+KEY = f"license:{NUMBER}:0"
+UNITS = 50
+ITEM = "NVIDIA-H200-SXM-141GB"
+
+_plugins: dict[str, Plugins] = {}
+
+
+def record(ledger: SqlLedger) -> None:
+    _licenses.add(ledger, _licenses.parse({"licenses": [{
+        "number": NUMBER, "issued": "2026-02-01", "expires": "2028-01-31",
+        "destinations": ["CN"], "consignees": ["C1"],
+        "items": [{"item": ITEM, "quantity": UNITS}]}]}, "race"))
+
+
+def order_doc(order_id: str, quantity: int) -> dict[str, Any]:
+    return {"id": order_id, "date": "2026-03-02", "ship_from": "US", "transaction": "export",
+            "parties": {"ship_to": {"id": "C1", "country": "CN"}},
+            "lines": [{"id": "10", "item": ITEM, "quantity": quantity, "unit": "EA"}]}
+
+
+def gate(ledger_url: str) -> Gate:
+    s = Settings(ledger_timeout=30.0)
+    if "p" not in _plugins:
+        _plugins["p"] = Plugins(s)
+    return Gate(s, regime_id=REGIME, ledger_url=ledger_url, plugins=_plugins["p"])
+
+
+def check_orders(task: tuple[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Pool task: check ``orders`` in turn; return their decisions as JSON dicts."""
+    ledger_url, orders = task
+    g = gate(ledger_url)
+    try:
+        return [g.check(order).decision.to_dict() for order in orders]
+    finally:
+        g.ledger.close()
+
+
+def warm_up(_: int) -> int:
+    g = gate("sqlite:///:memory:")
+    g.engine.evaluate(g.fixed_regime, "ladders", {"contract": 2, "order": order_doc("W", 1)})
+    g.ledger.close()
+    return 0
