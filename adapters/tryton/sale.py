@@ -2,8 +2,10 @@
 
 - ``deny``: the transition is refused with each denied line's reason and
   citation; the order's reservations in the ledger are released.
-- ``license``: the sale may be quoted, but it is confirmed only when every
-  ``license`` line carries the reference of its license.
+- ``license``: the sale may be quoted, but it is confirmed only once a
+  license recorded in exportgate's registry covers every such line (the
+  check then allows the line under it, row LICENSED, and the license's
+  number is put on the line; the license depletes like a quota).
 - ``notify``: the sale proceeds; each notify line gets a filing obligation a
   person marks done (`exportgate.filing`).
 - ``allow``: the sale proceeds.
@@ -43,6 +45,8 @@ QUOTA_STATES = [
     ("committed", "Committed"),
     ("released", "Released"),
 ]
+#: The quota key prefix of a recorded license's entries: ``license:<number>:<entry>``.
+LICENSE_QUOTA = "license:"
 _SALE_EXPORT_FIELDS = ("export_outcome", "export_regime", "export_decision_id",
                        "export_checked_at", "export_decision", "export_quota")
 _LINE_EXPORT_FIELDS = ("export_outcome", "export_reasons", "export_license")
@@ -58,6 +62,26 @@ def _line_text(line: Any, decided: LineDecision) -> str:
     return f"- {name}: {decided.outcome.value}: {reasons}"
 
 
+def license_numbers(decided: LineDecision) -> list[str]:
+    """The recorded licenses a line ships under (its ``license:<number>:<entry>`` quota)."""
+    found = [c.quota.split(":")[1] for c in decided.consumes
+             if c.quota.startswith(LICENSE_QUOTA) and c.quota.count(":") >= 2]
+    return list(dict.fromkeys(found))
+
+
+def _unlicensed_text(line: Any, decided: LineDecision, recorded: bool | None) -> str:
+    """A line still ``license`` at confirmation, and what is wrong with its reference."""
+    text = _line_text(line, decided)
+    reference = getattr(line, "export_license", None)
+    if not reference:
+        return text
+    if recorded:
+        return (f"{text} (license {reference} is in the registry but does not cover the "
+                "line: revoked or expired, another destination, consignee or item, or "
+                "not enough left)")
+    return f"{text} (license {reference} is not in the registry)"
+
+
 def _obligation_text(obligation: dict[str, Any]) -> str:
     code = obligation.get("code") or "obligation"
     cite = obligation.get("cite")
@@ -67,6 +91,14 @@ def _obligation_text(obligation: dict[str, Any]) -> str:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _recorded(gate: Any, line: Any) -> bool | None:
+    """Whether the license reference typed on ``line`` is in the registry (None: none typed)."""
+    reference = getattr(line, "export_license", None)
+    if not reference:
+        return None
+    return bool(gate.ledger.license_rows(reference))
 
 
 class Sale(metaclass=PoolMeta):
@@ -161,13 +193,18 @@ class Sale(metaclass=PoolMeta):
             cls.export_store(sale, decision)
             if not confirming:
                 _gate.guard_quotation(decision.order)
-            if confirming:
-                missing = [d for d in decision.lines if d.outcome is Outcome.LICENSE
-                           and not getattr(lines.get(d.id), "export_license", None)]
-                if missing:
-                    raise ExportLicenseRequired(gettext(
-                        "exportgate.msg_license_required", sale=sale.rec_name,
-                        lines="\n".join(_line_text(lines.get(d.id), d) for d in missing)))
+            held = [d for d in decision.lines if d.outcome is Outcome.LICENSE]
+            if confirming and held:
+                try:
+                    texts = [_unlicensed_text(lines.get(d.id), d, _recorded(gate, lines.get(d.id)))
+                             for d in held]
+                except ExportgateError as exc:
+                    raise ExportCheckError(gettext(
+                        "exportgate.msg_check_failed", sale=sale.rec_name,
+                        error=str(exc))) from exc
+                raise ExportLicenseRequired(gettext(
+                    "exportgate.msg_license_required", sale=sale.rec_name,
+                    lines="\n".join(texts)))
 
     @classmethod
     def export_store(cls, sale: Any, decision: Decision) -> None:
@@ -189,12 +226,16 @@ class Sale(metaclass=PoolMeta):
         skipped = {str(x.get("id")): x.get("reason") for x in doc.get("not_assessed") or ()}
         for line in sale.lines:
             d = decided.get(str(line.id))
+            values: dict[str, Any] = {"export_outcome": d.outcome.value if d else None}
             if d is not None:
-                reasons = "\n".join(reason_text(r) for r in d.reasons)
+                values["export_reasons"] = "\n".join(reason_text(r) for r in d.reasons)
+                numbers = license_numbers(d)
+                if numbers:  # the registry's licenses it ships under
+                    values["export_license"] = ", ".join(numbers)
             else:
-                reasons = f"not assessed: {skipped.get(str(line.id), 'not in the decision')}"
-            Line.write([line], {"export_outcome": d.outcome.value if d else None,
-                                "export_reasons": reasons})
+                reason = skipped.get(str(line.id), "not in the decision")
+                values["export_reasons"] = f"not assessed: {reason}"
+            Line.write([line], values)
         wanted: dict[int, tuple[str, str]] = {}
         for d in decision.lines:
             if d.outcome is Outcome.NOTIFY:
@@ -266,8 +307,10 @@ class Line(metaclass=PoolMeta):
         states={
             "readonly": ~Eval("sale_state").in_(["draft", "quotation"]),
         },
-        help="The reference of the license this line ships under "
-        "(required to confirm a line whose export outcome is license).")
+        help="The recorded license(s) the line ships under, filled in by the check. "
+        "A line whose export outcome is license is confirmed once a license in "
+        "exportgate's registry covers it; a number typed here is looked up "
+        "to say why it does not.")
 
     @classmethod
     def copy(cls, lines: list[Any], default: dict[str, Any] | None = None) -> list[Any]:

@@ -9,9 +9,10 @@
 2. Sets up a company, a warehouse in the US, customers and products.
 3. Runs sales through quotation, confirmation, shipment and cancellation,
    each step in its own committed transaction as the Tryton server runs a
-   button, and prints what happened to each.
+   button, and prints what happened to each; a license is recorded in the
+   registry with the real ``exportgate license add``.
 
-The held sale of docs/tryton.md is SO-4 here.
+The held sale of docs/tryton.md is SO-5 here.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable
@@ -217,14 +219,26 @@ def ship(demo: Demo, key: str) -> None:
     demo.step(f"{key}: ship", run)
 
 
-def record_license(demo: Demo, key: str, reference: str) -> None:
-    def run() -> str:
-        Line = demo.pool.get("sale.line")
-        lines = Line.search([("sale", "=", demo.ids[key]), ("export_outcome", "=", "license")])
-        Line.write(lines, {"export_license": reference})
-        return f"license {reference} recorded on {len(lines)} line(s)"
-
-    demo.step(f"{key}: record the license", run)
+def record_license(workdir: Path, number: str, consignee: str, quantity: int) -> None:
+    """The license is granted: the compliance officer records it in exportgate's registry."""
+    path = workdir / f"license-{number}.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        licenses:
+          - number: {number}
+            issued: "2025-05-20"
+            expires: "2027-05-19"
+            destinations: [DE]
+            consignees: [{consignee}]
+            items: [{{eccn: 3A090.a, quantity: {quantity}}}]
+            conditions: No reexport; end-use report every quarter.
+        """))
+    exportgate = Path(sys.executable).with_name("exportgate")
+    ledger = f"sqlite:///{workdir / 'ledger.db'}"
+    print(f"\n* $ exportgate license --ledger {ledger} add {path.name}")
+    done = subprocess.run([str(exportgate), "license", "--ledger", ledger, "add", str(path)],
+                          check=True, capture_output=True, text=True)
+    print(textwrap.indent(done.stdout.strip(), "    "))
+    time.sleep(1.1)  # the server's gates read the registry again within a second
 
 
 def mark_filed(demo: Demo, key: str, reference: str) -> None:
@@ -243,9 +257,10 @@ def ledger(workdir: Path) -> None:
     with Gate(Settings.from_file(workdir / "exportgate.yaml")) as gate:
         print("\n* The ledger")
         for quota in gate.ledger.show():
+            unit = "units" if quota.quota.startswith("license:") else "TPP"
+            of = f" of {quota.cap:,} {unit}" if quota.cap else ""
             print(f"    {quota.quota}: reserved {quota.reserved:,} committed "
-                  f"{quota.committed:,} of {quota.cap:,} TPP" if quota.cap else
-                  f"    {quota.quota}: reserved {quota.reserved:,} committed {quota.committed:,}")
+                  f"{quota.committed:,}{of}")
 
 
 def main(argv: list[str]) -> int:
@@ -287,8 +302,9 @@ def main(argv: list[str]) -> int:
     sale(demo, "SO-5", "berlin", "h100", 1000)
     button(demo, "SO-5", "quote")
     button(demo, "SO-5", "confirm")
-    record_license(demo, "SO-5", "D1234567")
+    record_license(workdir, "D1234567", "BERLIN-AI", 1500)
     button(demo, "SO-5", "confirm")
+    ship(demo, "SO-5")
 
     ledger(workdir)
     return 0

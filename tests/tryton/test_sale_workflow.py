@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import subprocess
+import sys
 import tempfile
 from decimal import Decimal
 from pathlib import Path
@@ -138,6 +140,17 @@ class ExportgateTestCase(ModuleTestCase):
         Shipment.do([shipment])
         self.assertEqual(shipment.state, "done")
 
+    def record_licenses(self, *licenses: dict[str, Any]) -> None:
+        """Record granted licenses in the registry as an officer does (exportgate license add)."""
+        path = self.tmp / "licenses.yaml"
+        docs = [{"issued": "2025-01-01", "expires": "2026-12-31", **x} for x in licenses]
+        path.write_text(json.dumps({"licenses": docs}))
+        command = Path(sys.executable).with_name("exportgate")
+        subprocess.run([str(command), "license", "--ledger",
+                        f"sqlite:///{self.tmp / 'ledger.db'}", "add", str(path)],
+                       check=True, capture_output=True, timeout=60)
+        _gate.reset()  # a server's gate sees another process's additions within a second
+
     def usage(self, order_id: str) -> list[tuple[str, int, str]]:
         return [(r["quota"], r["tpp"], r["state"])
                 for r in self.ledger().reservations(order_id)]
@@ -244,12 +257,13 @@ class ExportgateTestCase(ModuleTestCase):
 
     @with_transaction()
     def test_license_blocks_confirmation_until_recorded(self) -> None:
-        "A second sale past the LPP allowance is license; confirmed once its line has a license"
+        "A sale past the LPP allowance is confirmed once a recorded license covers it"
         pool = Pool()
         Sale = pool.get("sale.sale")
         Line = pool.get("sale.line")
         with set_company(create_company()):
             world = self.setup_world()
+            consignee = world["berlin_ai"].code
             first = self.sale(world, world["berlin_ai"], [(world["h100"], 1000)])
             second = self.sale(world, world["berlin_ai"], [(world["h100"], 800)])
             Sale.quote([first])
@@ -263,15 +277,36 @@ class ExportgateTestCase(ModuleTestCase):
                 Sale.confirm([second])
             self.assertIn("AIA_UNAVAILABLE", raised.exception.message)
             self.assertIn(line.rec_name, raised.exception.message)
+            self.assertIn("exportgate license add", raised.exception.message)
             self.assertEqual(second.state, "quotation")
+
             Line.write([line], {"export_license": "D1234567"})
+            with self.assertRaises(ExportLicenseRequired) as raised:
+                Sale.confirm([second])
+            self.assertIn("license D1234567 is not in the registry", raised.exception.message)
+
+            self.record_licenses(
+                {"number": "D7654321", "destinations": ["FR"], "consignees": [consignee],
+                 "items": [{"eccn": "3A090.a", "quantity": 1000}]})
+            Line.write([line], {"export_license": "D7654321"})
+            with self.assertRaises(ExportLicenseRequired) as raised:
+                Sale.confirm([second])
+            self.assertIn("license D7654321 is in the registry but does not cover",
+                          raised.exception.message)
+            self.assertEqual(second.state, "quotation")
+
+            self.record_licenses(
+                {"number": "D1234567", "destinations": ["DE"], "consignees": [consignee],
+                 "items": [{"eccn": "3A090.a", "quantity": 1000}]})
             Sale.confirm([second])
             self.assertEqual(second.state, "confirmed")
-            self.assertEqual(line.export_license, "D1234567")
-            self.assertEqual(second.export_outcome, "license")
+            self.assertEqual((line.export_outcome, line.export_license), ("allow", "D1234567"))
+            self.assertIn("LICENSED", line.export_reasons)
+            order = _gate.order_id(second)
+            self.assertEqual(self.usage(order), [("license:D1234567:0", 800, "reserved")])
             self.ship(second)
             self.assertEqual(second.export_quota, "committed")
-            self.assertEqual(self.ledger().reservations(_gate.order_id(second)), [])
+            self.assertEqual(self.usage(order), [("license:D1234567:0", 800, "committed")])
 
     @with_transaction()
     def test_cancel_frees_quota_and_requote_notifies(self) -> None:
