@@ -67,21 +67,25 @@ until_stateless(entries) := array.slice(entries, 0, n + 1) if {
 	n := min({i | some i; e := entries[i]; not e.quota})
 }
 
-# hbm_row: rows M1-M3 for high bandwidth memory (3A090.c). NAC and ACA do
-# not apply to it: a license for D:5 and Macau destinations and for end
+# hbm_ladders: rows M1-M3 for high bandwidth memory (3A090.c). NAC and ACA
+# do not apply to it: a license for D:5 and Macau destinations and for end
 # users headquartered there (M2), unless License Exception HBM does (M1,
-# for memory below the exception's density limit: `low`); else NLR (M3).
-hbm_row(f, p, low) := "M1" if {
-	_concern(f)
-	low
-	hbm_exception(f, p)
+# only for memory below the exception's density limit: the "hbm:low"
+# ladder); else NLR (M3).
+hbm_ladders(f, rows, p) := {"hbm": x, "hbm:low": _hbm_low(f, rows, p, x)} if {
+	x := [candidate(rows, _hbm_row(f))]
+}
+
+_hbm_row(f) := "M2" if {
+	f.dest_concern
 } else := "M2" if {
-	_concern(f)
+	f.hq_concern
 } else := "M3"
 
-_concern(f) if f.dest_concern
-
-_concern(f) if f.hq_concern
+_hbm_low(f, rows, p, x) := [candidate(rows, "M1")] if {
+	x[0].row == "M2"
+	hbm_exception(f, p)
+} else := x
 
 # hbm_exception: License Exception HBM's conditions on the order: the
 # exporter (the deployment, `params.hbm`) is headquartered in the US or an
@@ -91,9 +95,9 @@ _concern(f) if f.hq_concern
 # an advanced-node fab in D:5 or Macau, with the packaging site's
 # confirmation of the units.
 hbm_exception(f, p) if {
+	p.hbm.certification in f.certifications
 	_eligible_exporter(p.hbm.exporter_hq, f.date)
 	not concern(country(p.hbm.exporter_parent_hq), f.date)
-	p.hbm.certification in f.certifications
 }
 
 _eligible_exporter(c, _) if c == tables.home
@@ -110,16 +114,14 @@ columns(f, rows, dc, p) := {
 	"other:informed": x, "b:informed": x,
 } if {
 	x := [candidate(rows, order_row(f))]
-} else := {
+} else := object.union(hbm_ladders(f, rows, p), {
 	"other": other,
 	"b": b,
 	"dc-a": until_stateless(dc),
 	"unknown": until_stateless([_unknown(rows, e) | some e in dc]),
-	"hbm": [candidate(rows, hbm_row(f, p, false))],
-	"hbm:low": [candidate(rows, hbm_row(f, p, true))],
 	"other:informed": other,
 	"b:informed": b,
-} if {
+}) if {
 	other := [candidate(rows, "C5")]
 	b := [candidate(rows, b_row(f))]
 }
@@ -140,16 +142,14 @@ _tpp(l) := x if {
 # own that depends on the line. High bandwidth memory below License
 # Exception HBM's density limit takes "hbm:low"; an item named in an
 # is-informed letter takes its column's ":informed" ladder.
-_ladder_key(col, _, _, c) := _hbm_key(c) if col == "hbm"
-
-_ladder_key(col, _, _, c) := _informed_key(col, c) if col in {"other", "b"}
-
-_ladder_key(col, null, v, _) := concat("", ["unknown", v]) if col == "dc-a"
-
-_ladder_key(col, t, v, _) := concat("", ["dc-a", v]) if {
+_ladder_key(col, t, v, c) := concat("", ["dc-a", v]) if {
 	col == "dc-a"
 	t != null
-}
+} else := concat("", ["unknown", v]) if {
+	col == "dc-a"
+} else := _hbm_key(c) if {
+	col == "hbm"
+} else := _informed_key(col, c)
 
 _hbm_key(c) := "hbm:low" if {
 	c.memory_bandwidth_density < tables.hbm.exception_density_below
@@ -159,16 +159,17 @@ _informed_key(col, c) := concat("", [col, ":informed"]) if {
 	informed(c)
 } else := col
 
-# A system line also names the chips it contains (row SYSTEM).
-_system(c) := ["SYSTEM"] if {
-	count(c.contains) > 0
-} else := []
 
 _conflict(cs) := ["CLASSIFICATION_CONFLICT"] if {
 	count(cs) > 1
 } else := []
 
-_extra(cs, c) := array.concat(_conflict(cs), _system(c))
+# A system line also names the chips it contains (row SYSTEM).
+_extra(cs, c) := _conflict(cs) if {
+	not c.contains
+} else := array.concat(_conflict(cs), ["SYSTEM"]) if {
+	count(c.contains) > 0
+} else := _conflict(cs)
 
 # line_doc: one line of the ladder document. It names its ladder (a key of
 # the document's "ladders") rather than repeating it: every line of a column

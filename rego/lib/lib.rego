@@ -225,7 +225,11 @@ memory_class(c) := "hbm" if c.memory_bandwidth_density > _t.hbm_density_above
 
 # The classes a unit's classification implies: its ECCN's, its
 # performance's, its memory's.
-unit_classes(c) := {x | x := eccn_class(c.eccn)} | {x | x := perf_class(c)} | {x | x := memory_class(c)}
+unit_classes(c) := _chip_classes(c) | {x | x := memory_class(c)} if {
+	c.memory_bandwidth_density
+} else := _chip_classes(c)
+
+_chip_classes(c) := {x | x := eccn_class(c.eccn)} | {x | x := perf_class(c)}
 
 # A system (a board, server or rack) that lists the chips it `contains` is
 # classified by its most restrictive chip: the thresholds are tested per
@@ -234,7 +238,12 @@ unit_classes(c) := {x | x := eccn_class(c.eccn)} | {x | x := perf_class(c)} | {x
 # returns nothing for `some i; some x in unit_classes(c.contains[i])`.)
 system_classes(c) := {x | x := eccn_class(c.eccn)} | {x | some chip in c.contains; some x in unit_classes(chip)}
 
-stated_classes(c) := system_classes(c) if {
+# (The common case, a chip with no memory density, is tested first: every
+# call level costs on rego-cpp, and this runs once per line.)
+stated_classes(c) := {x | x := eccn_class(c.eccn)} | {x | x := perf_class(c)} if {
+	not c.contains
+	not c.memory_bandwidth_density
+} else := system_classes(c) if {
 	count(c.contains) > 0
 } else := unit_classes(c)
 

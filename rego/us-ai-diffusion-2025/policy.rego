@@ -27,6 +27,12 @@
 #     description: 15 CFR 748.15 (Universal and National Validated End Users)
 #   - ref: https://www.gao.gov/products/b-337935
 #     description: GAO B-337935 (12 May 2026) on the May 2025 non-enforcement
+#   - ref: https://www.ecfr.gov/current/title-15/section-740.8
+#     description: 15 CFR 740.8 (License Exceptions NAC and ACA, for adv-b lines)
+#   - ref: https://www.ecfr.gov/current/title-15/section-740.25
+#     description: 15 CFR 740.25 (License Exception HBM)
+#   - ref: https://www.ecfr.gov/current/title-15/section-744.11
+#     description: 15 CFR 744.11 (Entity List)
 # custom:
 #   id: us-ai-diffusion-2025
 #   authority: US Department of Commerce, Bureau of Industry and Security

@@ -18,6 +18,12 @@
 #     description: FR Doc. 2025-19001, 90 FR 47201 (30 Sep 2025), Affiliates rule (50% ownership)
 #   - ref: https://www.ecfr.gov/current/title-15/section-742.6
 #     description: 15 CFR 742.6 (advanced computing license requirements)
+#   - ref: https://www.ecfr.gov/current/title-15/section-740.8
+#     description: 15 CFR 740.8 (License Exceptions NAC and ACA, for adv-b lines)
+#   - ref: https://www.ecfr.gov/current/title-15/section-740.25
+#     description: 15 CFR 740.25 (License Exception HBM)
+#   - ref: https://www.ecfr.gov/current/title-15/section-744.11
+#     description: 15 CFR 744.11 (Entity List)
 # custom:
 #   id: us-country-deals-2025
 #   authority: US Department of Commerce, Bureau of Industry and Security (proposed)
