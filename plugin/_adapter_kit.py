@@ -352,6 +352,10 @@ def summary(decision: Decision) -> str:
         if held(line.outcome):
             codes = ", ".join(r.code for r in line.reasons) or "no reason given"
             parts.append(f"line {line.id} {line.outcome.value} ({codes})")
+        licensed = sorted({c.quota.split(":")[1] for c in line.consumes
+                           if c.quota.startswith("license:")})
+        if licensed:  # a granted license it ships under (docs/licenses.md)
+            parts.append(f"line {line.id} under license {', '.join(licensed)}")
     if decision.error:
         parts.append(f"error: {decision.error}")
     return "; ".join(parts)

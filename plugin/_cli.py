@@ -242,7 +242,8 @@ def cmd_license(args: argparse.Namespace) -> int:
     try:
         if args.action == "add":
             numbers = _licenses.add(ledger, _licenses.read_file(Path(args.file)))
-            print(f"recorded {len(numbers)} licenses: {', '.join(numbers)}")
+            print(f"recorded {len(numbers)} license{'' if len(numbers) == 1 else 's'}: "
+                  f"{', '.join(numbers)}")
         elif args.action == "list":
             rows = _licenses.listing(ledger)
             if args.json:

@@ -81,14 +81,15 @@ def ledger_table(states: list[QuotaState], out: TextIO) -> None:
 
 def licenses_table(rows: list[dict[str, Any]], out: TextIO) -> None:
     """``license list``: number, validity, destinations, consignees, units remaining, state."""
-    table = [("license", "issued", "expires", "destinations", "consignees", "remaining",
-              "state")]
-    for r in rows:
-        table.append((r["number"], r["issued"], r["expires"], ",".join(r["destinations"]),
-                      _cut(",".join(r["consignees"]), 30), f"{r['remaining']:,}", r["state"]))
-    widths = [max(len(r[i]) for r in table) for i in range(7)]
-    for r in table:
-        out.write("  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() + "\n")
+    table: list[tuple[str, ...]] = [("license", "issued", "expires", "destinations",
+                                     "consignees", "remaining", "state")]
+    for row in rows:
+        table.append((row["number"], row["issued"], row["expires"],
+                      ",".join(row["destinations"]), _cut(",".join(row["consignees"]), 30),
+                      f"{row['remaining']:,}", row["state"]))
+    widths = [max(len(t[i]) for t in table) for i in range(7)]
+    for t in table:
+        out.write("  ".join(c.ljust(widths[i]) for i, c in enumerate(t)).rstrip() + "\n")
 
 
 def license_report(shown: dict[str, Any], out: TextIO) -> None:

@@ -262,3 +262,10 @@ def test_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert main(["license", "--ledger", url, "list"]) == 0
     assert "revoked" in capsys.readouterr().out
     assert main(["license", "--ledger", url, "show", "D7"]) == 2
+
+
+def test_the_write_back_message_names_the_license(gate: Gate) -> None:
+    from exportgate._adapter_kit import summary
+    record(gate, license_doc(quantity=10))
+    assert "line 10 under license D1234567" in summary(gate.check(h200_order("SO-1", 10)).decision)
+    assert "under license" not in summary(gate.check(h200_order("SO-2", 10)).decision)
