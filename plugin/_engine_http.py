@@ -44,7 +44,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -54,40 +53,14 @@ from urllib3.util.retry import Retry
 
 from ._engine import Answer, Engine
 from ._exceptions import ConfigError, EngineError, EngineUnavailable, UndefinedResult
-from ._redact import has_credentials, redact_url
+from ._redact import redact_url
 from ._regime import Regime
-from ._settings import Settings
+from ._settings import ENGINE_DEFAULTS, Settings, parse_url
 from .hookspecs import hookimpl
 
-DEFAULT_PORT = 8181
 #: Where a bundle made by ``exportgate bundle`` keeps each regime's revision.
 REVISIONS_PATH = "exportgate/revisions"
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
-
-
-def parse_url(url: str | None) -> tuple[str, str, int]:
-    """(scheme, host, port) of the sidecar URL; ConfigError naming engine.url if unusable."""
-    if not url:
-        raise ConfigError("engine.url: required for engine 'opa-http' "
-                          "(e.g. http://127.0.0.1:8181)")
-    shown = redact_url(url)
-    if has_credentials(url):
-        raise ConfigError(f"engine.url: {shown!r} carries credentials; give the sidecar's "
-                          "bearer token with engine.token_file or engine.token_env instead")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"engine.url: must be http://HOST[:PORT] or https://HOST[:PORT], "
-                          f"got {shown!r}")
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ConfigError(f"engine.url: must name only the server (no path), got {shown!r}")
-    try:
-        port = parts.port or DEFAULT_PORT
-    except ValueError:
-        raise ConfigError(f"engine.url: bad port in {shown!r}") from None
-    host = parts.hostname
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    return parts.scheme, host, port
 
 
 # -- the deadline watchdog ------------------------------------------------------
@@ -233,8 +206,9 @@ class OpaHttpEngine:
         cfg = settings.engine
         scheme, host, port = parse_url(cfg.get("url"))
         self.url = f"{scheme}://{host}:{port}"
-        self.connect_timeout = float(cfg.get("connect_timeout") or 1.0)
-        self.read_timeout = float(cfg.get("read_timeout") or 1.0)
+        defaults = ENGINE_DEFAULTS
+        self.connect_timeout = float(cfg.get("connect_timeout") or defaults["connect_timeout"])
+        self.read_timeout = float(cfg.get("read_timeout") or defaults["read_timeout"])
         self.deadline = float(cfg.get("timeout") or self.connect_timeout + self.read_timeout)
         self.max_response_bytes = int(cfg.get("max_response_bytes") or MAX_RESPONSE_BYTES)
         self.check_revision = bool(cfg.get("check_revision", True))

@@ -294,9 +294,6 @@ class Order:
             out["notes"] = list(self.notes)
         return out
 
-    def with_lines(self, lines: tuple[Line, ...]) -> "Order":
-        return replace(self, lines=lines)
-
 
 @dataclass(frozen=True)
 class Reason:

@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import _schemas
 from ._exceptions import ConfigError
@@ -38,13 +39,45 @@ def check_ledger_url(url: object, what: str = "ledger") -> str:
     return url
 
 
+#: The engine settings' defaults, from the schema (written once, there).
+ENGINE_DEFAULTS: dict[str, Any] = {
+    "url": None, **{k: v["default"] for k, v in _schemas.ENGINE.items() if "default" in v}}
+
+#: The port of an OPA sidecar URL that names none.
+DEFAULT_PORT = 8181
+
+
+def parse_url(url: str | None) -> tuple[str, str, int]:
+    """(scheme, host, port) of the sidecar URL; ConfigError naming engine.url if unusable."""
+    if not url:
+        raise ConfigError("engine.url: required for engine 'opa-http' "
+                          "(e.g. http://127.0.0.1:8181)")
+    shown = redact_url(url)
+    if has_credentials(url):
+        raise ConfigError(f"engine.url: {shown!r} carries credentials; give the sidecar's "
+                          "bearer token with engine.token_file or engine.token_env instead")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"engine.url: must be http://HOST[:PORT] or https://HOST[:PORT], "
+                          f"got {shown!r}")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ConfigError(f"engine.url: must name only the server (no path), got {shown!r}")
+    try:
+        port = parts.port or DEFAULT_PORT
+    except ValueError:
+        raise ConfigError(f"engine.url: bad port in {shown!r}") from None
+    host = parts.hostname
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    return parts.scheme, host, port
+
+
+
 @dataclass
 class Settings:
     """The validated configuration. Every field has a working default."""
 
-    engine: dict[str, Any] = field(default_factory=lambda: {
-        "name": "embedded", "url": None, "connect_timeout": 1.0, "read_timeout": 1.0,
-        "retries": 0, "check_revision": True})
+    engine: dict[str, Any] = field(default_factory=lambda: dict(ENGINE_DEFAULTS))
     ledger: str = DEFAULT_LEDGER
     ledger_timeout: float = 5.0
     catalogs: list[Path] = field(default_factory=list)
@@ -109,14 +142,11 @@ class Settings:
             target = ledger[len("sqlite:///"):]
             if source is not None and not target.startswith(":memory:"):
                 ledger = "sqlite:///" + str(rel(target))
-        engine = {"name": "embedded", "url": None, "connect_timeout": 1.0,
-                  "read_timeout": 1.0, "retries": 0, "check_revision": True,
-                  **doc.get("engine", {})}
+        engine = {**ENGINE_DEFAULTS, **doc.get("engine", {})}
         for key in ENGINE_FILES:
             if engine.get(key):
                 engine[key] = str(rel(engine[key]))
         if engine["name"] == "opa-http" or engine.get("url"):
-            from ._engine_http import parse_url
             try:
                 parse_url(engine.get("url"))
             except ConfigError as exc:
