@@ -226,3 +226,18 @@ test_allow_b10_switched_off_by_configuration if {
 	not regime.informed_order(f, object.union(regime.params, {"is_informed": {"enabled": false, "from": "2025-04-09"}}))
 	not regime.informed_order(lib.facts(t.order("KR", t.h20, 1)), regime.params)
 }
+
+test_license_m2_hbm_without_a_stated_density_takes_no_exception if {
+	o := t.with_end_user(t.order("CN", {"eccn": "3A090.c"}, 10), eu_hbm("CN"))
+	t.is(line(o), "license", "HBM_LICENSE")
+}
+
+test_license_b10_informed_adv_b_item_instead_of_nac if {
+	o := t.order("CN", object.union(t.bchip, {"is_informed": true}), 10)
+	t.is(line(o), "license", "IS_INFORMED")
+}
+
+test_deny_b10_leaves_datacenter_adv_a_to_b2 if {
+	o := t.order("CN", object.union(t.h100, {"is_informed": true}), 10)
+	t.is(line(o), "deny", "D5_ADVANCED")
+}

@@ -188,3 +188,15 @@ test_deny_c2a_affiliate_in_tier1 if {
 	o := t.with_end_user(t.with_date(t.order("JP", t.h100, 1), "2026-11-10"), eu("JP", {"owners": [t.owner("L", 50, "denial")]}))
 	t.is(line(o), "deny", "RESTRICTED_AFFILIATE")
 }
+
+test_license_d2_system_without_chip_tpp_cannot_be_metered if {
+	sys := {"eccn": "4A090.a", "contains": [{"item": "X", "count": 8, "eccn": "3A090.a"}]}
+	o := t.with_end_user(t.order("JP", sys, 1), eu("JP", {"certifications": ["AIA"]}))
+	t.is(line(o), "license", "TPP_UNKNOWN")
+}
+
+test_notify_d2n_is_never_metered if {
+	doc := regime.ladders_of(aia_order(1))
+	t.rows(doc, 0) == ["D2", "D2N"]
+	t.keys(doc) == {"aia:eu-1"}
+}
