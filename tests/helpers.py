@@ -15,6 +15,13 @@ def conformance_cases() -> list[dict[str, Any]]:
     return [json.loads(line) for line in CONFORMANCE.read_text().splitlines() if line.strip()]
 
 
+def record_licenses(gate: Any, case: dict[str, Any]) -> None:
+    """Record a conformance case's granted licenses (docs/licenses.md) in a gate's ledger."""
+    if case.get("licenses"):
+        from exportgate import _licenses
+        _licenses.add(gate.ledger, _licenses.parse({"licenses": case["licenses"]}, case["name"]))
+
+
 def h100_order(order_id: str, dest: str, qty: int, date: str = "2025-06-02",
                end_user: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
     """A canonical order of H100s (by catalog alias) to one destination."""

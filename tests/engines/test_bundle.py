@@ -16,7 +16,7 @@ from exportgate._gate import Gate
 from exportgate._plugins import Plugins
 from exportgate._settings import Settings
 
-from tests.helpers import conformance_cases
+from tests.helpers import conformance_cases, record_licenses
 
 PLUGINS = Plugins(Settings(), entry_points=False)
 REGIMES = sorted(PLUGINS.regimes)
@@ -110,6 +110,7 @@ def test_the_bundle_decides_every_conformance_case_as_the_folder(
         try:
             with Gate(Settings(), regime_id=case["regime"], engine="opa", plugins=plugins,
                       ledger_url=f"sqlite:///{tmp_path / source}.db") as gate:
+                record_licenses(gate, case)
                 got[source] = [gate.check(o).decision.to_dict() for o in case["orders"]]
         except InputError as exc:  # an invalid order or regime fails alike
             got[source] = [type(exc).__name__]

@@ -23,7 +23,7 @@ from exportgate._gate import Gate
 from exportgate._settings import Settings
 from sidecar import Sidecar
 
-from tests.helpers import ROOT, conformance_cases, h100_order
+from tests.helpers import ROOT, conformance_cases, h100_order, record_licenses
 
 REGIME = "us-ai-diffusion-2025"
 
@@ -59,6 +59,7 @@ def test_the_sidecar_decides_as_opa_in_process(side: Sidecar, tmp_path: Path) ->
             with Gate(settings, regime_id=case["regime"], engine=None if name == "opa-http"
                       else "opa", ledger_url=f"sqlite:///{tmp_path / case['name']}-{name}.db"
                       ) as gate:
+                record_licenses(gate, case)
                 got[name] = [gate.check(o).decision.to_dict() for o in case["orders"]]
         assert got["opa-http"] == got["opa"], case["name"]
 
@@ -250,6 +251,7 @@ def test_real_opa_serves_the_bundle(real_opa: str, tmp_path: Path) -> None:
             continue
         with Gate(_settings(real_opa), regime_id=case["regime"],
                   ledger_url=f"sqlite:///{tmp_path / case['name']}.db") as gate:
+            record_licenses(gate, case)
             for order, want in zip(case["orders"], case["expect"], strict=True):
                 decision = gate.check(order).decision
                 assert decision.error is None, decision.error
