@@ -37,7 +37,8 @@ def fold(ladders: Ladders, usage: Mapping[str, int]) -> list[Pick]:
     """Walk the lines in order; each takes the first candidate that fits.
 
     ``usage`` is what other orders hold of each quota key. A metered
-    candidate whose amount is unknown never fits. A ladder whose candidates
+    candidate whose amount is unknown never fits; one without a cap always
+    fits and counts the amount. A ladder whose candidates
     all fail to fit breaks the contract (its last row must always apply) and
     raises `UndefinedResult`, which holds the order.
     """
@@ -51,10 +52,10 @@ def fold(ladders: Ladders, usage: Mapping[str, int]) -> list[Pick]:
                 picks.append(Pick(line, candidate, refused=tuple(refused)))
                 break
             amount = line.amount(candidate)
-            if amount is None or candidate.cap is None:
+            if amount is None:  # an unknown measure is never metered
                 continue
             before = usage.get(key, 0) + taken.get(key, 0)
-            if before + amount <= candidate.cap:
+            if candidate.cap is None or before + amount <= candidate.cap:
                 taken[key] = taken.get(key, 0) + amount
                 picks.append(Pick(line, candidate, amount, before, tuple(refused)))
                 break
@@ -168,7 +169,9 @@ class Renderer:
     @staticmethod
     def _line_values(line: Line, ladder: LineLadder) -> dict[str, str]:
         c = line.classification
+        contains = c.contains if c is not None else None
         return {"item": str(line.item),
+                "contains": ", ".join(f"{x.count} x {x.item}" for x in contains or ()),
                 "class": ladder.item_class or "unknown",
                 "eccn": c.eccn if c and c.eccn else "not stated",
                 "tpp": _number(ladder.tpp) if ladder.tpp is not None else "unknown",
@@ -204,7 +207,8 @@ class Renderer:
                 fold_values = {"quota": candidate.quota, "cap": _number(candidate.cap),
                                "used": _number(pick.before), "after": _number(after),
                                "amount": _number(pick.amount),
-                               "remaining": _number((candidate.cap or 0) - after)}
+                               "remaining": _number(candidate.cap - after)
+                               if candidate.cap is not None else "no cap"}
                 consumes = (Consumption(candidate.quota, pick.amount, candidate.cap),)
             obligations = None
             if candidate.license is not None:

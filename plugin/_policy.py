@@ -39,7 +39,8 @@ class Candidate:
 
     A metered candidate (``quota`` set) applies only if the line's amount
     (its ``measure``) fits under ``cap`` with what is already taken of
-    ``quota``; otherwise the next candidate is tried.
+    ``quota``; otherwise the next candidate is tried. Without a cap it always
+    applies and only counts the amount against ``quota``.
     """
 
     row: str
@@ -129,9 +130,9 @@ def _candidate(raw: Any, where: str) -> Candidate:
     key, cap, measure = quota.get("key"), quota.get("cap"), quota.get("measure")
     if not isinstance(key, str) or not key:
         raise UndefinedResult(f"{where}: row {row}: quota.key must be a non-empty string")
-    if not _int(cap):
+    if cap is not None and not _int(cap):
         raise UndefinedResult(f"{where}: row {row}: quota.cap must be a whole number "
-                              f"from 0 to {MAX_AMOUNT:,}, got {_show(cap)}")
+                              f"from 0 to {MAX_AMOUNT:,} or null, got {_show(cap)}")
     if measure not in MEASURES:
         raise UndefinedResult(f"{where}: row {row}: quota.measure must be one of "
                               f"{', '.join(MEASURES)}, got {_show(measure)}")
@@ -153,9 +154,9 @@ def _ladder(raw: Any, where: str) -> tuple[Candidate, ...]:
     if not isinstance(raw, list) or not raw:
         raise UndefinedResult(f"{where}: a ladder must be a non-empty list of candidates")
     ladder = tuple(_candidate(c, where) for c in raw)
-    if ladder[-1].quota is not None:
+    if ladder[-1].quota is not None and ladder[-1].cap is not None:
         raise UndefinedResult(f"{where}: the last candidate (row {ladder[-1].row}) is "
-                              "metered: a ladder must end with a row that always applies")
+                              "capped: a ladder must end with a row that always applies")
     return ladder
 
 

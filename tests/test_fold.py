@@ -27,7 +27,7 @@ def reference(ladders: Ladders, usage: dict[str, int]) -> list[tuple[int, int]]:
                 picks.append((k, 0))
                 break
             amount = line.amount(c)
-            if amount is not None and c.cap is not None and used(c.quota) + amount <= c.cap:
+            if amount is not None and (c.cap is None or used(c.quota) + amount <= c.cap):
                 picks.append((k, used(c.quota)))
                 break
     return picks
@@ -37,7 +37,8 @@ def reference(ladders: Ladders, usage: dict[str, int]) -> list[tuple[int, int]]:
 def ladders(draw: Any) -> Ladders:
     lines = []
     for n in range(draw(st.integers(1, 12))):
-        metered = [Candidate(f"M{k}", Outcome.NOTIFY, "Q", key, draw(st.integers(0, 2000)),
+        metered = [Candidate(f"M{k}", Outcome.NOTIFY, "Q", key,
+                             draw(st.one_of(st.integers(0, 2000), st.none())),
                              draw(st.sampled_from(["tpp", "units"])))
                    for k, key in enumerate(draw(st.lists(st.sampled_from(KEYS), max_size=3)))]
         last = Candidate("Z", draw(st.sampled_from(list(Outcome))), "END")
@@ -53,14 +54,15 @@ def test_the_fold_matches_the_reference(doc: Ladders, usage: dict[str, int]) -> 
     picks = fold(doc, usage)
     want = reference(doc, usage)
     assert [(p.line.candidates.index(p.candidate), p.before or 0) for p in picks] == want
-    # No quota goes over its cap through this order, and no line is split.
+    # No capped quota goes over its cap through this order, and no line is split.
     taken: dict[str, int] = {}
     for p in picks:
         if p.candidate.quota is not None:
             assert p.amount == p.line.amount(p.candidate)
             taken[p.candidate.quota] = taken.get(p.candidate.quota, 0) + (p.amount or 0)
-            assert usage.get(p.candidate.quota, 0) + taken[p.candidate.quota] <= \
-                (p.candidate.cap or 0)
+            if p.candidate.cap is not None:  # an uncapped candidate only counts
+                assert usage.get(p.candidate.quota, 0) + taken[p.candidate.quota] <= \
+                    p.candidate.cap
     # Every metered candidate a line passed over is reported as refused, in order.
     for p in picks:
         skipped = [c for c in p.line.candidates[:p.line.candidates.index(p.candidate)]

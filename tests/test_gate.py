@@ -144,3 +144,20 @@ def test_the_calendar_picks_the_regime_in_force_on_the_order_date(make_gate: Any
 def test_a_regime_is_required_without_a_calendar(make_gate: Any) -> None:
     with pytest.raises(UnknownRegimeError, match="--regime"):
         make_gate(regime_id=None).check(h100_order("N", "IN", 1))
+
+
+def test_a_row_that_only_counts_keeps_the_total_growing(make_gate: Any) -> None:
+    """D2N (AIA certification due) counts against the consignee's cumulative total without a
+    cap, so a later small order cannot slip back under the threshold."""
+    end_user = {"id": "eu-1", "country": "DE", "certifications": ["AIA"]}
+    gate = make_gate()
+    big = gate.check(h100_order("AIA-1", "DE", 16000, end_user=end_user)).decision
+    small = gate.check(h100_order("AIA-2", "DE", 10, end_user=end_user)).decision
+    assert [big.lines[0].reasons[0].code, small.lines[0].reasons[0].code] == \
+        ["AIA_CERT_SUBMIT", "AIA_CERT_SUBMIT"]
+    assert [(r["quota"], r["tpp"], r["cap"]) for r in gate.ledger.reservations()] == [
+        ("aia:eu-1", 16000 * 15832, None), ("aia:eu-1", 10 * 15832, None)]
+    # Released, the big order no longer counts: the small one is below the threshold again.
+    gate.ledger.release("AIA-1")
+    again = gate.check(h100_order("AIA-2", "DE", 10, end_user=end_user)).decision
+    assert again.lines[0].reasons[0].code == "AIA"

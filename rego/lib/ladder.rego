@@ -61,11 +61,16 @@ b_row(f) := "B3" if {
 	f.licensed_destination
 } else := "B9"
 
-# until_stateless cuts a candidate list after its first entry that needs no
-# quota: that entry always applies, so no later row can.
+# until_stateless cuts a candidate list after its first entry that always
+# applies (no quota, or a quota it only counts against: cap null), so no later
+# row can.
 until_stateless(entries) := array.slice(entries, 0, n + 1) if {
-	n := min({i | some i; e := entries[i]; not e.quota})
+	n := min(_unconditional(entries) | _uncapped(entries))
 }
+
+_unconditional(entries) := {i | some i; e := entries[i]; not e.quota}
+
+_uncapped(entries) := {i | some i; e := entries[i]; e.quota.cap == null}
 
 # hbm_ladders: rows M1-M3 for high bandwidth memory (3A090.c). NAC and ACA
 # do not apply to it: a license for D:5 and Macau destinations and for end

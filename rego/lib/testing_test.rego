@@ -67,6 +67,8 @@ input_of(o) := {"contract": 2, "order": o}
 # ladder that applies, given what other orders hold of each quota (quota).
 _fits(c, _, _) if not c.quota
 
+_fits(c, _, _) if c.quota.cap == null
+
 _fits(c, line, quota) if object.get(quota, c.quota.key, 0) + line[c.quota.measure] <= c.quota.cap
 
 _fitting(ladder, line, quota) := [c | some c in ladder; _fits(c, line, quota)]

@@ -72,9 +72,13 @@ _entry("D2", f) := {"row": "D2", "quota": {"key": key, "cap": cap}} if {
 	cap := params.aia_submit_threshold_tpp - 1
 }
 
-_entry("D2N", f) := {"row": "D2N"} if {
+# D2N counts against the same cumulative total without a cap, so the total
+# keeps growing past the threshold and a later, smaller line cannot slip back
+# under it.
+_entry("D2N", f) := {"row": "D2N", "quota": {"key": key, "cap": null}} if {
 	_aia_eligible(f)
 	params.aia_certification in f.certifications
+	key := lib.quota_key(["aia", f.consignee])
 }
 
 _entry("D3", f) := {"row": "D3"} if {
