@@ -18,25 +18,32 @@ import sys
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-H100 = {"eccn": "3A090.a", "tpp": 15832, "pd": 19.45, "datacenter": True,
-        "dram_bandwidth_gbps": 3350}
-ITEMS: list[tuple[str, dict[str, Any], tuple[int, int]]] = [
-    ("NVIDIA-H100-SXM5-80GB", H100, (1, 400)),
-    ("NVIDIA-H200-SXM-141GB", {**H100, "dram_bandwidth_gbps": 4800}, (1, 300)),
-    ("NVIDIA-B200", {"eccn": "3A090.a", "tpp": 36000, "pd": 22.11, "datacenter": True,
-                     "dram_bandwidth_gbps": 8000}, (1, 200)),
-    ("AMD-MI300X", {"eccn": "3A090.a", "tpp": 20915, "pd": 28.6, "datacenter": True,
-                    "dram_bandwidth_gbps": 5300}, (1, 200)),
-    # A server with 8 accelerators: classified like its chips, its TPP theirs summed.
-    ("NVIDIA-HGX-H100-8GPU", {"eccn": "4A090.a", "tpp": 8 * 15832, "pd": 19.45,
-                              "datacenter": True, "dram_bandwidth_gbps": 3350}, (1, 40)),
-    ("NVIDIA-RTX-4090", {"eccn": "3A090.a", "tpp": 5285, "datacenter": False}, (1, 500)),
-    ("ADV-B-ACCEL", {"eccn": "3A090.b", "tpp": 3000, "pd": 2.0, "datacenter": True}, (1, 500)),
-    ("HBM3E-STACK-24GB", {"eccn": "3A090.c"}, (10, 5000)),
-    ("DELL-LATITUDE-7450", {"eccn": "EAR99"}, (1, 200)),
-    ("QSFP-400G-OPTIC", {"eccn": "5A992.c"}, (1, 1000)),
+# (catalog item, how often, quantity range). Items are named by their catalog
+# id: the catalog classifies them, expands systems into their chips and
+# converts units, as it does for real orders.
+ITEMS: list[tuple[str, int, tuple[int, int]]] = [
+    ("NVIDIA-H100-SXM5-80GB", 24, (1, 400)),
+    ("NVIDIA-H200-SXM-141GB", 8, (1, 300)),
+    ("NVIDIA-B200-180GB", 5, (1, 200)),
+    ("AMD-MI300X-192GB", 5, (1, 200)),
+    ("NVIDIA-H20-96GB", 4, (1, 500)),
+    # Systems that contain accelerators: classified by their chips, TPP summed.
+    ("NVIDIA-HGX-H100-8GPU", 4, (1, 40)),
+    ("NVIDIA-HGX-B200-8GPU", 3, (1, 20)),
+    ("NVIDIA-GB200-NVL72", 1, (1, 4)),
+    ("AMD-MI300X-PLATFORM-8GPU", 2, (1, 20)),
+    # High bandwidth memory stacks (3A090.c).
+    ("HBM3E-12H-36GB", 4, (10, 5000)),
+    ("HBM2E-8H-16GB", 2, (10, 5000)),
+    ("NVIDIA-RTX-4090-24GB", 8, (1, 500)),
+    ("NVIDIA-L40S-48GB", 6, (1, 300)),
+    ("LAPTOP-EAR99", 12, (1, 200)),
 ]
-WEIGHTS = [30, 10, 6, 6, 6, 8, 8, 6, 12, 8]
+_NAMES = [i for i, _, _ in ITEMS]
+_WEIGHTS = [w for _, w, _ in ITEMS]
+_RANGES = {i: r for i, _, r in ITEMS}
+#: Items outside the catalog carry their classification on the line.
+INLINE = {"LAPTOP-EAR99": {"eccn": "EAR99"}}
 DESTINATIONS = ["US", "DE", "JP", "KR", "GB", "FR", "NL", "IN", "IN", "BR", "MY", "SG", "AE",
                 "SA", "MX", "TR", "CN", "HK", "MO", "RU", "VN", "IR"]
 DATES = ["2025-06-02", "2025-09-15", "2026-01-20", "2026-03-02", "2026-11-12"]
@@ -71,12 +78,20 @@ def orders(lines: int, seed: int = 20260115) -> Iterator[dict[str, Any]]:
         party = consignee(rng, dest)
         order_lines = []
         for k in range(size):
-            item, classification, (low, high) = rng.choices(ITEMS, WEIGHTS)[0]
-            order_lines.append({"id": str(10 * (k + 1)), "item": item,
-                                "quantity": rng.randint(low, high), "unit": "EA",
-                                "classification": classification})
+            item = rng.choices(_NAMES, _WEIGHTS)[0]
+            low, high = _RANGES[item]
+            line: dict[str, Any] = {"id": str(10 * (k + 1)), "item": item,
+                                    "quantity": rng.randint(low, high)}
+            if item in INLINE:
+                line["classification"] = INLINE[item]
+            order_lines.append(line)
+        parties: dict[str, Any] = {"ship_to": party}
+        if rng.random() < 0.03:  # a consignee partly owned by a listed parent (Affiliates rule)
+            parties["end_user"] = {**party, "owners": [
+                {"id": f"{dest}-P{n % 7}", "share": rng.choice([30, 50, 60]),
+                 "restrictions": [{"list": "entity-list", "policy": "denial"}]}]}
         yield {"id": f"BK-{n:07d}", "date": rng.choice(DATES), "ship_from": "US",
-               "transaction": "export", "parties": {"ship_to": party}, "lines": order_lines}
+               "transaction": "export", "parties": parties, "lines": order_lines}
         made += size
 
 
