@@ -196,3 +196,19 @@ def test_diff_reports_what_changes_under_another_regime(tmp_path: Path) -> None:
     # quota depletes across the orders of the what-if run, as in a batch
     assert report["LPP-2"]["after"] == "license"
     assert not list(tmp_path.glob("**/*.db")), "a what-if must not write a ledger"
+
+
+def test_regimes_list_their_official_sources(tmp_path: Path) -> None:
+    """Every Federal Register and eCFR citation links to the official text."""
+    import re
+    proc = run("regimes", "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    for doc in map(json.loads, proc.stdout.splitlines()):
+        urls = [s["url"] for s in doc["sources"]]
+        assert any(u.startswith("https://www.federalregister.gov/d/") for u in urls), doc["id"]
+        for url in urls:
+            if "federalregister" in url:
+                assert re.fullmatch(r"https://www\.federalregister\.gov/d/\d{4}-\d{5}", url), url
+            if "ecfr" in url:
+                assert re.fullmatch(
+                    r"https://www\.ecfr\.gov/current/title-15/section-\d{3}\.\d+", url), url
