@@ -202,9 +202,11 @@ LIB_DATA: dict[str, Any] = {
     "concern": _GROUP_LIST, "embargo": _GROUP_LIST, "licensed": _GROUP_LIST,
     "exempt": _GROUP_LIST,
     "classes": {"type": "dict", "required": True, "schema": {
-        "eccn_a": {"type": "list", "required": True, "schema": {"type": "string"}},
-        "eccn_b": {"type": "list", "required": True, "schema": {"type": "string"}},
-        "eccn_hbm": {"type": "list", "required": True, "schema": {"type": "string"}},
+        "eccn": {"type": "dict", "required": True,
+                 "keysrules": {"type": "string",
+                               "regex": r"^([0-9][A-E][0-9]{3}\.[a-z]|EAR99)$"},
+                 "valuesrules": {"type": "string",
+                                 "allowed": ["adv-a", "adv-b", "hbm", "other"]}},
         **{k: {"type": "number", "required": True, "min": 0}
            for k in ("a_tpp", "a2_tpp", "a2_pd", "b1_tpp", "b1_pd", "b2_tpp", "b2_pd",
                      "hbm_density_above")}}},

@@ -181,25 +181,24 @@ facts(o) := {
 
 _t := tables.classes
 
-# ECCNs by upper-case prefix ("3A090.A"), so a line's ECCN is classified by
-# looking up its dotted prefixes rather than scanning the lists.
-_eccn_table := object.union(
-	object.union({upper(p): "hbm" | some p in _t.eccn_hbm}, {upper(p): "adv-b" | some p in _t.eccn_b}),
-	{upper(p): "adv-a" | some p in _t.eccn_a},
-)
-
 # hbm (3A090.c) ranks above adv-b: it needs a license where adv-b ships
 # under NAC, and is not controlled where adv-b needs none.
 _rank := {"other": 0, "adv-b": 1, "hbm": 2, "adv-a": 3}
 
 _by_rank := ["other", "adv-b", "hbm", "adv-a"]
 
-# The class of an ECCN: the class of its first two dotted parts ("3A090.A"
-# of "3A090.a.1"), by one lookup; the data schema holds the class lists to
-# such two-part prefixes. (A comprehension over prefix lengths returned the
-# previous call's answer on rego-cpp 1.5; see docs/performance.md.)
+# The class of an ECCN (data: `classes.eccn`). An ECCN written as the
+# Commerce Control List writes it is one lookup; a sub-paragraph ("3A090.a.1")
+# takes its paragraph's class, and other spellings ("3a090.A") are
+# normalised first. String builtins cost rego-cpp 1.5 about as much as the
+# rest of a line's work (docs/performance.md), so the usual case uses none.
 eccn_class(e) := x if {
-	x := _eccn_table[concat(".", array.slice(split(upper(e), "."), 0, 2))]
+	x := _t.eccn[e]
+} else := x if {
+	x := _t.eccn[concat(".", array.slice(split(e, "."), 0, 2))]
+} else := x if {
+	parts := split(e, ".")
+	x := _t.eccn[concat(".", [upper(parts[0]), lower(parts[1])])]
 } else := "other"
 
 perf_class(c) := "adv-a" if {
