@@ -26,7 +26,13 @@ import rego.v1
 # entered; with no licenses, `doc` itself.
 with_licenses(doc, o, ls) := doc if {
 	count(ls) == 0
-} else := _licensed_doc(doc, o, ls)
+} else := _licensed_doc(doc, o, vs) if {
+	vs := _valid_licenses(o, ls)
+	count(vs) > 0
+} else := doc
+
+# The licenses valid for the order as a whole, decided once per order.
+_valid_licenses(o, ls) := [x | some x in ls; license_valid(x, o)]
 
 _licensed_doc(doc, o, ls) := object.union(doc, {
 	"ladders": object.union(doc.ladders, _variants(cs)),
@@ -40,9 +46,9 @@ _licensed_doc(doc, o, ls) := object.union(doc, {
 _covers_of(doc, o, ls) := [c | some i; doc.lines[i]; c := _cover(doc, o, ls, i)]
 
 _cover(doc, o, ls, i) := {"key": k, "ladder": x} if {
-	es := _entries(o, ls, o.lines[i])
-	count(es) > 0
 	p := _entry_point(doc.ladders[doc.lines[i].ladder])
+	es := _entries(ls, o.lines[i])
+	count(es) > 0
 	k := concat("", [doc.lines[i].ladder, "|lic:", _tag(es)])
 	x := _inserted(doc.ladders[doc.lines[i].ladder], p, es)
 } else := {}
@@ -82,9 +88,9 @@ _licensable(r) if {
 	not r in never
 }
 
-# The entries covering line `l`, license by license (in the input's order),
-# entry by entry.
-_entries(o, ls, l) := [e | some x in ls; license_valid(x, o); some j; x.items[j]; covers(x.items[j], l); e := _candidate(x, j)]
+# The entries of the (valid) licenses `ls` covering line `l`, license by
+# license (in the input's order), entry by entry.
+_entries(ls, l) := [e | some x in ls; some j; x.items[j]; covers(x.items[j], l); e := _candidate(x, j)]
 
 _candidate(x, j) := {
 	"row": "LICENSED",
