@@ -24,14 +24,13 @@ import sys
 from typing import Any, Callable, Iterable, Sequence
 
 from . import _audit, _bundle, _diff
-from ._adapter import Record
 from ._exceptions import AuditError, ExportgateError, InputError, PluginError
 from ._gate import Checked, Gate
 from ._ledger import open_ledger, parse_duration
 from ._model import Outcome
 from ._plugins import Plugins
 from ._render import decision_table, ledger_table, regimes_table
-from ._input import RecordFile, read_records
+from ._input import open_records
 from ._settings import Settings, check_ledger_url
 
 EXIT_OK, EXIT_FAIL_ON, EXIT_INPUT, EXIT_HELD, EXIT_PLUGIN, EXIT_AUDIT = 0, 1, 2, 3, 4, 5
@@ -122,8 +121,11 @@ def _gate(args: argparse.Namespace) -> Gate:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    records = list(read_records(args.file, batch=False))
     with _gate(args) as gate:
+        records = list(open_records(args.file, gate.plugins, args.adapter))
+        if len(records) > 1 and not args.all:
+            raise InputError(f"{args.file}: holds {len(records)} records; "
+                             "use `exportgate batch`, or --all")
         results = []
         for record in records:
             results.extend(gate.check_record(record, args.adapter, single=not args.all,
@@ -139,13 +141,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
         print(printable(f"exportgate: {exc}"), file=sys.stderr)
 
     with _gate(args) as gate:
-        def whole_file(record: Record) -> bool:
-            if args.adapter:
-                return bool(args.adapter != "canonical")
-            return gate.plugins.claimants(record) != []
-
-        records = RecordFile(args.file, whole_file=whole_file,
-                             on_error=report if args.keep_going else None)
+        records = open_records(args.file, gate.plugins, args.adapter,
+                               on_error=report if args.keep_going else None)
         code = _finish(gate.batch(records, args.adapter, keep_going=args.keep_going,
                                   on_error=report, workers=args.workers,
                                   on_committed=lambda c: _print_checked(c, args)), args)

@@ -171,14 +171,9 @@ class _Files:
 
 def book_from_files(paths: list[str], plugins: Plugins, adapter: str | None) -> OrderBook:
     """Records from files, split as ``exportgate batch`` splits them, streamed."""
-    from ._input import RecordFile
+    from ._input import open_records
 
-    def whole_file(record: Record) -> bool:
-        if adapter:
-            return adapter != "canonical"
-        return plugins.claimants(record) != []
-
-    files = _Files([RecordFile(path, whole_file=whole_file) for path in paths])
+    files = _Files([open_records(path, plugins, adapter) for path in paths])
     return OrderBook(files, {"kind": "files", "files": list(paths)})
 
 

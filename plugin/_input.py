@@ -16,7 +16,6 @@ import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import IO, Any
 
 from ._adapter import Record
@@ -27,16 +26,6 @@ MAX_RECORD_BYTES = 64 * 1024 * 1024
 MAX_RECORD_DEPTH = 64
 
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*\sencoding=["']([A-Za-z0-9._-]{1,40})["']""")
-
-
-def _read_text(path: str) -> str:
-    if path == "-":
-        return sys.stdin.read()
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    return _decode(raw, path)
 
 
 def _decode(raw: bytes, path: str) -> str:
@@ -112,27 +101,14 @@ def parse_record(text: str, source: str) -> Record:
     return Record(text=text, data=data, source=source)
 
 
-def read_records(path: str, batch: bool,
-                 whole_file: Callable[[Record], bool] = lambda record: False,
-                 on_error: Callable[[InputError], None] | None = None
-                 ) -> Iterator[Record]:
-    """A file as records: JSON lines give one record a line, anything else one record.
-
-    A JSON-lines file is kept whole when ``whole_file`` says an adapter reads
-    it as one record (the tabular adapter groups rows into orders). Every
-    line is parsed before the first record is handed on, so a malformed line
-    stops the batch before anything is decided; with ``on_error`` (``batch
-    --keep-going``) it is reported there and the other lines go on.
-    """
-    yield from records_from_text(_read_text(path), "<stdin>" if path == "-" else path,
-                                 batch, whole_file, on_error)
-
-
 def records_from_text(text: str, name: str, batch: bool,
                       whole_file: Callable[[Record], bool] = lambda record: False,
                       on_error: Callable[[InputError], None] | None = None
                       ) -> Iterator[Record]:
-    """The records of a file's text (see `read_records`)."""
+    """The records of a file's text: JSON lines give one record a line (unless
+    ``whole_file`` says an adapter reads them as one), anything else is one
+    record. Every line is parsed before the first record is handed on; with
+    ``on_error`` a malformed line is reported there and the others go on."""
     first = next((line for line in text.splitlines() if line.strip()), "")
     if not first:
         raise InputError(f"{name}: the file is empty")
@@ -259,3 +235,18 @@ class RecordFile:
         finally:
             if stream is not self._spool:
                 stream.close()
+
+
+def open_records(path: str, plugins: Any, adapter: str | None = None,
+                 on_error: Callable[[InputError], None] | None = None) -> RecordFile:
+    """The one way a file becomes records, for ``check``, ``batch``, ``diff`` and the API.
+
+    A JSON-lines file is read as one record when an adapter claims its rows
+    as a whole (``--adapter`` names one other than ``canonical``, or a
+    registered adapter claims the first row as a table's header).
+    """
+    def whole_file(record: Record) -> bool:
+        if adapter:
+            return adapter != "canonical"
+        return bool(plugins.claimants(record))
+    return RecordFile(path, whole_file=whole_file, on_error=on_error)

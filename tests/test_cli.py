@@ -212,3 +212,14 @@ def test_regimes_list_their_official_sources(tmp_path: Path) -> None:
             if "ecfr" in url:
                 assert re.fullmatch(
                     r"https://www\.ecfr\.gov/current/title-15/section-\d{3}\.\d+", url), url
+
+
+def test_diff_reads_a_file_as_batch_does(tmp_path: Path) -> None:
+    """One input path: the mapped JSON-lines export that batch decides, diff reads too."""
+    examples = Path(__file__).resolve().parent.parent / "examples" / "erp"
+    proc = run("--config", str(examples / "exportgate.yaml"), "diff", "--regime",
+               "us-advanced-computing-2023", "--against", "us-ai-diffusion-2025", "--json",
+               str(examples / "tabular" / "line-export.jsonl"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    orders = [o["order"] for o in json.loads(proc.stdout)["orders"]]
+    assert len(orders) == len(set(orders)) >= 2

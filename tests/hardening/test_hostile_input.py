@@ -14,7 +14,7 @@ import pytest
 from exportgate._catalog import ItemCatalog
 from exportgate._cli import main
 from exportgate._exceptions import ConfigError, InputError, ValidationError
-from exportgate._input import read_records
+from exportgate._input import RecordFile
 from exportgate._ledger_sqlite import SqliteLedger
 from exportgate._parties import PartyMaster
 from exportgate._settings import Settings
@@ -161,7 +161,7 @@ def test_keep_going_reports_a_malformed_line_and_goes_on(tmp_path: Path) -> None
     path.write_text(json.dumps(h100_order("SO-1", "KR", 1)) + "\n{not json\n"
                     + json.dumps(h100_order("SO-3", "KR", 1)) + "\n")
     errors: list[InputError] = []
-    records = list(read_records(str(path), batch=True, on_error=errors.append))
+    records = list(RecordFile(str(path), on_error=errors.append))
     assert [r.data["id"] for r in records] == ["SO-1", "SO-3"]
     assert len(errors) == 1 and ":2:" in str(errors[0])
 
