@@ -8,12 +8,17 @@ reserved, and the ledger holds exactly what the decisions consume.
 from __future__ import annotations
 
 import multiprocessing
+import random
+import subprocess
 from collections import Counter
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
 
+import cli
 import license_race
+from test_ledger_crash import ledger_state, printed_state, run_and_kill
 from exportgate import _licenses
 from exportgate._exceptions import ConfigError
 from exportgate._ledger import SCHEMA_VERSION, open_ledger
@@ -85,3 +90,70 @@ def test_race_for_the_last_units_of_a_license(run: int, new_ledger_url: Callable
     assert sorted((r["order"], r["tpp"]) for r in rows) == sorted(
         (d["order"], c["tpp"]) for d in decisions.values()
         for c in d["lines"][0]["consumes"])
+
+
+# -- a batch killed mid-run ----------------------------------------------------
+
+#: Orders of 1 and 2 units in turn: the first 33 fit the license's 50 units.
+KILL_ORDERS = 300
+
+
+def _license_batch(url: str, orders: Path) -> list[str]:
+    return cli.exe() + ["batch", "--regime", license_race.REGIME, "--json", "--ledger", url,
+                        str(orders)]
+
+
+def _fresh(new_ledger_url: Callable[[], str]) -> str:
+    url = new_ledger_url()
+    ledger = open_ledger(url)
+    try:
+        license_race.record(ledger)
+    finally:
+        ledger.close()
+    return url
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("run", range(3))
+def test_sigkill_mid_batch_against_a_license(run: int, new_ledger_url: Callable[[], str],
+                                             tmp_path: Path) -> None:
+    """After a SIGKILL the license holds what the orders decided so far took, each as
+    an uninterrupted run decides it, never more than its units; a re-run converges."""
+    orders = cli.write_orders(tmp_path / "orders.jsonl", [
+        license_race.order_doc(f"K-{i:03d}", 1 + i % 2) for i in range(KILL_ORDERS)])
+    ref_url = _fresh(new_ledger_url)
+    proc = subprocess.run(_license_batch(ref_url, orders), capture_output=True, text=True,
+                          env=cli.env(), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    ids = [d["order"] for d in cli.decisions(proc.stdout)]
+    want = ledger_state(ref_url)
+    assert {o for _, o in want["orders"].values()} == {"allow", "license"}
+
+    url = _fresh(new_ledger_url)
+    rng = random.Random(f"license-{run}")
+    stdout, killed = run_and_kill(_license_batch(url, orders), cli.env(),
+                             rng.randrange(1, 40), rng.uniform(0, 0.01))
+    printed = cli.decisions(stdout)
+    print(f"run {run}: killed={killed}, {len(printed)} of {KILL_ORDERS} printed")
+    got = ledger_state(url)
+    # The ledger holds a prefix of the file's orders, every printed one among
+    # them as printed, each exactly as an uninterrupted run decides it (a
+    # group of orders commits together on SQLite, then prints: a kill while
+    # it prints leaves decisions made and kept, not yet shown; a re-run shows
+    # them).
+    kept = len(got["orders"])
+    assert len(printed) <= kept and set(got["orders"]) == set(ids[:kept])
+    printed_orders, printed_rows = printed_state(printed)
+    assert {k: got["orders"][k] for k in printed_orders} == printed_orders
+    assert {k: v for k, v in got["reservations"].items() if k[0] in printed_orders} \
+        == printed_rows
+    assert got["orders"] == {k: want["orders"][k] for k in ids[:kept]}
+    assert got["reservations"] == {k: v for k, v in want["reservations"].items()
+                                   if k[0] in got["orders"]}
+    held = sum(r[2] for r in got["reservations"].values() if r[1].startswith("license:"))
+    assert held <= license_race.UNITS
+
+    rerun = subprocess.run(_license_batch(url, orders), capture_output=True, text=True,
+                           env=cli.env(), timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    assert ledger_state(url) == want
