@@ -164,7 +164,12 @@ class BatchRun:
             if not pending or self.gate.what_if:
                 pending.clear()
                 return
-            for order_id in sorted(self.gate.ledger.closed(pending)):
+            try:
+                closed = self.gate.ledger.closed(pending)
+            except LedgerError:  # the deciding pass holds every order, saying why
+                self.gate._drop_ledger()
+                closed = set()
+            for order_id in sorted(closed):
                 counts.skipped_orders.add(order_id)
                 self._refuse(OrderClosedError(
                     f"order {order_id}: shipped (its quota was committed); release it "
@@ -283,7 +288,7 @@ class BatchRun:
     def _decide_chunk(self, chunk: list[_Item], elapsed: float
                       ) -> list[tuple[Decision, AuditError | None]]:
         """Fold, reserve and audit a chunk; the audit records go in before the commit."""
-        gate, ledger = self.gate, self.gate.ledger
+        gate = self.gate
 
         def held(item: _Item, why: object) -> Decision:
             return Decision.held(item.order, item.regime.id, str(why), item.regime.parameters)
@@ -291,6 +296,12 @@ class BatchRun:
         def alone(item: _Item, decision: Decision) -> tuple[Decision, AuditError | None]:
             """A decision that reserved nothing: audited on its own."""
             return decision, gate.record(item.order, decision, item.doc, elapsed)
+
+        try:
+            ledger = gate.ledger
+        except LedgerError as exc:  # cannot open: every order of the chunk is held
+            gate._drop_ledger()
+            return [alone(i, held(i, exc)) for i in chunk]
 
         if ledger.group_commits:
             out: list[tuple[Decision, AuditError | None]] = []
