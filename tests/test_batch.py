@@ -1,0 +1,121 @@
+"""Batches: validated whole before anything is decided, worker processes decide as one
+process does, identical inputs evaluated once, groups commit, progress only on a terminal."""
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from exportgate import FakeEngine, InputError, Outcome, Record
+from exportgate._batch import BatchRun, Progress
+from exportgate._engine_regopy import RegopyEngine
+
+from tests.helpers import h100_order
+
+
+def book(n: int) -> list[Record]:
+    """Orders to three consignees in turn, so LPP runs out part-way."""
+    return [Record.from_value(h100_order(f"B-{i:03d}", "IN", 300 + i,
+                                         end_user={"id": f"eu-{i % 3}", "country": "IN"}),
+                              f"book:{i}") for i in range(n)]
+
+
+def summary(checked: list[Any]) -> list[tuple[str, str, list[str]]]:
+    return [(c.decision.order, c.decision.outcome.value,
+             [line.reasons[0].code for line in c.decision.lines]) for c in checked]
+
+
+@pytest.mark.slow
+def test_worker_processes_decide_exactly_as_one_process(make_gate: Any, tmp_path: Path) -> None:
+    records = book(40)
+    alone = summary(list(make_gate().batch(records, workers=0)))
+    spread = summary(list(make_gate(ledger=f"sqlite:///{tmp_path / 'w.db'}").batch(
+        records, workers=2)))
+    assert spread == alone
+    codes = {code for _, _, cs in alone for code in cs}
+    assert {"LPP", "TIER2_LICENSE"} <= codes  # the fold ran out of LPP part-way, in order
+
+
+def test_identical_inputs_are_evaluated_once(make_gate: Any) -> None:
+    """Two orders that differ only in their id are one evaluation; each still folds on its own."""
+    real = RegopyEngine()
+    fake = FakeEngine(lambda regime, rule, doc: real.evaluate(regime, rule, doc))
+    gate = make_gate(engine=fake)
+    same = [Record.from_value(h100_order(f"S-{i}", "IN", 1000), f"s:{i}") for i in range(3)]
+    decided = list(gate.batch(same, workers=0))
+    assert len(fake.inputs) == 1
+    # The first two fit LPP (26,900,000 TPP) whole; the third does not and falls through.
+    assert [d.decision.lines[0].reasons[0].code for d in decided] == ["LPP", "TIER2_LICENSE",
+                                                                       "TIER2_LICENSE"]
+
+
+def test_a_bad_record_stops_the_batch_before_anything_is_decided(make_gate: Any) -> None:
+    records = book(3)
+    bad = dict(records[2].data)
+    bad["lines"] = [{"id": "10", "item": "H100", "quantity": -1}]
+    gate = make_gate()
+    with pytest.raises(InputError, match="quantity"):
+        list(gate.batch([*records[:2], Record.from_value(bad, "book:2")]))
+    assert gate.ledger.reservations() == []
+
+
+def test_a_chunk_whose_commit_fails_is_held_whole(make_gate: Any,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from exportgate import LedgerError
+    gate = make_gate()
+    real_group = gate.ledger.group
+
+    class Failing:
+        def __enter__(self) -> Any:
+            self.inner = real_group()
+            return self.inner.__enter__()
+
+        def __exit__(self, *exc: Any) -> None:
+            self.inner.__exit__(LedgerError, LedgerError("disk full"), None)
+            raise LedgerError("ledger: disk full")
+
+    monkeypatch.setattr(gate.ledger, "group", lambda: Failing())
+    decided = list(gate.batch(book(3), workers=0))
+    assert all(c.decision.error and "disk full" in c.decision.error for c in decided)
+    assert all(line.outcome is Outcome.LICENSE for c in decided for line in c.decision.lines)
+    monkeypatch.undo()
+    assert gate.ledger.reservations() == []
+
+
+def test_the_progress_bar_shows_on_a_terminal_only() -> None:
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    piped, tty = io.StringIO(), Tty()
+    for stream in (piped, tty):
+        bar = Progress(100, stream)
+        bar.advance(40)
+        bar.advance(60)
+        bar.close()
+    assert piped.getvalue() == ""
+    shown = tty.getvalue()
+    assert "100/100 lines" in shown and "lines/s" in shown and "ETA" in shown
+
+
+def test_the_batch_command_streams_json_lines(tmp_path: Path) -> None:
+    from exportgate._cli import main
+    path = tmp_path / "b.jsonl"
+    path.write_text("".join(json.dumps(r.data) + "\n" for r in book(5)))
+    out = tmp_path / "out.txt"
+    import contextlib
+    with out.open("w") as f, contextlib.redirect_stdout(f):
+        code = main(["batch", "--regime", "us-ai-diffusion-2025", "--json", "--workers", "0",
+                     "--ledger", f"sqlite:///{tmp_path / 'l.db'}", str(path)])
+    assert code == 0
+    assert [json.loads(x)["order"] for x in out.read_text().splitlines()] == \
+        [f"B-{i:03d}" for i in range(5)]
+
+
+def test_run_counts_the_work_before_deciding(make_gate: Any) -> None:
+    run = BatchRun(make_gate())
+    counts = run.validate(book(4))
+    assert (counts.records, counts.orders, counts.lines) == (4, 4, 4)
