@@ -81,3 +81,20 @@ test_license_a_restricted_party_row_stays_for_a_person if {
 test_allow_a_line_that_needs_no_license_keeps_its_ladder if {
 	lib.with_licenses(_doc("other"), _o, [_lic({})]) == _doc("other")
 }
+
+# Three lines: the first two covered by different entries, the third by none
+# (its ladder allows); each line keeps its own place and ladder.
+test_allow_lines_are_covered_each_by_its_own_entries if {
+	l := {"id": "10", "class": "adv-a", "tpp": 1, "units": 5, "extra": [], "ladder": "dc-a"}
+	doc := object.union(_doc("dc-a"), {"lines": [l, object.union(l, {"id": "20"}), object.union(l, {"id": "30", "ladder": "other"})]})
+	o := object.union(_o, {"lines": [
+		{"id": "10", "item": "A", "quantity": 5, "classification": {"eccn": "3A090.a"}},
+		{"id": "20", "item": "B", "quantity": 5, "classification": {"eccn": "4A090.a"}},
+		{"id": "30", "item": "A", "quantity": 5, "classification": {"eccn": "3A090.a"}},
+	]})
+	x := _lic({"items": [{"item": "B", "quantity": 1}, {"item": "A", "quantity": 2}, {"eccn": "4A090.A", "quantity": 3}]})
+	out := lib.with_licenses(doc, o, [x])
+	[y.ladder | some y in out.lines] == ["dc-a|lic:D1:1", "dc-a|lic:D1:0,D1:2", "other"]
+	[y.id | some y in out.lines] == ["10", "20", "30"]
+	[c.quota.cap | some c in out.ladders["dc-a|lic:D1:0,D1:2"]; c.row == "LICENSED"] == [1, 3]
+}
