@@ -497,6 +497,23 @@ class SqlLedger:
             return [dict(zip(self._LICENSE_COLUMNS, row, strict=True))
                     for row in cur.fetchall()]
 
+    def licenses_for(self, dest: str, party_ids: Iterable[str], date: str
+                     ) -> list[dict[str, Any]]:
+        """The rows of the licenses that could apply: valid on ``date`` (ISO, ``expires``
+        its last day), not revoked, naming ``dest`` and one of ``party_ids`` as consignee.
+
+        A coarse narrowing only: which license covers which line is the policy's.
+        """
+        ids = set(party_ids)
+        sql = (f"SELECT {', '.join(self._LICENSE_COLUMNS)} FROM eg_licenses "
+               "WHERE revoked_at IS NULL AND issued <= ? AND expires >= ? ORDER BY number")
+        with self._tx() as cur:
+            cur.execute(self._sql(sql), (date, date))
+            rows = [dict(zip(self._LICENSE_COLUMNS, row, strict=True))
+                    for row in cur.fetchall()]
+        return [r for r in rows if dest in json.loads(r["destinations"])
+                and not ids.isdisjoint(json.loads(r["consignees"]))]
+
     def revoke_license(self, number: str) -> str:
         """Mark a license revoked from now on; returns the time. ConfigError if unknown
         or already revoked."""

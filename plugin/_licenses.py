@@ -196,16 +196,21 @@ def revoke(ledger: SqlLedger, number: str) -> str:
 def applicable(licenses: list[License], order: Order) -> list[License]:
     """The coarse prefilter: licenses valid on the order date, not revoked, naming its
     destination (as the order states it) and one of its parties as consignee."""
-    ids = {p.id for p in (order.sold_to, order.ship_to, order.end_user) if p is not None}
+    ids = _party_ids(order)
     dest = order.ship_to.country
     return [x for x in licenses
             if x.valid_on(order.date) and dest in x.destinations
             and not ids.isdisjoint(x.consignees)]
 
 
+def _party_ids(order: Order) -> set[str]:
+    return {p.id for p in (order.sold_to, order.ship_to, order.end_user) if p is not None}
+
+
 def licenses_for(ledger: SqlLedger, order: Order) -> list[License]:
-    """`applicable` on the ledger's registry, read now."""
-    return applicable(registry(ledger), order)
+    """`applicable`, asked of the ledger now (one query; a gate keeps a `Cache`)."""
+    return [License.from_row(r) for r in
+            ledger.licenses_for(order.ship_to.country, _party_ids(order), order.date)]
 
 
 class Cache:

@@ -19,7 +19,7 @@ import pytest
 import cli
 import license_race
 from test_ledger_crash import ledger_state, printed_state, run_and_kill
-from exportgate import _licenses
+from exportgate import Order, _licenses
 from exportgate._exceptions import ConfigError
 from exportgate._ledger import SCHEMA_VERSION, open_ledger
 
@@ -49,7 +49,16 @@ def test_the_registry_on_each_backend(ledger_url: str) -> None:
         [lic] = _licenses.registry(ledger)
         assert (lic.number, lic.items) == (license_race.NUMBER,
                                            ({"item": license_race.ITEM, "quantity": 50},))
+        order = Order.from_dict(license_race.order_doc("SO-1", 1))
+        assert [x.number for x in _licenses.licenses_for(ledger, order)] == [license_race.NUMBER]
+        for day in ("2026-02-01", "2028-01-31"):
+            assert ledger.licenses_for("CN", ["X", "C1"], day)
+        assert not ledger.licenses_for("CN", ["C1"], "2028-02-01")
+        assert not ledger.licenses_for("CN", ["C1"], "2026-01-31")
+        assert not ledger.licenses_for("HK", ["C1"], "2026-03-02")
+        assert not ledger.licenses_for("CN", ["C2"], "2026-03-02")
         _licenses.revoke(ledger, license_race.NUMBER)
+        assert not _licenses.licenses_for(ledger, order)
         assert _licenses.registry(ledger)[0].revoked_at is not None
         assert _licenses.listing(ledger)[0]["state"] == "revoked"
     finally:
