@@ -16,7 +16,7 @@ import pytest
 from pgserver import PgServer
 
 HERE = Path(__file__).resolve().parent
-RUN_PY = HERE.parents[1] / "conformance" / "run.py"
+RUN_PY = HERE.parents[0] / "conformance" / "run.py"
 
 
 @pytest.mark.slow
