@@ -286,8 +286,14 @@ class BatchRun:
         return answer.decision_id if ok and isinstance(answer, Answer) else None
 
     def _decide_chunk(self, chunk: list[_Item], elapsed: float
-                      ) -> list[tuple[Decision, AuditError | None]]:
-        """Fold, reserve and audit a chunk; the audit records go in before the commit."""
+                      ) -> Iterator[tuple[Decision, AuditError | None]]:
+        """Fold, reserve and audit a chunk, in order, each decision once it is committed.
+
+        The audit records go in before the commit. On a ledger with group
+        commits the chunk is one transaction and its decisions come after it;
+        elsewhere each order's come right after its own commit, so at most
+        one committed decision is ever waiting to be reported.
+        """
         gate = self.gate
 
         def held(item: _Item, why: object) -> Decision:
@@ -301,7 +307,8 @@ class BatchRun:
             ledger = gate.ledger
         except LedgerError as exc:  # cannot open: every order of the chunk is held
             gate._drop_ledger()
-            return [alone(i, held(i, exc)) for i in chunk]
+            yield from (alone(i, held(i, exc)) for i in chunk)
+            return
 
         if ledger.group_commits:
             out: list[tuple[Decision, AuditError | None]] = []
@@ -324,16 +331,18 @@ class BatchRun:
                             raise failed  # roll the whole chunk back
                         out.append((decision, None))
             except AuditError as exc:
-                return [(held(i, exc), exc) for i in chunk]
+                yield from ((held(i, exc), exc) for i in chunk)
+                return
             except LedgerError as exc:
                 gate._drop_ledger()
-                return [alone(i, held(i, exc)) for i in chunk]
-            return out
-        results = []
+                yield from (alone(i, held(i, exc)) for i in chunk)
+                return
+            yield from out
+            return
         for item in chunk:
             ladders = self._ladders(item)
             if isinstance(ladders, Decision):
-                results.append(alone(item, ladders))
+                yield alone(item, ladders)
                 continue
             try:
                 with ledger.hold(item.order.id, ladders.keys()) as hold:
@@ -342,14 +351,14 @@ class BatchRun:
                     failed = gate.record(item.order, decision, item.doc, elapsed)
                     if failed is not None:
                         raise failed
-                results.append((decision, None))
             except AuditError as exc:
-                results.append((held(item, exc), exc))
+                yield held(item, exc), exc
             except (LedgerError, OrderClosedError) as exc:
                 if isinstance(exc, LedgerError):
                     gate._drop_ledger()
-                results.append(alone(item, held(item, exc)))
-        return results
+                yield alone(item, held(item, exc))
+            else:
+                yield decision, None
 
     def _pool(self, counts: Counts) -> Any:
         workers = self.workers
