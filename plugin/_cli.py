@@ -26,7 +26,8 @@ from typing import Any, Callable, Iterable, Sequence
 from . import _audit, _bundle, _diff
 from ._exceptions import AuditError, ExportgateError, InputError, PluginError
 from ._gate import Checked, Gate
-from ._ledger import open_ledger, parse_duration
+from ._ledger import parse_duration
+from ._ledgers import open_ledger
 from ._model import Outcome
 from ._plugins import Plugins
 from ._render import decision_table, ledger_table, regimes_table

@@ -20,7 +20,8 @@ from ._adapter import Adapter, Record
 from ._engine import Engine, ask
 from ._exceptions import (AuditError, EngineError, ExportgateError, InputError, LedgerError,
                           PluginError, UnknownRegimeError)
-from ._ledger import Hold, SqlLedger, open_ledger
+from ._ledger import Hold, SqlLedger
+from ._ledgers import open_ledger
 from ._model import Decision, Order
 from ._plugins import Plugins
 from ._fold import Renderer, fold

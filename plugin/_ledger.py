@@ -25,7 +25,6 @@ from typing import Any, Iterable, Iterator, Protocol
 
 from ._exceptions import ConfigError, LedgerError, OrderClosedError
 from ._model import Consumption
-from ._redact import redact_url
 
 #: A migration statement: portable SQL, or ``{dialect: SQL}`` for what differs
 #: (a dialect missing from the mapping skips the statement).
@@ -599,22 +598,3 @@ def parse_duration(text: str) -> dt.timedelta:
     n, unit = int(m.group(1)), m.group(2)
     return dt.timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days",
                             "w": "weeks"}[unit]: n})
-
-
-def open_ledger(url: str, timeout: float = 5.0) -> SqlLedger:
-    """Open (and migrate) the ledger a URL names."""
-    if url.startswith("sqlite:"):
-        from ._ledger_sqlite import SqliteLedger
-        ledger: SqlLedger = SqliteLedger(url, timeout)
-    elif url.startswith(("postgresql:", "postgres:")):
-        try:
-            from ._ledger_postgres import PostgresLedger
-        except ImportError as exc:
-            raise ConfigError(f"ledger {redact_url(url)}: the PostgreSQL ledger needs psycopg 3 "
-                              f"(pip install 'psycopg[binary]'): {exc}") from None
-        ledger = PostgresLedger(url, timeout)
-    else:
-        raise ConfigError(f"ledger {redact_url(url)!r}: use sqlite:///PATH or "
-                          "postgresql://...")
-    ledger.init()
-    return ledger

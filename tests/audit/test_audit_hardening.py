@@ -267,7 +267,7 @@ def test_an_unwritable_audit_log_exits_5(tmp_path: Path,
 
 def test_an_unwritable_audit_log_leaves_nothing_reserved_unreported(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from exportgate._ledger import open_ledger
+    from exportgate._ledgers import open_ledger
     code, out, _ = _check_with_log(tmp_path, "/dev/full", capsys)
     reported = {json.loads(x)["order"] for x in out.splitlines() if x.strip()}
     ledger = open_ledger(f"sqlite:///{tmp_path / 'l.db'}")

@@ -270,7 +270,7 @@ def test_a_log_that_cannot_be_written_stops_the_check(tmp_path: Path,
     assert "cannot append the decision" in captured.err
     # The order is answered, held, and nothing of it stays reserved.
     assert "outcome LICENSE" in captured.out and "cannot append the decision" in captured.out
-    from exportgate._ledger import open_ledger
+    from exportgate._ledgers import open_ledger
     ledger = open_ledger(f"sqlite:///{tmp_path / 'l.db'}")
     try:
         assert ledger.reservations() == [] and ledger.orders() == []

@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 from exportgate._audit import pending_path, verify
-from exportgate._ledger import open_ledger
+from exportgate._ledgers import open_ledger
 
 from tests.helpers import ROOT, h100_order
 

@@ -145,7 +145,7 @@ def test_a_mistyped_ledger_on_the_command_line_is_refused_redacted(
 @pytest.mark.parametrize("url", [f"postgress://app:{SECRET}@db/ledger",
                                  f"postgresql+psycopg://app:{SECRET}@db/ledger"])
 def test_open_ledger_never_prints_the_password(url: str) -> None:
-    from exportgate._ledger import open_ledger
+    from exportgate._ledgers import open_ledger
     with pytest.raises(ExportgateError) as err:
         open_ledger(url)
     assert SECRET not in str(err.value)

@@ -19,7 +19,7 @@ import pytest
 import cli
 import scenario
 from exportgate import LedgerError
-from exportgate._ledger import open_ledger
+from exportgate._ledgers import open_ledger
 from exportgate._ledger_postgres import PostgresLedger, lock_id, redact
 from pgserver import PgServer, free_port
 

@@ -10,7 +10,8 @@ from typing import Any, Iterator
 import pytest
 
 from exportgate import Consumption, LedgerError, OrderClosedError
-from exportgate._ledger import MIGRATIONS, SCHEMA_VERSION, SqlLedger, open_ledger, parse_duration
+from exportgate._ledger import MIGRATIONS, SCHEMA_VERSION, SqlLedger, parse_duration
+from exportgate._ledgers import open_ledger
 
 CAP = 1000
 
