@@ -222,32 +222,3 @@ def _package(source: str) -> str | None:
 
 
 # -- the command line ---------------------------------------------------------
-
-
-def add_command(sub: Any) -> None:
-    """``exportgate bundle [--regime ID ...] -o FILE.tar.gz``."""
-    p = sub.add_parser("bundle", help="write an OPA bundle (for `opa run --server --bundle`)",
-                       description="Write the regimes, with this configuration's parameters, "
-                                   "as a standard OPA bundle: .manifest (revision, roots), "
-                                   "policies and data.json files.")
-    p.add_argument("--regime", action="append",
-                   help="regime to include (repeatable; default: every regime)")
-    p.add_argument("-o", "--output", required=True, help="the bundle file, e.g. bundle.tar.gz")
-    p.set_defaults(func=cmd_bundle)
-
-
-def cmd_bundle(args: Any) -> int:
-    from ._plugins import Plugins
-    from ._settings import Settings
-    plugins = Plugins(Settings.load(args.config))
-    ids = args.regime or sorted(plugins.regimes)
-    regimes = [plugins.regime(regime_id) for regime_id in ids]
-    bundle = write_bundle(regimes, args.output)
-    print(f"wrote {args.output}: revision {bundle.revision}, roots "
-          f"{', '.join(bundle.manifest['roots'])}")
-    for regime in regimes:
-        extra = f" (parameters: {json.dumps(regime.parameters)})" if regime.parameters else ""
-        print(f"  {regime.id:28} revision {regime.revision}  "
-              f"data.{regime.package}.ladders{extra}")
-    print(f"serve it with: opa run --server --addr 127.0.0.1:8181 --bundle {args.output}")
-    return 0

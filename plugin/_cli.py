@@ -1,6 +1,6 @@
 """The ``exportgate`` command line.
 
-Exit codes (README, "Exit codes"):
+Every command lives here (``diff`` in `_cli_diff`). Exit codes (README, "Exit codes"):
 
 - 0: every order was decided (whatever the outcomes);
 - 1: ``--fail-on`` was given and an order's outcome reached it, or a Rego test failed;
@@ -20,11 +20,15 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import sys
-from typing import Any, Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, Iterable, Sequence
 
-from . import _audit, _bundle, _diff
-from ._exceptions import AuditError, ExportgateError, InputError, PluginError
+from . import _cli_diff
+from ._audit import read_key, verify
+from ._bundle import write_bundle
+from ._exceptions import AuditError, ConfigError, ExportgateError, InputError, PluginError
 from ._gate import Checked, Gate
 from ._ledger import parse_duration
 from ._ledgers import open_ledger
@@ -36,13 +40,6 @@ from ._settings import Settings, check_ledger_url
 
 EXIT_OK, EXIT_FAIL_ON, EXIT_INPUT, EXIT_HELD, EXIT_PLUGIN, EXIT_AUDIT = 0, 1, 2, 3, 4, 5
 
-#: Further subcommands: (name, add_parser(subparsers) -> None). Modules that
-#: own a command (bundles, the audit log) append here at import.
-COMMANDS: list[tuple[str, Callable[[Any], None]]] = [
-    ("bundle", _bundle.add_command),
-    ("audit", _audit.add_command),
-    ("diff", _diff.add_command),
-]
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -258,6 +255,85 @@ def cmd_license(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_bundle(sub: Any) -> None:
+    """``exportgate bundle [--regime ID ...] -o FILE.tar.gz``."""
+    p = sub.add_parser("bundle", help="write an OPA bundle (for `opa run --server --bundle`)",
+                       description="Write the regimes, with this configuration's parameters, "
+                                   "as a standard OPA bundle: .manifest (revision, roots), "
+                                   "policies and data.json files.")
+    p.add_argument("--regime", action="append",
+                   help="regime to include (repeatable; default: every regime)")
+    p.add_argument("-o", "--output", required=True, help="the bundle file, e.g. bundle.tar.gz")
+    p.set_defaults(func=cmd_bundle)
+
+
+def cmd_bundle(args: Any) -> int:
+    plugins = Plugins(Settings.load(args.config))
+    ids = args.regime or sorted(plugins.regimes)
+    regimes = [plugins.regime(regime_id) for regime_id in ids]
+    bundle = write_bundle(regimes, args.output)
+    print(f"wrote {args.output}: revision {bundle.revision}, roots "
+          f"{', '.join(bundle.manifest['roots'])}")
+    for regime in regimes:
+        extra = f" (parameters: {json.dumps(regime.parameters)})" if regime.parameters else ""
+        print(f"  {regime.id:28} revision {regime.revision}  "
+              f"data.{regime.package}.ladders{extra}")
+    print(f"serve it with: opa run --server --addr 127.0.0.1:8181 --bundle {args.output}")
+    return 0
+
+
+def _add_audit(sub: Any) -> None:
+    """``exportgate audit verify FILE``."""
+    p = sub.add_parser("audit", help="the decision log: verify its hash chain")
+    asub = p.add_subparsers(dest="action", required=True)
+    q = asub.add_parser("verify", help="check that no record was edited, removed, inserted "
+                                       "or reordered; exit 1 if one was")
+    q.add_argument("file", help="the audit log (the configuration's audit_log)")
+    q.add_argument("--anchor", help="a copy of the head anchor kept elsewhere "
+                                    "(default: FILE.head beside the log)")
+    q.add_argument("--key-file", help="the chain key of a keyed log (default: the "
+                                      "configuration's audit_key_file)")
+    q.add_argument("--json", action="store_true", help="print the report as JSON")
+    q.set_defaults(func=cmd_audit_verify)
+
+
+def cmd_audit_verify(args: Any) -> int:
+    anchor = None
+    if args.anchor:
+        try:
+            anchor = json.loads(Path(args.anchor).read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError) as exc:
+            raise ConfigError(f"{args.anchor}: not a head anchor ({exc})") from None
+        if not isinstance(anchor, dict):
+            raise ConfigError(f"{args.anchor}: not a head anchor (not a JSON object)")
+    key_file = args.key_file
+    if key_file is None and (getattr(args, "config", None) or os.environ.get("EXPORTGATE_CONFIG")):
+        key_file = Settings.load(getattr(args, "config", None)).audit_key_file
+    report = verify(args.file, anchor, read_key(key_file) if key_file else None)
+    if args.json:
+        print(json.dumps({"file": str(report.path), "records": report.records,
+                          "last_hash": report.head, "anchored": report.anchored,
+                          "keyed": report.keyed, "ok": report.ok, "notes": list(report.notes),
+                          "problems": [{"kind": p.kind, "line": p.line, "message": p.message}
+                                       for p in report.problems]}))
+    else:
+        for note in report.notes:
+            print(f"{report.path}: note: {note}")
+        for problem in report.problems:
+            where = f":{problem.line}" if problem.line else ""
+            print(f"{report.path}{where}: {problem.kind}: {problem.message}")
+        if report.ok:
+            anchored = "anchored by its head" if report.anchored else \
+                "no head anchor: records removed from the end would go unnoticed"
+            keyed = ", keyed" if report.keyed else ""
+            print(f"{report.path}: {report.records} records, chain intact{keyed}, last hash "
+                  f"{report.head} ({anchored})")
+        else:
+            print(f"{report.path}: {len(report.problems)} problem(s) in {report.records} "
+                  f"records: the log was tampered with")
+    return 0 if report.ok else 1
+
+
 def _decision_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--regime", help="regime id (default: the calendar's regime in force "
                                     "on each order's date)")
@@ -332,7 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("number")
     p.set_defaults(func=cmd_license)
 
-    for _name, add in COMMANDS:
+    for add in (_add_bundle, _add_audit, _cli_diff.add_command):
         add(sub)
     return parser
 

@@ -1,4 +1,4 @@
-"""``exportgate diff``: what a proposed rule does to an order book.
+"""The ``exportgate diff`` command: what a proposed rule does to an order book.
 
 The question a compliance officer gets the week a rule is announced. Both
 sides (a regime, optionally with parameter overrides:
