@@ -11,7 +11,7 @@ Python only narrows: `applicable` keeps the licenses that could apply to an
 order (valid on its date, not revoked, its destination and one of its party
 ids named), and the gate puts them into the policy input. Which license
 covers which line, and where it enters the line's ladder, is the Rego's
-(``rego/lib/licenses.rego``).
+(``rego/exportgate/lib/licenses.rego``).
 """
 from __future__ import annotations
 

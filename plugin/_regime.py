@@ -1,9 +1,9 @@
 """Regimes: a folder of Rego, its data and its metadata, loaded as one unit.
 
-A regime folder under ``rego/`` holds ``policy.rego`` (whose package METADATA
+A regime folder under ``rego/exportgate/regimes/`` holds ``policy.rego`` (whose package METADATA
 carries the regime's id, title, authority, dates and sources: one source of
 truth, read by OPA and by exportgate alike), ``data.yaml`` (its rows and
-numbers), and ``*_test.rego``. The shared library in ``rego/lib`` is loaded
+numbers), and ``*_test.rego``. The shared library in ``rego/exportgate/lib`` is loaded
 with every regime. Parameter overrides from the configuration are merged into
 the regime's numbers here, and recorded on every decision made with them.
 """
@@ -27,7 +27,13 @@ from ._validate import validate_data
 from .hookspecs import hookimpl
 
 ROOT = "exportgate"
-LIB_FOLDER = "lib"
+#: Where the shared library, the regimes and the test helpers live under rego/
+#: (folders follow packages: exportgate.lib, exportgate.regimes.<leaf>, ...).
+LIB_PATH = "exportgate/lib"
+REGIMES_PATH = "exportgate/regimes"
+TESTING_PATH = "exportgate/testing"
+#: The shared library's tables: data.exportgate.tables.lib.
+LIB_TABLES = "lib"
 _METADATA = re.compile(r"^# METADATA\n((?:#.*\n)+?)package\s+([\w.]+)", re.M)
 
 
@@ -35,7 +41,8 @@ _METADATA = re.compile(r"^# METADATA\n((?:#.*\n)+?)package\s+([\w.]+)", re.M)
 class Regime:
     """One regime, ready to be compiled by an engine.
 
-    ``modules`` maps a module path (``us-ai-diffusion-2025/policy.rego``) to
+    ``modules`` maps a module path
+    (``exportgate/regimes/us_ai_diffusion_2025/policy.rego``) to
     its source, the shared library included; ``data`` is the whole data
     document the policy reads (``data.exportgate.tables``).
     """
@@ -73,12 +80,12 @@ class Regime:
     @cached_property
     def rows(self) -> dict[str, dict[str, Any]]:
         """Every row the regime's ladders may name: the library's, then the regime's own."""
-        return {**self._tables(LIB_FOLDER)["rows"], **self._tables(self.leaf)["rows"]}
+        return {**self._tables(LIB_TABLES)["rows"], **self._tables(self.leaf)["rows"]}
 
     @cached_property
     def obligations(self) -> dict[str, dict[str, Any]]:
         """Every obligation a row may name: the library's, then the regime's own."""
-        return {**self._tables(LIB_FOLDER)["obligations"],
+        return {**self._tables(LIB_TABLES)["obligations"],
                 **self._tables(self.leaf)["obligations"]}
 
     @cached_property
@@ -149,13 +156,14 @@ def parse_metadata(source: str, where: str) -> dict[str, Any]:
     return validate_data(doc, _schemas.REGIME_METADATA, f"{where} METADATA")
 
 
-def _read_folder(folder: Any) -> tuple[dict[str, str], dict[str, str]]:
+def _read_folder(folder: Any, path: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The Rego modules and test modules of one folder, named by their path under rego/."""
     modules: dict[str, str] = {}
     tests: dict[str, str] = {}
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
         if entry.name.endswith(".rego"):
             target = tests if entry.name.endswith("_test.rego") else modules
-            target[f"{folder.name}/{entry.name}"] = entry.read_text(encoding="utf-8")
+            target[f"{path}/{entry.name}"] = entry.read_text(encoding="utf-8")
     return modules, tests
 
 
@@ -167,19 +175,28 @@ def _read_data(folder: Any, schema: dict[str, Any], where: str) -> dict[str, Any
     return validate_data(raw, schema, f"{where}/data.yaml", allow_unknown=False)
 
 
-def load_folder(folder: Any, lib: Any) -> Regime:
-    """Load one regime folder together with the shared library folder."""
-    where = f"rego/{folder.name}"
-    modules, tests = _read_folder(folder)
-    policy = modules.get(f"{folder.name}/policy.rego")
+def load_folder(folder: Any, root: Any) -> Regime:
+    """Load one regime folder together with the shared library and the test helpers.
+
+    Folders follow their packages (``rego/exportgate/regimes/<leaf>`` holds
+    package ``exportgate.regimes.<leaf>``), as OPA's tools expect; the test
+    helpers of ``rego/exportgate/testing`` are loaded with the tests only.
+    """
+    path = f"{REGIMES_PATH}/{folder.name}"
+    where = f"rego/{path}"
+    modules, tests = _read_folder(folder, path)
+    policy = modules.get(f"{path}/policy.rego")
     if policy is None:
         raise ConfigError(f"{where}: policy.rego is missing")
     meta = parse_metadata(policy, f"{where}/policy.rego")
-    lib_modules, lib_tests = _read_folder(lib)
-    lib_data = _read_data(lib, _schemas.LIB_DATA, "rego/lib")
+    lib = root.joinpath(*LIB_PATH.split("/"))
+    lib_modules, lib_tests = _read_folder(lib, LIB_PATH)
+    helpers, helper_tests = _read_folder(root.joinpath(*TESTING_PATH.split("/")), TESTING_PATH)
+    lib_tests = {**helpers, **helper_tests, **lib_tests}
+    lib_data = _read_data(lib, _schemas.LIB_DATA, f"rego/{LIB_PATH}")
     regime_data = _read_data(folder, _schemas.REGIME_DATA, where)
     leaf = meta["package"].rsplit(".", 1)[-1]
-    data = {ROOT: {"tables": {"lib": lib_data, leaf: regime_data}}}
+    data = {ROOT: {"tables": {LIB_TABLES: lib_data, leaf: regime_data}}}
     return Regime(
         id=meta["id"], package=meta["package"], title=meta["title"],
         authority=meta["authority"], status=meta["status"],
@@ -194,8 +211,10 @@ def rego_root() -> Any:
 
 
 def builtin_folders(root: Any | None = None) -> Iterator[Any]:
+    """Every regime folder under ``rego/exportgate/regimes``."""
     root = root or rego_root()
-    for entry in sorted(root.iterdir(), key=lambda p: p.name):
+    for entry in sorted(root.joinpath(*REGIMES_PATH.split("/")).iterdir(),
+                        key=lambda p: p.name):
         if entry.is_dir() and entry.joinpath("policy.rego").is_file():
             yield entry
 
@@ -209,6 +228,5 @@ class BuiltinRegimes:
     @hookimpl
     def exportgate_register_regimes(self, register: Callable[[Regime], None]) -> None:
         root = self.root or rego_root()
-        lib = root.joinpath(LIB_FOLDER)
         for folder in builtin_folders(root):
-            register(load_folder(folder, lib))
+            register(load_folder(folder, root))

@@ -17,11 +17,11 @@ def test_the_wheel_carries_rego_and_data_and_decides(tmp_path: Path) -> None:
                    cwd=tmp_path)
     [wheel] = tmp_path.glob("exportgate-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    for regime in ("us-advanced-computing-2023", "us-ai-diffusion-2025",
-                   "us-country-deals-2025"):
+    for leaf in ("us_advanced_computing_2023", "us_ai_diffusion_2025", "us_country_deals_2025"):
         for f in ("policy.rego", "data.yaml", "policy_test.rego"):
-            assert f"exportgate/rego/{regime}/{f}" in names
-    assert "exportgate/rego/lib/data.yaml" in names
+            assert f"exportgate/rego/exportgate/regimes/{leaf}/{f}" in names
+    assert "exportgate/rego/exportgate/lib/data.yaml" in names
+    assert "exportgate/rego/exportgate/testing/testing.rego" in names
     assert "exportgate/data/items.yaml" in names
     assert "exportgate/adapters/canonical.py" in names
     unpacked = tmp_path / "site"

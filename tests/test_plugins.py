@@ -207,3 +207,21 @@ def test_every_hook_is_documented_for_plugin_authors(name: str) -> None:
     docs = (Path(__file__).resolve().parent.parent / "docs" / "plugins.md").read_text()
     signature = str(inspect.signature(getattr(hookspecs, name))).replace("'", "")
     assert f"### `{name}{signature}`" in docs, f"docs/plugins.md: document {name}{signature}"
+
+
+def test_rego_folders_follow_their_packages_and_lines_stay_short() -> None:
+    """As OPA's linter wants: a module's folder is its package path; lines under 120."""
+    import re
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent / "rego"
+    modules = sorted(root.rglob("*.rego"))
+    assert len(modules) >= 10
+    for module in modules:
+        text = module.read_text()
+        package = re.search(r"^package\s+([\w.]+)", text, re.M)
+        assert package, module
+        folder = ".".join(module.parent.relative_to(root).parts)
+        assert package.group(1).removesuffix("_test") == folder, f"{module}: {package.group(1)}"
+        long = [n for n, line in enumerate(text.splitlines(), 1)
+                if len(line) > 120 and "https://" not in line]  # a URL does not break
+        assert not long, f"{module}: lines {long} are longer than 120 characters"

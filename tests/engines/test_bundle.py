@@ -151,6 +151,6 @@ def test_regimes_with_different_libraries_cannot_share_a_bundle() -> None:
     a = PLUGINS.regime("us-ai-diffusion-2025")
     b = PLUGINS.regime("us-country-deals-2025")
     changed = dict(b.modules)
-    changed["lib/lib.rego"] = changed["lib/lib.rego"] + "\n# changed\n"
+    changed["exportgate/lib/lib.rego"] = changed["exportgate/lib/lib.rego"] + "\n# changed\n"
     with pytest.raises(ConfigError, match="differs between regimes"):
         write_bundle([a, dataclasses.replace(b, modules=changed)], "/dev/null")

@@ -18,7 +18,8 @@ eu(c, extra) := object.union(t.party("eu-1", c), extra)
 test_deny_c1_embargoed_destination if t.is(line(t.order("KP", t.h100, 1)), "deny", "EMBARGO")
 
 test_deny_c2_restricted_party_denial if {
-	o := t.with_end_user(t.order("DE", t.h100, 1), eu("DE", {"restrictions": [{"list": "entity-list", "policy": "denial"}]}))
+	listed := {"restrictions": [{"list": "entity-list", "policy": "denial"}]}
+	o := t.with_end_user(t.order("DE", t.h100, 1), eu("DE", listed))
 	t.is(line(o), "deny", "RESTRICTED_PARTY")
 }
 
@@ -123,7 +124,9 @@ test_license_d8_tier2_allocation if {
 	l.consumes == [{"quota": "alloc:IN", "tpp": 79160000, "cap": 790000000}]
 }
 
-test_deny_d9_allocation_exhausted if t.is(line_q(t.order("IN", t.h100, 5000), {"alloc:IN": 750000000}), "deny", "ALLOCATION_EXHAUSTED")
+test_deny_d9_allocation_exhausted if {
+	t.is(line_q(t.order("IN", t.h100, 5000), {"alloc:IN": 750000000}), "deny", "ALLOCATION_EXHAUSTED")
+}
 
 test_license_tpp_unknown_cannot_be_metered if t.is(line(t.order("IN", t.eccn_only_a, 10)), "license", "TPP_UNKNOWN")
 
@@ -185,7 +188,8 @@ test_notify_d6_system_meters_the_chips_tpp if {
 }
 
 test_deny_c2a_affiliate_in_tier1 if {
-	o := t.with_end_user(t.with_date(t.order("JP", t.h100, 1), "2026-11-10"), eu("JP", {"owners": [t.owner("L", 50, "denial")]}))
+	owned := eu("JP", {"owners": [t.owner("L", 50, "denial")]})
+	o := t.with_end_user(t.with_date(t.order("JP", t.h100, 1), "2026-11-10"), owned)
 	t.is(line(o), "deny", "RESTRICTED_AFFILIATE")
 }
 

@@ -1,4 +1,4 @@
-package exportgate.licenses_test
+package exportgate.lib_test
 
 import data.exportgate.lib
 import rego.v1
@@ -6,13 +6,21 @@ import rego.v1
 # A ladder document as a regime answers it, by hand: a datacenter ladder
 # whose first `license` row follows a metered exception, one of a deny, one
 # of a restricted party (C3), one that allows.
-_notify := {"row": "D6", "outcome": "notify", "code": "LPP", "quota": {"key": "lpp:C1:2026", "cap": 10, "measure": "tpp"}}
+_notify := {
+	"row": "D6", "outcome": "notify", "code": "LPP",
+	"quota": {"key": "lpp:C1:2026", "cap": 10, "measure": "tpp"},
+}
 
 _license := {"row": "B1", "outcome": "license", "code": "CASE_BY_CASE_2026"}
 
 _doc(ladder) := {
 	"contract": 2, "regime": "r", "facts": {},
-	"ladders": {"dc-a": [_notify, _license], "deny": [{"row": "B2", "outcome": "deny", "code": "D5_ADVANCED"}], "c3": [{"row": "C3", "outcome": "license", "code": "RESTRICTED_PARTY"}], "other": [{"row": "C5", "outcome": "allow", "code": "NOT_CONTROLLED"}]},
+	"ladders": {
+		"dc-a": [_notify, _license],
+		"deny": [{"row": "B2", "outcome": "deny", "code": "D5_ADVANCED"}],
+		"c3": [{"row": "C3", "outcome": "license", "code": "RESTRICTED_PARTY"}],
+		"other": [{"row": "C5", "outcome": "allow", "code": "NOT_CONTROLLED"}],
+	},
 	"lines": [{"id": "10", "class": "adv-a", "tpp": 1, "units": 5, "extra": [], "ladder": ladder}],
 }
 
@@ -65,8 +73,9 @@ test_license_parties_and_destination_must_be_named if {
 	lib.with_licenses(_doc("dc-a"), _order("2026-03-02", "HK", {}), [_lic({})]).lines[0].ladder == "dc-a"
 	lib.with_licenses(_doc("dc-a"), _o, [_lic({"consignees": ["C2"]})]).lines[0].ladder == "dc-a"
 	eu := {"end_user": {"id": "E1", "country": "CN"}}
-	lib.with_licenses(_doc("dc-a"), _order("2026-03-02", "CN", eu), [_lic({"end_users": ["E2"]})]).lines[0].ladder == "dc-a"
-	lib.with_licenses(_doc("dc-a"), _order("2026-03-02", "CN", eu), [_lic({"end_users": ["E1"]})]).lines[0].ladder == "dc-a|lic:D1:0"
+	cn := _order("2026-03-02", "CN", eu)
+	lib.with_licenses(_doc("dc-a"), cn, [_lic({"end_users": ["E2"]})]).lines[0].ladder == "dc-a"
+	lib.with_licenses(_doc("dc-a"), cn, [_lic({"end_users": ["E1"]})]).lines[0].ladder == "dc-a|lic:D1:0"
 	lib.with_licenses(_doc("dc-a"), _o, [_lic({"items": [{"item": "H100", "quantity": 9}]})]).lines[0].ladder == "dc-a"
 }
 
@@ -86,7 +95,8 @@ test_allow_a_line_that_needs_no_license_keeps_its_ladder if {
 # (its ladder allows); each line keeps its own place and ladder.
 test_allow_lines_are_covered_each_by_its_own_entries if {
 	l := {"id": "10", "class": "adv-a", "tpp": 1, "units": 5, "extra": [], "ladder": "dc-a"}
-	doc := object.union(_doc("dc-a"), {"lines": [l, object.union(l, {"id": "20"}), object.union(l, {"id": "30", "ladder": "other"})]})
+	lines := [l, object.union(l, {"id": "20"}), object.union(l, {"id": "30", "ladder": "other"})]
+	doc := object.union(_doc("dc-a"), {"lines": lines})
 	o := object.union(_o, {"lines": [
 		{"id": "10", "item": "A", "quantity": 5, "classification": {"eccn": "3A090.a"}},
 		{"id": "20", "item": "B", "quantity": 5, "classification": {"eccn": "4A090.a"}},

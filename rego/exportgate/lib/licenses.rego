@@ -53,7 +53,10 @@ _cover(doc, o, ls, i) := {"key": k, "ladder": x} if {
 	x := _inserted(doc.ladders[doc.lines[i].ladder], p, es)
 } else := {}
 
-_inserted(ladder, p, es) := array.concat(array.slice(ladder, 0, p), array.concat(es, array.slice(ladder, p, count(ladder))))
+_inserted(ladder, p, es) := array.concat(before, array.concat(es, after)) if {
+	before := array.slice(ladder, 0, p)
+	after := array.slice(ladder, p, count(ladder))
+}
 
 _tag(es) := concat(",", [t | some e in es; t := e.license.entry])
 
@@ -96,8 +99,17 @@ _candidate(x, j) := {
 	"row": "LICENSED",
 	"outcome": info.outcome,
 	"code": info.code,
-	"quota": {"key": concat(":", ["license", x.number, n]), "cap": x.items[j].quantity, "measure": "units"},
-	"license": {"number": x.number, "entry": concat(":", [x.number, n]), "expires": x.expires, "conditions": object.get(x, "conditions", "")},
+	"quota": {
+		"key": concat(":", ["license", x.number, n]),
+		"cap": x.items[j].quantity,
+		"measure": "units",
+	},
+	"license": {
+		"number": x.number,
+		"entry": concat(":", [x.number, n]),
+		"expires": x.expires,
+		"conditions": object.get(x, "conditions", ""),
+	},
 } if {
 	info := tables.rows.LICENSED
 	n := format_int(j, 10)

@@ -61,9 +61,13 @@ test_allow_k2_agreement_covers_line if {
 	l.consumes == [{"quota": "deal:AE:2025", "tpp": 31664000, "cap": 7916000000}]
 }
 
-test_notify_k2_not_before_agreement_in_force if t.is(line(t.with_date(t.order("AE", t.h100, 100), "2025-05-14")), "notify", "LOW_VOLUME")
+test_notify_k2_not_before_agreement_in_force if {
+	t.is(line(t.with_date(t.order("AE", t.h100, 100), "2025-05-14")), "notify", "LOW_VOLUME")
+}
 
-test_license_k2_agreement_cap_exhausted if t.is(line_q(t.order("AE", t.h100, 1000), {"deal:AE:2025": 7910000000}), "license", "LICENSE_REQUIRED")
+test_license_k2_agreement_cap_exhausted if {
+	t.is(line_q(t.order("AE", t.h100, 1000), {"deal:AE:2025": 7910000000}), "license", "LICENSE_REQUIRED")
+}
 
 test_notify_k3_low_volume if {
 	l := line(t.order("KR", t.h100, 500))
@@ -73,7 +77,9 @@ test_notify_k3_low_volume if {
 
 test_license_k3_low_volume_never_split if t.is(line(t.order("KR", t.h100, 501)), "license", "LICENSE_REQUIRED")
 
-test_license_k3_low_volume_used_by_other_orders if t.is(line_q(t.order("KR", t.h100, 300), {"lowvol:c1:2025": 4000000}), "license", "LICENSE_REQUIRED")
+test_license_k3_low_volume_used_by_other_orders if {
+	t.is(line_q(t.order("KR", t.h100, 300), {"lowvol:c1:2025": 4000000}), "license", "LICENSE_REQUIRED")
+}
 
 test_license_k4_otherwise if t.is(line(t.order("IN", t.h100, 600)), "license", "LICENSE_REQUIRED")
 
@@ -97,6 +103,7 @@ test_allow_k2_system_under_the_agreement if {
 }
 
 test_license_c3a_affiliate_case_by_case if {
-	o := t.with_end_user(t.with_date(t.order("AE", t.h100, 1), "2026-12-01"), object.union(t.party("e", "AE"), {"owners": [t.owner("M", 75, "case-by-case")]}))
+	owned := object.union(t.party("e", "AE"), {"owners": [t.owner("M", 75, "case-by-case")]})
+	o := t.with_end_user(t.with_date(t.order("AE", t.h100, 1), "2026-12-01"), owned)
 	t.is(line(o), "license", "RESTRICTED_AFFILIATE")
 }

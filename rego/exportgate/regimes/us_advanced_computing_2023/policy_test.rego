@@ -36,14 +36,18 @@ test_license_b1_h200_to_china_from_2026_01_15 if {
 	t.is(line(o), "license", "CASE_BY_CASE_2026")
 }
 
-test_deny_b1_not_before_2026_01_15 if t.is(line(t.with_date(t.order("CN", t.h200, 100), "2026-01-14")), "deny", "D5_ADVANCED")
+test_deny_b1_not_before_2026_01_15 if {
+	t.is(line(t.with_date(t.order("CN", t.h200, 100), "2026-01-14")), "deny", "D5_ADVANCED")
+}
 
 test_deny_b1_not_for_reexports if {
 	o := t.with_fields(t.order("CN", t.h200, 100), {"date": "2026-02-01", "transaction": "reexport"})
 	t.is(line(o), "deny", "D5_ADVANCED")
 }
 
-test_deny_b1_not_above_tpp_21000 if t.is(line(t.with_date(t.order("CN", t.b200, 10), "2026-03-01")), "deny", "D5_ADVANCED")
+test_deny_b1_not_above_tpp_21000 if {
+	t.is(line(t.with_date(t.order("CN", t.b200, 10), "2026-03-01")), "deny", "D5_ADVANCED")
+}
 
 test_deny_b1_not_without_dram_bandwidth if {
 	o := t.with_date(t.order("MO", {"eccn": "3A090.a", "tpp": 15832, "pd": 19.45}, 10), "2026-03-01")
@@ -54,9 +58,13 @@ test_deny_b2_d5_destination if t.is(line(t.order("RU", t.h100, 1)), "deny", "D5_
 
 test_deny_b2_hong_kong_is_china if t.is(line(t.order("HK", t.h100, 1)), "deny", "D5_ADVANCED")
 
-test_deny_b2_cambodia_until_2026_02_03 if t.is(line(t.with_date(t.order("KH", t.h100, 1), "2026-02-02")), "deny", "D5_ADVANCED")
+test_deny_b2_cambodia_until_2026_02_03 if {
+	t.is(line(t.with_date(t.order("KH", t.h100, 1), "2026-02-02")), "deny", "D5_ADVANCED")
+}
 
-test_license_b7_cambodia_from_2026_02_03 if t.is(line(t.with_date(t.order("KH", t.h100, 1), "2026-02-03")), "license", "D1_D4_ADVANCED")
+test_license_b7_cambodia_from_2026_02_03 if {
+	t.is(line(t.with_date(t.order("KH", t.h100, 1), "2026-02-03")), "license", "D1_D4_ADVANCED")
+}
 
 test_notify_b3_adv_b_to_d5 if t.is(line(t.order("CN", t.bchip, 10)), "notify", "NAC")
 
@@ -94,7 +102,9 @@ test_allow_b9_other_destination if t.is(line(t.order("KR", t.h100, 100)), "allow
 
 # Classification ---------------------------------------------------------------
 
-test_license_performance_only_adv_a if t.is(line(t.order("SA", {"tpp": 5000, "pd": 6}, 10)), "license", "D1_D4_ADVANCED")
+test_license_performance_only_adv_a if {
+	t.is(line(t.order("SA", {"tpp": 5000, "pd": 6}, 10)), "license", "D1_D4_ADVANCED")
+}
 
 test_allow_performance_only_adv_b_is_aca if t.is(line(t.order("SA", {"tpp": 3000, "pd": 2}, 10)), "allow", "ACA")
 
@@ -118,9 +128,13 @@ test_baseline_consumes_no_quota if {
 
 # Row B10: the is-informed letter of April 2025 ------------------------------------
 
-test_license_b10_h20_to_china_from_2025_04_09 if t.is(line(t.with_date(t.order("CN", t.h20, 100), "2025-04-09")), "license", "IS_INFORMED")
+test_license_b10_h20_to_china_from_2025_04_09 if {
+	t.is(line(t.with_date(t.order("CN", t.h20, 100), "2025-04-09")), "license", "IS_INFORMED")
+}
 
-test_allow_b10_not_before_2025_04_09 if t.is(line(t.with_date(t.order("CN", t.h20, 100), "2025-04-08")), "allow", "NOT_CONTROLLED")
+test_allow_b10_not_before_2025_04_09 if {
+	t.is(line(t.with_date(t.order("CN", t.h20, 100), "2025-04-08")), "allow", "NOT_CONTROLLED")
+}
 
 test_license_b10_h20_to_hong_kong_and_macau if {
 	t.is(line(t.order("HK", t.h20, 1)), "license", "IS_INFORMED")
@@ -165,7 +179,9 @@ test_notify_m1_hbm_exception_to_china if {
 	t.is(line(o), "notify", "HBM")
 }
 
-test_license_m2_hbm_to_china_without_the_certification if t.is(line(t.order("CN", t.hbm2, 1000)), "license", "HBM_LICENSE")
+test_license_m2_hbm_to_china_without_the_certification if {
+	t.is(line(t.order("CN", t.hbm2, 1000)), "license", "HBM_LICENSE")
+}
 
 test_license_m2_hbm_above_the_exception_density if {
 	o := t.with_end_user(t.order("CN", t.hbm3e, 1000), eu_hbm("CN"))
@@ -216,7 +232,8 @@ test_allow_c3a_below_50_percent if {
 }
 
 test_deny_c2_a_listed_party_before_its_affiliates if {
-	eu := object.union(owned("SG", [t.owner("L1", 60, "case-by-case")]), {"restrictions": [{"list": "entity-list", "policy": "denial"}]})
+	listed := {"restrictions": [{"list": "entity-list", "policy": "denial"}]}
+	eu := object.union(owned("SG", [t.owner("L1", 60, "case-by-case")]), listed)
 	t.is(line(t.with_end_user(t.with_date(t.order("SG", t.bchip, 1), "2026-12-01"), eu)), "deny", "RESTRICTED_PARTY")
 }
 

@@ -51,7 +51,8 @@ test_non_datacenter_adv_a_is_in_the_b_column if {
 }
 
 test_until_stateless_cuts_after_first_stateless_row if {
-	lib.until_stateless([{"row": "A", "quota": {}}, {"row": "B"}, {"row": "C"}]) == [{"row": "A", "quota": {}}, {"row": "B"}]
+	cut := lib.until_stateless([{"row": "A", "quota": {}}, {"row": "B"}, {"row": "C"}])
+	cut == [{"row": "A", "quota": {}}, {"row": "B"}]
 }
 
 test_end_user_defaults_to_ship_to_and_parent_to_hq if {
@@ -76,7 +77,8 @@ test_system_is_classified_chip_by_chip if {
 	# 8 x H20 sum to 18,944 TPP, far above 4800, but each chip is below
 	# both 3A090.b prongs: the system is not adv-a.
 	lib.item_class({"tpp": 18944, "contains": [{"item": "H20", "count": 8, "tpp": 2368, "pd": 2.91}]}) == "other"
-	lib.item_class({"tpp": 126656, "contains": [{"item": "H100", "count": 8, "eccn": "3A090.a", "tpp": 15832, "pd": 19.45}]}) == "adv-a"
+	chip := {"item": "H100", "count": 8, "eccn": "3A090.a", "tpp": 15832, "pd": 19.45}
+	lib.item_class({"tpp": 126656, "contains": [chip]}) == "adv-a"
 	lib.item_class({"eccn": "4A090.a", "contains": [{"item": "X", "count": 2, "tpp": 3000, "pd": 2}]}) == "adv-a"
 }
 
@@ -119,5 +121,6 @@ test_hbm_exception_needs_an_eligible_exporter_and_the_certification if {
 	lib.hbm_exception(f, {"hbm": {"exporter_hq": "KR", "exporter_parent_hq": "KR", "certification": "HBM"}})
 	not lib.hbm_exception(f, {"hbm": {"exporter_hq": "KR", "exporter_parent_hq": "CN", "certification": "HBM"}})
 	not lib.hbm_exception(f, {"hbm": {"exporter_hq": "SG", "exporter_parent_hq": "SG", "certification": "HBM"}})
-	not lib.hbm_exception({"date": "2025-06-02", "certifications": set()}, {"hbm": {"exporter_hq": "US", "exporter_parent_hq": "US", "certification": "HBM"}})
+	exporter := {"hbm": {"exporter_hq": "US", "exporter_parent_hq": "US", "certification": "HBM"}}
+	not lib.hbm_exception({"date": "2025-06-02", "certifications": set()}, exporter)
 }

@@ -127,7 +127,12 @@ _affiliated(p) if restricted_share(p) >= _aff.threshold_pct * 100
 
 # affiliated: the parties the rule restricts on the order's date, each
 # party looked up inside the call, in a fixed role order.
-affiliated(o) := [p | affiliates_in_force(o.date); some role in _roles; _affiliated(o.parties[role]); p := o.parties[role]]
+affiliated(o) := [p |
+	affiliates_in_force(o.date)
+	some role in _roles
+	_affiliated(o.parties[role])
+	p := o.parties[role]
+]
 
 _owner_policies(p) := {y | some x in p.owners; _restricted_owner(x); some r in x.restrictions; y := r.policy}
 

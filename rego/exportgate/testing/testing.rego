@@ -19,7 +19,10 @@ laptop := {"eccn": "EAR99"}
 h20 := {"tpp": 2368, "pd": 2.91, "datacenter": true, "dram_bandwidth_gbps": 4000, "is_informed": true}
 
 # Systems list their chips; the catalog sums their TPP per system.
-hgx_h100 := {"eccn": "4A090.a", "tpp": 126656, "datacenter": true, "contains": [object.union(h100, {"item": "NVIDIA-H100-SXM5-80GB", "count": 8})]}
+hgx_h100 := {
+	"eccn": "4A090.a", "tpp": 126656, "datacenter": true,
+	"contains": [object.union(h100, {"item": "NVIDIA-H100-SXM5-80GB", "count": 8})],
+}
 
 hgx_h20 := {"tpp": 18944, "datacenter": true, "contains": [object.union(h20, {"item": "NVIDIA-H20-96GB", "count": 8})]}
 
@@ -30,7 +33,10 @@ hbm2 := {"eccn": "3A090.c", "memory_bandwidth_density": 2.78}
 hbm3e := {"eccn": "3A090.c", "memory_bandwidth_density": 9.8}
 
 # An owner of a party with a share in percent and its screening hits.
-owner(id, share, policy) := {"id": id, "name": id, "share": share, "restrictions": [{"list": "entity-list", "policy": policy}]}
+owner(id, share, policy) := {
+	"id": id, "name": id, "share": share,
+	"restrictions": [{"list": "entity-list", "policy": policy}],
+}
 
 clean_owner(id, share) := {"id": id, "name": id, "share": share, "restrictions": []}
 
@@ -49,7 +55,12 @@ order(dest, cls, qty) := {
 
 # lines builds an order with one line per (classification, quantity) pair.
 order_lines(dest, pairs) := object.union(order(dest, {}, 1), {"lines": ls}) if {
-	ls := [l | some i; p := pairs[i]; id := format_int((i + 1) * 10, 10); l := {"id": id, "item": "X", "quantity": p[1], "classification": p[0]}]
+	ls := [l |
+		some i
+		p := pairs[i]
+		id := format_int((i + 1) * 10, 10)
+		l := {"id": id, "item": "X", "quantity": p[1], "classification": p[0]}
+	]
 }
 
 with_end_user(o, eu) := object.union(o, {"parties": object.union(o.parties, {"end_user": eu})})
