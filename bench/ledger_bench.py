@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from exportgate import Consumption
-from exportgate._ledgers import open_ledger
+from exportgate.ledger.urls import open_ledger
 
 ROOT = Path(__file__).resolve().parents[1]
 

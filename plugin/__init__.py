@@ -7,8 +7,8 @@ rego-cpp engine) decide each line ``allow``, ``notify``, ``license`` or
 from __future__ import annotations
 
 from ._adapter import Adapted, Adapter, Record
-from ._engine import Engine
-from ._engine_fake import FakeEngine
+from .engines.base import Engine
+from .engines.fake import FakeEngine
 from ._enrich import Enrichment
 from ._gate import Checked, Gate
 from ._exceptions import (AdapterError, AuditError, ConfigError, EngineError, EngineUnavailable,

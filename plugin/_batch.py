@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from ._adapter import Adapter, Record
-from ._engine import Answer, ask
+from .engines.base import Answer, ask
 from ._exceptions import AuditError, EngineError, InputError, LedgerError, OrderClosedError
 from ._model import Decision, Order
 from ._policy import Ladders

@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from . import _cli_diff
-from ._audit import read_key, verify
-from ._bundle import write_bundle
+from .audit.log import read_key, verify
+from .engines.bundle import write_bundle
 from ._exceptions import AuditError, ConfigError, ExportgateError, InputError, PluginError
 from ._gate import Checked, Gate
-from ._ledger import parse_duration
-from ._ledgers import open_ledger
+from .ledger.base import parse_duration
+from .ledger.urls import open_ledger
 from ._model import Outcome
 from ._plugins import Plugins
 from ._render import decision_table, ledger_table, regimes_table
@@ -228,7 +228,7 @@ def cmd_license(args: argparse.Namespace) -> int:
     """``exportgate license``: the registry of granted licenses (docs/licenses.md)."""
     from pathlib import Path
 
-    from . import _licenses
+    from .ledger import licenses as _licenses
     from ._render import license_report, licenses_table
     settings = _settings(args)
     if args.ledger is not None:

@@ -15,13 +15,15 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Iterator, TextIO
 
-from . import _enrich, _licenses
+from . import _enrich
+
+from .ledger import licenses as _licenses
 from ._adapter import Adapter, Record
-from ._engine import Engine, ask
+from .engines.base import Engine, ask
 from ._exceptions import (AuditError, EngineError, ExportgateError, InputError, LedgerError,
                           PluginError, UnknownRegimeError)
-from ._ledger import Hold, SqlLedger
-from ._ledgers import open_ledger
+from .ledger.base import Hold, SqlLedger
+from .ledger.urls import open_ledger
 from ._model import Decision, Order
 from ._plugins import Plugins
 from ._fold import Renderer, fold
@@ -71,7 +73,7 @@ class Gate:
         self._license_cache = _licenses.Cache()
         self.recorders: list[Recorder] = []
         if self.settings.audit_log is not None and not what_if:
-            from ._audit import AuditLog
+            from .audit.log import AuditLog
             self.recorders.append(AuditLog.from_settings(self.settings, self.plugins.regimes,
                                                          self.engine_name))
         for entry in self.settings.calendar:

@@ -31,8 +31,8 @@ from . import _schemas
 from ._adapter import Record
 from ._exceptions import ConfigError, ExportgateError, InputError
 from ._gate import Checked, Gate
-from ._ledger import COMMITTED, RESERVED
-from ._ledgers import open_ledger
+from .ledger.base import COMMITTED, RESERVED
+from .ledger.urls import open_ledger
 from ._model import Consumption, Order, Outcome
 from ._plugins import Plugins
 from ._regime import ROOT, Regime

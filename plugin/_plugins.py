@@ -22,10 +22,15 @@ from typing import Any, Callable, Iterable
 
 import pluggy
 
-from . import (_catalog, _engine_http, _engine_opa, _engine_regopy, _parties, _regime,
-               hookspecs)
+from . import _catalog, _parties, _regime, hookspecs
+
+from .engines import http as _engine_http
+
+from .engines import opa as _engine_opa
+
+from .engines import embedded as _engine_regopy
 from ._adapter import Adapted, Adapter, AdapterDispatch, Record, adapter_claims
-from ._engine import Engine, EngineFactory
+from .engines.base import Engine, EngineFactory
 from ._enrich import Enrichment
 from ._exceptions import ExportgateError, PluginError, UnknownRegimeError
 from ._model import Decision, Order

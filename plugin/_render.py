@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
-from ._ledger import QuotaState
-from ._licenses import number_of
+from .ledger.base import QuotaState
+from .ledger.licenses import number_of
 from ._model import Decision, Order
 
 

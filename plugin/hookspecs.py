@@ -28,7 +28,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from ._adapter import Adapted, Adapter, Record
-    from ._engine import EngineFactory
+    from .engines.base import EngineFactory
     from ._enrich import Enrichment
     from ._model import Decision, Order
     from ._regime import Regime

@@ -18,7 +18,7 @@ def conformance_cases() -> list[dict[str, Any]]:
 def record_licenses(gate: Any, case: dict[str, Any]) -> None:
     """Record a conformance case's granted licenses (docs/licenses.md) in a gate's ledger."""
     if case.get("licenses"):
-        from exportgate import _licenses
+        from exportgate.ledger import licenses as _licenses
         _licenses.add(gate.ledger, _licenses.parse({"licenses": case["licenses"]}, case["name"]))
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from exportgate import FakeEngine, InputError, Outcome, Record
 from exportgate._batch import BatchRun, Progress
-from exportgate._engine_regopy import RegopyEngine
+from exportgate.engines.embedded import RegopyEngine
 
 from tests.helpers import h100_order
 

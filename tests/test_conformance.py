@@ -5,7 +5,9 @@ from typing import Any
 
 import pytest
 
-from exportgate import InputError, Outcome, _licenses
+from exportgate import InputError, Outcome
+
+from exportgate.ledger import licenses as _licenses
 from exportgate._gate import Gate
 
 from tests.helpers import conformance_cases

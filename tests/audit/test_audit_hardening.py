@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from exportgate._audit import (KEYED, AuditLog, canonical, head_path, pending_path, read_key,
+from exportgate.audit.log import (KEYED, AuditLog, canonical, head_path, pending_path, read_key,
                                record_hash, verify)
 from exportgate._cli import EXIT_AUDIT, main
 from exportgate._exceptions import AuditError, ConfigError
@@ -58,7 +58,7 @@ def test_the_log_and_its_head_are_owner_only(tmp_path: Path) -> None:
 
 _KILLER = textwrap.dedent("""
     import os, sys
-    from exportgate import _audit
+    from exportgate.audit import log as _audit
     path, step = sys.argv[1], sys.argv[2]
     real = _audit.os
 
@@ -267,7 +267,7 @@ def test_an_unwritable_audit_log_exits_5(tmp_path: Path,
 
 def test_an_unwritable_audit_log_leaves_nothing_reserved_unreported(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from exportgate._ledgers import open_ledger
+    from exportgate.ledger.urls import open_ledger
     code, out, _ = _check_with_log(tmp_path, "/dev/full", capsys)
     reported = {json.loads(x)["order"] for x in out.splitlines() if x.strip()}
     ledger = open_ledger(f"sqlite:///{tmp_path / 'l.db'}")

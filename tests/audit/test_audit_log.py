@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from exportgate._audit import GENESIS, AuditLog, canonical, head_path, record_hash, verify
+from exportgate.audit.log import GENESIS, AuditLog, canonical, head_path, record_hash, verify
 from exportgate._cli import main
 from exportgate._gate import Gate
 from exportgate._settings import Settings
@@ -270,7 +270,7 @@ def test_a_log_that_cannot_be_written_stops_the_check(tmp_path: Path,
     assert "cannot append the decision" in captured.err
     # The order is answered, held, and nothing of it stays reserved.
     assert "outcome LICENSE" in captured.out and "cannot append the decision" in captured.out
-    from exportgate._ledgers import open_ledger
+    from exportgate.ledger.urls import open_ledger
     ledger = open_ledger(f"sqlite:///{tmp_path / 'l.db'}")
     try:
         assert ledger.reservations() == [] and ledger.orders() == []

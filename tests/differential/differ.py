@@ -13,8 +13,8 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from exportgate._engine_opa import OpaEngine
-from exportgate._engine_regopy import RegopyEngine
+from exportgate.engines.opa import OpaEngine
+from exportgate.engines.embedded import RegopyEngine
 from exportgate._enrich import require_classification
 from exportgate._fold import Renderer, fold
 from exportgate._model import Order

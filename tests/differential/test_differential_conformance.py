@@ -14,7 +14,9 @@ from typing import Any
 
 import differ
 import pytest
-from exportgate import InputError, _engine, _licenses
+from exportgate import InputError
+from exportgate.engines import base as _engine
+from exportgate.ledger import licenses as _licenses
 from exportgate._gate import Gate
 from exportgate._plugins import Plugins
 from exportgate._settings import Settings

@@ -51,7 +51,7 @@ def test_the_generated_orders_are_valid_canonical_orders() -> None:
     from hypothesis import strategies as st
 
     import gen_orders
-    from exportgate import _licenses
+    from exportgate.ledger import licenses as _licenses
     from exportgate._enrich import require_classification
     from tests.licenses.builders import license_doc
     from exportgate._plugins import Plugins

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from exportgate._bundle import write_bundle
+from exportgate.engines.bundle import write_bundle
 from exportgate._plugins import Plugins
 from exportgate._settings import Settings
 from sidecar import Sidecar

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from exportgate._bundle import Bundle, read_bundle
+from exportgate.engines.bundle import Bundle, read_bundle
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from exportgate import ConfigError, InputError
-from exportgate._bundle import read_bundle, regimes_from_bundle, write_bundle
+from exportgate.engines.bundle import read_bundle, regimes_from_bundle, write_bundle
 from exportgate._cli import main
 from exportgate._gate import Gate
 from exportgate._plugins import Plugins

@@ -153,7 +153,7 @@ def test_a_stale_bundle_is_refused(side: Sidecar, tmp_path: Path) -> None:
 
 
 def test_a_sidecar_without_the_regime_is_refused(tmp_path: Path) -> None:
-    from exportgate._bundle import write_bundle
+    from exportgate.engines.bundle import write_bundle
     from exportgate._plugins import Plugins
     plugins = Plugins(Settings(), entry_points=False)
     path = tmp_path / "one.tar.gz"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from exportgate import EngineError, EngineUnavailable
 from exportgate._cli import main
-from exportgate._engine_opa import INSTALL, OpaEngine
+from exportgate.engines.opa import INSTALL, OpaEngine
 from exportgate._gate import Gate
 from exportgate._plugins import Plugins
 from exportgate._policy import policy_input

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from exportgate._engine_fake import FakeEngine
+from exportgate.engines.fake import FakeEngine
 from exportgate._gate import Gate
 from exportgate._model import Outcome
 from exportgate._regime import Regime

@@ -15,7 +15,7 @@ from exportgate._catalog import ItemCatalog
 from exportgate._cli import main
 from exportgate._exceptions import ConfigError, InputError, ValidationError
 from exportgate._input import RecordFile
-from exportgate._ledger_sqlite import SqliteLedger
+from exportgate.ledger.sqlite import SqliteLedger
 from exportgate._parties import PartyMaster
 from exportgate._settings import Settings
 from exportgate._validate import order_from_dict

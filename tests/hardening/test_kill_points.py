@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from exportgate._audit import pending_path, verify
-from exportgate._ledgers import open_ledger
+from exportgate.audit.log import pending_path, verify
+from exportgate.ledger.urls import open_ledger
 
 from tests.helpers import ROOT, h100_order
 
@@ -43,7 +43,11 @@ _RUNNER = textwrap.dedent("""
         sys.stdout.flush()
         os._exit(9)
 
-    from exportgate import _audit, _cli, _ledger_sqlite
+    from exportgate import _cli
+
+    from exportgate.audit import log as _audit
+
+    from exportgate.ledger import sqlite as _ledger_sqlite
 
     commit = _ledger_sqlite._Conn.commit
     def patched_commit(self):

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from exportgate._cli import _print_checked, main
 from exportgate._gate import Checked
-from exportgate._ledgers import open_ledger
+from exportgate.ledger.urls import open_ledger
 from exportgate._model import Decision, LineDecision, Order, Outcome, Reason
 
 from tests.helpers import h100_order

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 import yaml
 from exportgate._exceptions import ConfigError, ExportgateError
-from exportgate._ledger_postgres import PostgresLedger
-from exportgate._ledger_sqlite import SqliteLedger
+from exportgate.ledger.postgres import PostgresLedger
+from exportgate.ledger.sqlite import SqliteLedger
 from exportgate._redact import has_credentials, redact_url
 from exportgate._settings import Settings, check_ledger_url
 
@@ -145,7 +145,7 @@ def test_a_mistyped_ledger_on_the_command_line_is_refused_redacted(
 @pytest.mark.parametrize("url", [f"postgress://app:{SECRET}@db/ledger",
                                  f"postgresql+psycopg://app:{SECRET}@db/ledger"])
 def test_open_ledger_never_prints_the_password(url: str) -> None:
-    from exportgate._ledgers import open_ledger
+    from exportgate.ledger.urls import open_ledger
     with pytest.raises(ExportgateError) as err:
         open_ledger(url)
     assert SECRET not in str(err.value)

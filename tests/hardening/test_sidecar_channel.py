@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from exportgate._engine_http import OpaHttpEngine
+from exportgate.engines.http import OpaHttpEngine
 from exportgate._exceptions import ConfigError, EngineError, EngineUnavailable, UndefinedResult
 from exportgate._plugins import Plugins
 from exportgate._regime import Regime

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from exportgate import Settings, _licenses
+from exportgate import Settings
+
+from exportgate.ledger import licenses as _licenses
 from exportgate._gate import Gate
-from exportgate._ledger import SqlLedger
+from exportgate.ledger.base import SqlLedger
 from exportgate._plugins import Plugins
 
 REGIME = "us-advanced-computing-2023"

@@ -31,8 +31,8 @@ import pytest
 
 import cli
 import scenario
-from exportgate._ledger import SqlLedger
-from exportgate._ledgers import open_ledger
+from exportgate.ledger.base import SqlLedger
+from exportgate.ledger.urls import open_ledger
 
 REPETITIONS = int(os.environ.get("EXPORTGATE_LEDGER_REPETITIONS", "20"))
 #: Orders of the batch, three times the race's sizes: about six go to LPP,

@@ -19,8 +19,8 @@ import pytest
 import cli
 import scenario
 from exportgate import LedgerError
-from exportgate._ledgers import open_ledger
-from exportgate._ledger_postgres import PostgresLedger, lock_id, redact
+from exportgate.ledger.urls import open_ledger
+from exportgate.ledger.postgres import PostgresLedger, lock_id, redact
 from pgserver import PgServer, free_port
 
 EXIT_HELD = 3

@@ -22,7 +22,7 @@ import pytest
 
 import scenario
 from exportgate import Order
-from exportgate._ledgers import open_ledger
+from exportgate.ledger.urls import open_ledger
 
 PROCESSES = 8
 ORDERS_PER_PROCESS = 50

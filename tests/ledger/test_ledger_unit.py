@@ -10,8 +10,8 @@ from typing import Any, Iterator
 import pytest
 
 from exportgate import Consumption, LedgerError, OrderClosedError
-from exportgate._ledger import MIGRATIONS, SCHEMA_VERSION, SqlLedger, parse_duration
-from exportgate._ledgers import open_ledger
+from exportgate.ledger.base import MIGRATIONS, SCHEMA_VERSION, SqlLedger, parse_duration
+from exportgate.ledger.urls import open_ledger
 
 CAP = 1000
 
@@ -99,9 +99,9 @@ def test_migrates_a_version_1_ledger(ledger_url: str) -> None:
 def _unopened(url: str) -> SqlLedger:
     """The backend object for ``url`` without running ``init``."""
     if url.startswith("sqlite:"):
-        from exportgate._ledger_sqlite import SqliteLedger
+        from exportgate.ledger.sqlite import SqliteLedger
         return SqliteLedger(url, 5.0)
-    from exportgate._ledger_postgres import PostgresLedger
+    from exportgate.ledger.postgres import PostgresLedger
     return PostgresLedger(url, 5.0)
 
 

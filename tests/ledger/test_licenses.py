@@ -19,10 +19,11 @@ import pytest
 import cli
 import license_race
 from test_ledger_crash import ledger_state, printed_state, run_and_kill
-from exportgate import Order, _licenses
+from exportgate import Order
+from exportgate.ledger import licenses as _licenses
 from exportgate._exceptions import ConfigError
-from exportgate._ledger import SCHEMA_VERSION
-from exportgate._ledgers import open_ledger
+from exportgate.ledger.base import SCHEMA_VERSION
+from exportgate.ledger.urls import open_ledger
 
 PROCESSES = 4
 ORDERS_PER_PROCESS = 8

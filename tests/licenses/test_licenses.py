@@ -15,7 +15,7 @@ from typing import Any, Callable
 import pytest
 
 from exportgate import Outcome
-from exportgate import _licenses
+from exportgate.ledger import licenses as _licenses
 from exportgate._cli import main
 from exportgate._exceptions import ConfigError, LedgerError
 from exportgate._gate import Gate

@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ._exceptions import ConfigError
-from ._ledger import SqlLedger
-from ._redact import redact_url
+from .._exceptions import ConfigError
+from .base import SqlLedger
+from .._redact import redact_url
 
 #: The mode of a ledger file this module creates.
 FILE_MODE = 0o600

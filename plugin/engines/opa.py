@@ -16,11 +16,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ._engine import Engine, package_of, test_rule_names
-from ._exceptions import EngineError, EngineUnavailable
-from ._regime import Regime
-from ._settings import Settings
-from .hookspecs import hookimpl
+from .base import Engine, package_of, test_rule_names
+from .._exceptions import EngineError, EngineUnavailable
+from .._regime import Regime
+from .._settings import Settings
+from ..hookspecs import hookimpl
 
 #: The pinned bindings and the command that installs them.
 BINDINGS = "opa-golib-python-bindings==0.4.4"

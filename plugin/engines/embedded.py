@@ -11,11 +11,11 @@ import json
 import threading
 from typing import Any, Callable
 
-from ._engine import Engine, package_of, test_rule_names
-from ._exceptions import EngineError, EngineUnavailable
-from ._regime import Regime
-from ._settings import Settings
-from .hookspecs import hookimpl
+from .base import Engine, package_of, test_rule_names
+from .._exceptions import EngineError, EngineUnavailable
+from .._regime import Regime
+from .._settings import Settings
+from ..hookspecs import hookimpl
 
 #: The rules of a regime an engine is asked for.
 ENTRY_RULES = ("ladders",)

@@ -50,9 +50,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._exceptions import AuditError, ConfigError
-from ._model import Decision, Order
-from ._regime import Regime
+from .._exceptions import AuditError, ConfigError
+from .._model import Decision, Order
+from .._regime import Regime
 
 GENESIS = "0" * 64
 #: The ``chain`` of a keyed record.

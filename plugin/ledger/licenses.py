@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from . import _schemas
-from ._exceptions import ConfigError, LedgerError
-from ._ledger import SqlLedger
-from ._model import Order
-from ._validate import load_yaml, validate_data
+from .. import _schemas
+from .._exceptions import ConfigError, LedgerError
+from .base import SqlLedger
+from .._model import Order
+from .._validate import load_yaml, validate_data
 
 #: The prefix of a license entry's quota key: ``license:<number>:<entry index>``.
 KEY_PREFIX = "license:"

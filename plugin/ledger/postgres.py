@@ -65,9 +65,9 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from ._exceptions import ConfigError
-from ._ledger import SqlLedger
-from ._redact import redact_url
+from .._exceptions import ConfigError
+from .base import SqlLedger
+from .._redact import redact_url
 
 #: The advisory lock ``init`` takes so that concurrent first starts migrate once.
 SCHEMA_LOCK_NAME = "exportgate:schema"

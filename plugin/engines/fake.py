@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ._regime import Regime
+from .._regime import Regime
 
 #: handler(regime, rule, input) -> the rule's value (None: undefined).
 Handler = Callable[[Regime, str, dict[str, Any]], Any]

@@ -5,10 +5,10 @@ import the logic and this module imports the backends, with no loop.
 """
 from __future__ import annotations
 
-from ._exceptions import ConfigError
-from ._ledger import SqlLedger
-from ._ledger_sqlite import SqliteLedger
-from ._redact import redact_url
+from .._exceptions import ConfigError
+from .base import SqlLedger
+from .sqlite import SqliteLedger
+from .._redact import redact_url
 
 
 def open_ledger(url: str, timeout: float = 5.0) -> SqlLedger:
@@ -17,7 +17,7 @@ def open_ledger(url: str, timeout: float = 5.0) -> SqlLedger:
         ledger: SqlLedger = SqliteLedger(url, timeout)
     elif url.startswith(("postgresql:", "postgres:")):
         try:
-            from ._ledger_postgres import PostgresLedger
+            from .postgres import PostgresLedger
         except ImportError as exc:
             raise ConfigError(f"ledger {redact_url(url)}: the PostgreSQL ledger needs psycopg 3 "
                               f"(pip install 'psycopg[binary]'): {exc}") from None

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol, runtime_checkable
 
-from ._regime import Regime
-from ._settings import Settings
+from .._regime import Regime
+from .._settings import Settings
 
 
 @runtime_checkable

@@ -51,12 +51,12 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.retry import Retry
 
-from ._engine import Answer, Engine
-from ._exceptions import ConfigError, EngineError, EngineUnavailable, UndefinedResult
-from ._redact import redact_url
-from ._regime import Regime
-from ._settings import ENGINE_DEFAULTS, Settings, parse_url
-from .hookspecs import hookimpl
+from .base import Answer, Engine
+from .._exceptions import ConfigError, EngineError, EngineUnavailable, UndefinedResult
+from .._redact import redact_url
+from .._regime import Regime
+from .._settings import ENGINE_DEFAULTS, Settings, parse_url
+from ..hookspecs import hookimpl
 
 #: Where a bundle made by ``exportgate bundle`` keeps each regime's revision.
 REVISIONS_PATH = "exportgate/revisions"

@@ -30,9 +30,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ._engine import package_of
-from ._exceptions import ConfigError
-from ._regime import ROOT, Regime, parse_metadata
+from .base import package_of
+from .._exceptions import ConfigError
+from .._regime import ROOT, Regime, parse_metadata
 
 MANIFEST = ".manifest"
 REVISIONS = f"{ROOT}/revisions"

@@ -23,8 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Protocol
 
-from ._exceptions import ConfigError, LedgerError, OrderClosedError
-from ._model import Consumption
+from .._exceptions import ConfigError, LedgerError, OrderClosedError
+from .._model import Consumption
 
 #: A migration statement: portable SQL, or ``{dialect: SQL}`` for what differs
 #: (a dialect missing from the mapping skips the statement).
@@ -442,7 +442,7 @@ class SqlLedger:
             return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
 
-    # -- licenses (docs/licenses.md; `_licenses` holds the logic) ---------
+    # -- licenses (docs/licenses.md; `ledger.licenses` holds the logic) ---------
 
     _LICENSE_COLUMNS = ("number", "issued", "expires", "destinations", "consignees",
                         "end_users", "items", "conditions", "revoked_at", "added_at")
