@@ -161,3 +161,13 @@ def test_a_row_that_only_counts_keeps_the_total_growing(make_gate: Any) -> None:
     gate.ledger.release("AIA-1")
     again = gate.check(h100_order("AIA-2", "DE", 10, end_user=end_user)).decision
     assert again.lines[0].reasons[0].code == "AIA"
+
+
+def test_messages_quote_the_numbers_in_force(make_gate: Any) -> None:
+    """A parameter override never leaves a stale number in a message or a citation."""
+    settings = Settings(parameters={"us-country-deals-2025": {"low_volume_cap_tpp": 3166400}})
+    gate = make_gate("us-country-deals-2025", settings=settings)
+    reason = gate.check(h100_order("LV", "KR", 100)).decision.lines[0].reasons[0]
+    assert reason.code == "LOW_VOLUME"
+    assert "3,166,400 TPP per consignee" in reason.cite
+    assert "1,583,200 of kr-1's 3,166,400 TPP" in reason.message
