@@ -61,9 +61,6 @@ _NAMES = {"AG": "sold-to", "WE": "ship-to", "RE": "bill-to", "RG": "payer",
           "VE": "sales employee", "AP": "contact person", "ZM": "employee responsible",
           "SP": "forwarding agent", "LF": "vendor"}
 
-#: Reason codes by the trade-compliance dimension SAP keeps a status for.
-_EMBARGO = frozenset({"EMBARGO"})
-_SANCTIONED_LIST = frozenset({"RESTRICTED_PARTY"})
 
 
 class PartnerFunctions:
@@ -122,9 +119,10 @@ class BlockCodes:
         """A line's SAP trade-compliance statuses: embargo, sanctioned list, legal control."""
         if not held(line.outcome):
             return {"embargo": self.ok, "sanctioned_list": self.ok, "legal_control": self.ok}
-        codes = {r.code for r in line.reasons}
-        embargo, listed = bool(codes & _EMBARGO), bool(codes & _SANCTIONED_LIST)
-        legal = bool(codes - _EMBARGO - _SANCTIONED_LIST) or not (embargo or listed)
+        # Each row of the regime's data names its check (`check:` in data.yaml).
+        checks = {r.check or "legal_control" for r in line.reasons}
+        embargo, listed = "embargo" in checks, "sanctioned_list" in checks
+        legal = "legal_control" in checks or not (embargo or listed)
         return {"embargo": self.not_ok if embargo else self.ok,
                 "sanctioned_list": self.not_ok if listed else self.ok,
                 "legal_control": self.not_ok if legal else self.ok}

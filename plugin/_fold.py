@@ -133,6 +133,7 @@ class _Row:
     cite: Template
     message: Template
     obligations: tuple[dict[str, Any], ...]
+    check: str
 
 
 class Renderer:
@@ -152,7 +153,8 @@ class Renderer:
             name: _Row(info["code"], info.get("outcome"), compile_template(info["cite"]),
                        compile_template(info["message"]),
                        tuple({"code": o, **obligations.get(o, {})}
-                             for o in info.get("obligations", ())))
+                             for o in info.get("obligations", ())),
+                 info.get("check", "legal_control"))
             for name, info in regime.rows.items()}
 
     def _row(self, row: str) -> _Row:
@@ -164,7 +166,8 @@ class Renderer:
 
     def _reason(self, row: str, *layers: Mapping[str, str]) -> Reason:
         info = self._row(row)
-        return Reason(info.code, render(info.cite, *layers), render(info.message, *layers), row)
+        return Reason(info.code, render(info.cite, *layers), render(info.message, *layers), row,
+                      info.check)
 
     @staticmethod
     def _line_values(line: Line, ladder: LineLadder) -> dict[str, str]:

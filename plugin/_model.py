@@ -303,11 +303,16 @@ class Reason:
     cite: str
     message: str
     row: str | None = None
+    #: The trade-compliance check the row belongs to (``embargo``,
+    #: ``sanctioned_list``, ``legal_control``), from the regime's data.
+    check: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {"code": self.code, "cite": self.cite, "message": self.message}
         if self.row is not None:
             out["row"] = self.row
+        if self.check is not None:
+            out["check"] = self.check
         return out
 
 

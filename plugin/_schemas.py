@@ -170,6 +170,9 @@ ROW = {"type": "dict", "schema": {
     "cite": {"type": "string", "required": True, "empty": False},
     "message": {"type": "string", "required": True, "empty": False},
     "obligations": {"type": "list", "schema": {"type": "string"}},
+    # The trade-compliance check the row belongs to, as ERPs keep a status per
+    # check (SAP: embargo, sanctioned-party list, legal control); default legal.
+    "check": {"type": "string", "allowed": ["embargo", "sanctioned_list", "legal_control"]},
 }}
 
 #: Every regime's data file: its rows (the decision table's reasons) and

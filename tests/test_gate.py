@@ -171,3 +171,15 @@ def test_messages_quote_the_numbers_in_force(make_gate: Any) -> None:
     assert reason.code == "LOW_VOLUME"
     assert "3,166,400 TPP per consignee" in reason.cite
     assert "1,583,200 of kr-1's 3,166,400 TPP" in reason.message
+
+
+def test_each_reason_names_its_trade_compliance_check(make_gate: Any) -> None:
+    """The check a row belongs to is the regime's data, carried on every reason."""
+    gate = make_gate()
+    embargo = gate.check(h100_order("E1", "IR", 1)).decision.lines[0].reasons[0]
+    listed = gate.check(h100_order("L1", "DE", 1, end_user={
+        "id": "x", "country": "DE", "restrictions": [{"list": "uvl", "policy": "case-by-case"}]})
+        ).decision.lines[0].reasons[0]
+    legal = gate.check(h100_order("T1", "IN", 100)).decision.lines[0].reasons[0]
+    assert [(r.code, r.check) for r in (embargo, listed, legal)] == [
+        ("EMBARGO", "embargo"), ("RESTRICTED_PARTY", "sanctioned_list"), ("LPP", "legal_control")]

@@ -11,11 +11,14 @@ import pytest
 from exportgate import Adapter, Decision, LineDecision, Order, Outcome, PluginError, Reason
 
 ALLOW, NOTIFY, LICENSE, DENY = Outcome.ALLOW, Outcome.NOTIFY, Outcome.LICENSE, Outcome.DENY
+#: The check each reason code's row names in the regimes' data (`check:`).
+CHECKS = {"EMBARGO": "embargo", "RESTRICTED_PARTY": "sanctioned_list"}
 
 
 def decide(order: Order, *outcomes: Outcome, codes: tuple[str, ...] = ()) -> Decision:
     """A decision giving the order's lines these outcomes (with these reason codes)."""
-    reasons = tuple(Reason(code, "cite", "message") for code in codes or ("ROW",))
+    reasons = tuple(Reason(code, "cite", "message", check=CHECKS.get(code))
+                    for code in codes or ("ROW",))
     lines = zip(order.lines, outcomes, strict=True)
     return Decision(order=order.id, regime="us-ai-diffusion-2025",
                     lines=tuple(LineDecision(line.id, outcome, reasons) for line, outcome in lines))
@@ -72,7 +75,7 @@ def test_sap_v4_writes_the_three_trade_compliance_statuses(
     adapter = registered["sap-odata-v4"]
     [order] = orders_of(adapter, "sap-odata-v4/4812-my-end-user.json")
     decision = Decision(order.id, "r", (
-        LineDecision("10", DENY, (Reason("EMBARGO", "c", "m"),)),
+        LineDecision("10", DENY, (Reason("EMBARGO", "c", "m", "C1", "embargo"),)),
         LineDecision("20", ALLOW, (Reason("NOT_CONTROLLED", "c", "m"),))))
     wb = adapter.writeback(order, decision)
     statuses = [(i["TrdCmplncEmbargoSts"], i["TrdCmplncSnctndListChkSts"],
