@@ -42,8 +42,7 @@ test: setup postgres chromium lint
 	$(PY) -m pytest -q
 	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) tests/conformance/run.py
 	# The shared conformance runner too, where a copy lies beside the repository (CI).
-	if [ -f ../shared/conformance/run.py ]; then \
-	    PATH=$(abspath $(VENV))/bin:$$PATH $(PY) ../shared/conformance/run.py; fi
+	if [ -f ../shared/conformance/run.py ]; then PATH=$(abspath $(VENV))/bin:$$PATH $(PY) ../shared/conformance/run.py; fi  # optional
 
 test-fast: setup
 	$(PY) -m pytest -q -m 'not slow'
