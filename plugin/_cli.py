@@ -31,6 +31,7 @@ from .engines.bundle import write_bundle
 from ._exceptions import AuditError, ConfigError, ExportgateError, InputError, PluginError
 from ._gate import Checked, Gate
 from .ledger.base import parse_duration
+from .ledger.base import SqlLedger
 from .ledger.urls import open_ledger
 from ._model import Outcome
 from ._plugins import Plugins
@@ -197,11 +198,16 @@ def cmd_test(args: argparse.Namespace) -> int:
     return EXIT_FAIL_ON if failed or not passed else EXIT_OK
 
 
-def cmd_ledger(args: argparse.Namespace) -> int:
+def _open_ledger(args: argparse.Namespace) -> SqlLedger:
+    """The ledger ``--ledger`` names, else the configuration's."""
     settings = _settings(args)
     if args.ledger is not None:
         check_ledger_url(args.ledger, "--ledger")
-    ledger = open_ledger(args.ledger or settings.ledger, settings.ledger_timeout)
+    return open_ledger(args.ledger or settings.ledger, settings.ledger_timeout)
+
+
+def cmd_ledger(args: argparse.Namespace) -> int:
+    ledger = _open_ledger(args)
     try:
         if args.action == "init":
             print(f"ledger {ledger.label}: schema version {ledger.init()}")
@@ -230,10 +236,7 @@ def cmd_license(args: argparse.Namespace) -> int:
 
     from .ledger import licenses as _licenses
     from ._render import license_report, licenses_table
-    settings = _settings(args)
-    if args.ledger is not None:
-        check_ledger_url(args.ledger, "--ledger")
-    ledger = open_ledger(args.ledger or settings.ledger, settings.ledger_timeout)
+    ledger = _open_ledger(args)
     try:
         if args.action == "add":
             numbers = _licenses.add(ledger, _licenses.read_file(Path(args.file)))

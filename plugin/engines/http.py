@@ -118,15 +118,9 @@ class _WatchedConnection(HTTPConnection):
         super().request(*args, **kwargs)
 
 
-class _WatchedTlsConnection(HTTPSConnection):
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        _register(sock)
-        return sock
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _register(getattr(self, "sock", None))
-        super().request(*args, **kwargs)
+class _WatchedTlsConnection(_WatchedConnection, HTTPSConnection):
+    """HTTPS with the same socket registration: the watched methods come first in the
+    method order, then HTTPSConnection's TLS, then the plain connection's."""
 
 
 class _WatchedPool(HTTPConnectionPool):
