@@ -173,6 +173,9 @@ ROW = {"type": "dict", "schema": {
     # The trade-compliance check the row belongs to, as ERPs keep a status per
     # check (SAP: embargo, sanctioned-party list, legal control); default legal.
     "check": {"type": "string", "allowed": ["embargo", "sanctioned_list", "legal_control"]},
+    # The dates the rule that added the row took effect (and was withdrawn):
+    # a row applies only to orders dated in between.
+    "from": {**ISO_DATE}, "until": {**ISO_DATE},
 }}
 
 #: Every regime's data file: its rows (the decision table's reasons) and
@@ -192,7 +195,10 @@ REGIME_DATA: dict[str, Any] = {
 #: The shared library's data: country groups with optional effective dates,
 #: item-class thresholds, and the rows and obligations common to every regime.
 GROUP_MEMBER = {"type": "dict", "schema": {
-    "from": {**ISO_DATE}, "until": {**ISO_DATE}, "note": {"type": "string"}}}
+    "from": {**ISO_DATE}, "until": {**ISO_DATE}, "note": {"type": "string"},
+    # In the current eCFR text, but no Federal Register document moving the
+    # country has been found: not a member on any date until one is.
+    "pending": {"type": "boolean"}}}
 
 _GROUP_LIST = {"type": "list", "required": True, "minlength": 1, "schema": {"type": "string"}}
 
@@ -204,6 +210,13 @@ LIB_DATA: dict[str, Any] = {
                                "valuesrules": GROUP_MEMBER}},
     "concern": _GROUP_LIST, "embargo": _GROUP_LIST, "licensed": _GROUP_LIST,
     "exempt": _GROUP_LIST,
+    "standing": {"type": "list", "required": True, "schema": {"type": "dict", "schema": {
+        "row": {"type": "string", "required": True},
+        "lines": {"type": "string", "required": True, "allowed": ["all", "informed"]},
+        "from": {**ISO_DATE}, "until": {**ISO_DATE},
+        "switch": {"type": "string"},
+        **{k: {"type": "list", "schema": {"type": "string"}}
+           for k in ("destination", "end_user", "headquarters")}}}},
     "classes": {"type": "dict", "required": True, "schema": {
         "eccn": {"type": "dict", "required": True,
                  "keysrules": {"type": "string",

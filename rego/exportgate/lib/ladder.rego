@@ -49,6 +49,10 @@ order_row(f) := "C1" if {
 	f.domestic
 }
 
+# in_force: row r (of `rows`, else the library's) applies on date d: the rule
+# that added it had taken effect (`from`) and was not withdrawn (`until`).
+in_force(rows, r, d) if _dated(row_info(rows, r), d)
+
 # b_row: rows B3, B5, B6, B8, B9 for adv-b (and non-datacenter adv-a) lines.
 b_row(f) := "B3" if {
 	f.dest_concern
@@ -57,6 +61,7 @@ b_row(f) := "B3" if {
 } else := "B6" if {
 	f.licensed_destination
 	f.verified == "dc-veu"
+	in_force({}, "B6", f.date)
 } else := "B8" if {
 	f.licensed_destination
 } else := "B9"
@@ -81,7 +86,11 @@ hbm_ladders(f, rows, p) := {"hbm": x, "hbm:low": _hbm_low(f, rows, p, x)} if {
 	x := [candidate(rows, _hbm_row(f))]
 }
 
-_hbm_row(f) := "M2" if {
+# Before 3A090.c took effect (the date of rows M1-M3), high bandwidth memory
+# was not an advanced computing item: row M0.
+_hbm_row(f) := "M0" if {
+	not in_force({}, "M3", f.date)
+} else := "M2" if {
 	f.dest_concern
 } else := "M2" if {
 	f.hq_concern
@@ -195,11 +204,79 @@ line_doc(l, variant) := {
 	t := _tpp(l)
 }
 
-# document: the whole answer for one order.
-document(regime, f, ladders, lines) := {
+# Standing rules (data: `standing`) ----------------------------------------
+# Dated facts that bind the exporter whichever regime reads the order (the
+# Russia and Belarus sanctions, the is-informed letter), written once here and
+# applied to every regime's ladders by `document`, so no regime can leave
+# them out. A rule that stands on the order raises every candidate of the
+# ladders it reaches that is less strict than its row to that row: it never
+# loosens a regime's answer, and a deny or an order-wide row (C1-C3) as strict
+# stays.
+
+_strictness := {"allow": 0, "notify": 1, "license": 2, "deny": 3}
+
+# standing: the rules that stand on this order (p: the regime's parameters,
+# for a rule's `switch`), in data order.
+standing(f, p) := [s | some s in tables.standing; _stands(s, f, p)]
+
+_stands(s, f, p) if {
+	_dated(s, f.date)
+	_switched_on(s, p)
+	_reaches(s, f)
+}
+
+_switched_on(s, _) if not s.switch
+
+_switched_on(s, p) if object.get(p, [s.switch, "enabled"], true) == true
+
+_reaches(s, f) if _any(f.dest_groups, object.get(s, "destination", []))
+
+_reaches(s, f) if _any(f.end_user_groups, object.get(s, "end_user", []))
+
+_reaches(s, f) if _any(f.hq_groups, object.get(s, "headquarters", []))
+
+# A rule reaches every ladder (`lines: all`) or the ladders of items an
+# is-informed letter names (the ":informed" ones).
+_scope(s, _) if s.lines == "all"
+
+_scope(s, k) if {
+	s.lines == "informed"
+	endswith(k, ":informed")
+}
+
+# with_standing: the ladders with the standing rules applied; each ladder is
+# raised by the strictest rule that reaches it (the first in data order on a
+# tie), which raises it at least as far as any other would.
+with_standing(ladders, _, ss) := ladders if {
+	count(ss) == 0
+} else := {k: v | some k, x in ladders; v := _raised_ladder(k, x, ss)}
+
+_raised_ladder(k, entries, ss) := raise(entries, candidate({}, top.row)) if {
+	rs := [s | some s in ss; _scope(s, k)]
+	count(rs) > 0
+	m := max({v | some s in rs; v := _strictness[row_info({}, s.row).outcome]})
+	tops := [s | some s in rs; _strictness[row_info({}, s.row).outcome] == m]
+	top := tops[0]
+} else := entries
+
+# raise: every candidate less strict than `row` becomes `row`; the ladder is
+# cut after its first candidate that always applies. (The comprehension
+# binds its value with `:=`: rego-cpp 1.5 answers `[f(e, x) | some e in xs]`
+# inside a function as if the function's argument x were unbound.)
+raise(entries, row) := until_stateless(raised) if {
+	raised := [y | some e in entries; y := _raise(e, row)]
+}
+
+_raise(e, row) := row if {
+	_strictness[e.outcome] < _strictness[row.outcome]
+} else := e
+
+# document: the whole answer for one order (p: the regime's parameters),
+# the standing rules applied to its ladders.
+document(regime, f, p, ladders, lines) := {
 	"contract": CONTRACT,
 	"regime": regime,
-	"ladders": ladders,
+	"ladders": with_standing(ladders, f, standing(f, p)),
 	"facts": {
 		"dest": f.dest, "hq": f.hq, "parent_hq": f.parent_hq,
 		"consignee": f.consignee, "year": f.year, "lists": f.lists,

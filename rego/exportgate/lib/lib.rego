@@ -51,7 +51,10 @@ verified(o) := object.get(end_user(o), "verified", "")
 
 certifications(o) := {c | some c in object.get(end_user(o), "certifications", [])}
 
+# A dated fact (a group member, a period, a row) in force on date d. A
+# `pending` member (in the current eCFR text, its rule not found) never is.
 _dated(m, d) if {
+	not m.pending
 	object.get(m, "from", "0000-01-01") <= d
 	d < object.get(m, "until", "9999-12-31")
 }
@@ -171,6 +174,9 @@ facts(o) := {
 	"dest_concern": _holds([1 | _any(dg, tables.concern)]),
 	"hq_concern": _holds([1 | some gs in [hg, pg]; _any(gs, tables.concern)]),
 	"licensed_destination": _holds([1 | _any(dg, tables.licensed); not _any(dg, tables.exempt)]),
+	"dest_groups": dg,
+	"end_user_groups": groups_of(country(end_user(o).country), o.date),
+	"hq_groups": hg | pg,
 } if {
 	rs := restrictions(o)
 	af := affiliated(o)

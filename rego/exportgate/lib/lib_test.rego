@@ -124,3 +124,51 @@ test_hbm_exception_needs_an_eligible_exporter_and_the_certification if {
 	exporter := {"hbm": {"exporter_hq": "US", "exporter_parent_hq": "US", "certification": "HBM"}}
 	not lib.hbm_exception({"date": "2025-06-02", "certifications": set()}, exporter)
 }
+
+# Country groups are dated facts -------------------------------------------
+
+test_uae_keeps_d4_until_the_rule_moving_it_to_a5_is_found if {
+	not lib.in_group("A5", "AE", "2025-09-15")
+	not lib.in_group("A5", "AE", "2026-12-01")
+	lib.in_group("D4", "AE", "2025-09-15")
+	lib.facts(_order_to("AE", "2025-09-15")).licensed_destination
+}
+
+test_russia_and_belarus_from_the_rules_that_sanctioned_them if {
+	not lib.in_group("RU_BY", "RU", "2022-02-23")
+	lib.in_group("RU_BY", "RU", "2022-02-24")
+	not lib.in_group("RU_BY", "BY", "2022-03-01")
+	lib.in_group("RU_BY", "BY", "2022-03-02")
+}
+
+_order_to(c, d) := {"date": d, "parties": {"ship_to": {"id": "a", "country": c}}, "lines": []}
+
+# Standing rules -------------------------------------------------------------
+
+_deny := {"row": "B2", "outcome": "deny", "code": "D5_ADVANCED"}
+
+_r1 := {"row": "R1", "outcome": "license", "code": "RUSSIA_BELARUS"}
+
+test_a_standing_rule_never_loosens_a_row if {
+	lib.raise([_deny], _r1) == [_deny]
+	lib.raise([{"row": "C3", "outcome": "license", "code": "RESTRICTED_PARTY"}], _r1)[0].row == "C3"
+}
+
+test_a_standing_rule_raises_metered_rows_and_cuts_the_ladder if {
+	q := {"key": "lpp:c1:2025", "cap": 10, "measure": "tpp"}
+	ladder := [
+		{"row": "D6", "outcome": "notify", "code": "LPP", "quota": q},
+		{"row": "D8", "outcome": "license", "code": "TIER2_LICENSE", "quota": q},
+		_deny,
+	]
+	lib.raise(ladder, _r1) == [_r1]
+}
+
+test_standing_rules_stand_on_their_dates_and_places if {
+	[s.row | some s in lib.standing(lib.facts(_order_to("RU", "2025-06-02")), {})] == ["R1", "B10"]
+	[s.row | some s in lib.standing(lib.facts(_order_to("RU", "2025-04-08")), {})] == ["R1"]
+	lib.standing(lib.facts(_order_to("RU", "2022-02-23")), {}) == []
+	[s.row | some s in lib.standing(lib.facts(_order_to("CN", "2025-04-09")), {})] == ["B10"]
+	lib.standing(lib.facts(_order_to("CN", "2025-04-08")), {}) == []
+	lib.standing(lib.facts(_order_to("CN", "2025-06-02")), {"is_informed": {"enabled": false}}) == []
+}

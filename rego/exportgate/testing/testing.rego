@@ -118,3 +118,48 @@ is(line, outcome, code) if {
 	line.outcome == outcome
 	line.reasons[0].code == code
 }
+
+# Standing rules (rego/exportgate/lib/data.yaml, `standing`): orders every
+# regime must decide alike, with the outcome and the first reason's code
+# (null: any code, where regimes name the same outcome differently).
+ru_end_user := {"id": "ru1", "country": "RU"}
+
+# An H20-class chip that is not named in the letter.
+h20_uninformed := object.remove(h20, ["is_informed"])
+
+nac_item := {"eccn": "5A992.c"}
+
+standing_cases := [
+	{"why": "H20 to Russia", "order": order("RU", h20, 8), "outcome": "license", "code": "RUSSIA_BELARUS"},
+	{"why": "5A992.c to Russia", "order": order("RU", nac_item, 8), "outcome": "license", "code": "RUSSIA_BELARUS"},
+	{"why": "RTX 4090 to Russia, no NAC", "order": order("RU", rtx4090, 1), "outcome": "license", "code": "RUSSIA_BELARUS"},
+	{"why": "3A090.b to Belarus, no NAC", "order": order("BY", bchip, 1), "outcome": "license", "code": "RUSSIA_BELARUS"},
+	{"why": "EAR99 computer to Belarus", "order": order("BY", laptop, 1), "outcome": "license", "code": "RUSSIA_BELARUS"},
+	{"why": "H20 via Germany to a Russian end user", "order": with_end_user(order("DE", h20_uninformed, 8), ru_end_user), "outcome": "license", "code": "RUSSIA_BELARUS"},
+	{"why": "datacenter H100 to Russia stays a deny", "order": order("RU", h100, 1), "outcome": "deny", "code": null},
+	{"why": "embargo first", "order": order("IR", h20, 1), "outcome": "deny", "code": "EMBARGO"},
+	{"why": "H20 to China after the letter", "order": order("CN", h20, 100), "outcome": "license", "code": "IS_INFORMED"},
+	{"why": "H20 to Hong Kong after the letter", "order": order("HK", h20, 100), "outcome": "license", "code": "IS_INFORMED"},
+	{"why": "H20 to Macau after the letter", "order": order("MO", h20, 100), "outcome": "license", "code": "IS_INFORMED"},
+	{"why": "H20 for a Chinese parent", "order": with_end_user(order("SG", h20, 10), {"id": "e", "country": "SG", "parent_hq_country": "CN"}), "outcome": "license", "code": "IS_INFORMED"},
+	{"why": "H20 to China before the letter", "order": with_date(order("CN", h20, 100), "2025-04-08"), "outcome": "allow", "code": "NOT_CONTROLLED"},
+	{"why": "H20 to Korea", "order": order("KR", h20, 100), "outcome": "allow", "code": "NOT_CONTROLLED"},
+	{"why": "HBM to China before 3A090.c", "order": with_date(order("CN", hbm3e, 10), "2024-11-15"), "outcome": "allow", "code": "NOT_CONTROLLED"},
+	{"why": "HBM to China from 3A090.c", "order": with_date(order("CN", hbm3e, 10), "2024-12-02"), "outcome": "license", "code": "HBM_LICENSE"},
+]
+
+_case_holds(c, decided) if {
+	l := decided[c.why]
+	l.outcome == c.outcome
+	c.code == null
+}
+
+_case_holds(c, decided) if {
+	l := decided[c.why]
+	l.outcome == c.outcome
+	l.reasons[0].code == c.code
+}
+
+# standing_failures: the cases a regime decides otherwise (or not at all), by
+# name (decided: each case's line as `line_of` decides it alone, by name).
+standing_failures(decided) := [c.why | some c in standing_cases; not _case_holds(c, decided)]

@@ -74,6 +74,7 @@ _entry("B4", f) := {"row": "B4"} if f.hq_concern
 _entry("B6", f) := {"row": "B6"} if {
 	f.licensed_destination
 	f.verified == "dc-veu"
+	lib.in_force(tables.rows, "B6", f.date)
 }
 
 _entry("B7", f) := {"row": "B7"} if f.licensed_destination
@@ -86,10 +87,9 @@ dc_rows(f) := [c | some r in _dc_rows; e := _entry(r, f); c := lib.with_info(tab
 # The ladders for this order. When the order meets row B1's conditions, its
 # datacenter adv-a lines that meet B1's conditions on the line take the
 # ":B1" variant: B1, unless a row common to every regime (C1-C4) decides
-# the whole order first. When the is-informed letter binds the order (row
-# B10), lines of items it names that would otherwise be allowed or notified
-# (the "other" and "b" columns) take B10 the same way.
-_columns(f) := object.union(object.union(plain, _b1_ladders(f)), _informed_ladders(f)) if {
+# the whole order first. (Row B10, the is-informed letter, is a standing
+# rule of the library, applied to every regime.)
+_columns(f) := object.union(plain, _b1_ladders(f)) if {
 	plain := lib.columns(f, tables.rows, dc_rows(f), params)
 }
 
@@ -97,27 +97,6 @@ _b1_ladders(f) := {"dc-a:B1": x, "unknown:B1": x} if {
 	_cbc_order(f)
 	x := [lib.candidate(tables.rows, _first_row(f, "B1"))]
 } else := {}
-
-_informed_ladders(f) := {"other:informed": x, "b:informed": x} if {
-	informed_order(f, params)
-	x := [lib.candidate(tables.rows, _first_row(f, "B10"))]
-} else := {}
-
-# Row B10's conditions on the order (p: the regime's parameters): the letter
-# is switched on, in force on the order's date, and the destination, or the
-# end user's headquarters or its parent's, is China (with Hong Kong), Macau
-# or a D:5 country.
-informed_order(f, p) if {
-	p.is_informed.enabled == true
-	f.date >= p.is_informed.from
-	f.dest_concern
-}
-
-informed_order(f, p) if {
-	p.is_informed.enabled == true
-	f.date >= p.is_informed.from
-	f.hq_concern
-}
 
 # A row common to every regime (C1-C4) decides the whole order first.
 _first_row(f, row) := r if {
@@ -131,7 +110,7 @@ _line(cols, l) := lib.line_doc(l, ":B1") if {
 
 # ladders_of is the whole answer for an order: every line's ladder. A pure
 # function of the order, so tests call it without `with`.
-ladders_of(o) := lib.document("us-advanced-computing-2023", f, cols, lines) if {
+ladders_of(o) := lib.document("us-advanced-computing-2023", f, params, cols, lines) if {
 	f := lib.facts(o)
 	cols := _columns(f)
 	lines := [x | some l in o.lines; x := _line(cols, l)]

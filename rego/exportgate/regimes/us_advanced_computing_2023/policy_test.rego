@@ -239,9 +239,9 @@ test_deny_c2_a_listed_party_before_its_affiliates if {
 
 test_allow_b10_switched_off_by_configuration if {
 	f := lib.facts(t.order("CN", t.h20, 1))
-	regime.informed_order(f, regime.params)
-	not regime.informed_order(f, object.union(regime.params, {"is_informed": {"enabled": false, "from": "2025-04-09"}}))
-	not regime.informed_order(lib.facts(t.order("KR", t.h20, 1)), regime.params)
+	[s.row | some s in lib.standing(f, regime.params)] == ["B10"]
+	lib.standing(f, object.union(regime.params, {"is_informed": {"enabled": false}})) == []
+	lib.standing(lib.facts(t.order("KR", t.h20, 1)), regime.params) == []
 }
 
 test_license_m2_hbm_without_a_stated_density_takes_no_exception if {
@@ -257,4 +257,25 @@ test_license_b10_informed_adv_b_item_instead_of_nac if {
 test_deny_b10_leaves_datacenter_adv_a_to_b2 if {
 	o := t.order("CN", object.union(t.h100, {"is_informed": true}), 10)
 	t.is(line(o), "deny", "D5_ADVANCED")
+}
+
+# Standing rules: the Russia and Belarus sanctions, the is-informed letter and
+# the dated HBM rows decide alike under every regime (testing.standing_cases).
+test_standing_rules_hold if {
+	decided := {c.why: l | some c in t.standing_cases; l := line(c.order)}
+	t.standing_failures(decided) == []
+}
+
+# The UAE keeps its D:4 membership until the rule moving it to A:5 is found:
+# a datacenter adv-a order of September 2025 needs a license (row B7).
+test_license_b7_uae_in_2025 if {
+	t.is(line(t.with_date(t.order("AE", t.h100, 8), "2025-09-15")), "license", "D1_D4_ADVANCED")
+}
+
+# Row B6 (Data Center VEU) from 2024-10-02.
+test_license_b7_dc_veu_before_the_veu_rule if {
+	eu := object.union(t.party("v", "SA"), {"verified": "dc-veu"})
+	o := t.with_end_user(t.order("SA", t.h100, 8), eu)
+	t.is(line(t.with_date(o, "2024-10-01")), "license", "D1_D4_ADVANCED")
+	t.is(line(t.with_date(o, "2024-10-02")), "allow", "DC_VEU")
 }

@@ -121,7 +121,7 @@ dc_rows(f) := [c | some r in _dc_rows; e := _entry(r, f); c := lib.with_info(tab
 
 # ladders_of is the whole answer for an order: every line's ladder. A pure
 # function of the order, so tests call it without `with`.
-ladders_of(o) := lib.document("us-ai-diffusion-2025", f, cols, lines) if {
+ladders_of(o) := lib.document("us-ai-diffusion-2025", f, params, cols, lines) if {
 	f := lib.facts(o)
 	cols := lib.columns(f, tables.rows, dc_rows(f), params)
 	lines := [x | some l in o.lines; x := lib.line_doc(l, "")]

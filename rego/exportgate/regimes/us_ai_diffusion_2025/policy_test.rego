@@ -34,7 +34,7 @@ test_allow_c5_not_controlled if t.is(line(t.order("IN", t.laptop, 10)), "allow",
 
 # adv-b lines follow B3, B5, B6, B8, else NLR -----------------------------------
 
-test_notify_b3_adv_b_to_tier3 if t.is(line(t.order("RU", t.bchip, 10)), "notify", "NAC")
+test_notify_b3_adv_b_to_tier3 if t.is(line(t.order("VE", t.bchip, 10)), "notify", "NAC")
 
 test_notify_b5_adv_b_for_d5_headquarters if {
 	o := t.with_end_user(t.order("IN", t.bchip, 10), eu("IN", {"parent_hq_country": "CN"}))
@@ -203,4 +203,11 @@ test_notify_d2n_is_never_metered if {
 	doc := regime.ladders_of(aia_order(1))
 	t.rows(doc, 0) == ["D2", "D2N"]
 	t.keys(doc) == {"aia:eu-1"}
+}
+
+# Standing rules: the Russia and Belarus sanctions, the is-informed letter and
+# the dated HBM rows decide alike under every regime (testing.standing_cases).
+test_standing_rules_hold if {
+	decided := {c.why: l | some c in t.standing_cases; l := line(c.order)}
+	t.standing_failures(decided) == []
 }

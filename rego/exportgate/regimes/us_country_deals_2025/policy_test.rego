@@ -107,3 +107,10 @@ test_license_c3a_affiliate_case_by_case if {
 	o := t.with_end_user(t.with_date(t.order("AE", t.h100, 1), "2026-12-01"), owned)
 	t.is(line(o), "license", "RESTRICTED_AFFILIATE")
 }
+
+# Standing rules: the Russia and Belarus sanctions, the is-informed letter and
+# the dated HBM rows decide alike under every regime (testing.standing_cases).
+test_standing_rules_hold if {
+	decided := {c.why: l | some c in t.standing_cases; l := line(c.order)}
+	t.standing_failures(decided) == []
+}
