@@ -27,9 +27,19 @@ The channel (docs/security.md):
   key is in the same file). A failed handshake is reported as a TLS failure.
 - **No redirects** (the token would follow them), and an answer larger than
   ``max_response_bytes`` (default 64 MiB) or nested too deeply is refused.
+- **Nothing secret comes back.** Every text taken from the sidecar (its
+  answer's body, an error page, a malformed status line in a connection
+  error) passes through `redact_secrets` before anything reads it: the
+  configured token, in every form a server may echo it (raw, JSON-escaped,
+  Go-escaped), and any ``Authorization``/``Bearer`` credential are masked, so
+  an error page that echoes the request's headers cannot carry the token into
+  a message, a decision's ``error`` or the audit log.
+- **Strict JSON.** The answer is read with `exportgate._json.loads`: a key
+  given twice (which of the two values the sidecar meant is unknown), NaN,
+  Infinity or a number too large is an `UndefinedResult` naming where.
 
 Fail closed: a refused connection, a timeout, a TLS failure, an answer other
-than HTTP 200, an unreadable body and an undefined result (HTTP 200 without
+than HTTP 200, an unreadable body (not UTF-8, not strict JSON) and an undefined result (HTTP 200 without
 ``result``, what OPA answers for a path it has no rule for) each raise an
 `EngineError`, which the gate turns into a ``license`` line with an
 ``error``. Never ``allow``.
@@ -38,6 +48,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -53,7 +64,8 @@ from urllib3.util.retry import Retry
 
 from .base import Answer, Engine
 from .._exceptions import ConfigError, EngineError, EngineUnavailable, UndefinedResult
-from .._redact import redact_url
+from .._json import DuplicateKeyError, loads
+from .._redact import MASK, redact_url
 from .._regime import Regime
 from .._settings import ENGINE_DEFAULTS, Settings, parse_url
 from ..hookspecs import hookimpl
@@ -61,6 +73,49 @@ from ..hookspecs import hookimpl
 #: Where a bundle made by ``exportgate bundle`` keeps each regime's revision.
 REVISIONS_PATH = "exportgate/revisions"
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+
+
+# -- secrets out of what the sidecar says ------------------------------------------
+
+#: A credential: up to a quote, a space or JSON punctuation, so that masking one
+#: inside a JSON string leaves the document JSON (an escape such as ``\u0026``
+#: counts as one character of it).
+_CREDENTIAL = r"((?:\\.|[^\s\"'\\,;{}\[\]<>])+)"
+#: A bearer credential anywhere (``Bearer abc``).
+_BEARER = re.compile(r"(\bbearer\s+)" + _CREDENTIAL, re.IGNORECASE)
+#: The value of an ``Authorization`` (or ``Proxy-Authorization``) header echoed
+#: back as text, JSON or a repr: ``Authorization: Basic abc``, ``"authorization": "x"``.
+_AUTHORIZATION = re.compile(
+    r"(\bauthorization\b[\"']?\s*[:=]\s*[\"']?(?:[A-Za-z][\w.-]*\s+)?)"
+    + _CREDENTIAL, re.IGNORECASE)
+#: How Go's JSON encoder (OPA's) writes these characters inside a string.
+_GO_ESCAPES = (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"))
+
+
+def secret_forms(secret: str) -> tuple[str, ...]:
+    """``secret`` as a server may echo it: raw, JSON-escaped, Go-escaped, with ``\\/``."""
+    forms = {secret, json.dumps(secret)[1:-1]}
+    for form in list(forms):
+        go = form
+        for char, escaped in _GO_ESCAPES:
+            go = go.replace(char, escaped)
+        forms |= {go, go.replace("/", "\\/"), form.replace("/", "\\/")}
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
+def redact_secrets(text: str, forms: tuple[str, ...] = ()) -> str:
+    """``text`` from a sidecar with every secret masked: the one filter for its answers.
+
+    ``forms`` are the configured token's forms (`secret_forms`); whatever the
+    configuration, a ``Bearer`` credential and an echoed ``Authorization``
+    header value are masked too. The result is still JSON when ``text`` was:
+    only the insides of strings are replaced.
+    """
+    for form in forms:
+        if form:
+            text = text.replace(form, MASK)
+    text = _BEARER.sub(lambda m: m.group(1) + MASK, text)
+    return _AUTHORIZATION.sub(lambda m: m.group(1) + MASK, text)
 
 
 # -- the deadline watchdog ------------------------------------------------------
@@ -223,6 +278,7 @@ class OpaHttpEngine:
                               "token would cross the network in clear; use https:// (with "
                               "engine.ca_file) or a loopback address")
         self.authenticated = token is not None
+        self._secrets = secret_forms(token) if token is not None else ()
         session = requests.Session()
         session.trust_env = False  # no HTTP(S)_PROXY, NO_PROXY, .netrc, REQUESTS_CA_BUNDLE
         proxy = cfg.get("proxy")
@@ -255,9 +311,17 @@ class OpaHttpEngine:
         return (f"deadline {self.deadline:g} s; connect timeout {self.connect_timeout:g} s, "
                 f"read timeout {self.read_timeout:g} s")
 
+    def _redact(self, text: str) -> str:
+        return redact_secrets(text, self._secrets)
+
     def _request(self, method: str, path: str, what: str,
-                 body: dict[str, Any] | None = None) -> tuple[int, bytes]:
-        """One request under the deadline: (status, body bytes); EngineError if none."""
+                 body: dict[str, Any] | None = None) -> tuple[int, str]:
+        """One request under the deadline: (status, body text, redacted); EngineError if none.
+
+        The body is decoded as UTF-8, with bytes that are not kept as
+        surrogate escapes (`_post` refuses them), then passed through
+        `redact_secrets`: nothing the sidecar says is read before that.
+        """
         watch = _Watch()
         timer = threading.Timer(self.deadline, watch.expire)
         timer.daemon = True
@@ -285,17 +349,19 @@ class OpaHttpEngine:
                 resp.close()
             if watch.expired:
                 raise _Expired()
-            return status, b"".join(chunks)
+            return status, self._redact(b"".join(chunks).decode("utf-8", "surrogateescape"))
         except EngineError:
             raise
         except BaseException as exc:
+            # redacted whole, then cut: a malformed status line is the sidecar's own text
+            reason = self._redact(_reason(exc))[:200]
             if watch.expired or time.monotonic() - started >= self.deadline:
                 raise EngineUnavailable(
                     f"OPA sidecar at {self.url} did not answer {what} in time "
                     f"({self._timeouts()})") from None
             if isinstance(exc, requests.exceptions.SSLError):
                 raise EngineUnavailable(
-                    f"OPA sidecar at {self.url}: TLS failed for {what}: {_reason(exc)} "
+                    f"OPA sidecar at {self.url}: TLS failed for {what}: {reason} "
                     "(check engine.ca_file, engine.cert_file and the server's certificate)") \
                     from None
             if isinstance(exc, requests.exceptions.Timeout):
@@ -304,13 +370,13 @@ class OpaHttpEngine:
                     f"({self._timeouts()})") from None
             if isinstance(exc, requests.exceptions.ProxyError):
                 raise EngineUnavailable(f"OPA sidecar at {self.url}: the proxy {self.proxy} "
-                                        f"failed for {what}: {_reason(exc)}") from None
+                                        f"failed for {what}: {reason}") from None
             if isinstance(exc, requests.exceptions.ConnectionError):
                 raise EngineUnavailable(f"OPA sidecar at {self.url} cannot be reached for "
-                                        f"{what}: {_reason(exc)}") from None
+                                        f"{what}: {reason}") from None
             if isinstance(exc, (requests.exceptions.RequestException, OSError)):
                 raise EngineUnavailable(f"OPA sidecar at {self.url} failed on {what}: "
-                                        f"{_reason(exc)}") from None
+                                        f"{reason}") from None
             raise
         finally:
             timer.cancel()
@@ -319,13 +385,21 @@ class OpaHttpEngine:
     def _post(self, path: str, input: dict[str, Any], what: str) -> dict[str, Any]:
         status, raw = self._request("POST", f"/v1/data/{path}", what, {"input": input})
         if status != 200:
-            text = raw[:300].decode("utf-8", "replace").strip().replace("\n", " ")
+            text = raw[:300].encode("utf-8", "surrogateescape").decode("utf-8", "replace") \
+                .strip().replace("\n", " ")
             hint = " (the sidecar wants a bearer token: set engine.token_file or " \
                 "engine.token_env)" if status == 401 and not self.authenticated else ""
             raise EngineError(f"OPA sidecar at {self.url} answered HTTP {status} for {what}"
                               + (f": {text}" if text else "") + hint)
         try:
-            body = json.loads(raw)
+            raw.encode("utf-8")
+            body = loads(raw)
+        except DuplicateKeyError as exc:
+            raise UndefinedResult(f"OPA sidecar at {self.url} answered {what} with JSON that "
+                                  f"gives a key twice: {exc}") from None
+        except UnicodeEncodeError:
+            raise UndefinedResult(f"OPA sidecar at {self.url} answered {what} with a body "
+                                  "that is not UTF-8") from None
         except (ValueError, RecursionError):
             raise UndefinedResult(f"OPA sidecar at {self.url} answered {what} with a body "
                                   "that is not JSON (or is nested too deeply)") from None
@@ -408,14 +482,14 @@ class _Expired(Exception):
 
 
 def _reason(exc: BaseException) -> str:
-    """The innermost cause of a requests/urllib3 error, short."""
+    """The innermost cause of a requests/urllib3 error (cut short once redacted)."""
     seen = exc
     while seen.__cause__ is not None or seen.__context__ is not None:
         seen = seen.__cause__ or seen.__context__  # type: ignore[assignment]
     text = str(seen) or type(seen).__name__
     if "Connection refused" in str(exc) or "Connection refused" in text:
         return "connection refused"
-    return text[:200]
+    return text
 
 
 @hookimpl

@@ -18,8 +18,15 @@ class FakeSidecar:
     then the body one byte every ``delay`` seconds), ``"trickle-headers"``
     (the status line itself one byte at a time), ``"huge"`` (a body of
     ``size`` bytes), ``"deep"`` (a body nested ``size`` arrays deep),
-    ``"redirect"`` (307 to ``location``). ``token``: when set, every request
-    must carry ``Authorization: Bearer <token>`` or gets 401.
+    ``"redirect"`` (307 to ``location``), ``"echo"`` (every data request
+    answered HTTP ``status`` with the request's headers echoed back as text, as
+    many servers' error pages do), ``"echo-json"`` (HTTP 200 with the headers
+    echoed inside the JSON result, escaped as Go's encoder escapes ``&<>``),
+    ``"echo-id"`` (HTTP 200 with ``result`` and the headers echoed as the
+    ``decision_id``),
+    ``"echo-status"`` (a status line that is the ``Authorization`` header),
+    ``"raw"`` (HTTP 200 with ``body`` as it is). ``token``: when set, every
+    request must carry ``Authorization: Bearer <token>`` or gets 401.
     """
 
     def __init__(self, tls: Any = None) -> None:
@@ -28,6 +35,8 @@ class FakeSidecar:
         self.delay = 0.2
         self.size = 0
         self.location = ""
+        self.status = 500
+        self.body = b""
         self.token: str | None = None
         self.seen: list[tuple[str, str, dict[str, str]]] = []
         side = self
@@ -62,6 +71,26 @@ class FakeSidecar:
                     return
                 if self.path.startswith("/health"):
                     self._send(200, b"{}")
+                    return
+                echoed = "".join(f"{k}: {v}\r\n" for k, v in self.headers.items())
+                if side.mode == "echo":
+                    self._send(side.status, f"bad request; you sent:\n{echoed}".encode())
+                    return
+                if side.mode in ("echo-json", "echo-id"):
+                    doc = {"result": {"contract": echoed}, "decision_id": "d-1"} \
+                        if side.mode == "echo-json" else \
+                        {"result": side.result, "decision_id": echoed}
+                    text = json.dumps(doc)
+                    for char, escaped in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e")):
+                        text = text.replace(char, escaped)
+                    self._send(200, text.encode())
+                    return
+                if side.mode == "echo-status":
+                    line = f"Authorization: {self.headers.get('Authorization')}"
+                    self.wfile.write(f"{line}\r\n\r\n".encode())
+                    return
+                if side.mode == "raw":
+                    self._send(200, side.body)
                     return
                 if side.mode == "huge":
                     body = b'{"result": "' + b"x" * side.size + b'"}'
