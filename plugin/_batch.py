@@ -220,9 +220,15 @@ class BatchRun:
 
     @staticmethod
     def _key(item: _Item) -> str:
-        """Inputs that differ only in the order id get the same answer."""
+        """Inputs that differ only in the order id get the same answer.
+
+        The whole input counts, the licenses it carries included: an order
+        whose input no longer names a license (revoked, expired) is evaluated
+        afresh, never answered from an input that did.
+        """
         return item.regime.id + "@" + item.regime.revision + json.dumps(
-            {**item.doc["order"], "id": ""}, sort_keys=True, separators=(",", ":"))
+            {**item.doc, "order": {**item.doc["order"], "id": ""}}, sort_keys=True,
+            separators=(",", ":"))
 
     def _evaluate_in_process(self, job: tuple[str, dict[str, Any]],
                              regime: Regime) -> tuple[bool, Any]:

@@ -5,38 +5,50 @@ line order; a metered candidate applies when the line's whole amount fits
 under the cap together with what other orders hold (``usage``, read under
 the ledger's lock) and what earlier lines of this order took; otherwise the
 line falls through to its next candidate. An allowance is never split across
-a line. The gate runs the fold inside the ledger transaction that locked the
-ladders' keys, and `decide` turns the picks into the decision, filling the
-messages' figures from the fold's numbers.
+a line. A candidate that draws on a granted license applies only if the
+license is in force, as the ledger read it under the same locks: a license
+revoked (or out of its dates) by the time the line is decided covers nothing,
+whatever the policy's input said. The gate runs the fold inside the ledger
+transaction that locked the ladders' keys, and `decide` turns the picks into
+the decision, filling the messages' figures from the fold's numbers.
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ._exceptions import UndefinedResult
 from ._model import Consumption, Decision, Line, LineDecision, Order, Reason
-from ._policy import Candidate, Ladders, LicenseRef, LineLadder
+from ._policy import Candidate, Ladders, LicenseRef, LineLadder, license_number
 from ._regime import Regime
 
 
 @dataclass(frozen=True, slots=True)
 class Pick:
-    """The candidate a line took; for a metered one, its amount and the quota used before it."""
+    """The candidate a line took; for a metered one, its amount and the quota used before it.
+
+    ``not_in_force`` names the licenses whose candidates the line passed over
+    because the ledger found them revoked or out of their dates.
+    """
 
     line: LineLadder
     candidate: Candidate
     amount: int | None = None
     before: int | None = None
     refused: tuple[Consumption, ...] = ()
+    not_in_force: tuple[str, ...] = ()
 
 
-def fold(ladders: Ladders, usage: Mapping[str, int]) -> list[Pick]:
+def fold(ladders: Ladders, usage: Mapping[str, int],
+         in_force: Collection[str] = ()) -> list[Pick]:
     """Walk the lines in order; each takes the first candidate that fits.
 
-    ``usage`` is what other orders hold of each quota key. A metered
+    ``usage`` is what other orders hold of each quota key; ``in_force`` the
+    numbers of the licenses in force on the order's date, both read under the
+    keys' locks. A candidate that draws on a license not among them never
+    applies (by default none is). A metered
     candidate whose amount is unknown never fits; one without a cap always
     fits and counts the amount. A ladder whose candidates
     all fail to fit breaks the contract (its last row must always apply) and
@@ -46,18 +58,26 @@ def fold(ladders: Ladders, usage: Mapping[str, int]) -> list[Pick]:
     picks = []
     for line in ladders.lines:
         refused: list[Consumption] = []
+        lapsed: list[str] = []
         for candidate in line.candidates:
             key = candidate.quota
             if key is None:
-                picks.append(Pick(line, candidate, refused=tuple(refused)))
+                picks.append(Pick(line, candidate, refused=tuple(refused),
+                                  not_in_force=tuple(lapsed)))
                 break
+            number = license_number(key)
+            if number is not None and number not in in_force:
+                if number not in lapsed:
+                    lapsed.append(number)
+                continue
             amount = line.amount(candidate)
             if amount is None:  # an unknown measure is never metered
                 continue
             before = usage.get(key, 0) + taken.get(key, 0)
             if candidate.cap is None or before + amount <= candidate.cap:
                 taken[key] = taken.get(key, 0) + amount
-                picks.append(Pick(line, candidate, amount, before, tuple(refused)))
+                picks.append(Pick(line, candidate, amount, before, tuple(refused),
+                                  tuple(lapsed)))
                 break
             refused.append(Consumption(key, amount, candidate.cap))
         else:
@@ -229,7 +249,10 @@ class Renderer:
                                                    else info.obligations + obligations),
                                       consumes=consumes,
                                       item_class=pick.line.item_class,
-                                      refused=pick.refused))
+                                      refused=pick.refused,
+                                      license=(candidate.license.number
+                                               if candidate.license is not None else None),
+                                      licenses_not_in_force=pick.not_in_force))
         return Decision(order=order.id, regime=self.regime.id, lines=tuple(lines),
                         parameters=dict(self.regime.parameters),
                         revision=self.regime.revision)

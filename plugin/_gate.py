@@ -221,8 +221,10 @@ class Gate:
         A fold that breaks the contract (a ladder that may end without an
         outcome) gives a held decision and reserves nothing.
         """
+        in_force = {n for n, terms in hold.licenses.items() if terms.in_force(order.date)}
         try:
-            decision = self.renderer(regime).decide(order, ladders, fold(ladders, hold.usage))
+            decision = self.renderer(regime).decide(order, ladders,
+                                                    fold(ladders, hold.usage, in_force))
         except EngineError as exc:
             return Decision.held(order, regime.id, str(exc), regime.parameters)
         if engine_decision_id is not None:

@@ -344,6 +344,11 @@ class LineDecision:
     #: The allowances the line did not fit (quota, what it would take, cap), in
     #: ladder order, before the candidate it took.
     refused: tuple[Consumption, ...] = ()
+    #: The number of the granted license the line ships under, if it does.
+    license: str | None = None
+    #: Licenses that would have covered the line but that the ledger found
+    #: revoked or out of their dates when the line was decided.
+    licenses_not_in_force: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -356,6 +361,10 @@ class LineDecision:
             out["class"] = self.item_class
         if self.refused:
             out["refused"] = [c.to_dict() for c in self.refused]
+        if self.license is not None:
+            out["license"] = self.license
+        if self.licenses_not_in_force:
+            out["licenses_not_in_force"] = list(self.licenses_not_in_force)
         return out
 
 

@@ -30,6 +30,17 @@ CONTRACT = 2
 #: The line measures a metered candidate may draw on.
 MEASURES = ("tpp", "units")
 
+#: The quota keys of granted licenses: ``license:<number>:<entry index>``
+#: (docs/licenses.md). A candidate metered on one draws on that license.
+LICENSE_KEY_PREFIX = "license:"
+
+
+def license_number(key: str) -> str | None:
+    """The license number of a ``license:<number>:<entry>`` quota key, else None."""
+    if not key.startswith(LICENSE_KEY_PREFIX):
+        return None
+    return key[len(LICENSE_KEY_PREFIX):].rsplit(":", 1)[0]
+
 _OUTCOMES = {o.value: o for o in Outcome}
 
 
@@ -50,7 +61,8 @@ class Candidate:
     cap: int | None = None
     measure: str | None = None
     #: For a granted license's entry (docs/licenses.md): its number, last
-    #: valid day and conditions, which the decision quotes.
+    #: valid day and conditions, which the decision quotes. Set exactly when
+    #: ``quota`` is a license key of the same number (`parse_ladders` checks).
     license: "LicenseRef | None" = None
 
 
@@ -137,16 +149,29 @@ def _candidate(raw: Any, where: str) -> Candidate:
         raise UndefinedResult(f"{where}: row {row}: quota.measure must be one of "
                               f"{', '.join(MEASURES)}, got {_show(measure)}")
     return Candidate(row, _OUTCOMES[outcome], code, key, cap, measure,
-                     _license(raw.get("license"), row, where))
+                     _license(raw.get("license"), key, row, where))
 
 
-def _license(raw: Any, row: str, where: str) -> LicenseRef | None:
+def _license(raw: Any, key: str, row: str, where: str) -> LicenseRef | None:
+    """The license a candidate draws on: named exactly when its quota key is a license's.
+
+    The ledger decides by the key whether the license is in force when the
+    line draws on it, and the decision quotes the reference: the two must
+    name the same license.
+    """
+    number = license_number(key)
     if raw is None:
+        if number is not None:
+            raise UndefinedResult(f"{where}: row {row}: quota {key} is a license's, but the "
+                                  "candidate names no license")
         return None
     if not isinstance(raw, dict) or not all(
             isinstance(raw.get(k), str) for k in ("number", "expires", "conditions")):
         raise UndefinedResult(f"{where}: row {row}: license must be an object with a number, "
                               "an expiry and conditions (strings)")
+    if raw["number"] != number:
+        raise UndefinedResult(f"{where}: row {row}: license {_show(raw['number'])} draws on "
+                              f"quota {key}, not on one of its own entries")
     return LicenseRef(raw["number"], raw["expires"], raw["conditions"])
 
 

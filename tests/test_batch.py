@@ -52,6 +52,35 @@ def test_identical_inputs_are_evaluated_once(make_gate: Any) -> None:
                                                                        "TIER2_LICENSE"]
 
 
+def test_an_input_that_no_longer_names_a_license_is_evaluated_afresh(make_gate: Any) -> None:
+    """The cache is keyed by the whole input, its licenses included: an order read after a
+    revocation is evaluated without the license, never answered from an input with it."""
+    from exportgate.ledger import licenses as _licenses
+    from tests.licenses.builders import h200_order, license_doc
+    real = RegopyEngine()
+    fake = FakeEngine(lambda regime, rule, doc: real.evaluate(regime, rule, doc))
+    gate = make_gate("us-advanced-computing-2023", engine=fake)
+    _licenses.add(gate.ledger, _licenses.parse({"licenses": [license_doc()]}, "test"))
+
+    class RevokedAfterTheFirstOrder:
+        """Two identical orders; the license is revoked once the batch has read the first."""
+        passes = 0
+
+        def __iter__(self) -> Any:
+            self.passes += 1
+            for i in range(2):
+                yield Record.from_value(h200_order(f"R-{i}", 10), f"r:{i}")
+                if self.passes == 2 and i == 0:
+                    _licenses.revoke(gate.ledger, "D1234567")
+
+    decided = list(gate.batch(RevokedAfterTheFirstOrder(), workers=0))
+    assert [[x["number"] for x in doc.get("licenses", ())] for doc in fake.inputs] == [
+        ["D1234567"], []]
+    # The first order's input named the license, but the revocation came before its fold.
+    assert [(c.decision.outcome, c.decision.lines[0].licenses_not_in_force) for c in decided] \
+        == [(Outcome.LICENSE, ("D1234567",)), (Outcome.LICENSE, ())]
+
+
 def test_a_bad_record_stops_the_batch_before_anything_is_decided(make_gate: Any) -> None:
     records = book(3)
     bad = dict(records[2].data)

@@ -79,3 +79,19 @@ def test_a_later_smaller_line_fits_where_a_larger_one_did_not() -> None:
         ("D6", 0), ("D8", None), ("D6", 8)]
     assert [(p.candidate.row, p.before) for p in fold(doc, {"k": 5})] == [
         ("D8", None), ("D8", None), ("D6", 5)]
+
+
+def test_a_license_not_in_force_in_the_transaction_covers_nothing() -> None:
+    """A licensed candidate applies only if the ledger read its license as in force; else
+    the line goes on down its ladder, as it would without the license, and says why."""
+    lic = Candidate("LICENSED", Outcome.ALLOW, "LICENSED", "license:D1:0", 100, "units")
+    held = Candidate("B1", Outcome.LICENSE, "CASE_BY_CASE_2026")
+    doc = Ladders("r", {}, (LineLadder("10", "adv-a", 800, 8, (), (lic, held)),))
+    [drawn] = fold(doc, {}, {"D1"})
+    assert (drawn.candidate.row, drawn.amount, drawn.not_in_force) == ("LICENSED", 8, ())
+    for in_force in (set(), {"D2"}):
+        [passed] = fold(doc, {}, in_force)
+        assert (passed.candidate.row, passed.amount, passed.refused, passed.not_in_force) \
+            == ("B1", None, (), ("D1",))
+    [default] = fold(doc, {})  # told nothing: no license is in force
+    assert default.candidate.row == "B1"

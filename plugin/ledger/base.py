@@ -24,7 +24,9 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Protocol
 
 from .._exceptions import ConfigError, LedgerError, OrderClosedError
+from .._json import loads
 from .._model import Consumption
+from .._policy import LICENSE_KEY_PREFIX, license_number
 
 #: A migration statement: portable SQL, or ``{dialect: SQL}`` for what differs
 #: (a dialect missing from the mapping skips the statement).
@@ -111,10 +113,35 @@ class QuotaState:
                 "committed": self.committed, "remaining": self.remaining}
 
 
+@dataclass(frozen=True)
+class LicenseTerms:
+    """A license's validity as the ledger holds it, read under the lock of its entries.
+
+    `SqlLedger.revoke_license` takes the same locks, so a check that reads
+    these terms sees a revocation that committed before its locks were
+    granted, and a revocation waits for a check that holds them.
+    """
+
+    number: str
+    issued: str
+    expires: str
+    revoked_at: str | None
+
+    def in_force(self, date: str) -> bool:
+        """Not revoked, and ``date`` (ISO) from ``issued`` to ``expires`` (its last day)."""
+        return self.revoked_at is None and self.issued <= date <= self.expires
+
+
 class Hold(Protocol):
-    """An open ledger transaction for one order, its quota keys locked."""
+    """An open ledger transaction for one order, its quota keys locked.
+
+    ``usage`` is what other orders hold of the keys; ``licenses`` the terms
+    of every license whose entries are among the keys (a license the registry
+    does not hold is absent), both read under the keys' locks.
+    """
 
     usage: dict[str, int]
+    licenses: dict[str, LicenseTerms]
 
     def reserve(self, consumes: list[tuple[str, Consumption]], regime: str, outcome: str,
                 parameters: dict[str, Any]) -> None: ...
@@ -319,7 +346,17 @@ class SqlLedger:
                 "AND order_id <> ? AND state IN ('reserved', 'committed') GROUP BY quota"),
                 (*keys, order_id))
             usage = {q: int(total) for q, total in cur.fetchall()}
-        return _SqlHold(self, cur, order_id, usage)
+        return _SqlHold(self, cur, order_id, usage, self._license_terms(cur, keys))
+
+    def _license_terms(self, cur: Any, keys: list[str]) -> dict[str, LicenseTerms]:
+        """The terms of the licenses whose entries are among ``keys``; under their locks."""
+        numbers = sorted({n for n in map(license_number, keys) if n is not None})
+        if not numbers:
+            return {}
+        marks = ",".join("?" for _ in numbers)
+        cur.execute(self._sql(f"SELECT number, issued, expires, revoked_at FROM eg_licenses "
+                              f"WHERE number IN ({marks})"), tuple(numbers))
+        return {r[0]: LicenseTerms(*r) for r in cur.fetchall()}
 
     def closed(self, order_ids: Iterable[str]) -> set[str]:
         """Which of ``order_ids`` are committed (shipped): a check of them would be refused."""
@@ -506,9 +543,21 @@ class SqlLedger:
 
     def revoke_license(self, number: str) -> str:
         """Mark a license revoked from now on; returns the time. ConfigError if unknown
-        or already revoked."""
+        or already revoked.
+
+        Under the locks of the license's entry keys, which every check that
+        may draw on them holds while it reads the license's terms and folds:
+        a check whose locks are granted after the revocation commits draws
+        nothing of the license, and the revocation waits for the checks that
+        hold them (their draws were made while the license was in force).
+        """
+        rows = self.license_rows(number)
+        if not rows:
+            raise ConfigError(f"license {number}: not in the registry")
+        entries = len(loads(rows[0]["items"]))  # recorded once, never changed
+        keys = [f"{LICENSE_KEY_PREFIX}{number}:{i}" for i in range(entries)]
         with self._tx() as cur:
-            self._lock(cur, ["license-registry"], "")
+            self._lock(cur, ["license-registry", *keys], "")
             cur.execute(self._sql("SELECT revoked_at FROM eg_licenses WHERE number = ?"),
                         (number,))
             row = cur.fetchone()
@@ -523,7 +572,7 @@ class SqlLedger:
 
     def license_reservations(self, number: str) -> list[dict[str, Any]]:
         """What orders hold of a license's entries (reserved or committed), by order."""
-        prefix = f"license:{number}:"
+        prefix = f"{LICENSE_KEY_PREFIX}{number}:"
         with self._tx() as cur:
             cur.execute(self._sql(
                 "SELECT order_id, line_id, quota, tpp, state FROM eg_reservations "
@@ -547,11 +596,13 @@ class _SqlGroup:
 class _SqlHold:
     """The hold `SqlLedger.hold` yields."""
 
-    def __init__(self, ledger: SqlLedger, cur: Any, order_id: str, usage: dict[str, int]) -> None:
+    def __init__(self, ledger: SqlLedger, cur: Any, order_id: str, usage: dict[str, int],
+                 licenses: dict[str, LicenseTerms]) -> None:
         self._ledger = ledger
         self._cur = cur
         self.order_id = order_id
         self.usage = usage
+        self.licenses = licenses
 
     def reserve(self, consumes: list[tuple[str, Consumption]], regime: str, outcome: str,
                 parameters: dict[str, Any]) -> None:

@@ -25,11 +25,11 @@ ITEM = "NVIDIA-H200-SXM-141GB"
 _plugins: dict[str, Plugins] = {}
 
 
-def record(ledger: SqlLedger) -> None:
+def record(ledger: SqlLedger, units: int = UNITS) -> None:
     _licenses.add(ledger, _licenses.parse({"licenses": [{
         "number": NUMBER, "issued": "2026-02-01", "expires": "2028-01-31",
         "destinations": ["CN"], "consignees": ["C1"],
-        "items": [{"item": ITEM, "quantity": UNITS}]}]}, "race"))
+        "items": [{"item": ITEM, "quantity": units}]}]}, "race"))
 
 
 def order_doc(order_id: str, quantity: int) -> dict[str, Any]:

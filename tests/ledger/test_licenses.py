@@ -10,6 +10,8 @@ from __future__ import annotations
 import multiprocessing
 import random
 import subprocess
+import threading
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -19,7 +21,7 @@ import pytest
 import cli
 import license_race
 from test_ledger_crash import ledger_state, printed_state, run_and_kill
-from exportgate import Order
+from exportgate import Consumption, Order
 from exportgate.ledger import licenses as _licenses
 from exportgate._exceptions import ConfigError
 from exportgate.ledger.base import SCHEMA_VERSION
@@ -65,6 +67,40 @@ def test_the_registry_on_each_backend(ledger_url: str) -> None:
         assert _licenses.listing(ledger)[0]["state"] == "revoked"
     finally:
         ledger.close()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_revocation_waits_for_the_check_that_holds_the_license(ledger_url: str,
+                                                                 pg_server: Any) -> None:
+    """A revocation takes the locks of the license's entries, so it cannot commit between
+    a check's reading of the license's terms and its draw. (SQLite runs one writer at a
+    time: there the two cannot overlap at all.)"""
+    checker, revoker = open_ledger(ledger_url), open_ledger(ledger_url)
+    watcher = pg_server.connect(autocommit=True)
+    revoked: list[str] = []
+    try:
+        license_race.record(checker)
+        with checker.hold("SO-1", [license_race.KEY]) as hold:
+            assert hold.licenses[license_race.NUMBER].in_force("2026-03-02")
+            thread = threading.Thread(
+                target=lambda: revoked.append(_licenses.revoke(revoker, license_race.NUMBER)))
+            thread.start()
+            while thread.is_alive() and not watcher.execute(
+                    "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            ).fetchone():
+                time.sleep(0.002)
+            assert thread.is_alive(), "the revocation did not wait for the check's lock"
+            hold.reserve([("10", Consumption(license_race.KEY, 5, license_race.UNITS))],
+                         license_race.REGIME, "allow", {})
+        thread.join()
+        [order] = checker.orders()
+        assert order["checked_at"] < revoked[0]
+        with checker.hold("SO-2", [license_race.KEY]) as hold:
+            assert not hold.licenses[license_race.NUMBER].in_force("2026-03-02")
+    finally:
+        watcher.close()
+        checker.close()
+        revoker.close()
 
 
 @pytest.mark.slow
@@ -168,3 +204,63 @@ def test_sigkill_mid_batch_against_a_license(run: int, new_ledger_url: Callable[
                            env=cli.env(), timeout=120)
     assert rerun.returncode == 0, rerun.stderr
     assert ledger_state(url) == want
+
+
+# -- a revocation in the middle of a batch -------------------------------------
+
+#: Identical orders of one unit each, against a license with units for all of
+#: them ten times over: only the revocation can stop them.
+REVOKE_ORDERS = 3000
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_revocation_stops_every_draw_after_it(workers: int,
+                                                new_ledger_url: Callable[[], str],
+                                                tmp_path: Path) -> None:
+    """Another process revokes the license while a batch of identical orders draws on it.
+
+    Every order the ledger decided after the revocation committed (its check
+    stamped after the revocation's) is held under the regime, not allowed under
+    the license, and holds nothing of it; every order decided before keeps
+    what it took. The revocation is made as soon as the first draws are
+    committed, so both sets are there.
+    """
+    url = new_ledger_url()
+    orders = cli.write_orders(tmp_path / "orders.jsonl", [
+        license_race.order_doc(f"R-{i:05d}", 1) for i in range(REVOKE_ORDERS)])
+    config = tmp_path / "exportgate.yaml"
+    config.write_text("ledger_timeout: 60\n")
+    out, err = tmp_path / "out.jsonl", tmp_path / "err.txt"
+    ledger = open_ledger(url, timeout=60)
+    try:
+        license_race.record(ledger, units=10 * REVOKE_ORDERS)
+        with out.open("w") as stdout, err.open("w") as stderr:
+            proc = subprocess.Popen(_license_batch(url, orders) + ["--workers", str(workers)],
+                                    stdout=stdout, stderr=stderr, env=cli.env(config))
+            try:
+                while not ledger.license_reservations(license_race.NUMBER) \
+                        and proc.poll() is None:
+                    time.sleep(0.002)
+                revoked_at = _licenses.revoke(ledger, license_race.NUMBER)
+                assert proc.wait(timeout=300) == 0, err.read_text()
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        checked_at = {o["order"]: o["checked_at"] for o in ledger.orders()}
+        held = ledger.license_reservations(license_race.NUMBER)
+    finally:
+        ledger.close()
+    decided = {d["order"]: d for d in cli.decisions(out.read_text())}
+    assert len(decided) == len(checked_at) == REVOKE_ORDERS
+    after = {o for o, stamp in checked_at.items() if stamp > revoked_at}
+    before = set(checked_at) - after
+    print(f"{len(before)} orders decided before the revocation, {len(after)} after")
+    assert before and after, "the revocation did not fall inside the batch"
+    codes = {o: [r["code"] for r in d["lines"][0]["reasons"]] for o, d in decided.items()}
+    assert {o for o in after if codes[o][0] != "CASE_BY_CASE_2026"} == set()
+    assert {o for o in after if decided[o]["outcome"] != "license"
+            or decided[o]["lines"][0]["consumes"]} == set()
+    assert {o for o in before if codes[o][0] != "LICENSED"} == set()
+    assert sorted(r["order"] for r in held) == sorted(before)

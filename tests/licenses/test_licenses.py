@@ -14,12 +14,13 @@ from typing import Any, Callable
 
 import pytest
 
-from exportgate import Outcome
+from exportgate import FakeEngine, Outcome, Settings
 from exportgate.ledger import licenses as _licenses
 from exportgate._cli import main
 from exportgate._exceptions import ConfigError, LedgerError
 from exportgate._gate import Gate
 from exportgate._render import decision_table
+from exportgate.ledger.urls import open_ledger
 
 from tests.licenses.builders import h200_order, license_doc
 
@@ -118,6 +119,69 @@ def test_rego_decides_expiry_even_if_the_prefilter_lets_a_license_through(
     doc = gate.policy_input(order, gate.regime_for(order))
     assert [x["number"] for x in doc["licenses"]] == ["D1234567"]
     assert gate.check(order).decision.lines[0].outcome is Outcome.LICENSE
+
+
+def test_a_revocation_the_gate_has_not_seen_stops_the_next_draw(
+        gate: Gate, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process revoked the license; the gate's copy of the registry still names it
+    (and so does the policy input): the ledger's terms, read under the entry's lock, decide."""
+    monkeypatch.setattr(_licenses, "REFRESH_SECONDS", float("inf"))
+    record(gate, license_doc(quantity=100))
+    assert line(gate, h200_order("SO-1", 10)).license == "D1234567"
+    other = open_ledger(gate.ledger_url)
+    try:
+        other.revoke_license("D1234567")
+    finally:
+        other.close()
+    order = gate.prepare(h200_order("SO-2", 10))
+    stale = gate.policy_input(order, gate.regime_for(order))
+    assert [x["number"] for x in stale["licenses"]] == ["D1234567"]
+    got = line(gate, order)
+    assert (got.outcome, got.reasons[0].code, got.consumes, got.license) == (
+        Outcome.LICENSE, "CASE_BY_CASE_2026", (), None)
+    assert got.licenses_not_in_force == ("D1234567",)
+    assert [r["order"] for r in gate.ledger.license_reservations("D1234567")] == ["SO-1"]
+
+
+def _licensed_answer(units: int) -> dict[str, Any]:
+    """A policy's answer that offers license D1234567 to line 10, whatever the order."""
+    offer = {"row": "LICENSED", "outcome": "allow", "code": "LICENSED",
+             "quota": {"key": "license:D1234567:0", "cap": 100, "measure": "units"},
+             "license": {"number": "D1234567", "entry": "D1234567:0",
+                         "expires": "2028-01-31", "conditions": ""}}
+    return {"contract": 2, "regime": REGIME, "facts": {},
+            "ladders": {"x": [offer, {"row": "B1", "outcome": "license",
+                                      "code": "CASE_BY_CASE_2026"}]},
+            "lines": [{"id": "10", "class": "adv-a", "tpp": None, "units": units,
+                       "extra": [], "ladder": "x"}]}
+
+
+@pytest.mark.parametrize("date, covered", [
+    ("2026-01-31", False), ("2026-02-01", True), ("2028-01-31", True), ("2028-02-01", False)])
+def test_the_ledger_holds_a_line_to_the_license_dates_whatever_the_policy_answers(
+        make_gate: Callable[..., Gate], date: str, covered: bool) -> None:
+    gate = make_gate(REGIME, engine=FakeEngine(lambda *_: _licensed_answer(5)))
+    record(gate, license_doc(quantity=100))
+    got = line(gate, h200_order("SO-1", 5, date=date))
+    assert (got.outcome is Outcome.ALLOW) is covered
+    assert got.licenses_not_in_force == (() if covered else ("D1234567",))
+    assert bool(gate.ledger.license_reservations("D1234567")) is covered
+
+
+def test_the_decision_and_its_audit_record_name_the_license_drawn_on(
+        make_gate: Callable[..., Gate], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_licenses, "REFRESH_SECONDS", float("inf"))
+    gate = make_gate(REGIME, settings=Settings.from_dict({"audit_log": "audit.jsonl"}))
+    record(gate, license_doc(quantity=100))
+    gate.check(h200_order("SO-1", 10))
+    gate.ledger.revoke_license("D1234567")  # as another process would: the copy still names it
+    gate.check(h200_order("SO-2", 10))
+    first, second = [json.loads(x) for x in Path("audit.jsonl").read_text().splitlines()]
+    assert [x["number"] for x in first["input"]["licenses"]] == ["D1234567"]
+    assert first["result"]["lines"][0]["license"] == "D1234567"
+    assert [x["number"] for x in second["input"]["licenses"]] == ["D1234567"]
+    assert "license" not in second["result"]["lines"][0]
+    assert second["result"]["lines"][0]["licenses_not_in_force"] == ["D1234567"]
 
 
 def test_revocation(gate: Gate) -> None:
