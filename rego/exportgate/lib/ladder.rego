@@ -53,7 +53,8 @@ order_row(f) := "C1" if {
 # that added it had taken effect (`from`) and was not withdrawn (`until`).
 in_force(rows, r, d) if _dated(row_info(rows, r), d)
 
-# b_row: rows B3, B5, B6, B8, B9 for adv-b (and non-datacenter adv-a) lines.
+# b_row: rows B3, B5, B6, B8, B9 for adv-b (and non-datacenter adv-a) lines;
+# before License Exception ACA took effect (row B8's date), B8N (NAC).
 b_row(f) := "B3" if {
 	f.dest_concern
 } else := "B5" if {
@@ -63,6 +64,9 @@ b_row(f) := "B3" if {
 	f.verified == "dc-veu"
 	in_force({}, "B6", f.date)
 } else := "B8" if {
+	f.licensed_destination
+	in_force({}, "B8", f.date)
+} else := "B8N" if {
 	f.licensed_destination
 } else := "B9"
 

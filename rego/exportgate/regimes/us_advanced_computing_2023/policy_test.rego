@@ -279,3 +279,9 @@ test_license_b7_dc_veu_before_the_veu_rule if {
 	t.is(line(t.with_date(o, "2024-10-01")), "license", "D1_D4_ADVANCED")
 	t.is(line(t.with_date(o, "2024-10-02")), "allow", "DC_VEU")
 }
+
+# Row B8 (ACA) from 2024-04-04; before it, NAC (B8N).
+test_notify_b8n_nac_before_aca if {
+	t.is(line(t.with_date(t.order("SA", t.bchip, 10), "2024-04-03")), "notify", "NAC")
+	t.is(line(t.with_date(t.order("SA", t.bchip, 10), "2024-04-04")), "allow", "ACA")
+}
