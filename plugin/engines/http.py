@@ -39,10 +39,10 @@ The channel (docs/security.md):
   Infinity or a number too large is an `UndefinedResult` naming where.
 
 Fail closed: a refused connection, a timeout, a TLS failure, an answer other
-than HTTP 200, an unreadable body (not UTF-8, not strict JSON) and an undefined result (HTTP 200 without
-``result``, what OPA answers for a path it has no rule for) each raise an
-`EngineError`, which the gate turns into a ``license`` line with an
-``error``. Never ``allow``.
+than HTTP 200, an unreadable body (not UTF-8, not strict JSON) and an
+undefined result (HTTP 200 without ``result``, what OPA answers for a path it
+has no rule for) each raise an `EngineError`, which the gate turns into a
+``license`` line with an ``error``. Never ``allow``.
 """
 from __future__ import annotations
 
