@@ -37,6 +37,7 @@ from ._model import Outcome
 from ._plugins import Plugins
 from ._render import decision_table, ledger_table, regimes_table
 from ._input import open_records
+from ._json import loads
 from ._settings import Settings, check_ledger_url
 
 EXIT_OK, EXIT_FAIL_ON, EXIT_INPUT, EXIT_HELD, EXIT_PLUGIN, EXIT_AUDIT = 0, 1, 2, 3, 4, 5
@@ -304,7 +305,7 @@ def cmd_audit_verify(args: Any) -> int:
     anchor = None
     if args.anchor:
         try:
-            anchor = json.loads(Path(args.anchor).read_text(encoding="utf-8"))
+            anchor = loads(Path(args.anchor).read_text(encoding="utf-8"))
         except (OSError, ValueError, RecursionError) as exc:
             raise ConfigError(f"{args.anchor}: not a head anchor ({exc})") from None
         if not isinstance(anchor, dict):
@@ -315,7 +316,8 @@ def cmd_audit_verify(args: Any) -> int:
     report = verify(args.file, anchor, read_key(key_file) if key_file else None)
     if args.json:
         print(json.dumps({"file": str(report.path), "records": report.records,
-                          "last_hash": report.head, "anchored": report.anchored,
+                          "last_hash": report.head, "chain": report.chain,
+                          "anchored": report.anchored,
                           "keyed": report.keyed, "ok": report.ok, "notes": list(report.notes),
                           "problems": [{"kind": p.kind, "line": p.line, "message": p.message}
                                        for p in report.problems]}))
@@ -326,11 +328,17 @@ def cmd_audit_verify(args: Any) -> int:
             where = f":{problem.line}" if problem.line else ""
             print(f"{report.path}{where}: {problem.kind}: {problem.message}")
         if report.ok:
-            anchored = "anchored by its head" if report.anchored else \
+            anchored = ("anchored by " + ("the anchor given" if args.anchor else "its head")) \
+                if report.anchored else \
                 "no head anchor: records removed from the end would go unnoticed"
             keyed = ", keyed" if report.keyed else ""
             print(f"{report.path}: {report.records} records, chain intact{keyed}, last hash "
                   f"{report.head} ({anchored})")
+            if not report.keyed:
+                print(f"{report.path}: note: a plain SHA-256 chain: whoever can write the log "
+                      "can rewrite it whole, head included, so this proves nothing against "
+                      "that; check it against an anchor kept elsewhere (--anchor), and a log "
+                      "that was keyed with its key (--key-file)")
         else:
             print(f"{report.path}: {len(report.problems)} problem(s) in {report.records} "
                   f"records: the log was tampered with")

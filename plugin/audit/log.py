@@ -9,19 +9,35 @@ zeros for the first) and ``hash``: the SHA-256 of the record's canonical JSON
 (sorted keys, no spaces) without ``hash`` itself. Each line is that canonical
 JSON.
 
-Beside the log, ``FILE.head`` holds the count and the hash of the last record.
-It anchors the end of the chain: without it, dropping the last records leaves
-a chain that still verifies. Copy it (or what ``exportgate audit verify``
-prints) somewhere the log's writers cannot change, and a rewrite of the whole
-file is caught too (docs/security.md, "Anchoring the audit log").
+Beside the log, ``FILE.head`` holds the count, the hash and the chain scheme
+of the last record. It anchors the end of the chain: without it, dropping the
+last records leaves a chain that still verifies. Copy it (or what
+``exportgate audit verify --json`` prints) somewhere the log's writers cannot
+change, and a rewrite of the whole file is caught too (docs/security.md,
+"Anchoring the head elsewhere").
 
-A keyed chain: with ``audit_key_file`` configured, each record's ``hash`` is
-an HMAC-SHA256 under that key (the record says ``"chain": "hmac-sha256"``),
-so whoever can write the log but not read the key cannot rewrite it, not
-even whole with a fresh head. ``audit verify`` then needs the key
-(``--key-file``, or the configuration's). Records written before the key was
-turned on stay plain: the first keyed record covers them through its
-``prev_hash``; an unkeyed record after a keyed one is reported.
+Every record, the head and an anchor say how the chain is made: ``"chain":
+"sha256"`` (plain; a record without ``chain`` was written by an older
+version and is plain too) or ``"hmac-sha256"`` (keyed). With
+``audit_key_file`` configured, each record's ``hash`` is an HMAC-SHA256 under
+that key, so whoever can write the log but not read the key cannot forge a
+record. Such a person can still rewrite the log as a plain chain (the
+downgrade); what says the log was keyed catches it:
+
+- ``audit verify`` without the key refuses a log whose records, head,
+  pending head or anchor say it is keyed: a keyed log never verifies as
+  plain;
+- with the key, a head or an anchor that says keyed must name a keyed
+  record, and every record after the first keyed one must be keyed;
+- an append refuses to chain onto a log whose head says keyed but whose
+  last record is not (a writer with the key would otherwise bless the
+  rewrite), and without the key onto any keyed log.
+
+A rewrite of everything, head included, as a plain chain leaves nothing
+beside the log that says it was keyed: an anchor copied elsewhere (it says
+``"chain": "hmac-sha256"``) or the key in the verifier's hands catches it.
+Records written before the key was turned on stay plain: the first keyed
+record covers them through its ``prev_hash``.
 
 Appends are safe across processes: the log is opened with ``O_APPEND`` and
 held under an exclusive ``fcntl`` lock while the last record is read, the
@@ -51,12 +67,15 @@ from pathlib import Path
 from typing import Any
 
 from .._exceptions import AuditError, ConfigError
+from .._json import DuplicateKeyError, loads
 from .._model import Decision, Order
 from .._regime import Regime
 
 GENESIS = "0" * 64
-#: The ``chain`` of a keyed record.
+#: The ``chain`` of a plain record (SHA-256), and of a keyed one (HMAC-SHA256).
+PLAIN = "sha256"
 KEYED = "hmac-sha256"
+CHAINS = (PLAIN, KEYED)
 #: The mode of the files this module creates.
 FILE_MODE = 0o600
 MIN_KEY_BYTES = 16
@@ -66,15 +85,30 @@ def canonical(record: Mapping[str, Any]) -> str:
     return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def chain_of(doc: Mapping[str, Any]) -> str:
+    """The chain scheme a record, a head or an anchor states (plain if it states none).
+
+    ValueError for a scheme that is neither: it is never taken for plain.
+    """
+    chain = doc.get("chain")
+    if chain is None:
+        return PLAIN
+    if chain not in CHAINS:
+        raise ValueError(f"unknown chain scheme {str(chain)[:40]!r} (known: "
+                         f"{', '.join(CHAINS)})")
+    return str(chain)
+
+
 def record_hash(record: Mapping[str, Any], key: bytes | None = None) -> str:
     """The hash of a record: of its canonical JSON without ``hash``.
 
     SHA-256, or HMAC-SHA256 under ``key`` for a keyed record
-    (``"chain": "hmac-sha256"``; ValueError if no key is given for one).
+    (``"chain": "hmac-sha256"``; ValueError if no key is given for one, or
+    the record states a scheme that is neither).
     """
     body = {k: v for k, v in record.items() if k != "hash"}
     data = canonical(body).encode("utf-8")
-    if record.get("chain") == KEYED:
+    if chain_of(record) == KEYED:
         if key is None:
             raise ValueError("a keyed record needs the key")
         return hmac.new(key, data, hashlib.sha256).hexdigest()
@@ -208,25 +242,31 @@ class AuditLog:
                     last = complete.rstrip(b"\n").rsplit(b"\n", 1)[-1] if complete else b""
                 if last:
                     try:
-                        before = json.loads(last)
+                        before = loads(last)
                         prev, seq = str(before["hash"]), int(before["seq"])
-                        keyed = before.get("chain") == KEYED
+                        keyed = chain_of(before) == KEYED
                     except (ValueError, KeyError, TypeError, RecursionError):
                         prev, seq = hashlib.sha256(last).hexdigest(), 0
             finally:
                 os.close(rfd)
-            if keyed and self.key is None:
+            head = _read_head(head_path(self.path), quiet=True) or {}
+            head_keyed = head.get("chain") == KEYED
+            if (keyed or head_keyed) and self.key is None:
                 raise AuditError(f"audit log {self.path}: its chain is keyed (HMAC); configure "
                                  "audit_key_file to append to it")
+            if head_keyed and not keyed:
+                raise AuditError(f"audit log {self.path}: its head says the chain is keyed, "
+                                 "but its last record is not: the log was rewritten without "
+                                 "the key (run `exportgate audit verify` with the key); "
+                                 "nothing is appended to it")
             _recover(self.path, prev, seq)
-            record: dict[str, Any] = {**event, "seq": seq + 1, "prev_hash": prev}
-            if self.key is not None:
-                record["chain"] = KEYED
+            record: dict[str, Any] = {**event, "seq": seq + 1, "prev_hash": prev,
+                                      "chain": KEYED if self.key is not None else PLAIN}
             record["hash"] = record_hash(record, self.key)
             line = (b"\n" if torn else b"") + (canonical(record) + "\n").encode("utf-8")
             pending = pending_path(self.path)
-            _write_file(pending, json.dumps({"records": record["seq"],
-                                             "hash": record["hash"]}) + "\n")
+            _write_file(pending, json.dumps({"records": record["seq"], "hash": record["hash"],
+                                             "chain": record["chain"]}) + "\n")
             os.write(fd, line)
             os.fsync(fd)
             os.replace(pending, head_path(self.path))
@@ -255,7 +295,7 @@ def _recover(path: Path, last_hash: str, last_seq: int) -> None:
     """
     pending = pending_path(path)
     try:
-        doc = json.loads(pending.read_text(encoding="utf-8"))
+        doc = loads(pending.read_text(encoding="utf-8"))
     except FileNotFoundError:
         doc = None
     except (OSError, ValueError, RecursionError):
@@ -299,18 +339,24 @@ class Report:
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def chain(self) -> str:
+        """The chain's scheme, as an anchor copied elsewhere should record it."""
+        return KEYED if self.keyed else PLAIN
+
 
 def verify(path: str | Path, head: dict[str, Any] | None = None,
            key: bytes | None = None) -> Report:
     """Check the chain of an audit log; every problem names its kind and its line.
 
-    ``head`` is the anchor (``{"records": N, "hash": H}``); by default the
-    ``FILE.head`` written beside the log (or, after an append killed before
-    its head was renamed, the pending head naming the next record), if there
-    is one. Without an anchor the chain ends at the record with the highest
-    ``seq``. ``key`` is the chain key: a keyed log cannot be verified without
-    it (ConfigError), and with it every record after the first keyed one must
-    be keyed.
+    ``head`` is the anchor (``{"records": N, "hash": H, "chain": ...}``); by
+    default the ``FILE.head`` written beside the log (or, after an append
+    killed before its head was renamed, the pending head naming the next
+    record), if there is one. Without an anchor the chain ends at the record
+    with the highest ``seq``. ``key`` is the chain key: a log whose records,
+    head, pending head or anchor say it is keyed cannot be verified without it
+    (ConfigError); with it, every record after the first keyed one must be
+    keyed, and a head or anchor that says keyed must name a keyed record.
     """
     path = Path(path)
     try:
@@ -328,19 +374,41 @@ def verify(path: str | Path, head: dict[str, Any] | None = None,
         notes.append(f"the log is readable or writable by others (mode {mode:o}): it holds "
                      f"whole policy inputs; chmod 600 {path}")
     pending: dict[str, Any] | None = None
+    anchor = head
+    beside = _read_head(head_path(path), quiet=anchor is not None)
     if head is None:
-        head = _read_head(head_path(path))
+        head = beside
         pending = _read_head(pending_path(path), quiet=True)
+    # Whatever says how the chain is made, besides the records themselves.
+    claims = [(who, doc) for who, doc in (("the head beside the log", beside),
+                                          ("the pending head", pending),
+                                          ("the anchor", anchor)) if doc is not None]
     problems: list[Problem] = []
+    for who, doc in claims:
+        try:
+            chain_of(doc)
+        except ValueError as exc:
+            if doc is anchor:
+                raise ConfigError(f"the anchor for {path}: {exc}") from None
+            problems.append(Problem("head", None, f"{who} states an {exc}"))
+            continue
+        if doc.get("chain") == KEYED and key is None:
+            raise ConfigError(f"{path}: {who} says the chain is keyed (HMAC): give its key "
+                              "with --key-file, or the configuration that sets "
+                              "audit_key_file (a keyed log never verifies as plain)")
     records: dict[int, dict[str, Any]] = {}   # line number -> record
     lines_of: dict[str, list[int]] = {}       # stored hash -> line numbers
     edited: set[int] = set()
     for n, raw in enumerate(raw_lines, 1):
         try:
-            rec = json.loads(raw)
+            rec = loads(raw)
             if not isinstance(rec, dict) or not isinstance(rec.get("hash"), str) \
                     or not isinstance(rec.get("prev_hash"), str):
                 raise ValueError("not a record")
+        except DuplicateKeyError as exc:
+            problems.append(Problem("edited", n, f"the line gives a key twice ({exc})"))
+            edited.add(n)
+            continue
         except (ValueError, RecursionError):
             problems.append(Problem("edited", n, "the line is not a chained JSON record "
                                     "(edited by hand, or a torn write)"))
@@ -348,6 +416,12 @@ def verify(path: str | Path, head: dict[str, Any] | None = None,
             continue
         records[n] = rec
         lines_of.setdefault(rec["hash"], []).append(n)
+        try:
+            chain_of(rec)
+        except ValueError as exc:
+            edited.add(n)
+            problems.append(Problem("edited", n, f"{_describe(rec)} states an {exc}"))
+            continue
         if rec.get("chain") == KEYED and key is None:
             raise ConfigError(f"{path}: the chain is keyed (HMAC): give its key with "
                               "--key-file, or the configuration that sets audit_key_file")
@@ -463,6 +537,24 @@ def verify(path: str | Path, head: dict[str, Any] | None = None,
         if not keyed:
             problems.append(Problem("unkeyed", None, "no record is keyed: the whole chain can "
                                     "be rewritten without the key"))
+        plain = next((k for k, m in enumerate(chain) if records[m].get("chain") == KEYED), 0)
+        if keyed and plain:
+            notes.append(f"the first {plain} record(s) are plain, written before the key was "
+                         "turned on: the first keyed record's link covers them, the key does "
+                         "not (an anchor taken before then does)")
+        for who, doc in claims:
+            named = lines_of.get(str(doc.get("hash")), [])
+            if not named or named[-1] in edited or doc.get("chain") not in CHAINS:
+                continue  # a missing or edited record is reported already
+            if doc["chain"] != records[named[-1]].get("chain", PLAIN):
+                says = "keyed" if doc["chain"] == KEYED else "plain"
+                problems.append(Problem(
+                    "unkeyed" if says == "keyed" else "head", named[-1],
+                    f"{who} says the chain is {says}, but {_describe(records[named[-1]])} it "
+                    "names is not: the log was rewritten without the key"
+                    if says == "keyed" else
+                    f"{who} says the chain is plain, but {_describe(records[named[-1]])} it "
+                    "names is keyed"))
     problems.sort(key=lambda p: (p.line or 0, p.kind))
     last_hash = records[start]["hash"] if start is not None else None
     return Report(path, len(raw_lines), last_hash, head is not None, tuple(problems),
@@ -472,7 +564,7 @@ def verify(path: str | Path, head: dict[str, Any] | None = None,
 def _read_head(path: Path, quiet: bool = False) -> dict[str, Any] | None:
     """A head anchor file, or None if absent (or, ``quiet``, unreadable)."""
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
     except (OSError, ValueError, RecursionError) as exc:

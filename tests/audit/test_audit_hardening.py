@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from exportgate.audit.log import (KEYED, AuditLog, canonical, head_path, pending_path, read_key,
-                               record_hash, verify)
+from exportgate.audit.log import (KEYED, PLAIN, AuditLog, canonical, head_path, pending_path,
+                                  read_key, record_hash, verify)
 from exportgate._cli import EXIT_AUDIT, main
 from exportgate._exceptions import AuditError, ConfigError
 
@@ -157,18 +157,26 @@ def test_a_keyed_log_verifies_only_with_its_key(tmp_path: Path) -> None:
     assert [p.kind for p in wrong.problems].count("edited") == 3
 
 
-def _rewrite_unkeyed(path: Path, change: dict[str, Any]) -> None:
-    """What someone who can write the log, but not read the key, can do: a whole new chain."""
+def _rewrite_unkeyed(path: Path, change: dict[str, Any], head: bool = True,
+                     chain: str | None = None) -> None:
+    """What someone who can write the log, but not read the key, can do: a whole new chain.
+
+    Each record says ``chain`` (plain) when given, else nothing; ``head``: the
+    head beside the log is rewritten to match (else it is left as it was).
+    """
     prev, out = "0" * 64, []
     for rec in _records(path):
         rec = {k: v for k, v in rec.items() if k not in ("hash", "chain")}
         rec.update(change if rec["seq"] == 2 else {})
         rec["prev_hash"] = prev
+        if chain is not None:
+            rec["chain"] = chain
         rec["hash"] = record_hash(rec)
         prev = rec["hash"]
         out.append(canonical(rec))
     path.write_text("\n".join(out) + "\n")
-    head_path(path).write_text(json.dumps({"records": len(out), "hash": prev}))
+    if head:
+        head_path(path).write_text(json.dumps({"records": len(out), "hash": prev}))
 
 
 def test_a_rewrite_of_the_whole_chain_and_head_is_caught_with_the_key(tmp_path: Path) -> None:
@@ -177,6 +185,83 @@ def test_a_rewrite_of_the_whole_chain_and_head_is_caught_with_the_key(tmp_path: 
     assert verify(path).ok  # unkeyed, the rewrite is a perfect chain
     report = verify(path, key=KEY)
     assert not report.ok and "unkeyed" in [p.kind for p in report.problems]
+
+
+def test_every_record_and_the_head_state_the_chain_scheme(tmp_path: Path) -> None:
+    plain, keyed = _log(tmp_path / "p", 2), _log(tmp_path / "k", 2, KEY)
+    assert [r["chain"] for r in _records(plain)] == [PLAIN, PLAIN]
+    assert json.loads(head_path(plain).read_text())["chain"] == PLAIN
+    assert json.loads(head_path(keyed).read_text())["chain"] == KEYED
+
+
+@pytest.mark.parametrize("chain", [None, PLAIN])
+def test_a_keyed_log_rewritten_as_a_plain_chain_never_verifies_as_plain(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], chain: str | None) -> None:
+    """The attack: the records rewritten as a perfect plain chain; the head says keyed."""
+    path = _log(tmp_path, 3, KEY)
+    _rewrite_unkeyed(path, {"result": {"outcome": "allow"}}, head=False, chain=chain)
+    assert main(["audit", "verify", str(path)]) == 2
+    out, err = capsys.readouterr()
+    assert "chain intact" not in out
+    assert "the head beside the log says the chain is keyed" in err and "--key-file" in err
+    kinds = [p.kind for p in verify(path, key=KEY).problems]
+    assert "unkeyed" in kinds and "removed" in kinds  # the head's keyed record is gone
+    with pytest.raises(AuditError, match="head says the chain is keyed"):
+        AuditLog(path, key=KEY).append(_event(4))  # the writer does not bless the rewrite
+    assert len(_records(path)) == 3
+
+
+def test_a_plain_rewrite_of_log_and_head_is_caught_by_an_anchor_kept_elsewhere(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Nothing beside the log says keyed any more: the anchor copied elsewhere does."""
+    path = _log(tmp_path, 3, KEY)
+    (tmp_path / "audit.key").write_bytes(KEY)
+    assert main(["audit", "verify", "--json", "--key-file", str(tmp_path / "audit.key"),
+                 str(path)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    anchor = tmp_path / "anchor.json"  # the documented recipe: {records, hash, chain}
+    anchor.write_text(json.dumps({"records": doc["records"], "hash": doc["last_hash"],
+                                  "chain": doc["chain"]}))
+    assert doc["chain"] == KEYED
+    _rewrite_unkeyed(path, {"result": {"outcome": "allow"}})
+    assert main(["audit", "verify", str(path)]) == 0  # only the head beside it: plain, and
+    assert "plain SHA-256 chain: whoever can write the log" in capsys.readouterr().out
+    assert main(["audit", "verify", "--anchor", str(anchor), str(path)]) == 2
+    assert "the anchor says the chain is keyed" in capsys.readouterr().err
+    assert main(["audit", "verify", "--anchor", str(anchor), "--key-file",
+                 str(tmp_path / "audit.key"), str(path)]) == 1
+    assert "tampered" in capsys.readouterr().out
+
+
+def test_a_keyed_head_naming_a_plain_record_is_reported(tmp_path: Path) -> None:
+    path = _log(tmp_path, 2)
+    head = json.loads(head_path(path).read_text())
+    head_path(path).write_text(json.dumps({**head, "chain": KEYED}))
+    with pytest.raises(ConfigError, match="keyed"):
+        verify(path)
+    report = verify(path, key=KEY)
+    assert ("unkeyed", 2) in [(p.kind, p.line) for p in report.problems]
+
+
+def test_a_record_stating_an_unknown_scheme_is_not_taken_for_plain(tmp_path: Path) -> None:
+    path = _log(tmp_path, 2)
+    lines = path.read_text().splitlines()
+    rec = {**json.loads(lines[1]), "chain": "none"}
+    rec["hash"] = record_hash({**rec, "chain": PLAIN})
+    path.write_text(lines[0] + "\n" + canonical(rec) + "\n")
+    [problem] = verify(path).problems
+    assert (problem.kind, problem.line) == ("edited", 2)
+    assert "unknown chain scheme 'none'" in problem.message
+
+
+def test_a_record_giving_a_key_twice_is_reported_with_the_key(tmp_path: Path) -> None:
+    """A reader taking the first value would see another decision than the hash covers."""
+    path = _log(tmp_path, 2)
+    lines = path.read_text().splitlines()
+    lines[1] = '{"result":{"outcome":"deny"},' + lines[1][1:]
+    path.write_text("\n".join(lines) + "\n")
+    [problem] = [p for p in verify(path).problems if p.line == 2]
+    assert problem.kind == "edited" and 'duplicate key "result"' in problem.message
 
 
 def test_a_keyed_record_rehashed_without_the_key_is_caught(tmp_path: Path) -> None:
