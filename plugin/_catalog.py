@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from importlib import resources
@@ -45,6 +46,25 @@ class UnitError(ValueError):
 def unit_key(unit: str) -> str:
     """How unit codes match: trimmed, upper case, inner blanks collapsed."""
     return " ".join(str(unit).split()).upper()
+
+
+_ECCN = re.compile(r"^([0-9][A-Z][0-9]{3})([A-Z0-9.]*)$")
+_PARAGRAPH = re.compile(r"[A-Z]+|[0-9]+")
+
+
+def eccn_spelling(eccn: str) -> str:
+    """An ECCN as the Commerce Control List writes it (``3A090.a``, ``4A003.z.1.a``).
+
+    Records and licenses write one ECCN several ways (``3a090.A``, ``3A090A``,
+    with blanks); wherever two ECCNs are compared, both are spelt this way
+    first. Text that is not shaped like an ECCN (``EAR99``) is upper-cased,
+    without blanks.
+    """
+    text = "".join(str(eccn).split()).upper()
+    m = _ECCN.match(text)
+    if m is None:
+        return text
+    return ".".join([m.group(1), *(p.lower() for p in _PARAGRAPH.findall(m.group(2)))])
 
 
 class ItemCatalog:
@@ -128,6 +148,11 @@ class ItemCatalog:
 
     def canonical_id(self, item: str) -> str | None:
         return self._names.get(str(item).upper())
+
+    def identity(self, item: str) -> str:
+        """The item a line or a license names, as one text whatever alias or case is
+        written: the catalog's id for it, else the name as written."""
+        return self._names.get(str(item).upper(), item)
 
     def base_unit(self, item: str) -> str:
         """The unit an item's quantities and TPP are counted in."""

@@ -19,6 +19,7 @@ from . import _enrich
 
 from .ledger import licenses as _licenses
 from ._adapter import Adapter, Record
+from ._catalog import ItemCatalog, item_catalog
 from .engines.base import Engine, ask
 from ._exceptions import (AuditError, EngineError, ExportgateError, InputError, LedgerError,
                           PluginError, UnknownRegimeError)
@@ -71,6 +72,7 @@ class Gate:
         self._ledger: SqlLedger | None = None
         self._renderers: dict[str, Renderer] = {}
         self._license_cache = _licenses.Cache()
+        self._catalog: ItemCatalog | None = None
         self.recorders: list[Recorder] = []
         if self.settings.audit_log is not None and not what_if:
             from .audit.log import AuditLog
@@ -206,9 +208,18 @@ class Gate:
         """The engine's input for one order under one regime (policy contract 2).
 
         It carries the recorded licenses that could apply to the order
-        (``licenses``, docs/licenses.md); none when none could.
+        (``licenses``, docs/licenses.md); none when none could. Items are the
+        item catalog's, on the lines and on the licenses alike.
         """
-        return self._license_cache.policy_input(policy_input(order), order, lambda: self.ledger)
+        found = self._license_cache.applicable(order, lambda: self.ledger)
+        return policy_input(order, [x.to_input() for x in found], self.catalog)
+
+    @property
+    def catalog(self) -> ItemCatalog:
+        """The item catalog the configuration names, through which items are compared."""
+        if self._catalog is None:
+            self._catalog = item_catalog(self.settings.catalogs)
+        return self._catalog
 
     def ladders(self, order: Order, regime: Regime, raw: Any) -> Ladders:
         """The engine's answer, checked against the contract (UndefinedResult if not)."""

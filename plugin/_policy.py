@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import reprlib
 from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeGuard
 
+from ._catalog import ItemCatalog, eccn_spelling
 from ._exceptions import UndefinedResult
 from ._model import Order, Outcome
 from ._regime import Regime
@@ -105,9 +107,44 @@ class Ladders:
                        if c.quota is not None})
 
 
-def policy_input(order: Order) -> dict[str, Any]:
-    """The input document for one order (contract version 2)."""
-    return {"contract": CONTRACT, "order": order.to_dict()}
+def policy_input(order: Order, licenses: Sequence[Mapping[str, Any]] = (),
+                 catalog: ItemCatalog | None = None) -> dict[str, Any]:
+    """The input document for one order (contract version 2).
+
+    ``licenses`` are the recorded licenses that could apply (docs/licenses.md),
+    as `License.to_input` gives them; with none the input has no ``licenses``.
+    The policy compares the items and ECCNs of lines and license entries as
+    text, so both sides are written one way here: an item as the ``catalog``'s
+    id for it (whatever alias or case the record or the license wrote; as
+    written when the catalog does not know it, or no catalog is given), an
+    ECCN as the Commerce Control List spells it (`eccn_spelling`).
+    """
+    item = catalog.identity if catalog is not None else str
+    doc = order.to_dict()
+    for line in doc["lines"]:
+        line["item"] = item(line["item"])
+        if "classification" in line:
+            _spell(line["classification"], item)
+    out: dict[str, Any] = {"contract": CONTRACT, "order": doc}
+    if licenses:
+        out["licenses"] = [{**x, "items": [_entry(e, item) for e in x["items"]]}
+                           for x in licenses]
+    return out
+
+
+def _spell(classification: dict[str, Any], item: Callable[[str], str]) -> None:
+    """A classification's ECCN, and its chips' items and ECCNs, written one way (in place)."""
+    if classification.get("eccn") is not None:
+        classification["eccn"] = eccn_spelling(classification["eccn"])
+    for chip in classification.get("contains", ()):
+        chip["item"] = item(chip["item"])
+        _spell(chip, item)
+
+
+def _entry(entry: Mapping[str, Any], item: Callable[[str], str]) -> dict[str, Any]:
+    if "item" in entry:
+        return {**entry, "item": item(entry["item"])}
+    return {**entry, "eccn": eccn_spelling(entry["eccn"])}
 
 
 #: The largest measure or cap an answer may state: a quantity times a TPP per

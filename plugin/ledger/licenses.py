@@ -235,22 +235,18 @@ class Cache:
             self._read_at, self._generation = now, generation
         return self._licenses
 
-    def policy_input(self, doc: dict[str, Any], order: Order,
-                     ledger: Callable[[], SqlLedger]) -> dict[str, Any]:
-        """``doc`` with the licenses that could apply to ``order`` (none: unchanged).
+    def applicable(self, order: Order, ledger: Callable[[], SqlLedger]) -> list[License]:
+        """The licenses that could apply to ``order``, for its policy input.
 
-        If the registry cannot be read, the order is decided without
-        licenses: a line a license would have covered gets its regime's own
-        outcome (``license`` or worse), never ``allow``.
+        If the registry cannot be read, none: the order is decided without
+        licenses, and a line a license would have covered gets its regime's
+        own outcome (``license`` or worse), never ``allow``.
         """
         try:
-            found = applicable(self.licenses(ledger), order)
+            return applicable(self.licenses(ledger), order)
         except LedgerError:
             self._licenses = None
-            return doc
-        if found:
-            doc["licenses"] = [x.to_input() for x in found]
-        return doc
+            return []
 
 
 # -- show ----------------------------------------------------------------------

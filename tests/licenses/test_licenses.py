@@ -16,6 +16,7 @@ import pytest
 
 from exportgate import FakeEngine, Outcome, Settings
 from exportgate.ledger import licenses as _licenses
+from exportgate._catalog import eccn_spelling
 from exportgate._cli import main
 from exportgate._exceptions import ConfigError, LedgerError
 from exportgate._gate import Gate
@@ -219,6 +220,40 @@ def test_an_eccn_entry_covers_any_item_of_that_eccn(gate: Gate) -> None:
     assert [c.quota for c in line(gate, h200_order("SO-3", 1)).consumes] \
         == ["license:D1234567:0"]
     assert line(gate, h200_order("SO-4", 2)).outcome is Outcome.LICENSE
+
+
+@pytest.mark.parametrize("recorded, ordered", [
+    ("NVIDIA-H200-SXM-141GB", "H200"),  # the catalog's alias on the line
+    ("h200-sxm", "NVIDIA-H200-SXM-141GB"),  # an alias, in another case, on the license
+    ("H200", "nvidia-h200-sxm"),  # two aliases
+])
+def test_an_item_is_the_catalogs_whatever_alias_names_it(gate: Gate, recorded: str,
+                                                         ordered: str) -> None:
+    record(gate, license_doc(items=[{"item": recorded, "quantity": 10}]))
+    got = line(gate, h200_order("SO-1", 8, item=ordered))
+    assert (got.outcome, got.license) == (Outcome.ALLOW, "D1234567")
+    assert [c.quota for c in got.consumes] == ["license:D1234567:0"]
+    # another item of the same ECCN is not the licensed item
+    assert line(gate, h200_order("SO-2", 1, item="H200-NVL")).outcome is Outcome.LICENSE
+
+
+@pytest.mark.parametrize("recorded, stated", [
+    ("3A090.a", "3A090A"), ("3a090.A", " 3a090.a "), ("3A090.a", "3A090.A")])
+def test_an_eccn_entry_matches_however_either_side_spells_it(gate: Gate, recorded: str,
+                                                             stated: str) -> None:
+    record(gate, license_doc(items=[{"eccn": recorded, "quantity": 10}]))
+    order = h200_order("SO-1", 8, item="SOME-OTHER-CHIP")
+    order["lines"][0]["classification"]["eccn"] = stated
+    got = line(gate, order)
+    assert (got.outcome, got.license) == (Outcome.ALLOW, "D1234567")
+
+
+@pytest.mark.parametrize("written, spelt", [
+    ("3A090.a", "3A090.a"), ("3a090.A", "3A090.a"), ("3A090A", "3A090.a"),
+    (" 3A090 .a ", "3A090.a"), ("4a003z1a", "4A003.z.1.a"), ("4A003.Z.1.A", "4A003.z.1.a"),
+    ("3A090.a.", "3A090.a"), ("ear99", "EAR99"), ("5A992.c", "5A992.c")])
+def test_eccn_spelling(written: str, spelt: str) -> None:
+    assert eccn_spelling(written) == spelt
 
 
 @pytest.mark.parametrize("order, code", [
