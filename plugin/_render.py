@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 from .ledger.base import QuotaState
-from .ledger.licenses import number_of
+from ._policy import license_number
 from ._model import Decision, Order
 
 
@@ -27,7 +27,7 @@ def decision_table(order: Order, decision: Decision, out: TextIO) -> None:
         line = items.get(ld.id)
         reason = ld.reasons[0] if ld.reasons else None
         code = reason.code if reason else ""
-        numbers = [n for n in (number_of(c.quota) for c in ld.consumes) if n is not None]
+        numbers = [n for n in (license_number(c.quota) for c in ld.consumes) if n is not None]
         rows.append((ld.id, _cut(line.item if line else "?", 28),
                      str(line.quantity if line else ""), ld.item_class or "",
                      ld.outcome.value, " ".join([code, *numbers])))
@@ -40,7 +40,7 @@ def decision_table(order: Order, decision: Decision, out: TextIO) -> None:
         for ob in ld.obligations:
             out.write(f"    {ld.id}: obligation: {ob.get('message', ob.get('code'))}\n")
         for c in ld.consumes:
-            number = number_of(c.quota)
+            number = license_number(c.quota)
             if number is not None:  # a granted license's entry: counted in units
                 out.write(f"    {ld.id}: consumes {c.tpp:,} units of license {number} entry "
                           f"{c.quota.rsplit(':', 1)[1]}"
@@ -80,14 +80,19 @@ def ledger_table(states: list[QuotaState], out: TextIO) -> None:
 
 
 def licenses_table(rows: list[dict[str, Any]], out: TextIO) -> None:
-    """``license list``: number, validity, destinations, consignees, units remaining, state."""
+    """``license list``: one row per entry of each license (its entries name different
+    items or ECCNs, so their units are never added up): validity, parties, what the
+    entry authorizes, its units, what remains, the license's state."""
     table: list[tuple[str, ...]] = [("license", "issued", "expires", "destinations",
-                                     "consignees", "remaining", "state")]
+                                     "consignees", "entry", "authorizes", "units",
+                                     "remaining", "state")]
     for row in rows:
-        table.append((row["number"], row["issued"], row["expires"],
-                      ",".join(row["destinations"]), _cut(",".join(row["consignees"]), 30),
-                      f"{row['remaining']:,}", row["state"]))
-    widths = [max(len(t[i]) for t in table) for i in range(7)]
+        for e in row["entries"]:
+            table.append((row["number"], row["issued"], row["expires"],
+                          ",".join(row["destinations"]), _cut(",".join(row["consignees"]), 30),
+                          str(e["index"]), _cut(e.get("item") or f"ECCN {e.get('eccn')}", 30),
+                          f"{e['quantity']:,}", f"{e['remaining']:,}", row["state"]))
+    widths = [max(len(t[i]) for t in table) for i in range(len(table[0]))]
     for t in table:
         out.write("  ".join(c.ljust(widths[i]) for i, c in enumerate(t)).rstrip() + "\n")
 

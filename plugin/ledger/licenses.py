@@ -27,10 +27,9 @@ from .. import _schemas
 from .._exceptions import ConfigError, LedgerError
 from .base import SqlLedger
 from .._model import Order
+from .._policy import LICENSE_KEY_PREFIX, license_number
 from .._validate import load_yaml, validate_data
 
-#: The prefix of a license entry's quota key: ``license:<number>:<entry index>``.
-KEY_PREFIX = "license:"
 
 #: ``license show`` warns when no more than this share of an entry remains...
 LOW_SHARE = 0.10
@@ -73,7 +72,7 @@ class License:
         return self.revoked_at is None and self.issued <= date <= self.expires
 
     def key(self, index: int) -> str:
-        return f"{KEY_PREFIX}{self.number}:{index}"
+        return f"{LICENSE_KEY_PREFIX}{self.number}:{index}"
 
     def to_input(self) -> dict[str, Any]:
         """The license as the policy input carries it (contract 2, ``licenses``)."""
@@ -258,23 +257,19 @@ def show(ledger: SqlLedger, number: str, today: str | None = None) -> dict[str, 
     lic = get(ledger, number)
     today = today or dt.date.today().isoformat()
     held = ledger.license_reservations(number)
-    entries = []
+    used: dict[str, dict[str, int]] = {"reserved": {}, "committed": {}}
+    for r in held:
+        by_key = used[r["state"]]
+        by_key[r["quota"]] = by_key.get(r["quota"], 0) + int(r["units"])
+    entries = _entries(lic, used["reserved"], used["committed"])
     warnings = []
-    for i, entry in enumerate(lic.items):
-        key = lic.key(i)
-        reserved = sum(int(r["units"]) for r in held
-                       if r["quota"] == key and r["state"] == "reserved")
-        committed = sum(int(r["units"]) for r in held
-                        if r["quota"] == key and r["state"] == "committed")
-        remaining = int(entry["quantity"]) - reserved - committed
-        what = entry.get("item") or f"ECCN {entry.get('eccn')}"
-        entries.append({"index": i, "key": key, **entry, "reserved": reserved,
-                        "committed": committed, "remaining": remaining})
-        if remaining <= 0:
-            warnings.append(f"entry {i} ({what}): used up")
-        elif remaining <= int(entry["quantity"]) * LOW_SHARE:
-            warnings.append(f"entry {i} ({what}): only {remaining:,} of "
-                            f"{int(entry['quantity']):,} units remain")
+    for e in entries:
+        what = e.get("item") or f"ECCN {e.get('eccn')}"
+        if e["remaining"] <= 0:
+            warnings.append(f"entry {e['index']} ({what}): used up")
+        elif e["remaining"] <= int(e["quantity"]) * LOW_SHARE:
+            warnings.append(f"entry {e['index']} ({what}): only {e['remaining']:,} of "
+                            f"{int(e['quantity']):,} units remain")
     if lic.revoked_at is not None:
         warnings.append(f"revoked at {lic.revoked_at}: covers nothing")
     elif lic.expires < today:
@@ -290,24 +285,37 @@ def show(ledger: SqlLedger, number: str, today: str | None = None) -> dict[str, 
             "warnings": warnings}
 
 
-def number_of(quota: str) -> str | None:
-    """The license number of a ``license:<number>:<index>`` quota key, else None."""
-    if not quota.startswith(KEY_PREFIX):
-        return None
-    return quota[len(KEY_PREFIX):].rsplit(":", 1)[0]
+def _entries(lic: License, reserved: dict[str, int], committed: dict[str, int]
+             ) -> list[dict[str, Any]]:
+    """Each entry of a license, with the units orders hold of it (by quota key) and what
+    remains. Entries name different items or ECCNs: their units are never added up."""
+    out = []
+    for i, entry in enumerate(lic.items):
+        key = lic.key(i)
+        held, shipped = reserved.get(key, 0), committed.get(key, 0)
+        out.append({"index": i, "key": key, **entry, "reserved": held, "committed": shipped,
+                    "remaining": int(entry["quantity"]) - held - shipped})
+    return out
+
+
+def state(lic: License, today: str) -> str:
+    """``valid``, ``not yet valid``, ``expired`` or ``revoked``, on ``today`` (ISO)."""
+    return ("revoked" if lic.revoked_at is not None else
+            "expired" if lic.expires < today else
+            "not yet valid" if today < lic.issued else "valid")
 
 
 def listing(ledger: SqlLedger, today: str | None = None) -> list[dict[str, Any]]:
-    """Every license with the units that remain over its entries and its state today."""
+    """Every license, its state today, and each of its entries with the units that remain
+    (``license list``)."""
     today = today or dt.date.today().isoformat()
-    used = {q.quota: q.reserved + q.committed for q in ledger.show()
-            if q.quota.startswith(KEY_PREFIX)}
+    quotas = [q for q in ledger.show() if license_number(q.quota) is not None]
+    reserved = {q.quota: q.reserved for q in quotas}
+    committed = {q.quota: q.committed for q in quotas}
     out = []
     for lic in registry(ledger):
-        remaining = sum(int(e["quantity"]) - used.get(lic.key(i), 0)
-                        for i, e in enumerate(lic.items))
-        state = ("revoked" if lic.revoked_at is not None else
-                 "expired" if lic.expires < today else
-                 "not yet valid" if today < lic.issued else "valid")
-        out.append({**lic.to_dict(), "remaining": remaining, "state": state})
+        doc = lic.to_dict()
+        del doc["items"]  # the entries below, with their use
+        out.append({**doc, "state": state(lic, today),
+                    "entries": _entries(lic, reserved, committed)})
     return out

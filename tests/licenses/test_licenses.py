@@ -353,7 +353,8 @@ def test_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "already recorded" in capsys.readouterr().err
     assert main(["license", "--ledger", url, "list", "--json"]) == 0
     listed = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
-    assert [(x["number"], x["remaining"]) for x in listed] == [("D1234567", 100)]
+    assert [(x["number"], [e["remaining"] for e in x["entries"]]) for x in listed] == [
+        ("D1234567", [100])]
     assert main(["license", "--ledger", url, "show", "D1234567"]) == 0
     assert "NVIDIA-H200-SXM-141GB" in capsys.readouterr().out
     assert main(["license", "--ledger", url, "revoke", "D1234567"]) == 0
@@ -361,6 +362,35 @@ def test_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert main(["license", "--ledger", url, "list"]) == 0
     assert "revoked" in capsys.readouterr().out
     assert main(["license", "--ledger", url, "show", "D7"]) == 2
+
+
+def test_list_shows_each_entry_on_its_own(gate: Gate, capsys: pytest.CaptureFixture[str]
+                                          ) -> None:
+    """Entries name different items and ECCNs: their units are never summed into one."""
+    record(gate, license_doc(items=[{"item": "NVIDIA-H200-SXM-141GB", "quantity": 100},
+                                    {"eccn": "3A090.a", "quantity": 50}]),
+           license_doc("D7", items=[{"item": "H20", "quantity": 9}]))
+    line(gate, h200_order("SO-1", 30))
+    gate.ledger.commit("SO-1")
+    line(gate, h200_order("SO-2", 40))
+    url = gate.ledger_url
+    assert main(["license", "--ledger", url, "list", "--json"]) == 0
+    listed = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [(x["number"], x["state"], [
+        (e["index"], e.get("item") or e.get("eccn"), e["quantity"], e["reserved"],
+         e["committed"], e["remaining"]) for e in x["entries"]]) for x in listed] == [
+        ("D1234567", "valid", [(0, "NVIDIA-H200-SXM-141GB", 100, 40, 30, 30),
+                               (1, "3A090.a", 50, 0, 0, 50)]),
+        ("D7", "valid", [(0, "H20", 9, 0, 0, 9)])]
+    assert all("remaining" not in x for x in listed)
+    assert main(["license", "--ledger", url, "list"]) == 0
+    header, *rows = [r.split() for r in capsys.readouterr().out.splitlines()]
+    assert header == ["license", "issued", "expires", "destinations", "consignees", "entry",
+                      "authorizes", "units", "remaining", "state"]
+    assert [(r[0], r[5], " ".join(r[6:-3]), r[-3], r[-2]) for r in rows] == [
+        ("D1234567", "0", "NVIDIA-H200-SXM-141GB", "100", "30"),
+        ("D1234567", "1", "ECCN 3A090.a", "50", "50"),
+        ("D7", "0", "H20", "9", "9")]
 
 
 def test_the_write_back_message_names_the_license(gate: Gate) -> None:
