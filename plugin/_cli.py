@@ -8,7 +8,8 @@ Every command lives here (``diff`` in `_cli_diff`). Exit codes (README, "Exit co
   configuration; nothing of the offending orders was decided;
 - 3: an order was held because the engine or the ledger could not answer
   (its lines are ``license`` with an ``error``);
-- 4: a plugin failed (a host callback raised); the decision stands;
+- 4: a plugin failed: a host callback raised (the decision stands), or a plugin
+  reading, enriching or registering raised (nothing of that record was decided);
 - 5: the audit log could not be written (`AuditError`).
 
 Every message and every decision is written so that it cannot fail on the

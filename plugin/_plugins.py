@@ -4,7 +4,23 @@
 third-party plugins are registered, loads the ``exportgate`` entry-point
 group, and owns the registries of regimes, engines and adapters: it rejects
 duplicate names and wraps every plugin failure in a `PluginError` that names
-the plugin. The rest of the core calls hooks only through this class.
+the plugin. The rest of the core calls hooks only through this class, and
+every hook call goes through one method, `Plugins._call`, so a plugin that
+raises is handled the same way whatever the hook:
+
+- a startup hook (``exportgate_register_*``), ``exportgate_adapt_order`` or
+  ``exportgate_enrich_order`` that raises anything but an input error
+  (`InputError`: the record is wrong, exit 2) raises `PluginError` naming
+  the plugin and the hook; nothing of that record is decided (exit 4);
+- ``exportgate_decision`` failures are returned, never raised: the decision
+  stands and was recorded (exit 4);
+- an engine factory a plugin registered that raises holds the order
+  (`EngineUnavailable` naming the engine and the plugin, exit 3).
+
+The plugin named is the innermost one whose code the exception passed
+through: a hook implementation, or the methods of an adapter a plugin
+registered (the built-in dispatch calls them inside
+``exportgate_adapt_order``).
 
 Operator switches:
 
@@ -32,7 +48,8 @@ from .engines import embedded as _engine_regopy
 from ._adapter import Adapted, Adapter, AdapterDispatch, Record, adapter_claims
 from .engines.base import Engine, EngineFactory
 from ._enrich import Enrichment
-from ._exceptions import ExportgateError, PluginError, UnknownRegimeError
+from ._exceptions import (EngineUnavailable, ExportgateError, InputError, PluginError,
+                          UnknownRegimeError)
 from ._model import Decision, Order
 from ._regime import Regime
 from ._settings import Settings
@@ -126,19 +143,31 @@ class Plugins:
             self._register(plugin, ep.name)
 
     def _impl_codes(self, hook_name: str) -> dict[Any, str]:
-        """The code of every implementation of a hook -> its plugin's name."""
+        """The code of every implementation of a hook -> its plugin's name.
+
+        The methods of the registered adapters count as their plugin's code
+        too: the built-in ``exportgate_adapt_order`` calls them.
+        """
         hook = getattr(self.pm.hook, hook_name)
-        return {getattr(impl.function, "__code__", None): impl.plugin_name
-                for impl in hook.get_hookimpls()}
+        codes = {getattr(impl.function, "__code__", None): impl.plugin_name
+                 for impl in hook.get_hookimpls()}
+        for name, adapter in self.adapters.items():
+            owner = self._owners.get(("adapter", name), "?")
+            for method in ("claims", "adapt", "writeback"):
+                code = _code_of(getattr(adapter, method, None))
+                if code is not None:
+                    codes[code] = owner
+        return codes
 
     @staticmethod
     def _plugin_in(frames: Iterable[Any], codes: dict[Any, str]) -> str:
-        """The plugin whose implementation is among ``frames`` (outermost first)."""
+        """The plugin whose code is among ``frames`` (outermost first): the innermost one."""
+        found = "?"
         for frame in frames:
             name = codes.get(frame.f_code)
             if name is not None:
-                return name
-        return "?"
+                found = name
+        return found
 
     @staticmethod
     def _traceback_frames(exc: BaseException) -> Iterable[Any]:
@@ -151,8 +180,9 @@ class Plugins:
               **kwargs: Any) -> Any:
         """Call a hook through pluggy (order, wrappers, tracing); failures name the plugin.
 
-        Exceptions of the ``passthrough`` kinds (an enricher's input errors)
-        propagate as they are.
+        The one way the core calls a hook. Exceptions of the ``passthrough``
+        kinds (a record's input errors) propagate as they are; any other
+        becomes a `PluginError` naming the plugin and the hook.
         """
         stop: tuple[type[Exception], ...] = (PluginError, *passthrough)
         try:
@@ -163,7 +193,7 @@ class Plugins:
             name = self._plugin_in(self._traceback_frames(exc), self._impl_codes(hook_name))
             detail = str(exc) if isinstance(exc, ExportgateError) else \
                 f"{type(exc).__name__}: {exc}"
-            raise PluginError(name, detail) from exc
+            raise PluginError(name, f"{hook_name}: {detail}") from exc
 
     def _collect(self) -> None:
         """Run the register hooks; what a plugin registers is checked, errors name it."""
@@ -232,6 +262,13 @@ class Plugins:
                                      f"{', '.join(sorted(self.regimes))}") from None
 
     def engine(self, name: str | None = None) -> Engine:
+        """The engine ``name`` (default: the configuration's), made once.
+
+        A factory that raises something other than an exportgate error (a
+        configuration error, an engine that is not installed) cannot give an
+        engine: `EngineUnavailable` naming the engine and its plugin, so the
+        order is held.
+        """
         name = name or self.settings.engine_name
         if name not in self._engine_cache:
             factory = self.engines.get(name)
@@ -239,7 +276,14 @@ class Plugins:
                 from ._exceptions import ConfigError
                 raise ConfigError(f"engine.name: unknown engine {name!r}; known: "
                                   f"{', '.join(sorted(self.engines))}")
-            self._engine_cache[name] = factory(self.settings)
+            try:
+                self._engine_cache[name] = factory(self.settings)
+            except ExportgateError:
+                raise
+            except Exception as exc:
+                owner = self._owners.get(("engine", name), "?")
+                raise EngineUnavailable(f"engine {name!r} (plugin {owner!r}) could not start: "
+                                        f"{type(exc).__name__}: {exc}") from exc
         return self._engine_cache[name]
 
     def close(self) -> None:
@@ -258,13 +302,19 @@ class Plugins:
     # -- per-order hooks -----------------------------------------------
 
     def adapt(self, record: Record, adapter: str | None = None) -> Adapted:
-        result: Adapted = self.pm.hook.exportgate_adapt_order(record=record, adapter=adapter)
+        """The orders of a record: the first plugin that adapts it (input errors pass)."""
+        result = self._call("exportgate_adapt_order", passthrough=(InputError,),
+                            record=record, adapter=adapter)
+        if not isinstance(result, Adapted):
+            raise PluginError(", ".join(sorted(set(self._impl_codes(
+                "exportgate_adapt_order").values()))),
+                f"exportgate_adapt_order returned a {type(result).__name__}, not Adapted")
         return result
 
     def enrich(self, order: Order) -> list[Enrichment]:
         """Every enricher's contribution, in pluggy's call order (the first wins a field)."""
         results: list[Enrichment] = self._call("exportgate_enrich_order",
-                                               passthrough=(ExportgateError,), order=order)
+                                               passthrough=(InputError,), order=order)
         for result in results:
             if not isinstance(result, Enrichment):
                 raise PluginError(", ".join(sorted(set(self._impl_codes(
@@ -286,3 +336,8 @@ class Plugins:
         except PluginError as exc:
             return [exc]
         return []
+
+
+def _code_of(function: Any) -> Any:
+    """The code object of a function or bound method (None for anything else)."""
+    return getattr(getattr(function, "__func__", function), "__code__", None)

@@ -105,7 +105,11 @@ def exportgate_adapt_order(record: "Record", adapter: str | None) -> "Adapted | 
         non-``None`` result wins (``firstresult``). The built-in
         implementation (``trylast``) dispatches to the registered adapters
         and raises :class:`AdapterError` naming the candidates when no
-        adapter, or more than one, claims the record.
+        adapter, or more than one, claims the record. An input error
+        (:class:`AdapterError`, :class:`ValidationError`) refuses the record
+        (exit 2); any other exception, here or in a registered adapter's
+        methods, is a :class:`PluginError` naming the plugin and the hook, and
+        nothing of the record is decided (exit 4).
     """
 
 
@@ -122,7 +126,9 @@ def exportgate_enrich_order(order: "Order") -> "Enrichment | None":
         by field: what the order itself carries always wins, and among
         enrichers the first result in hook-call order wins (pluggy calls
         later-registered and ``tryfirst`` plugins first; the built-in item
-        catalog and party master are ``trylast``).
+        catalog and party master are ``trylast``). An exception other than an
+        input error is a :class:`PluginError` naming the plugin and the hook;
+        nothing of the order is decided (exit 4).
     """
 
 

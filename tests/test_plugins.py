@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import inspect
+import json
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -46,7 +48,8 @@ def test_a_plugin_that_raises_is_named() -> None:
         def exportgate_register_engines(self, register: Any) -> None:
             raise RuntimeError("boom")
 
-    with pytest.raises(PluginError, match="plugin 'exportgate-faulty': RuntimeError: boom"):
+    with pytest.raises(PluginError, match="plugin 'exportgate-faulty': "
+                                          "exportgate_register_engines: RuntimeError: boom"):
         Plugins(Settings(), extra=[Faulty()], entry_points=False)
 
 
@@ -115,7 +118,7 @@ def test_the_host_callback_receives_every_decision_and_its_failure_is_reported(
     assert seen == [("H", "deny", {"order": "H", "hold": True, "outcome": "deny",
                                    "lines": {"10": "deny"}})]
     assert [str(e) for e in checked.plugin_errors] == [
-        "plugin 'exportgate-flaky': ValueError: ERP unreachable"]
+        "plugin 'exportgate-flaky': exportgate_decision: ValueError: ERP unreachable"]
     assert gate.ledger.orders()[0]["order"] == "H"  # the decision stands
 
 
@@ -150,6 +153,144 @@ def test_entry_point_plugins_load_unless_blocked(monkeypatch: pytest.MonkeyPatch
 
 HOOKS = [name for name, f in inspect.getmembers(hookspecs, inspect.isfunction)
          if name.startswith("exportgate_")]
+
+
+# -- a plugin that raises, in every hook: named, never a traceback, fail closed --------
+
+
+class _Raising:
+    """A plugin whose implementation of one hook raises a KeyError."""
+
+    __name__ = "exportgate-raising"
+
+    def __init__(self, hook: str) -> None:
+        def boom(**kwargs: Any) -> Any:
+            raise KeyError("VBELN")
+        boom.__name__ = hook
+        params = [inspect.Parameter(a, inspect.Parameter.KEYWORD_ONLY)
+                  for a in inspect.signature(getattr(hookspecs, hook)).parameters]
+        boom.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        setattr(self, hook, hookimpl(tryfirst=True)(boom))
+
+
+class _EntryPoint:
+    def __init__(self, plugin: object) -> None:
+        self.name = "exportgate-raising"
+        self.plugin = plugin
+
+    def load(self) -> object:
+        return self.plugin
+
+
+def _installed(monkeypatch: pytest.MonkeyPatch, plugin: object) -> None:
+    """``plugin`` installed as an entry point, as a third-party distribution is."""
+    import exportgate._plugins as mod
+    monkeypatch.setattr(mod.metadata, "entry_points", lambda group: [_EntryPoint(plugin)])
+    monkeypatch.delenv("EXPORTGATE_LOAD_PLUGINS", raising=False)
+
+
+def _check_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    from exportgate._cli import main
+    order = tmp_path / "order.json"
+    order.write_text(json.dumps(h100_order("SO-1", "IN", 10)))
+    code = main(["check", "--regime", "us-ai-diffusion-2025", "--ledger",
+                 f"sqlite:///{tmp_path / 'l.db'}", str(order)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _reserved(tmp_path: Path) -> list[Any]:
+    if not (tmp_path / "l.db").exists():
+        return []
+    from exportgate.ledger.urls import open_ledger
+    ledger = open_ledger(f"sqlite:///{tmp_path / 'l.db'}")
+    try:
+        return list(ledger.reservations())
+    finally:
+        ledger.close()
+
+
+@pytest.mark.parametrize("hook", ["exportgate_register_regimes", "exportgate_register_engines",
+                                  "exportgate_register_adapters", "exportgate_adapt_order",
+                                  "exportgate_enrich_order"])
+def test_a_plugin_raising_before_the_decision_is_named_and_nothing_is_decided(
+        hook: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _installed(monkeypatch, _Raising(hook))
+    code, out, err = _check_cli(tmp_path, capsys)
+    assert code == 4, err  # a plugin failed, not --fail-on's 1, no traceback
+    assert f"plugin 'exportgate-raising': {hook}: KeyError: 'VBELN'" in err
+    assert out == "" and _reserved(tmp_path) == []
+
+
+def test_a_host_callback_raising_is_named_and_the_decision_stands(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _installed(monkeypatch, _Raising("exportgate_decision"))
+    code, out, err = _check_cli(tmp_path, capsys)
+    assert code == 4
+    assert "plugin 'exportgate-raising': exportgate_decision: KeyError: 'VBELN'" in err
+    assert "SO-1" in out and _reserved(tmp_path)
+
+
+def test_an_adapter_raising_inside_the_dispatch_names_its_plugin(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    class Broken:
+        name = "broken-erp"
+        description = "claims everything, then fails"
+
+        def claims(self, record: Any) -> bool:
+            return isinstance(record.data, dict) and record.data.get("id") == "SO-1"
+
+        def adapt(self, record: Any) -> list[Order]:
+            return [record.data["VBELN"]]
+
+        def writeback(self, order: Order, decision: Decision) -> dict[str, Any]:
+            return {}
+
+    class Erp:
+        __name__ = "exportgate-raising"
+
+        @hookimpl
+        def exportgate_register_adapters(self, register: Any) -> None:
+            register(Broken())
+
+    _installed(monkeypatch, Erp())
+    from exportgate._cli import main
+    order = tmp_path / "order.json"
+    order.write_text(json.dumps(h100_order("SO-1", "IN", 10)))
+    assert main(["check", "--regime", "us-ai-diffusion-2025", "--adapter", "broken-erp",
+                 "--ledger", f"sqlite:///{tmp_path / 'l.db'}", str(order)]) == 4
+    err = capsys.readouterr().err
+    assert "plugin 'exportgate-raising': exportgate_adapt_order: KeyError: 'VBELN'" in err
+    assert _reserved(tmp_path) == []
+
+
+def test_an_engine_factory_raising_holds_the_order_naming_its_plugin(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    class Engines:
+        __name__ = "exportgate-raising"
+
+        @hookimpl
+        def exportgate_register_engines(self, register: Any) -> None:
+            def factory(settings: Settings) -> Any:
+                raise KeyError("licence")
+            register("broken", factory)
+
+    _installed(monkeypatch, Engines())
+    from exportgate._cli import main
+    order = tmp_path / "order.json"
+    order.write_text(json.dumps(h100_order("SO-1", "IN", 10)))
+    assert main(["check", "--regime", "us-ai-diffusion-2025", "--engine", "broken", "--json",
+                 "--ledger", f"sqlite:///{tmp_path / 'l.db'}", str(order)]) == 3
+    out, err = capsys.readouterr()
+    decision = json.loads(out)
+    assert decision["outcome"] == "license"
+    assert "engine 'broken' (plugin 'exportgate-raising') could not start: KeyError" \
+        in decision["error"]
+    assert _reserved(tmp_path) == []
 
 
 @pytest.mark.parametrize("name", HOOKS)
