@@ -24,14 +24,13 @@ from __future__ import annotations
 import csv
 import datetime
 import io
-import json
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from exportgate.toolkit import (ERP_OPTIONS, Adapter, Decision, Fields, LineIn, NotAssessed,
-                               Order, PartyRef, Record, Settings, build_orders, document_id, held,
-                               hookimpl, item_catalog, load_yaml, options, party_master,
-                               validate_data)
+from exportgate.toolkit import (ERP_OPTIONS, Adapter, Decision, Fields, InputError, LineIn,
+                               NotAssessed, Order, PartyRef, Record, Settings, build_orders,
+                               document_id, held, hookimpl, item_catalog, load_yaml, options,
+                               party_master, validate_data)
 
 
 
@@ -96,11 +95,11 @@ class TabularAdapter:
             return set(first) if isinstance(first, dict) else None
         if record.data is not None:
             return None
-        head = record.text.lstrip("\ufeff \t\r\n").split("\n", 1)[0]
+        head = record.text.lstrip().split("\n", 1)[0]
         if head.startswith("{"):
             try:
-                row = json.loads(head)
-            except ValueError:
+                row = Record.from_text(head, record.source).data
+            except InputError:
                 return None
             return set(row) if isinstance(row, dict) else None
         try:
@@ -139,16 +138,15 @@ class TabularAdapter:
             return [(n, f.obj(row, f"[{n - 1}]")) for n, row in enumerate(record.data, start=1)]
         if record.data is not None:
             raise f.error("is neither CSV, JSON lines nor a JSON array of rows", "record")
-        text = record.text.lstrip("\ufeff")
+        text = record.text
         if text.lstrip().startswith("{"):
             rows = []
             for n, raw in enumerate(text.splitlines(), start=1):
                 if not raw.strip():
                     continue
-                try:
-                    rows.append((n, f.obj(json.loads(raw), f"line {n}")))
-                except (ValueError, RecursionError) as exc:
-                    raise f.error(f"is not JSON ({exc})", f"line {n}") from None
+                f.source = f"{record.source} row {n}"
+                rows.append((n, f.obj(f.json(raw, ""), "record")))
+            f.source = record.source
             return rows
         try:
             reader = csv.DictReader(io.StringIO(text), delimiter=self._delimiter)

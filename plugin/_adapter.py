@@ -33,14 +33,14 @@ class Record:
 
     @classmethod
     def from_text(cls, text: str, source: str) -> "Record":
-        data: Any = None
-        stripped = text.lstrip()
-        if stripped[:1] in ("{", "["):
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError:
-                data = None
-        return cls(text=text, data=data, source=source)
+        """The record of a text, read as every file is (`_input.parse_record`).
+
+        JSON is parsed strictly: broken JSON, a repeated key or a number too
+        large is an `InputError` naming ``source``, never a record no adapter
+        claims. Other text (CSV, XML, JSON lines) is kept as text.
+        """
+        from ._input import parse_record
+        return parse_record(text, source)
 
     @classmethod
     def from_value(cls, value: Any, source: str) -> "Record":

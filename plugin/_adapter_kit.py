@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
+from . import _json
 from ._adapter import Record
 from ._catalog import ItemCatalog, UnitError
 from ._exceptions import AdapterError, ValidationError
@@ -109,6 +110,21 @@ class Fields:
             orders.extend(read(doc))
             self.order_id = None
         return orders
+
+    def json(self, text: str, field: str, line: str | None = None) -> Any:
+        """JSON text inside a record (a row of JSON lines), read strictly (`_json`).
+
+        A repeated key or a number too large is an error naming its path
+        (under ``field``, when given); text that is not JSON names ``field``.
+        """
+        try:
+            return _json.loads(text)
+        except (_json.DuplicateKeyError, _json.TooLargeError) as exc:
+            at = ".".join(p for p in (field, exc.path) if p) or "record"
+            raise self.error(str(exc).replace(f" at {exc.path}", ""), at, line) from None
+        except (ValueError, RecursionError) as exc:
+            raise self.error(f"is not JSON ({str(exc)[:120]})", field or "record",
+                             line) from None
 
     def obj(self, value: Any, field: str, line: str | None = None) -> Mapping[str, Any]:
         if not isinstance(value, Mapping):

@@ -1,9 +1,11 @@
 """One input path: how a file becomes records, for every command and the Python API.
 
 A file is one record (a JSON document, a CSV export, an IDoc), or JSON lines:
-one record a line. JSON is read strictly and within limits (NaN, Infinity,
-numbers too large for a float, records above `MAX_RECORD_BYTES` or nested
-deeper than `MAX_RECORD_DEPTH` are input errors naming the file and line).
+one record a line. JSON is read strictly (`_json`) and within limits: a
+repeated key, NaN, Infinity, numbers too large for a float, records above
+`MAX_RECORD_BYTES` or nested deeper than `MAX_RECORD_DEPTH` are input errors
+naming the file, the line and, where it has one, the field's path. A UTF-8
+byte order mark is not content: it is dropped before anything reads the text.
 `RecordFile` streams a JSON-lines file line by line and can be read more
 than once (a batch validates everything, then decides), so a batch's memory
 does not grow with its input; standard input is spooled to a temporary file
@@ -18,20 +20,23 @@ import tempfile
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
+from . import _json
 from ._adapter import Record
 from ._exceptions import InputError
+from ._yaml import too_deep
 
 #: Reading limits: one JSON record (a line of a batch, or a whole file) and its nesting.
 MAX_RECORD_BYTES = 64 * 1024 * 1024
 MAX_RECORD_DEPTH = 64
 
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*\sencoding=["']([A-Za-z0-9._-]{1,40})["']""")
+_BOM = "\ufeff"
 
 
 def _decode(raw: bytes, path: str) -> str:
     """UTF-8, or the encoding an XML declaration names (an IDoc in ISO-8859-1 says so)."""
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8").removeprefix(_BOM)
     except UnicodeDecodeError:
         pass
     declared = _XML_ENCODING.match(raw[:200])  # an IDoc in ISO-8859-1 says so
@@ -44,47 +49,25 @@ def _decode(raw: bytes, path: str) -> str:
     raise InputError(f"{path}: not UTF-8 text")
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise ValueError(f"{text[:40]} is too large for a number")
-    return value
-
-
-def _depth_over(value: Any, limit: int) -> bool:
-    """True when ``value`` nests more than ``limit`` arrays/objects deep."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            item = list(item.values())
-        elif not isinstance(item, list):
-            continue
-        if depth > limit:
-            return True
-        stack.extend((v, depth + 1) for v in item if isinstance(v, (dict, list)))
-    return False
-
-
 def parse_record(text: str, source: str) -> Record:
     """One record; JSON is read strictly and within limits (InputError naming ``source``).
 
-    NaN, Infinity and numbers too large for a float are not JSON numbers; a
-    record above `MAX_RECORD_BYTES` or nested deeper than `MAX_RECORD_DEPTH`
-    is refused before anything walks it. Text that is not JSON is handed on
-    as text (a CSV or an IDoc).
+    A repeated key is refused with its path (which value was meant is
+    unknown); NaN, Infinity and numbers too large for a float are not JSON
+    numbers; a record above `MAX_RECORD_BYTES` or nested deeper than
+    `MAX_RECORD_DEPTH` is refused before anything walks it. A leading byte
+    order mark is dropped. Text that is not JSON is handed on as text (a CSV
+    or an IDoc), and so is JSON lines (several values: ``data`` is ``None``).
+    `Record.from_text` is this function.
     """
     if len(text) > MAX_RECORD_BYTES:
         raise InputError(f"{source}: larger than {MAX_RECORD_BYTES // (1024 * 1024)} MiB")
+    text = text.removeprefix(_BOM)
     stripped = text.lstrip()
     if stripped[:1] not in ("{", "["):
-        return Record.from_text(text, source)
+        return Record(text=text, data=None, source=source)
     try:
-        data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite)
+        data = _json.loads(text)
     except json.JSONDecodeError as exc:
         if exc.msg != "Extra data":  # not JSON lines either: broken or truncated JSON
             raise InputError(f"{source}: invalid JSON at line {exc.lineno} column {exc.colno} "
@@ -93,10 +76,14 @@ def parse_record(text: str, source: str) -> Record:
     except RecursionError:
         raise InputError(f"{source}: nested more than {MAX_RECORD_DEPTH} levels deep") \
             from None
-    except ValueError as exc:  # NaN, Infinity, 1e999, an integer of thousands of digits
-        raise InputError(f"{source}: not valid JSON: {str(exc)[:160]}") from None
+    except ValueError as exc:  # a repeated key, NaN, Infinity, 1e400, 5000 digits
+        if _syntax(text) == "several":  # JSON lines: each line is read, and refused, alone
+            return Record(text=text, data=None, source=source)
+        detail = str(exc) if isinstance(exc, _json.DuplicateKeyError) \
+            else f"not valid JSON: {exc}"
+        raise InputError(f"{source}: {detail[:200]}") from None
     if (text.count("{") + text.count("[") > MAX_RECORD_DEPTH
-            and _depth_over(data, MAX_RECORD_DEPTH)):
+            and too_deep(data, MAX_RECORD_DEPTH)):
         raise InputError(f"{source}: nested more than {MAX_RECORD_DEPTH} levels deep")
     return Record(text=text, data=data, source=source)
 
@@ -116,6 +103,8 @@ def records_from_text(text: str, name: str, batch: bool,
         try:
             whole = parse_record(text, name)
         except InputError:
+            if _syntax(first) == "broken":  # one document over many lines: its own error
+                raise
             whole = Record(text=text, data=None, source=name)
         if whole.data is not None or whole_file(whole):
             yield whole
@@ -140,6 +129,19 @@ def records_from_text(text: str, name: str, batch: bool,
     yield parse_record(text, name)
 
 
+def _syntax(text: str) -> str:
+    """What ``text`` is by JSON syntax alone: ``one`` value, ``several`` or ``broken``.
+
+    A repeated key, NaN or a number too large do not count: they tell a
+    record's error, not where the record ends.
+    """
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        return "several" if exc.msg == "Extra data" else "broken"
+    except (ValueError, RecursionError):
+        return "one"
+    return "one"
 
 
 class RecordFile:
@@ -189,7 +191,7 @@ class RecordFile:
                 stream.close()
         if not first:
             raise InputError(f"{self.name}: the file is empty")
-        text = first.decode("utf-8", "replace")
+        text = first.decode("utf-8", "replace").removeprefix(_BOM)
         if not text.lstrip().startswith("{"):
             return False
         try:

@@ -1,24 +1,34 @@
-"""YAML (and JSON) files with limits: size, nesting depth and alias expansion.
+"""YAML (and JSON) files with limits: size, nesting depth, alias expansion, repeated keys.
 
-Configuration, catalogs and party masters are YAML. PyYAML's safe loader
-builds whatever the file describes: a "billion laughs" file of a few hundred
-bytes expands, through anchors and aliases, into a document that takes
-minutes and gigabytes to walk; a deeply nested file exhausts Python's
-recursion; an alias to its own anchor makes a cycle. Each is refused here,
-before anything walks the document, with a `ConfigError` naming the file:
+Configuration, catalogs, party masters, column mappings and license files
+are YAML, or JSON. PyYAML's safe loader builds whatever the file describes: a
+"billion laughs" file of a few hundred bytes expands, through anchors and
+aliases, into a document that takes minutes and gigabytes to walk; a deeply
+nested file exhausts Python's recursion; an alias to its own anchor makes a
+cycle; a key written twice silently keeps the second value. Each is refused
+here, before anything walks the document, with a `ConfigError` naming the
+file:
 
 - the file is at most `MAX_BYTES`;
 - nesting is at most `MAX_DEPTH` collections deep;
 - aliases may add at most `MAX_ALIAS_EXPANSION` nodes to the document as
-  written, and may not refer to a collection that contains them.
+  written, and may not refer to a collection that contains them;
+- a mapping names each key once (a merge ``<<`` still lets its own keys
+  override): which of two values was meant is unknown, so the error names
+  the key's path and both lines.
+
+A file named ``*.json`` is read by the strict JSON reader (`_json`), which
+refuses the same repetition, NaN and numbers too large for a float.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from . import _json
 from ._exceptions import ConfigError
 
 MAX_BYTES = 64 * 1024 * 1024
@@ -90,6 +100,77 @@ def _check_expansion(root: yaml.Node) -> None:
                 stack.append((child, False))
 
 
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def _check_keys(loader: _LimitedLoader, root: yaml.Node) -> None:
+    """Refuse a mapping that names a key twice: its path and both lines (document order).
+
+    Keys are compared as they read (``1`` and ``0x1`` are one key); an alias
+    is walked once. Runs after `_check_expansion`, so the graph has no cycle.
+    """
+    walked: set[int] = set()
+    stack: list[tuple[yaml.Node, str]] = [(root, "")]
+    while stack:
+        node, path = stack.pop()
+        if id(node) in walked:
+            continue
+        walked.add(id(node))
+        children: list[tuple[yaml.Node, str]] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = [(child, f"{path}[{i}]") for i, child in enumerate(node.value)]
+        elif isinstance(node, yaml.MappingNode):
+            first: dict[Any, int] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == _MERGE:
+                    children.append((value_node, path))
+                    continue
+                key = (loader.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode)
+                       else object())  # a collection as a key: the constructor refuses it
+                where = f"{path}.{key}" if path else str(key)
+                line = key_node.start_mark.line + 1
+                if key in first:
+                    raise _Refused(f'duplicate key "{key}" at {where} (line {line}; first at '
+                                   f"line {first[key]}): which value was meant is unknown")
+                first[key] = line
+                children.append((value_node, where))
+        stack.extend(reversed(children))
+
+
+def too_deep(value: Any, limit: int) -> bool:
+    """True when ``value`` nests more than ``limit`` arrays/objects deep (walked iteratively)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        elif not isinstance(item, list):
+            continue
+        if depth > limit:
+            return True
+        stack.extend((v, depth + 1) for v in item if isinstance(v, (dict, list)))
+    return False
+
+
+def loads_json(text: str, what: str) -> Any:
+    """Parse JSON text strictly (`_json`) within the limits; ConfigError naming ``what``."""
+    if len(text) > MAX_BYTES:
+        raise ConfigError(f"{what}: larger than {MAX_BYTES // (1024 * 1024)} MiB")
+    try:
+        doc = _json.loads(text.removeprefix("\ufeff"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{what}: not valid JSON at line {exc.lineno} column {exc.colno} "
+                          f"({exc.msg})") from None
+    except RecursionError:
+        raise ConfigError(f"{what}: refused: nested more than {MAX_DEPTH} levels deep") \
+            from None
+    except ValueError as exc:  # a repeated key, NaN, 1e400, an integer of 5000 digits
+        raise ConfigError(f"{what}: refused: {str(exc)[:200]}") from None
+    if too_deep(doc, MAX_DEPTH):
+        raise ConfigError(f"{what}: refused: nested more than {MAX_DEPTH} levels deep")
+    return doc
+
+
 def loads(text: str, what: str) -> Any:
     """Parse YAML text within the limits; ConfigError naming ``what`` otherwise."""
     if len(text) > MAX_BYTES:
@@ -100,6 +181,7 @@ def loads(text: str, what: str) -> Any:
         if node is None:
             return None
         _check_expansion(node)
+        _check_keys(loader, node)
         return loader.construct_document(node)
     except _Refused as exc:
         raise ConfigError(f"{what}: refused: {exc}") from None
@@ -114,7 +196,10 @@ def loads(text: str, what: str) -> Any:
 
 
 def load(path: Path, what: str) -> Any:
-    """Read a YAML (or JSON) file within the limits; a missing or bad file is a ConfigError."""
+    """Read a YAML (or JSON) file within the limits; a missing or bad file is a ConfigError.
+
+    A ``*.json`` file is read as JSON, strictly; any other as YAML.
+    """
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
@@ -124,4 +209,6 @@ def load(path: Path, what: str) -> Any:
         raise ConfigError(f"{what} {path}: cannot read ({exc.strerror or exc})") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{what} {path}: not UTF-8 text") from None
+    if path.suffix.lower() == ".json":
+        return loads_json(text, f"{what} {path}")
     return loads(text, f"{what} {path}")

@@ -144,14 +144,16 @@ def damage(draw: st.DrawFn, text: str) -> str:
 @st.composite
 def mutated_records(draw: st.DrawFn, rels: list[str]) -> Record:
     rel = draw(st.sampled_from(rels))
+    # Text records as a file reader hands them on whole (a damaged CSV may begin with
+    # "[", which the input path itself refuses as JSON; the adapter is fuzzed here).
     if rel.endswith(".xml"):
-        return Record.from_text(mutate_xml(draw, ex.text(rel)), "fuzz")
+        return Record(mutate_xml(draw, ex.text(rel)), None, "fuzz")
     if rel.endswith(".csv"):
-        return Record.from_text(mutate_csv(draw, ex.text(rel)), "fuzz")
+        return Record(mutate_csv(draw, ex.text(rel)), None, "fuzz")
     if rel.endswith(".jsonl"):
         rows = mutate_json(draw, [json.loads(line) for line in ex.text(rel).splitlines()])
         lines = rows if isinstance(rows, list) else [rows]
-        return Record.from_text("\n".join(json.dumps(row) for row in lines), "fuzz")
+        return Record("\n".join(json.dumps(row) for row in lines), None, "fuzz")
     return Record.from_value(mutate_json(draw, ex.data(rel)), "fuzz")
 
 

@@ -347,6 +347,18 @@ def test_tabular_claims_only_with_a_mapping_and_a_matching_header() -> None:
     assert not ex.adapters()["tabular"].claims(Record.from_text(other, "x"))
 
 
+def test_tabular_json_lines_with_a_repeated_column_name_the_row_and_the_column(
+        registered: dict[str, Adapter]) -> None:
+    """``"Qty": 40, "Qty": 99999`` in one row: which quantity was meant is unknown."""
+    rows = ex.text("tabular/line-export.jsonl").splitlines()
+    rows[1] = rows[1].replace('"Qty": 40,', '"Qty": 40, "Qty": 99999,', 1)
+    record = Record.from_text("\n".join(rows), "export.jsonl")
+    assert registered["tabular"].claims(record)
+    exc = ex.adapter_error(registered["tabular"], "\n".join(rows))
+    assert exc.field == "Qty" and exc.record == "test-record row 2"
+    assert 'duplicate key "Qty"' in str(exc)
+
+
 def test_tabular_default_ship_from() -> None:
     adapter = ex.adapters(tabular={"mapping": "tabular/mapping.yaml", "ship_from": "NL"})["tabular"]
     assert {o.ship_from for o in ex.adapt(adapter, ex.text(CSV))} == {"NL"}
