@@ -7,7 +7,8 @@ references are ``{"id", "refName"}`` objects, the ``item`` sublist is
 links only: that, a paged sublist (``hasMore``), or an order text
 ``shipAddress`` without its ``shippingAddress`` subrecord, is an input error
 naming the expansion, never a decision on the customer's own country. Only
-sales orders are claimed (the record's ``links`` name its type); a cancelled
+sales orders are claimed (the record's ``self`` link names its type, in any
+case: NetSuite writes ``salesorder`` as often as ``salesOrder``); a cancelled
 one (``orderStatus`` ``C``) is an input error.
 
 The order id is ``tranId``; the customer (``entity``) is the sold-to party
@@ -75,13 +76,13 @@ class NetSuiteAdapter:
     def claims(self, record: Record) -> bool:
         d = record.data
         return (isinstance(d, dict) and {"tranId", "entity", "item"} <= set(d)
-                and _record_type(d) in (None, "salesOrder"))
+                and _sales_order(_record_type(d)))
 
     def adapt(self, record: Record) -> list[Order]:
         f = Fields(self.name, record)
         so = f.obj(record.data, "record")
         kind = _record_type(so)
-        if kind not in (None, "salesOrder"):
+        if not _sales_order(kind):
             raise f.error(f"is a {kind} record; only salesOrder is read", "links")
         f.order_id = f.need(so, "tranId", "tranId")
         status = so.get("orderStatus")
@@ -179,6 +180,15 @@ def _record_type(d: Mapping[str, Any]) -> str | None:
             if m:
                 return m.group(1)
     return None
+
+
+def _sales_order(kind: str | None) -> bool:
+    """True for a sales order, or a record whose links name no type.
+
+    NetSuite's record types are case-insensitive in its URLs, and its own
+    responses write them in lower case (``.../record/v1/salesorder/5123``).
+    """
+    return kind is None or kind.casefold() == "salesorder"
 
 
 def _child(name: str | None) -> str | None:
