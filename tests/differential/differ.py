@@ -58,7 +58,10 @@ def compare(engs: dict[str, Any], regime: Regime, order_doc: dict[str, Any],
         raise Disagreement(f"{regime.id}: both engines left the ladders undefined\n"
                            f"  input: {_show(doc)}")
     ladders = parse_ladders(out["opa"], order, regime)
-    picks = fold(ladders, usage_for(ladders.keys()))
+    # The licenses the ledger would read as in force under the entries' locks.
+    in_force = {x["number"] for x in licenses or ()
+                if not x.get("revoked_at") and x["issued"] <= order.date <= x["expires"]}
+    picks = fold(ladders, usage_for(ladders.keys()), in_force)
     return Renderer(regime).decide(order, ladders, picks).to_dict()
 
 
