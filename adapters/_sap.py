@@ -1,27 +1,28 @@
-"""What the SAP adapters share: partner functions, and outcomes as SAP block codes.
+"""What the SAP adapters share: SAP's partner functions, and outcomes as SAP block codes.
 
-SAP's APIs and IDocs carry the *internal* partner-function keys (table
-TPAR): ``AG`` sold-to, ``WE`` ship-to, ``RE`` bill-to, ``RG`` payer, ``VE``
-sales employee, ``AP`` contact person, ``ZM`` employee responsible, ``SP``
-forwarding agent, ``LF`` vendor. The English UI shows other keys (the
-conversion of TPAUM): SP / SH / BP / PY / ES / CP / ER / CR / VN. Reading the
-English keys is a classic integration mistake, so an unknown key is an error
-that says which internal key it stands for. Note that ``SP`` is itself an
-internal key (the forwarding agent): it is skipped like the other functions
-that do not matter for export control, and an interface that sends English
-keys is caught by its ``SH`` ship-to. SD has no standard end-user function;
-projects define one (``ZE`` by default,
-``adapters.<name>.end_user_partner_function``). Skipped by default: bill-to,
-payer, sales employee, contact, employee responsible, forwarding agent,
-vendor (``LF``) and the ship-from vendor (``LS``) that inbound IDocs carry;
-set the list with ``ignore_functions``.
+Partner functions (table TPAR) are known from SAP's standard set,
+`STANDARD_FUNCTIONS`, one table for the OData and the IDoc adapter alike:
+both carry the *internal* keys (``AG`` sold-to, ``WE`` ship-to, ``RE``
+bill-to, ``SP`` forwarding agent, ``LF`` vendor, ...). The export parties
+among them are read (sold-to ``AG``, ship-to ``WE``); every other standard
+function is known and skipped without configuration. SD has no standard
+end-user function: projects define one (``ZE`` by default,
+``adapters.<name>.end_user_partner_function``). Only the functions SAP does
+not define (a project's own ``Z*`` / ``Y*``) must be listed to be skipped
+(``ignore_functions``); an unknown one is an error, never a party silently
+lost.
+
+The English UI shows other keys for the same functions (the conversion of
+TPAUM: SP, SH, BP, PY, ...). The English key of a function that is no export
+party is known and skipped as well; the English key of an export party
+(``SH``, the ship-to) is an error that names its internal key, because an
+interface that sends English keys would otherwise have its ship-to skipped.
+``SP`` is read as the internal key (the forwarding agent), never as the
+English sold-to.
 """
 from __future__ import annotations
 
 from typing import Any, Mapping
-
-
-
 
 from exportgate.toolkit import ERP_OPTIONS, Fields, LineDecision, Order, Outcome, held, is_part
 
@@ -37,8 +38,8 @@ SAP_OPTIONS: dict[str, Any] = {
     **ERP_OPTIONS,
     "end_user_partner_function": {"type": "string", "nullable": True,
                                   "regex": "^[A-Z0-9]{1,2}$", "default": "ZE"},
-    "ignore_functions": {"type": "list", "schema": {"type": "string"},
-                         "default": ["RE", "RG", "VE", "AP", "ZM", "SP", "LF", "LS"]},
+    # The project's own partner functions to skip (SAP's standard ones are known).
+    "ignore_functions": {"type": "list", "schema": {"type": "string"}, "default": []},
     # Item categories (PSTYV) that ship no goods: text, service items.
     "not_goods_item_categories": {"type": "list", "schema": {"type": "string"},
                                   "default": ["TATX", "TAD", "TADC"]},
@@ -52,22 +53,37 @@ SAP_OPTIONS: dict[str, Any] = {
 }
 
 
-#: English (external) key -> internal key, for the error hint. SP is not here: it is
-#: also the internal key of the forwarding agent.
-_MNEMONICS = {"SH": "WE", "BP": "RE", "PY": "RG", "ES": "VE", "CP": "AP", "ER": "ZM",
-              "CR": "SP", "VN": "LF"}
-#: What each internal key is, for the hint.
-_NAMES = {"AG": "sold-to", "WE": "ship-to", "RE": "bill-to", "RG": "payer",
-          "VE": "sales employee", "AP": "contact person", "ZM": "employee responsible",
-          "SP": "forwarding agent", "LF": "vendor"}
+#: SAP's standard partner functions: internal key (as APIs and IDocs carry it) ->
+#: (the English UI key, what it is, the canonical role it is read as; ``None``: no
+#: export party, skipped).
+STANDARD_FUNCTIONS: dict[str, tuple[str | None, str, str | None]] = {
+    "AG": ("SP", "sold-to party", "sold_to"),
+    "WE": ("SH", "ship-to party", "ship_to"),
+    "RE": ("BP", "bill-to party", None),
+    "RG": ("PY", "payer", None),
+    "AP": ("CP", "contact person", None),
+    "VE": ("ES", "sales employee", None),
+    "ZM": ("ER", "employee responsible", None),
+    "SP": ("CR", "forwarding agent", None),
+    "LF": ("VN", "vendor", None),
+    "BA": ("OA", "ordering address", None),
+    "RS": ("PI", "invoicing party", None),
+    "WL": ("GS", "goods supplier", None),
+    "LS": (None, "ship-from (the sender of an inbound IDoc)", None),
+}
 
+#: English UI key -> internal key. ``SP`` is not here: it is the internal key of the
+#: forwarding agent, and an internal key is always read as one.
+ENGLISH_KEYS: dict[str, str] = {
+    english: internal for internal, (english, _, _) in STANDARD_FUNCTIONS.items()
+    if english is not None and english not in STANDARD_FUNCTIONS}
 
 
 class PartnerFunctions:
-    """Partner function key to canonical role, from the adapter's options."""
+    """Partner function key to canonical role: SAP's standard table and the adapter's options."""
 
     def __init__(self, opts: Mapping[str, Any]) -> None:
-        self.roles = {"AG": "sold_to", "WE": "ship_to"}
+        self.roles = {key: role for key, (_, _, role) in STANDARD_FUNCTIONS.items() if role}
         if opts.get("end_user_partner_function"):
             self.roles[opts["end_user_partner_function"]] = "end_user"
         self.ignored = set(opts.get("ignore_functions") or ()) - set(self.roles)
@@ -76,13 +92,19 @@ class PartnerFunctions:
         """The role of a partner function, ``None`` for one to skip; unknown keys are errors."""
         if code in self.roles:
             return self.roles[code]
-        if code in self.ignored:
+        if code in STANDARD_FUNCTIONS or code in self.ignored:
             return None
-        hint = (f" ({code} is the English UI key of {_MNEMONICS[code]}, "
-                f"{_NAMES[_MNEMONICS[code]]}; the interface carries the internal keys)"
-                if code in _MNEMONICS else "")
-        known = ", ".join(sorted({*self.roles, *self.ignored}))
-        raise f.error(f"unknown partner function {code!r}{hint}; known: {known} (skip it with "
+        internal = ENGLISH_KEYS.get(code)
+        if internal is not None and STANDARD_FUNCTIONS[internal][2] is None:
+            return None  # the English key of a function that is no export party
+        hint = (f" ({code} is the English UI key of {internal}, "
+                f"{STANDARD_FUNCTIONS[internal][1].removesuffix(' party')}; the interface "
+                "carries the internal keys)" if internal is not None
+                else ": SAP defines no such function")
+        own = ", ".join(sorted({*self.ignored, *(k for k in self.roles
+                                                 if k not in STANDARD_FUNCTIONS)}))
+        raise f.error(f"unknown partner function {code!r}{hint}; known: SAP's standard "
+                      f"functions{' and ' + own if own else ''} (skip a project's own with "
                       f"adapters.{f.adapter}.ignore_functions)", field, line)
 
 

@@ -15,7 +15,8 @@ number) and ``E1EDPA1`` item partners, which override the header partners.
 counted in ``MENEE`` and converted to the item's base unit. Not assessed:
 items with ``ACTION`` 003 (deleted, in an ORDCHG) and zero quantities; an
 order deleted whole (``E1EDK01-ACTION`` 003) is an input error.
-Vendor and other non-customer partner functions are skipped (see `_sap`).
+Partner functions are read from SAP's standard table (`_sap.STANDARD_FUNCTIONS`):
+the vendor and the other functions that are no export party are skipped.
 
 The write-back is for the IDoc before it is posted (or the order it
 creates): ``E1EDK01-LIFSK`` delivery block, and for denied items the

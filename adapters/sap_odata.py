@@ -14,9 +14,10 @@ as a deferred link (``{"__deferred": ...}``) or is missing altogether is an
 input error naming the ``$expand`` to add, never a guess.
 
 Parties come from the header partners (``AG``, ``WE``, the configured
-end-user function); a partner on an item overrides the header partner for
-that item. A country comes from the partner's expanded address (V2
-``to_Address``), else from the party master (and the decision notes it).
+end-user function; SAP's other standard functions are skipped, see `_sap`);
+a partner on an item overrides the header partner for that item. A country
+comes from the partner's expanded address (V2 ``to_Address``), else from
+the party master (and the decision notes it).
 The quantity is ``RequestedQuantity`` in ``RequestedQuantityUnit`` (V2) or
 ``RequestedQuantityISOUnit`` (V4; ``RequestedQuantitySAPUnit`` for a unit
 without an ISO code), converted to the item's base unit by the item catalog.
