@@ -8,6 +8,10 @@ without audit records or host callbacks. The report (`exportgate._impact`)
 gives the summary first (outcomes per side, transitions, countries,
 consignees, quota that runs out), then the orders that change; ``--json``
 prints all of it as one document and ``--html`` draws it (docs/impact.md).
+
+Exit codes: 2 for a side the regime's parameter schema refuses (checked
+before the book is read), 3 when any order was held on either side (the
+report says so first and leaves those orders out of its counts), else 0.
 """
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from typing import Any
 
 from ._exceptions import InputError
 from ._impact import (WHAT_IF_LEDGER, book_from_files, book_from_ledger, impact, parse_side,
-                      render_text)
+                      render_text, side_settings)
 from ._plugins import Plugins
 from ._settings import Settings
 
@@ -32,6 +36,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if args.top < 1:
         raise InputError("--top: give a positive number")
     base = Plugins(settings)
+    for side in (before, after):  # a bad side is refused before the book is read
+        side_settings(settings, side, base)
     if args.open:
         if args.file:
             raise InputError("give order files or --open, not both")
@@ -57,6 +63,13 @@ def cmd_diff(args: argparse.Namespace) -> int:
     for message in book.source.get("missing") or []:
         print(f"exportgate: open order {message} has no record in the decision log; "
               "not screened", file=sys.stderr)
+    held = report["held"]
+    if held["orders"]:
+        from ._cli import EXIT_HELD
+        print(f"exportgate: {held['orders']} order(s) held (before: {held['before']}, after: "
+              f"{held['after']}): the engine, the sidecar or the ledger did not answer; the "
+              "report leaves them out", file=sys.stderr)
+        return EXIT_HELD
     return 0
 
 

@@ -15,6 +15,12 @@ what shipments already used of the keys both regimes name alike.
 
 The report (`build_report`) is one JSON-ready document; `render_text`
 prints it for a terminal and `exportgate._impact_html` draws it.
+
+An order held on either side (the engine, the sidecar or the ledger could
+not answer: every line ``license`` with an ``error``) says nothing about the
+rule: it is left out of every count and comparison, listed under ``held``,
+and the terminal report says so before anything else; ``exportgate diff``
+then exits 3.
 """
 from __future__ import annotations
 
@@ -27,7 +33,6 @@ from typing import Any, Iterable, Iterator, TextIO
 
 import yaml
 
-from . import _schemas
 from ._adapter import Record
 from ._exceptions import ConfigError, ExportgateError, InputError
 from ._gate import Checked, Gate
@@ -35,13 +40,14 @@ from .ledger.base import COMMITTED, RESERVED
 from .ledger.urls import open_ledger
 from ._model import Consumption, Order, Outcome
 from ._plugins import Plugins
-from ._regime import ROOT, Regime
+from ._regime import ROOT, Regime, dates_as_text
 from ._settings import Settings
-from ._validate import validate_data
 
 #: The ledger each side decides on when nothing needs to be carried over.
 WHAT_IF_LEDGER = "sqlite:///:memory:"
 REPORT_VERSION = 1
+#: Held orders listed by name in the report (all are counted).
+HELD_SHOWN = 20
 OUTCOMES = tuple(o.value for o in Outcome)
 
 
@@ -101,41 +107,27 @@ def parse_side(spec: str) -> Side:
             if name in overrides:
                 raise ConfigError(f"{spec}: parameter {name} is given twice")
             try:
-                overrides[name] = yaml.safe_load(raw)
-            except yaml.YAMLError as exc:
+                overrides[name] = dates_as_text(yaml.safe_load(raw))
+            except (yaml.YAMLError, ValueError) as exc:  # ValueError: a date like 2025-13-01
                 raise ConfigError(f"{spec}: {name}: not a valid value ({exc})") from None
     return Side(spec=spec, regime=regime, overrides=overrides)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def side_settings(settings: Settings, side: Side, base: Plugins) -> Settings:
     """The configuration with the side's overrides merged into its ``parameters:``.
 
-    The overrides pass the configuration's own checks (schema, known regime,
-    known parameter name, in `Plugins`) and must keep each number a number
-    and each table a table.
+    The overrides are checked as the configuration's are, against the
+    regime's parameter schema (`Regime.with_parameters`): a ConfigError
+    names the side, the parameter and what is wrong (exit 2), before
+    anything is decided.
     """
-    what = f"{side.spec}"
-    if not side.overrides:
-        base.regime(side.regime)
-        return settings
-    validate_data({"parameters": {side.regime: side.overrides}}, _schemas.SETTINGS, what)
     regime = base.regime(side.regime)
-    known: dict[str, Any] = dict(regime.data[ROOT]["tables"][regime.leaf]["params"])
-    for name, value in side.overrides.items():
-        if name not in known:
-            raise ConfigError(f"{what}: parameters.{side.regime}.{name}: unknown parameter; "
-                              f"known: {', '.join(sorted(known))}")
-        default = known[name]
-        if _is_number(default) and not _is_number(value):
-            raise ConfigError(f"{what}: parameters.{side.regime}.{name}: expects a number, "
-                              f"got {value!r}")
-        if isinstance(default, (dict, list)) and type(value) is not type(default):
-            raise ConfigError(f"{what}: parameters.{side.regime}.{name}: expects a "
-                              f"{type(default).__name__}, got {value!r}")
+    if not side.overrides:
+        return settings
+    try:
+        regime.with_parameters(side.overrides)
+    except ConfigError as exc:
+        raise ConfigError(f"{side.spec}: {exc}") from None
     merged = {**settings.parameters}
     merged[side.regime] = {**merged.get(side.regime, {}), **side.overrides}
     return replace(settings, parameters=merged)
@@ -388,10 +380,13 @@ class LineFact:
 
 
 def _facts(before: SideRun, after: SideRun) -> list[LineFact]:
+    """The lines of the orders decided on both sides (held orders are no rule's effect)."""
     out = []
     for i, (a, b) in enumerate(zip(before.results, after.results, strict=True)):
         if a.order != b.order:
             raise ExportgateError(f"the sides decided different orders ({a.order}, {b.order})")
+        if a.error is not None or b.error is not None:
+            continue
         for la, lb in zip(a.lines, b.lines, strict=True):
             out.append(LineFact(
                 order=i, order_id=a.order, line_id=la.id, country=a.country,
@@ -517,8 +512,10 @@ def build_report(before: SideRun, after: SideRun, book: OrderBook,
     """The whole impact report as one JSON-ready document (docs/impact.md)."""
     h = before.h100_tpp
     facts = _facts(before, after)
-    order_before = [r.outcome for r in before.results]
-    order_after = [r.outcome for r in after.results]
+    decided = [(a, b) for a, b in zip(before.results, after.results, strict=True)
+               if a.error is None and b.error is None]
+    order_before = [a.outcome for a, _ in decided]
+    order_after = [b.outcome for _, b in decided]
     changed = [f for f in facts if f.before != f.after]
     names = {f.consignee: f.consignee_name for f in facts}
     consignees = _group(facts, "consignee", h, names)
@@ -535,17 +532,27 @@ def build_report(before: SideRun, after: SideRun, book: OrderBook,
                    if f.before != f.after or f.reason_before != f.reason_after]
         orders.append({"order": a.order, "country": a.country, "consignee": a.consignee,
                        "before": a.outcome, "after": b.outcome, "changes": changes,
+                       "held": a.error is not None or b.error is not None,
                        "errors": [e for e in (a.error, b.error) if e]})
+    held = [(a, b) for a, b in zip(before.results, after.results, strict=True)
+            if a.error is not None or b.error is not None]
     quota = {"before": quota_use(before, book), "after": quota_use(after, book)}
     ran_out = [{"side": side, "quota": q["quota"], "cap": q["cap"], **q["ran_out"]}
                for side in ("before", "after") for q in quota[side] if q["ran_out"]]
-    total_tpp = sum(f.tpp or 0 for f in facts)
+    every_line = [line for r in before.results for line in r.lines]
+    total_tpp = sum(line.tpp or 0 for line in every_line)
     return {
         "report": "exportgate-impact", "version": REPORT_VERSION,
+        "held": {"orders": len(held), "lines": sum(len(a.lines) for a, _ in held),
+                 "before": sum(1 for a, _ in held if a.error is not None),
+                 "after": sum(1 for _, b in held if b.error is not None),
+                 "first": [{"order": a.order,
+                            "before": a.error, "after": b.error}
+                           for a, b in held[:HELD_SHOWN]]},
         "sides": {"before": _side_doc(before), "after": _side_doc(after)},
-        "book": {**book.source, "orders": len(before.results), "lines": len(facts),
+        "book": {**book.source, "orders": len(before.results), "lines": len(every_line),
                  "tpp": total_tpp, "h100eq": _h100(total_tpp, h),
-                 "lines_without_tpp": sum(1 for f in facts if f.tpp is None)},
+                 "lines_without_tpp": sum(1 for line in every_line if line.tpp is None)},
         "units": {"h100_tpp": h},
         "outcomes": {"before": _outcome_counts(facts, "before", h, order_before),
                      "after": _outcome_counts(facts, "after", h, order_after)},
@@ -599,6 +606,19 @@ def render_text(report: dict[str, Any], out: TextIO, detail: bool = False,
     """Summary first, then the orders that change (the first ``detail_limit`` unless ``detail``)."""
     sides, book = report["sides"], report["book"]
     w = out.write
+    held = report["held"]
+    if held["orders"]:
+        w(f"HELD: {_count(held['orders'], 'order')} of {_n(book['orders'])} could not be "
+          "decided (the engine, the sidecar or the ledger did not answer): they are no "
+          "effect of the rule, and every count below leaves them out\n")
+        for h in held["first"]:
+            for side in ("before", "after"):
+                if h[side] is not None:
+                    w(f"  order {h['order']} ({side}): {h[side]}\n")
+        if held["orders"] > len(held["first"]):
+            w(f"  ... and {_n(held['orders'] - len(held['first']))} more "
+              "(--json lists every order)\n")
+        w("\n")
     w(f"Impact of {sides['after']['label']}\n"
       f"     against {sides['before']['label']}\n")
     where = ", ".join(book.get("files", [])) if book["kind"] == "files" else \

@@ -6,10 +6,21 @@ truth, read by OPA and by exportgate alike), ``data.yaml`` (its rows and
 numbers), and ``*_test.rego``. The shared library in ``rego/exportgate/lib`` is loaded
 with every regime. Parameter overrides from the configuration are merged into
 the regime's numbers here, and recorded on every decision made with them.
+
+A regime's parameters have a schema: the one its own defaults (``params``
+in its ``data.yaml``) imply, derived by `parameter_schema`. An override,
+from the configuration's ``parameters:`` or a ``diff`` side
+(``REGIME:NAME=VALUE``), must keep every value of the type its default has,
+a number non-negative where the default is, a date a date, a record's
+fields those of the default, and a table's new entries of its entries'
+shape; anything else is a `ConfigError` naming the parameter, raised before
+anything is decided (exit 2). Without it ``lpp_cap_tpp=-5`` would reach the
+policy, and every order it touched would be held as an evaluation error.
 """
 from __future__ import annotations
 
 import copy
+import datetime
 import hashlib
 import json
 import re
@@ -102,11 +113,18 @@ class Regime:
                                                 or date < self.effective_to)
 
     def with_parameters(self, overrides: dict[str, Any]) -> "Regime":
-        """A copy whose numbers are overridden; unknown parameter names are a ConfigError."""
+        """A copy whose numbers are overridden, checked against the parameters' schema.
+
+        An unknown parameter name, or a value its default's schema
+        (`parameter_schema`) refuses, is a ConfigError naming
+        ``parameters.<regime>.<name>``. A mapping is merged into the default
+        mapping; anything else replaces the default.
+        """
         if not overrides:
             return self
         data = copy.deepcopy(self.data)
         params = data[ROOT]["tables"][self.leaf]["params"]
+        schema = parameter_schema(params)
         for key, value in overrides.items():
             if key not in params:
                 raise ConfigError(f"parameters.{self.id}.{key}: unknown parameter; "
@@ -115,13 +133,81 @@ class Regime:
                 params[key] = _deep_merge(params[key], value)
             else:
                 params[key] = value
-        return replace(self, data=data, parameters={**self.parameters, **overrides})
+        checked = validate_data({k: params[k] for k in overrides},
+                                {k: schema[k] for k in overrides}, f"parameters.{self.id}")
+        params.update(checked)
+        return replace(self, data=data,
+                       parameters={**self.parameters, **dates_as_text(overrides)})
 
     def metadata(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "authority": self.authority,
                 "status": self.status, "effective_from": self.effective_from,
                 "effective_to": self.effective_to, "sources": list(self.sources),
                 "package": self.package, "revision": self.revision}
+
+
+def parameter_schema(params: dict[str, Any]) -> dict[str, Any]:
+    """The cerberus schema of a regime's parameters, as their defaults imply it.
+
+    Per default value: a boolean stays a boolean; an integer an integer (a
+    float an integer or a float), at least 0 where the default is; a string a
+    string, and an ISO date (``"2025-05-15"``, a YAML date accepted and kept
+    as text) where the default is one; a list a list of its items' shape when
+    they share one. A mapping whose values are mappings of one shape is a
+    table (``agreements``: a country's entry), open to new keys of that
+    shape; any other mapping is a record (``is_informed``), closed to
+    unknown fields, every field required. A default ``null`` takes anything.
+    """
+    return {name: _shape(value) for name, value in params.items()}
+
+
+def _shape(value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"type": "boolean"}
+    if isinstance(value, int):
+        return {"type": "integer", **({"min": 0} if value >= 0 else {})}
+    if isinstance(value, float):
+        return {"type": "number", "check_with": "finite", **({"min": 0} if value >= 0 else {})}
+    if isinstance(value, str):
+        if _is_date(value):
+            return {"type": "string", "coerce": _date_text, "check_with": "iso_date",
+                    "regex": r"^\d{4}-\d{2}-\d{2}$"}
+        return {"type": "string"}
+    if isinstance(value, list):
+        shapes = [_shape(item) for item in value]
+        if shapes and all(shape == shapes[0] for shape in shapes):
+            return {"type": "list", "schema": shapes[0]}
+        return {"type": "list"}
+    if isinstance(value, dict):
+        shapes = [_shape(item) for item in value.values()]
+        if shapes and all(isinstance(item, dict) for item in value.values()) \
+                and all(shape == shapes[0] for shape in shapes):
+            return {"type": "dict", "keysrules": {"type": "string"}, "valuesrules": shapes[0]}
+        return {"type": "dict", "schema": {str(k): {**_shape(v), "required": True}
+                                           for k, v in value.items()}}
+    return {"nullable": True}
+
+
+def _is_date(text: str) -> bool:
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return len(text) == 10
+
+
+def _date_text(value: Any) -> Any:
+    """A YAML date (``from: 2025-05-15`` unquoted) as the text the policy compares."""
+    return value.isoformat() if isinstance(value, datetime.date) else value
+
+
+def dates_as_text(value: Any) -> Any:
+    """``value`` with every date written as ISO text (overrides recorded on decisions)."""
+    if isinstance(value, dict):
+        return {k: dates_as_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [dates_as_text(v) for v in value]
+    return _date_text(value)
 
 
 def _deep_merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:

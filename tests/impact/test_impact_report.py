@@ -117,7 +117,15 @@ def test_terminal_report_puts_the_summary_first(book_file: Path) -> None:
 @pytest.mark.parametrize("against, message", [
     ("us-ai-diffusion-2025:lpp_cap=1", "parameters.us-ai-diffusion-2025.lpp_cap: unknown "
                                        "parameter"),
-    ("us-ai-diffusion-2025:lpp_cap_tpp=lots", "expects a number"),
+    ("us-ai-diffusion-2025:lpp_cap_tpp=lots", "lpp_cap_tpp must be of type integer"),
+    ("us-ai-diffusion-2025:lpp_cap_tpp=-5", "lpp_cap_tpp must be at least 0, got -5"),
+    ("us-ai-diffusion-2025:lpp_cap_tpp=7916000.5", "lpp_cap_tpp must be of type integer"),
+    ("us-ai-diffusion-2025:nveu_cap_h100eq=[{from_year: 0, h100eq: -1}]",
+     "nveu_cap_h100eq.0.h100eq must be at least 0"),
+    ("us-country-deals-2025:agreements={SA: {cap_h100eq: 100}}", "agreements.SA.from is required"),
+    ("us-country-deals-2025:agreements={AE: {from: \"2025-13-01\"}}",
+     "agreements.AE.from not a calendar date"),
+    ("us-country-deals-2025:agreements={AE: {from: 2025-13-01}}", "month must be in 1..12"),
     ("us-ai-diffusion-2025:lpp_cap_tpp", "write each parameter as NAME=VALUE"),
     ("no-such-regime:x=1", "unknown regime 'no-such-regime'"),
 ])
@@ -130,3 +138,81 @@ def test_overrides_are_validated_like_the_configuration(tmp_path: Path, against:
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr
     assert against.split(":")[0] in proc.stderr
+
+
+def test_a_date_override_may_be_written_as_yaml_writes_dates(tmp_path: Path) -> None:
+    book = tmp_path / "b.jsonl"
+    book.write_text(json.dumps(BOOK[0]) + "\n")
+    proc = run("diff", "--regime", "us-country-deals-2025", "--against",
+               "us-country-deals-2025:agreements={AE: {from: 2025-06-01}}", "--json", str(book),
+               cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    after = json.loads(proc.stdout)["sides"]["after"]
+    assert after["overrides"] == {"agreements": {"AE": {"from": "2025-06-01"}}}
+
+
+class _Flaky:
+    """An engine that cannot answer for every third order under overridden parameters."""
+
+    name = "flaky"
+
+    def __init__(self, settings: Any) -> None:
+        from exportgate.engines.embedded import RegopyEngine
+        self.inner = RegopyEngine()
+
+    def evaluate(self, regime: Any, rule: str, input: dict[str, Any]) -> Any:
+        from exportgate import EngineError
+        if regime.parameters and int(input["order"]["id"].rsplit("-", 1)[-1]) % 3 == 0:
+            raise EngineError("engine unreachable (injected)")
+        return self.inner.evaluate(regime, rule, input)
+
+    def run_tests(self, regime: Any) -> Any:
+        return self.inner.run_tests(regime)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_diff_with_held_orders_exits_3_and_says_so_first(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Held lines are no effect of the rule: never `notify -> license (EVALUATION_ERROR)`."""
+    from exportgate import hookimpl
+    from exportgate._cli import main
+
+    class Plugin:
+        __name__ = "exportgate-flaky"
+
+        @hookimpl
+        def exportgate_register_engines(self, register: Any) -> None:
+            register("flaky", _Flaky)
+
+    class EntryPoint:
+        name = "exportgate-flaky"
+
+        def load(self) -> object:
+            return Plugin()
+
+    import exportgate._plugins as mod
+    monkeypatch.setattr(mod.metadata, "entry_points", lambda group: [EntryPoint()])
+    monkeypatch.delenv("EXPORTGATE_LOAD_PLUGINS", raising=False)
+    book = tmp_path / "b.jsonl"
+    orders = [{**o, "id": f"SO-{n}"} for n, o in enumerate(BOOK[:12], 1)]
+    book.write_text("".join(json.dumps(o) + "\n" for o in orders))
+    (tmp_path / "c.yaml").write_text("engine: {name: flaky}\n")
+    args = ["--config", str(tmp_path / "c.yaml"), "diff", "--regime", "us-ai-diffusion-2025",
+            "--against", "us-ai-diffusion-2025:lpp_cap_tpp=26900000", str(book)]
+    assert main(args) == 3
+    out, err = capsys.readouterr()
+    assert out.startswith("HELD: 4 orders of 12 could not be decided")
+    assert "order SO-3 (after): engine unreachable (injected)" in out
+    assert "EVALUATION_ERROR" not in out.split("Outcomes", 1)[1]
+    assert "4 order(s) held (before: 0, after: 4)" in err
+    assert main(args + ["--json"]) == 3
+    report = json.loads(capsys.readouterr().out)
+    assert report["held"]["orders"] == 4 and report["held"]["lines"] == sum(
+        len(o["lines"]) for o in orders[2::3])
+    assert report["changed"]["lines"] == 0 and report["book"]["orders"] == 12
+    assert sum(o["orders"] for o in report["outcomes"]["after"].values()) == 8
+    assert [o["order"] for o in report["orders"] if o["held"]] == ["SO-3", "SO-6", "SO-9",
+                                                                  "SO-12"]
