@@ -150,7 +150,9 @@ class RecordFile:
     ``whole_file(record)`` says whether an adapter reads a JSON-lines file as
     one record (the tabular adapter groups rows into orders; it is asked with
     the first line). ``on_error`` (``batch --keep-going``) receives each line
-    that is not JSON instead of stopping there.
+    that is not JSON instead of stopping there, once: a batch reads its
+    input twice (validate, then decide), and a bad line is reported on the
+    first pass only.
     """
 
     def __init__(self, path: str, whole_file: Callable[[Record], bool] = lambda r: False,
@@ -167,6 +169,13 @@ class RecordFile:
         else:
             self.path = path
         self._lines: bool | None = None
+        self._reported: set[str] = set()  # the errors already reported
+
+    def _report(self, exc: InputError) -> None:
+        """Hand a bad line's error to ``on_error`` the first time it is read."""
+        if self.on_error is not None and str(exc) not in self._reported:
+            self._reported.add(str(exc))
+            self.on_error(exc)
 
     def _open(self) -> IO[bytes]:
         if self._spool is not None:
@@ -212,7 +221,7 @@ class RecordFile:
                 if stream is not self._spool:
                     stream.close()
             yield from records_from_text(text, self.name, True, self.whole_file,
-                                         self.on_error)
+                                         self._report if self.on_error else None)
             return
         stream = self._open()
         try:
@@ -231,7 +240,7 @@ class RecordFile:
                 except InputError as exc:
                     if self.on_error is None:
                         raise
-                    self.on_error(exc)
+                    self._report(exc)
                     continue
                 yield record
         finally:

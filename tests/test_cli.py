@@ -93,6 +93,42 @@ def test_keep_going_decides_the_valid_orders_and_still_fails(tmp_path: Path) -> 
     assert [r[0] for r in reservations(db)] == ["GOOD-1"]
 
 
+def test_keep_going_reports_each_bad_record_once(tmp_path: Path) -> None:
+    """The batch reads its input twice (validate, then decide): each error is printed once."""
+    db = tmp_path / "l.db"
+    broken = {**h100_order("BAD-1", "IN", 1), "lines": [{"id": "1", "item": "H100",
+                                                          "quantity": 0}]}
+    f = write_jsonl(tmp_path / "o.jsonl", [h100_order("GOOD-1", "IN", 100), broken])
+    with f.open("a") as out:
+        out.write('{"id": "BAD-2", broken\n')
+    proc = run("batch", "--regime", "us-ai-diffusion-2025", "--ledger", f"sqlite:///{db}",
+               "--json", "--keep-going", str(f), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert [json.loads(x)["order"] for x in proc.stdout.splitlines()] == ["GOOD-1"]
+    errors = proc.stderr.strip().splitlines()
+    assert len(errors) == 2 and len(set(errors)) == 2, proc.stderr
+    assert "BAD-1" in errors[0] and "o.jsonl:3: invalid JSON" in errors[1]
+
+
+@pytest.mark.parametrize("value, message", [
+    (-5, "parameters.us-ai-diffusion-2025: lpp_cap_tpp must be at least 0, got -5"),
+    ("lots", "lpp_cap_tpp must be of type integer"),
+    (True, "lpp_cap_tpp must be of type integer"),
+])
+def test_configured_parameters_are_checked_against_the_regime_schema(
+        tmp_path: Path, value: Any, message: str) -> None:
+    """Refused when the configuration is loaded (exit 2), never held order by order."""
+    db = tmp_path / "l.db"
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(json.dumps({"parameters": {"us-ai-diffusion-2025": {"lpp_cap_tpp": value}}}))
+    f = write_jsonl(tmp_path / "o.jsonl", [h100_order("A", "IN", 100)])
+    proc = run("--config", str(cfg), "batch", "--regime", "us-ai-diffusion-2025", "--ledger",
+               f"sqlite:///{db}", "--json", str(f), cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr and proc.stdout == ""
+    assert reservations(db) == []
+
+
 def test_unknown_regime_and_missing_file_leave_the_ledger_as_it_was(tmp_path: Path) -> None:
     db = tmp_path / "l.db"
     f = write_jsonl(tmp_path / "o.jsonl", [h100_order("A", "IN", 100)])
