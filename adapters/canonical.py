@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from exportgate.toolkit import (Adapter, AdapterError, Decision, Order, Record, hookimpl,
+from exportgate.toolkit import (Adapter, AdapterError, Decision, Order, Record, hookimpl, lacks,
                                order_from_dict)
 
 
@@ -18,6 +18,13 @@ class CanonicalAdapter:
         d = record.data
         return (isinstance(d, dict) and "id" in d and "lines" in d
                 and isinstance(d.get("parties"), dict))
+
+    def near_miss(self, record: Record) -> str | None:
+        """An order one key short (no ``lines``), or whose ``parties`` is no object."""
+        d = record.data
+        if isinstance(d, dict) and {"id", "lines", "parties"} <= set(d):
+            return "looks like a canonical order but `parties` is not an object"
+        return lacks(d, "a canonical order", ("id", "date", "parties", "lines"))
 
     def adapt(self, record: Record) -> list[Order]:
         if not isinstance(record.data, dict):

@@ -73,6 +73,15 @@ class Dynamics365Adapter:
             and ("SalesOrderLines" in d or "OrderingCustomerAccountNumber" in d)
             for d in docs or ())
 
+    def near_miss(self, record: Record) -> str | None:
+        """A sales order number with neither its lines nor its customer."""
+        for doc in _documents(record.data) or ():
+            if (isinstance(doc, dict) and "SalesOrderNumber" in doc
+                    and not {"SalesOrderLines", "OrderingCustomerAccountNumber"} & set(doc)):
+                return ("looks like a D365 F&O SalesOrderHeadersV2 but has neither "
+                        "`SalesOrderLines` nor `OrderingCustomerAccountNumber`")
+        return None
+
     def adapt(self, record: Record) -> list[Order]:
         f = Fields(self.name, record)
         docs = _documents(record.data)

@@ -38,7 +38,8 @@ from typing import Any, Callable, Mapping
 
 from exportgate.toolkit import (ERP_OPTIONS, Adapter, Decision, Fields, LineIn, NotAssessed,
                                Order, PartyRef, Record, Settings, build_orders, document_id, held,
-                               hookimpl, item_catalog, options, party_master, ship_from, summary)
+                               hookimpl, item_catalog, lacks, options, party_master, ship_from,
+                               summary)
 
 
 
@@ -77,6 +78,13 @@ class NetSuiteAdapter:
         d = record.data
         return (isinstance(d, dict) and {"tranId", "entity", "item"} <= set(d)
                 and _sales_order(_record_type(d)))
+
+    def near_miss(self, record: Record) -> str | None:
+        """Another record type than a sales order, or a sales order a key short."""
+        d = record.data
+        if isinstance(d, dict) and {"tranId", "entity", "item"} <= set(d):
+            return f"is a {_record_type(d)} record; only salesOrder is read"
+        return lacks(d, "a NetSuite salesOrder", ("tranId", "entity", "item", "tranDate"))
 
     def adapt(self, record: Record) -> list[Order]:
         f = Fields(self.name, record)

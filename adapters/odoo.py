@@ -27,7 +27,8 @@ from typing import Any, Callable, Mapping
 
 from exportgate.toolkit import (ERP_OPTIONS, Adapter, Decision, Fields, LineIn, NotAssessed,
                                Order, PartyRef, Record, Settings, build_orders, document_id, held,
-                               hookimpl, item_catalog, options, party_master, ship_from, summary)
+                               hookimpl, item_catalog, lacks, options, party_master, ship_from,
+                               summary)
 
 
 
@@ -59,6 +60,20 @@ class OdooAdapter:
         return bool(docs) and all(
             isinstance(d, dict) and {"name", "partner_id", "order_line"} <= set(d)
             and isinstance(d["order_line"], list) for d in docs or ())
+
+    def near_miss(self, record: Record) -> str | None:
+        """A JSON-RPC error; a sale.order read without its lines, or with their ids only."""
+        data = record.data
+        if isinstance(data, dict) and "jsonrpc" in data and "error" in data:
+            return f"is a JSON-RPC error response, not a result: {str(data['error'])[:120]}"
+        for doc in _documents(data) or ():
+            if isinstance(doc, dict) and {"name", "partner_id", "order_line"} <= set(doc):
+                return "looks like an Odoo sale.order but `order_line` is not a list"
+            why = lacks(doc, "an Odoo sale.order", ("name", "partner_id", "order_line",
+                                                    "date_order"))
+            if why is not None:
+                return why
+        return None
 
     def adapt(self, record: Record) -> list[Order]:
         f = Fields(self.name, record)

@@ -36,6 +36,8 @@ from exportgate.toolkit import (Adapter, Decision, Fields, LineIn, NotAssessed, 
 from ._sap import SAP_OPTIONS, BlockCodes, PartnerFunctions
 
 _ROOT = re.compile(r"<ORDERS05[\s>]|<IDOCTYP>\s*ORDERS05\s*</IDOCTYP>")
+_AN_IDOC = re.compile(r"<(?:IDOC|EDI_DC40)[\s>]")
+_BASIC_TYPE = re.compile(r"<IDOCTYP>\s*([^<\s]{1,30})\s*</IDOCTYP>")
 _IDOCTYP = "ORDERS05"
 
 
@@ -55,6 +57,16 @@ class IdocOrders05Adapter:
 
     def claims(self, record: Record) -> bool:
         return record.data is None and bool(_ROOT.search(record.text[:4096]))
+
+    def near_miss(self, record: Record) -> str | None:
+        """An IDoc of another basic type (``DELVRY07``, ``ORDERS01``)."""
+        head = record.text[:4096] if record.data is None else ""
+        if not _AN_IDOC.search(head):
+            return None
+        kind = _BASIC_TYPE.search(head)
+        return (f"looks like an SAP IDoc but its basic type is {kind.group(1)}, not {_IDOCTYP}"
+                if kind else f"looks like an SAP IDoc but names no basic type (EDI_DC40 "
+                f"IDOCTYP) and its root is not {_IDOCTYP}")
 
     def adapt(self, record: Record) -> list[Order]:
         f = Fields(self.name, record)

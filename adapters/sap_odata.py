@@ -119,6 +119,21 @@ class SapODataAdapter:
                                   and (self.dialect.items in d or "SalesOrderType" in d)
                                   and other not in d for d in docs or ())
 
+    def near_miss(self, record: Record) -> str | None:
+        """A sales order of this dialect without its items (and no ``SalesOrderType``)."""
+        docs = self.dialect.documents(record.data)
+        if not docs or not all(isinstance(d, dict) and "SalesOrder" in d for d in docs):
+            return None
+        other = (V4 if self.dialect is V2 else V2).items
+        for doc in docs:
+            if other in doc:
+                return (f"looks like an SAP {self.dialect.header_entity} but has `{other}`, the "
+                        "other OData version's navigation")
+            if self.dialect.items not in doc and "SalesOrderType" not in doc:
+                return (f"looks like an SAP {self.dialect.header_entity} but has no "
+                        f"`{self.dialect.items}`: request it with {self.expand}")
+        return None
+
     def adapt(self, record: Record) -> list[Order]:
         f = Fields(self.name, record)
         docs = self.dialect.documents(record.data)

@@ -88,6 +88,20 @@ class TabularAdapter:
         header = self._header(record)
         return header is not None and {self.columns[c] for c in TABULAR_REQUIRED} <= header
 
+    def near_miss(self, record: Record) -> str | None:
+        """A table without a configured mapping, or whose header lacks a mapped column."""
+        header = self._header(record)
+        if header is None or len(header) < 2:
+            return None
+        if self.mapping is None:
+            return ("looks like a table but no column mapping is configured "
+                    "(adapters.tabular.mapping)")
+        missing = [self.columns[c] for c in TABULAR_REQUIRED if self.columns[c] not in header]
+        if not missing or len(missing) == len(TABULAR_REQUIRED):
+            return None
+        return ("looks like a table of the column mapping but lacks the mapped column(s) "
+                + ", ".join(repr(c) for c in missing))
+
     def _header(self, record: Record) -> set[str] | None:
         """The column names of a record's first row, if it is tabular at all."""
         if isinstance(record.data, list):

@@ -49,7 +49,15 @@ class Record:
 
 @runtime_checkable
 class Adapter(Protocol):
-    """What an adapter plugin registers."""
+    """What an adapter plugin registers.
+
+    Optionally, ``near_miss(record) -> str | None``: asked only when no
+    adapter claims a record, it says what the record lacks when it nearly is
+    this adapter's format (``looks like a canonical order but has no
+    `lines```), else ``None``; it must not raise. The dispatch's error names
+    every adapter that answers, so a record one field short of an order is
+    not reported as a record of no known format.
+    """
 
     name: str
     description: str
@@ -91,7 +99,10 @@ class AdapterDispatch:
         else:
             claimed = [a for a in self.adapters.values() if adapter_claims(a, record)]
             if not claimed:
-                raise AdapterError(f"{record.source}: no adapter claims this record; "
+                near = [f"{a.name} ({why})" for a in self.adapters.values()
+                        if (why := adapter_near_miss(a, record)) is not None]
+                nearest = f"nearest: {'; '.join(near)}; " if near else ""
+                raise AdapterError(f"{record.source}: no adapter claims this record; {nearest}"
                                    f"known: {', '.join(sorted(self.adapters))} "
                                    "(choose one with --adapter)")
             if len(claimed) > 1:
@@ -107,3 +118,15 @@ def adapter_claims(adapter: Adapter, record: Record) -> bool:
         return bool(adapter.claims(record))
     except Exception:  # a claims() that raises does not claim
         return False
+
+
+def adapter_near_miss(adapter: Adapter, record: Record) -> str | None:
+    """What the record lacks to be ``adapter``'s, if the adapter can tell (its ``near_miss``)."""
+    near_miss = getattr(adapter, "near_miss", None)
+    if near_miss is None:
+        return None
+    try:
+        why = near_miss(record)
+    except Exception:  # a near_miss() that raises has nothing to say
+        return None
+    return why[:300] if isinstance(why, str) and why else None

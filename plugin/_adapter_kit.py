@@ -230,6 +230,21 @@ class Fields:
                              field, line)
 
 
+def lacks(doc: Any, what: str, keys: Sequence[str], least: int = 2) -> str | None:
+    """What an object that nearly is ``what`` lacks: for an adapter's ``near_miss``.
+
+    ``doc`` nearly is one when it is an object with at least ``least`` of
+    ``keys`` but not all: ``looks like <what> but has no `lines```. ``None``
+    when it has them all, or too few to look like one.
+    """
+    if not isinstance(doc, Mapping):
+        return None
+    missing = [key for key in keys if key not in doc]
+    if not missing or len(keys) - len(missing) < least:
+        return None
+    return f"looks like {what} but has no " + ", no ".join(f"`{key}`" for key in missing)
+
+
 def ship_from(opts: Mapping[str, Any], plant: str | None) -> str | None:
     """The country goods leave from: the plant's, else the adapter's default, else none."""
     plants: Mapping[str, str] = opts.get("plants") or {}

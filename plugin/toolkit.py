@@ -7,6 +7,8 @@ alone, exactly as a third-party ``exportgate-<erp>`` distribution would be
 ``claims(record)``, ``adapt(record) -> list[Order]`` and
 ``writeback(order, decision) -> dict``:
 
+* say what a record that nearly is the adapter's format lacks (an optional
+  ``near_miss(record)``; `lacks` for the common case of missing keys);
 * read the ERP's fields through `Fields` (every problem an `AdapterError`
   naming the record, the line and the ERP field);
 * describe the order as header parties (`PartyRef`) and lines (`LineIn`, or
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 from ._adapter import Adapted, Adapter, Record
 from ._adapter_kit import (PART, Fields, LineIn, PartyRef, build_orders, document_id, held,
-                           is_part, options, ship_from, summary)
+                           is_part, lacks, options, ship_from, summary)
 from ._catalog import ItemCatalog, UnitError, item_catalog
 from ._exceptions import AdapterError, InputError, ValidationError
 from ._model import (Classification, Decision, Line, LineDecision, NotAssessed, Order, Outcome,
@@ -39,6 +41,6 @@ __all__ = [
     "Classification", "Decision", "Fields", "InputError", "ItemCatalog", "Line", "LineDecision",
     "LineIn", "NotAssessed", "Order", "Outcome", "Party", "PartyMaster", "PartyRef", "Record",
     "Settings", "UnitError", "ValidationError", "build_orders", "document_id", "held",
-    "hookimpl", "is_country", "is_part", "item_catalog", "load_yaml", "options",
+    "hookimpl", "is_country", "is_part", "item_catalog", "lacks", "load_yaml", "options",
     "order_from_dict", "party_master", "ship_from", "summary", "validate_data",
 ]

@@ -68,3 +68,13 @@ def test_a_byte_order_mark_before_json_lines(check: Callable[..., tuple[int, str
     code, out, err = check("bom.jsonl", BOM + text.encode(), "batch")
     assert code == 0, err
     assert [json.loads(x)["order"] for x in out.splitlines()] == ["BOM-1", "BOM-2"]
+
+
+def test_a_canonical_order_without_lines_says_so(check: Callable[..., tuple[int, str, str]]
+                                                 ) -> None:
+    order = h100_order("NOLINES-1", "IN", 1)
+    del order["lines"]
+    code, out, err = check("nolines.json", json.dumps(order).encode())
+    assert (code, out) == (2, "")
+    assert "no adapter claims this record; nearest: canonical (looks like a canonical order " \
+           "but has no `lines`)" in err
