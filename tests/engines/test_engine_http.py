@@ -118,10 +118,10 @@ def test_sidecar_down_after_it_was_ready(tmp_path: Path, dead_url: str) -> None:
 
 
 def test_sidecar_slower_than_the_read_timeout(side: Sidecar, tmp_path: Path) -> None:
+    """The answer comes after 1 s, within the whole deadline (1.2 s): only the read timeout
+    can hold the order."""
     side.mode, side.delay = "slow", 1.0
-    started = time.monotonic()
     _held(_check(tmp_path, side.url, read_timeout=0.2), "did not answer")
-    assert time.monotonic() - started < 0.9
 
 
 def test_a_slow_sidecar_within_the_timeout_is_fine(side: Sidecar, tmp_path: Path) -> None:

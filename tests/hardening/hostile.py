@@ -27,6 +27,8 @@ class FakeSidecar:
     ``"echo-status"`` (a status line that is the ``Authorization`` header),
     ``"raw"`` (HTTP 200 with ``body`` as it is). ``token``: when set, every
     request must carry ``Authorization: Bearer <token>`` or gets 401.
+    ``cut_off`` is set when the client hangs up while a trickled answer is
+    still being written: an event, so no test needs to time the engine.
     """
 
     def __init__(self, tls: Any = None) -> None:
@@ -39,6 +41,7 @@ class FakeSidecar:
         self.body = b""
         self.token: str | None = None
         self.seen: list[tuple[str, str, dict[str, str]]] = []
+        self.cut_off = threading.Event()
         side = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -58,10 +61,7 @@ class FakeSidecar:
                     self._send(401, b'{"code":"unauthorized","message":"missing token"}')
                     return
                 if side.mode == "trickle-headers":
-                    for byte in b"HTTP/1.1 200 OK\r\n":
-                        self.wfile.write(bytes([byte]))
-                        self.wfile.flush()
-                        time.sleep(side.delay)
+                    self._trickle(b"HTTP/1.1 200 OK\r\n" * 50)
                     return
                 if side.mode == "redirect":
                     self.send_response(307)
@@ -103,12 +103,19 @@ class FakeSidecar:
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
-                    for byte in body:
+                    self._trickle(body)
+                    return
+                self._send(200, body)
+
+            def _trickle(self, data: bytes) -> None:
+                """One byte every ``delay`` seconds, until the client hangs up (``cut_off``)."""
+                try:
+                    for byte in data:
                         self.wfile.write(bytes([byte]))
                         self.wfile.flush()
                         time.sleep(side.delay)
-                    return
-                self._send(200, body)
+                except OSError:
+                    side.cut_off.set()
 
             def _send(self, status: int, body: bytes) -> None:
                 self.send_response(status)
