@@ -129,23 +129,29 @@ h20_uninformed := object.remove(h20, ["is_informed"])
 
 nac_item := {"eccn": "5A992.c"}
 
+_case(why, o, outcome, code) := {"why": why, "order": o, "outcome": outcome, "code": code}
+
+_ru_via_de := with_end_user(order("DE", h20_uninformed, 8), ru_end_user)
+
+_cn_parent := with_end_user(order("SG", h20, 10), {"id": "e", "country": "SG", "parent_hq_country": "CN"})
+
 standing_cases := [
-	{"why": "H20 to Russia", "order": order("RU", h20, 8), "outcome": "license", "code": "RUSSIA_BELARUS"},
-	{"why": "5A992.c to Russia", "order": order("RU", nac_item, 8), "outcome": "license", "code": "RUSSIA_BELARUS"},
-	{"why": "RTX 4090 to Russia, no NAC", "order": order("RU", rtx4090, 1), "outcome": "license", "code": "RUSSIA_BELARUS"},
-	{"why": "3A090.b to Belarus, no NAC", "order": order("BY", bchip, 1), "outcome": "license", "code": "RUSSIA_BELARUS"},
-	{"why": "EAR99 computer to Belarus", "order": order("BY", laptop, 1), "outcome": "license", "code": "RUSSIA_BELARUS"},
-	{"why": "H20 via Germany to a Russian end user", "order": with_end_user(order("DE", h20_uninformed, 8), ru_end_user), "outcome": "license", "code": "RUSSIA_BELARUS"},
-	{"why": "datacenter H100 to Russia stays a deny", "order": order("RU", h100, 1), "outcome": "deny", "code": null},
-	{"why": "embargo first", "order": order("IR", h20, 1), "outcome": "deny", "code": "EMBARGO"},
-	{"why": "H20 to China after the letter", "order": order("CN", h20, 100), "outcome": "license", "code": "IS_INFORMED"},
-	{"why": "H20 to Hong Kong after the letter", "order": order("HK", h20, 100), "outcome": "license", "code": "IS_INFORMED"},
-	{"why": "H20 to Macau after the letter", "order": order("MO", h20, 100), "outcome": "license", "code": "IS_INFORMED"},
-	{"why": "H20 for a Chinese parent", "order": with_end_user(order("SG", h20, 10), {"id": "e", "country": "SG", "parent_hq_country": "CN"}), "outcome": "license", "code": "IS_INFORMED"},
-	{"why": "H20 to China before the letter", "order": with_date(order("CN", h20, 100), "2025-04-08"), "outcome": "allow", "code": "NOT_CONTROLLED"},
-	{"why": "H20 to Korea", "order": order("KR", h20, 100), "outcome": "allow", "code": "NOT_CONTROLLED"},
-	{"why": "HBM to China before 3A090.c", "order": with_date(order("CN", hbm3e, 10), "2024-11-15"), "outcome": "allow", "code": "NOT_CONTROLLED"},
-	{"why": "HBM to China from 3A090.c", "order": with_date(order("CN", hbm3e, 10), "2024-12-02"), "outcome": "license", "code": "HBM_LICENSE"},
+	_case("H20 to Russia", order("RU", h20, 8), "license", "RUSSIA_BELARUS"),
+	_case("5A992.c to Russia", order("RU", nac_item, 8), "license", "RUSSIA_BELARUS"),
+	_case("RTX 4090 to Russia, no NAC", order("RU", rtx4090, 1), "license", "RUSSIA_BELARUS"),
+	_case("3A090.b to Belarus, no NAC", order("BY", bchip, 1), "license", "RUSSIA_BELARUS"),
+	_case("EAR99 computer to Belarus", order("BY", laptop, 1), "license", "RUSSIA_BELARUS"),
+	_case("H20 via Germany to a Russian end user", _ru_via_de, "license", "RUSSIA_BELARUS"),
+	_case("datacenter H100 to Russia stays a deny", order("RU", h100, 1), "deny", null),
+	_case("embargo first", order("IR", h20, 1), "deny", "EMBARGO"),
+	_case("H20 to China after the letter", order("CN", h20, 100), "license", "IS_INFORMED"),
+	_case("H20 to Hong Kong after the letter", order("HK", h20, 100), "license", "IS_INFORMED"),
+	_case("H20 to Macau after the letter", order("MO", h20, 100), "license", "IS_INFORMED"),
+	_case("H20 for a Chinese parent", _cn_parent, "license", "IS_INFORMED"),
+	_case("H20 to China before the letter", with_date(order("CN", h20, 100), "2025-04-08"), "allow", "NOT_CONTROLLED"),
+	_case("H20 to Korea", order("KR", h20, 100), "allow", "NOT_CONTROLLED"),
+	_case("HBM to China before 3A090.c", with_date(order("CN", hbm3e, 10), "2024-11-15"), "allow", "NOT_CONTROLLED"),
+	_case("HBM to China from 3A090.c", with_date(order("CN", hbm3e, 10), "2024-12-02"), "license", "HBM_LICENSE"),
 ]
 
 _case_holds(c, decided) if {
