@@ -129,6 +129,16 @@ def test_configured_parameters_are_checked_against_the_regime_schema(
     assert reservations(db) == []
 
 
+@pytest.mark.parametrize("action", ["commit", "release"])
+def test_an_order_the_ledger_does_not_hold_is_bad_input(tmp_path: Path, action: str) -> None:
+    """``ledger release NOPE``: the ledger answered; the order id is wrong (2, not 3)."""
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    assert run("ledger", "--ledger", url, "init", cwd=tmp_path).returncode == 0
+    proc = run("ledger", "--ledger", url, action, "NOPE", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == "exportgate: order NOPE: not in the ledger"
+
+
 def test_unknown_regime_and_missing_file_leave_the_ledger_as_it_was(tmp_path: Path) -> None:
     db = tmp_path / "l.db"
     f = write_jsonl(tmp_path / "o.jsonl", [h100_order("A", "IN", 100)])

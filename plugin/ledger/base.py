@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Protocol
 
-from .._exceptions import ConfigError, LedgerError, OrderClosedError
+from .._exceptions import ConfigError, InputError, LedgerError, OrderClosedError
 from .._json import loads
 from .._model import Consumption
 from .._policy import LICENSE_KEY_PREFIX, license_number
@@ -380,7 +380,8 @@ class SqlLedger:
         Returns the number of reservation rows moved, or None when the order
         is not in one of ``from_states`` (or was re-checked after
         ``checked_before``) and ``checked_before`` was given; without it that
-        is a `LedgerError` naming the order's state.
+        is a `LedgerError` naming the order's state, and an order the ledger
+        does not hold at all is an `InputError`.
         """
         marks = ",".join("?" for _ in from_states)
         with self._tx() as cur:
@@ -395,8 +396,8 @@ class SqlLedger:
                 cur.execute(self._sql("SELECT state FROM eg_orders WHERE order_id = ?"),
                             (order_id,))
                 found = cur.fetchone()
-                if found is None:
-                    raise LedgerError(f"order {order_id}: not in the ledger")
+                if found is None:  # the caller's mistake, not the ledger's (exit 2)
+                    raise InputError(f"order {order_id}: not in the ledger")
                 raise LedgerError(f"order {order_id}: is {found[0]}, not "
                                   + " or ".join(from_states))
             stamp = now()

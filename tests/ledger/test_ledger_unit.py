@@ -9,7 +9,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from exportgate import Consumption, LedgerError, OrderClosedError
+from exportgate import Consumption, InputError, LedgerError, OrderClosedError
 from exportgate.ledger.base import MIGRATIONS, SCHEMA_VERSION, SqlLedger, parse_duration
 from exportgate.ledger.urls import open_ledger
 
@@ -228,9 +228,9 @@ def test_recheck_of_a_committed_order_is_refused(ledger: SqlLedger) -> None:
 
 
 def test_transitions_that_make_no_sense(ledger: SqlLedger) -> None:
-    with pytest.raises(LedgerError, match="not in the ledger"):
+    with pytest.raises(InputError, match="not in the ledger"):  # the caller's mistake
         ledger.commit("NOPE")
-    with pytest.raises(LedgerError, match="not in the ledger"):
+    with pytest.raises(InputError, match="not in the ledger"):
         ledger.release("NOPE")
     check(ledger, "A", [use("q", 1)])
     ledger.release("A")
