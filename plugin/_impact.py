@@ -36,6 +36,7 @@ import yaml
 from ._adapter import Record
 from ._exceptions import ConfigError, ExportgateError, InputError
 from ._gate import Checked, Gate
+from ._json import loads
 from .ledger.base import COMMITTED, RESERVED
 from .ledger.urls import open_ledger
 from ._model import Consumption, Order, Outcome
@@ -174,8 +175,8 @@ def latest_inputs(audit_log: Path, wanted: set[str]) -> tuple[dict[str, dict[str
     """The latest policy input recorded for each wanted order id, and the unreadable lines.
 
     Later records win (the log is appended in decision order). Lines that
-    are not JSON records (a torn write) are counted and skipped; ``exportgate
-    audit verify`` is the place to judge them.
+    are not JSON records (a torn write, a key given twice) are counted and
+    skipped; ``exportgate audit verify`` is the place to judge them.
     """
     found: dict[str, dict[str, Any]] = {}
     unreadable = 0
@@ -189,7 +190,7 @@ def latest_inputs(audit_log: Path, wanted: set[str]) -> tuple[dict[str, dict[str
             if not raw.strip():
                 continue
             try:
-                rec = json.loads(raw)
+                rec = loads(raw)  # strict: a line that repeats a key is unreadable
                 order_id = rec["order_id"]
                 doc = rec["input"]["order"]
             except (ValueError, KeyError, TypeError):

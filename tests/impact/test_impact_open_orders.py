@@ -56,3 +56,13 @@ def test_open_needs_the_decision_log(tmp_path: Path) -> None:
         "--against", LPP], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "audit_log" in proc.stderr
+
+
+def test_a_logged_input_that_repeats_a_key_is_not_rescreened(tmp_path: Path) -> None:
+    """Which of two quantities the record meant is unknown: the line is unreadable, not read."""
+    log = tmp_path / "audit.jsonl"
+    order = h100_order("OPEN-1", "IN", 10)
+    line = json.dumps({"order_id": "OPEN-1", "input": {"order": order}})
+    log.write_text(line.replace('"quantity": 10', '"quantity": 10, "quantity": 5000') + "\n")
+    inputs, unreadable = latest_inputs(log, {"OPEN-1"})
+    assert inputs == {} and unreadable == 1
