@@ -26,7 +26,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import _schemas
+from . import _schemas, _yaml
 from ._enrich import Enrichment
 from ._exceptions import ConfigError, ValidationError
 from ._model import Classification, Contained, Order
@@ -137,8 +137,7 @@ class ItemCatalog:
     def builtin(cls, extra: Sequence[Path] | None = None) -> "ItemCatalog":
         catalog = cls()
         text = resources.files("exportgate").joinpath("data/items.yaml").read_text("utf-8")
-        import yaml
-        catalog.load(yaml.safe_load(text), BUILTIN)
+        catalog.load(_yaml.loads(text, BUILTIN), BUILTIN)
         for path in extra or []:
             catalog.load_file(path)
         return catalog

@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterator
 
 import yaml
 
-from . import _schemas
+from . import _schemas, _yaml
 from ._exceptions import ConfigError
 from ._validate import validate_data
 from .hookspecs import hookimpl
@@ -257,7 +257,9 @@ def _read_data(folder: Any, schema: dict[str, Any], where: str) -> dict[str, Any
     data_file = folder.joinpath("data.yaml")
     if not data_file.is_file():
         raise ConfigError(f"{where}: data.yaml is missing")
-    raw = yaml.safe_load(data_file.read_text(encoding="utf-8"))
+    # Read with limits and refusing repeated keys: a regime may be a plugin's,
+    # and a number written twice in it would silently keep the second.
+    raw = _yaml.loads(data_file.read_text(encoding="utf-8"), f"{where}/data.yaml")
     return validate_data(raw, schema, f"{where}/data.yaml", allow_unknown=False)
 
 
