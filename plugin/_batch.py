@@ -14,11 +14,13 @@ memory stays flat whatever the input's size:
    chunk run in worker processes (each with its own engine), while the chunk
    before it is folded; an input identical to one already evaluated (the
    same order under another id, a re-screen of repeated orders) is evaluated
-   once. The fold stays in the main process, in input order, exact: on a
-   ledger with group commits (SQLite) a chunk is one transaction, so a batch
-   pays one durable commit per chunk; elsewhere (PostgreSQL) each order is
-   its own transaction. Decisions are reported only after their chunk
-   commits; if the commit fails, every order of the chunk is held.
+   once (the licenses an input carries are part of it). Then each chunk goes
+   through the decision step every check takes (`_decide`), in the main
+   process, in input order, exact: on a ledger with group commits (SQLite) a
+   chunk is one transaction, so a batch pays one durable commit per chunk;
+   elsewhere (PostgreSQL) each order is its own transaction. Decisions are
+   reported only after their commit; if the commit fails, every order of
+   the chunk is held.
 """
 from __future__ import annotations
 
@@ -30,15 +32,18 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ._adapter import Adapter, Record
+from ._decide import Checked, Evaluated
 from .engines.base import Answer, ask
-from ._exceptions import AuditError, EngineError, InputError, LedgerError, OrderClosedError
-from ._model import Decision, Order
-from ._policy import Ladders
+from ._exceptions import EngineError, InputError, LedgerError, OrderClosedError
+from ._model import Order
 from ._regime import Regime
 from ._settings import Settings
+
+if TYPE_CHECKING:
+    from ._gate import Gate
 
 #: Orders per chunk: per evaluation round and per ledger transaction.
 CHUNK = 256
@@ -133,9 +138,9 @@ class _Item:
 class BatchRun:
     """One batch through one gate (see the module's docstring)."""
 
-    def __init__(self, gate: Any, *, adapter: str | None = None, keep_going: bool = False,
+    def __init__(self, gate: Gate, *, adapter: str | None = None, keep_going: bool = False,
                  workers: int | None = None,
-                 on_committed: Callable[[Any], None] | None = None,
+                 on_committed: Callable[[Checked], None] | None = None,
                  on_error: Callable[[InputError], None] | None = None,
                  progress: TextIO | None = None) -> None:
         self.gate = gate
@@ -167,7 +172,7 @@ class BatchRun:
             try:
                 closed = self.gate.ledger.closed(pending)
             except LedgerError:  # the deciding pass holds every order, saying why
-                self.gate._drop_ledger()
+                self.gate.drop_ledger()
                 closed = set()
             for order_id in sorted(closed):
                 counts.skipped_orders.add(order_id)
@@ -274,109 +279,26 @@ class BatchRun:
                         self._cache.popitem(last=False)
         return wait
 
-    def _ladders(self, item: _Item) -> Ladders | Decision:
-        """The item's checked ladders, or its held decision when the engine did not answer."""
-        ok, raw = item.answer or (False, "not evaluated")
-        try:
-            if not ok or not isinstance(raw, Answer):
-                raise EngineError(str(raw))
-            ladders: Ladders = self.gate.ladders(item.order, item.regime, raw.value)
-            return ladders
-        except EngineError as exc:
-            return Decision.held(item.order, item.regime.id, str(exc), item.regime.parameters)
-
     @staticmethod
-    def _engine_id(item: _Item) -> str | None:
-        """The engine's id of the evaluation (cached answers share it: it was one evaluation)."""
-        ok, answer = item.answer or (False, None)
-        return answer.decision_id if ok and isinstance(answer, Answer) else None
-
-    def _decide_chunk(self, chunk: list[_Item], elapsed: float
-                      ) -> Iterator[tuple[Decision, AuditError | None]]:
-        """Fold, reserve and audit a chunk, in order, each decision once it is committed.
-
-        The audit records go in before the commit. On a ledger with group
-        commits the chunk is one transaction and its decisions come after it;
-        elsewhere each order's come right after its own commit, so at most
-        one committed decision is ever waiting to be reported.
-        """
-        gate = self.gate
-
-        def held(item: _Item, why: object) -> Decision:
-            return Decision.held(item.order, item.regime.id, str(why), item.regime.parameters)
-
-        def alone(item: _Item, decision: Decision) -> tuple[Decision, AuditError | None]:
-            """A decision that reserved nothing: audited on its own."""
-            return decision, gate.record(item.order, decision, item.doc, elapsed)
-
-        try:
-            ledger = gate.ledger
-        except LedgerError as exc:  # cannot open: every order of the chunk is held
-            gate._drop_ledger()
-            yield from (alone(i, held(i, exc)) for i in chunk)
-            return
-
-        if ledger.group_commits:
-            out: list[tuple[Decision, AuditError | None]] = []
-            try:
-                with ledger.group() as group:
-                    for item in chunk:
-                        ladders = self._ladders(item)
-                        if isinstance(ladders, Decision):
-                            decision = ladders
-                        else:
-                            try:
-                                hold = group.hold(item.order.id, ladders.keys())
-                            except OrderClosedError as exc:  # shipped since it was read
-                                decision = held(item, exc)
-                            else:
-                                decision = gate.settle(item.order, item.regime, ladders,
-                                                       hold, self._engine_id(item))
-                        failed = gate.record(item.order, decision, item.doc, elapsed)
-                        if failed is not None:
-                            raise failed  # roll the whole chunk back
-                        out.append((decision, None))
-            except AuditError as exc:
-                yield from ((held(i, exc), exc) for i in chunk)
-                return
-            except LedgerError as exc:
-                gate._drop_ledger()
-                yield from (alone(i, held(i, exc)) for i in chunk)
-                return
-            yield from out
-            return
-        for item in chunk:
-            ladders = self._ladders(item)
-            if isinstance(ladders, Decision):
-                yield alone(item, ladders)
-                continue
-            try:
-                with ledger.hold(item.order.id, ladders.keys()) as hold:
-                    decision = gate.settle(item.order, item.regime, ladders, hold,
-                                           self._engine_id(item))
-                    failed = gate.record(item.order, decision, item.doc, elapsed)
-                    if failed is not None:
-                        raise failed
-            except AuditError as exc:
-                yield held(item, exc), exc
-            except (LedgerError, OrderClosedError) as exc:
-                if isinstance(exc, LedgerError):
-                    gate._drop_ledger()
-                yield alone(item, held(item, exc))
-            else:
-                yield decision, None
+    def _evaluated(item: _Item, seconds: float) -> Evaluated:
+        ok, answer = item.answer or (False, "not evaluated")
+        if ok and isinstance(answer, Answer):
+            return Evaluated(item.order, item.regime, item.doc, answer, None, item.adapter,
+                             seconds)
+        return Evaluated(item.order, item.regime, item.doc, None, str(answer), item.adapter,
+                         seconds)
 
     def _pool(self, counts: Counts) -> Any:
         workers = self.workers
         if workers is None:
             workers = (os.cpu_count() or 1) if counts.orders >= PARALLEL_FROM else 0
-        if workers <= 0 or self.gate._engine is not None:
+        if workers <= 0 or self.gate.engine_given:
             return None
         context = multiprocessing.get_context("spawn")
         return context.Pool(workers, initializer=_worker_start,
                             initargs=(self.gate.settings, self.gate.engine_name))
 
-    def decide(self, records: Iterable[Record], counts: Counts) -> Iterator[Any]:
+    def decide(self, records: Iterable[Record], counts: Counts) -> Iterator[Checked]:
         progress = Progress(counts.lines, self.progress_stream)
         pool = self._pool(counts)
         try:
@@ -389,12 +311,8 @@ class BatchRun:
                 following = next(chunks, None)
                 wait_next = self._submit(following, pool) if following is not None else None
                 elapsed = (time.perf_counter() - started) / len(current)
-                decided = self._decide_chunk(current, elapsed)
-                for item, (decision, audit_error) in zip(current, decided, strict=True):
-                    checked = self.gate.report(item.order, decision, item.adapter,
-                                               self.on_committed)
-                    checked.audit_error = audit_error
-                    yield checked
+                yield from self.gate.step.run([self._evaluated(i, elapsed) for i in current],
+                                              self.on_committed)
                 progress.advance(sum(len(i.order.lines) for i in current))
                 current, wait = following, wait_next
         finally:

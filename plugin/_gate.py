@@ -2,17 +2,17 @@
 
 `Gate` is the Python API a host embeds and the engine behind the command
 line. Per order: adapt, validate, enrich, check completeness (input errors
-stop here: nothing is evaluated or reserved); evaluate the regime once, which
-gives every line its ladder (policy contract version 2); in one ledger
-transaction lock the ladders' quota keys, read what other orders hold, fold
-the lines (`_fold`) and reserve what they take; append the audit record; call
-the ``exportgate_decision`` hook. If the engine or the ledger cannot answer,
-every line is ``license`` with an ``error``, and the ledger is left as it was.
+stop here: nothing is evaluated or reserved); build the policy input (with
+the licenses that could apply) and evaluate the regime once, which gives
+every line its ladder (policy contract version 2); then the decision step
+(`_decide`) holds the ladders' quota keys, folds, reserves, audits, commits
+and tells the host. If the engine or the ledger cannot answer, every line is
+``license`` with an ``error``, and the ledger is left as it was. A check is
+a decision step of one order; a batch (`_batch`) feeds the same step many.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Iterator, TextIO
 
 from . import _enrich
@@ -20,35 +20,17 @@ from . import _enrich
 from .ledger import licenses as _licenses
 from ._adapter import Adapter, Record
 from ._catalog import ItemCatalog, item_catalog
-from .engines.base import Engine, ask
-from ._exceptions import (AuditError, EngineError, ExportgateError, InputError, LedgerError,
-                          PluginError, UnknownRegimeError)
-from .ledger.base import Hold, SqlLedger
+from ._decide import Checked, DecisionStep, Evaluated, Recorder
+from .engines.base import Answer, Engine, ask
+from ._exceptions import EngineError, ExportgateError, InputError, UnknownRegimeError
+from .ledger.base import SqlLedger
 from .ledger.urls import open_ledger
-from ._model import Decision, Order
+from ._model import Order
 from ._plugins import Plugins
-from ._fold import Renderer, fold
-from ._policy import Ladders, parse_ladders, policy_input
+from ._policy import policy_input
 from ._regime import Regime
 from ._settings import Settings
 from ._validate import order_from_dict
-
-#: Called after each decision is recorded: (order, decision, policy input,
-#: evaluation seconds). The audit log is one such recorder.
-Recorder = Callable[[Order, Decision, dict[str, Any], float], None]
-
-
-@dataclass
-class Checked:
-    """One decided order, with what the host needs to act on it."""
-
-    order: Order
-    decision: Decision
-    writeback: dict[str, Any] | None = None
-    plugin_errors: list[PluginError] = field(default_factory=list)
-    #: The audit log could not take the decision's record: the decision is
-    #: held and nothing of it was reserved.
-    audit_error: AuditError | None = None
 
 
 class Gate:
@@ -70,7 +52,6 @@ class Gate:
         self.engine_name = engine if isinstance(engine, str) else \
             (self._engine.name if self._engine else self.settings.engine_name)
         self._ledger: SqlLedger | None = None
-        self._renderers: dict[str, Renderer] = {}
         self._license_cache = _licenses.Cache()
         self._catalog: ItemCatalog | None = None
         self.recorders: list[Recorder] = []
@@ -78,6 +59,9 @@ class Gate:
             from .audit.log import AuditLog
             self.recorders.append(AuditLog.from_settings(self.settings, self.plugins.regimes,
                                                          self.engine_name))
+        #: The decision step every order of this gate goes through.
+        self.step = DecisionStep(lambda: self.ledger, self.recorders,
+                                 None if what_if else self.plugins.decided)
         for entry in self.settings.calendar:
             self.plugins.regime(entry["regime"])
 
@@ -92,6 +76,11 @@ class Gate:
     @property
     def engine(self) -> Engine:
         return self._engine or self.plugins.engine(self.engine_name)
+
+    @property
+    def engine_given(self) -> bool:
+        """An engine object was given (a test's fake): worker processes cannot build it."""
+        return self._engine is not None
 
     def close(self) -> None:
         if self._ledger is not None:
@@ -147,7 +136,9 @@ class Gate:
         runs (a command line prints there), then the host callbacks. So
         nothing is reported that is not both reserved and audited, and an
         audit log that cannot be written leaves nothing reserved: the order
-        is held, with the `AuditError` on the result.
+        is held, with the `AuditError` on the result. An order already
+        shipped (its quota committed) is held too, saying so: release it
+        before re-checking. `_decide` says how, for a batch alike.
         """
         order = self.prepare(order)
         return self._check_prepared(order, adapter, on_committed)
@@ -157,52 +148,15 @@ class Gate:
         regime = self.regime_for(order)
         started = time.perf_counter()
         doc = self.policy_input(order, regime)
-        audit_error: AuditError | None = None
+        answer: Answer | None = None
+        failure: str | None = None
         try:
             answer = ask(self.engine, regime, "ladders", doc)
-            ladders = self.ladders(order, regime, answer.value)
         except EngineError as exc:
-            decision = Decision.held(order, regime.id, str(exc), regime.parameters)
-            audit_error = self.record(order, decision, doc, time.perf_counter() - started)
-        else:
-            try:
-                with self.ledger.hold(order.id, ladders.keys()) as hold:
-                    decision = self.settle(order, regime, ladders, hold, answer.decision_id)
-                    audit_error = self.record(order, decision, doc,
-                                              time.perf_counter() - started)
-                    if audit_error is not None:
-                        raise audit_error  # roll the reservation back
-            except AuditError as exc:
-                decision = Decision.held(order, regime.id, str(exc), regime.parameters)
-            except LedgerError as exc:
-                self._drop_ledger()
-                decision = Decision.held(order, regime.id, str(exc), regime.parameters)
-                audit_error = self.record(order, decision, doc, time.perf_counter() - started)
-        checked = self.report(order, decision, adapter, on_committed)
-        checked.audit_error = audit_error
+            failure = str(exc)
+        [checked] = self.step.run([Evaluated(order, regime, doc, answer, failure, adapter,
+                                             time.perf_counter() - started)], on_committed)
         return checked
-
-    def record(self, order: Order, decision: Decision, doc: dict[str, Any],
-               elapsed: float) -> AuditError | None:
-        """Append the decision to the audit log(s); the error instead of raising it."""
-        if self.what_if:
-            return None
-        try:
-            for recorder in self.recorders:
-                recorder(order, decision.annotate(order), doc, elapsed)
-        except AuditError as exc:
-            return exc
-        return None
-
-    def renderer(self, regime: Regime) -> Renderer:
-        """The decision builder of a regime (its rows and parameters), made once."""
-        key = regime.id + "@" + regime.revision
-        renderer = self._renderers.get(key)
-        if renderer is None:
-            renderer = self._renderers[key] = Renderer(regime)
-        return renderer
-
-    # The steps of a check, which `batch` runs in its own rhythm.
 
     def policy_input(self, order: Order, regime: Regime) -> dict[str, Any]:
         """The engine's input for one order under one regime (policy contract 2).
@@ -221,46 +175,8 @@ class Gate:
             self._catalog = item_catalog(self.settings.catalogs)
         return self._catalog
 
-    def ladders(self, order: Order, regime: Regime, raw: Any) -> Ladders:
-        """The engine's answer, checked against the contract (UndefinedResult if not)."""
-        return parse_ladders(raw, order, regime)
-
-    def settle(self, order: Order, regime: Regime, ladders: Ladders, hold: Hold,
-               engine_decision_id: str | None = None) -> Decision:
-        """Fold the ladders against the locked usage and reserve; inside the ledger transaction.
-
-        A fold that breaks the contract (a ladder that may end without an
-        outcome) gives a held decision and reserves nothing.
-        """
-        in_force = {n for n, terms in hold.licenses.items() if terms.in_force(order.date)}
-        try:
-            decision = self.renderer(regime).decide(order, ladders,
-                                                    fold(ladders, hold.usage, in_force))
-        except EngineError as exc:
-            return Decision.held(order, regime.id, str(exc), regime.parameters)
-        if engine_decision_id is not None:
-            decision = replace(decision, engine_decision_id=engine_decision_id)
-        hold.reserve(decision.consumes, regime.id, decision.outcome.value, regime.parameters)
-        return decision
-
-    def report(self, order: Order, decision: Decision, adapter: Adapter | None,
-               on_committed: Callable[[Checked], None] | None) -> Checked:
-        """After the commit: write-back, ``on_committed``, host callbacks.
-
-        The decision carries the order's lines that were not assessed and its
-        notes (a country taken from master data) from here on.
-        """
-        decision = decision.annotate(order)
-        writeback = adapter.writeback(order, decision) if adapter is not None else None
-        checked = Checked(order, decision, writeback)
-        if on_committed is not None:
-            on_committed(checked)
-        if not self.what_if:
-            checked.plugin_errors.extend(self.plugins.decided(order, decision, writeback))
-        return checked
-
-    def _drop_ledger(self) -> None:
-        """After a ledger failure, reconnect on the next order rather than reuse the session."""
+    def drop_ledger(self) -> None:
+        """After a ledger failure, reconnect on the next use rather than reuse the session."""
         if self._ledger is not None:
             self._ledger.close()
 

@@ -81,6 +81,35 @@ def test_an_input_that_no_longer_names_a_license_is_evaluated_afresh(make_gate: 
         == [(Outcome.LICENSE, ("D1234567",)), (Outcome.LICENSE, ())]
 
 
+@pytest.mark.parametrize("group_commits", [True, False])
+def test_an_order_shipped_while_the_batch_runs_is_held(make_gate: Any,
+                                                       group_commits: bool) -> None:
+    """Shipped after the batch validated it, before its turn: held, saying so (as a check
+    is), its commitment kept; the orders around it are decided, in one transaction or each
+    in its own."""
+    gate = make_gate()
+    gate.check(h100_order("A", "IN", 100))
+    gate.ledger.group_commits = group_commits
+
+    class ShippedInTheSecondPass:
+        passes = 0
+
+        def __iter__(self) -> Any:
+            self.passes += 1
+            for name in "BAC":
+                if name == "A" and self.passes == 2:
+                    gate.ledger.commit("A")
+                yield Record.from_value(h100_order(name, "IN", 100), f"r:{name}")
+
+    decided = {c.decision.order: c.decision for c in gate.batch(ShippedInTheSecondPass(),
+                                                                 workers=0)}
+    assert "committed at shipment" in (decided["A"].error or "")
+    assert decided["A"].outcome is Outcome.LICENSE
+    assert decided["B"].error is None and decided["C"].error is None
+    assert {r["order"]: r["state"] for r in gate.ledger.reservations()} == {
+        "A": "committed", "B": "reserved", "C": "reserved"}
+
+
 def test_a_bad_record_stops_the_batch_before_anything_is_decided(make_gate: Any) -> None:
     records = book(3)
     bad = dict(records[2].data)

@@ -98,6 +98,46 @@ def test_a_ledger_that_cannot_answer_holds_the_order(make_gate: Any, tmp_path: A
     assert decision.outcome is Outcome.LICENSE and "ledger" in (decision.error or "")
 
 
+def test_a_check_of_an_order_already_shipped_is_held(make_gate: Any) -> None:
+    """The decision step's one behaviour for an order whose quota was committed at shipment:
+    held, saying so, and its commitment left as it was (a batch does the same)."""
+    gate = make_gate()
+    gate.check(h100_order("A", "IN", 100))
+    gate.ledger.commit("A")
+    shipped = gate.ledger.reservations()
+    decision = gate.check(h100_order("A", "IN", 900)).decision
+    assert decision.outcome is Outcome.LICENSE
+    assert "committed at shipment" in (decision.error or "")
+    assert gate.ledger.reservations() == shipped
+
+
+def test_the_decision_step_alone_holds_what_it_cannot_decide(make_gate: Any,
+                                                            tmp_path: Any) -> None:
+    """The step as a host's service drives it, without the gate's reading: an order the
+    engine could not answer keeps that reason even when the ledger cannot be opened; one
+    it answered is held with the ledger's; each is audited, nothing is reserved."""
+    from exportgate._decide import DecisionStep, Evaluated
+    from exportgate.engines.base import Answer
+    from exportgate.ledger.urls import open_ledger
+    gate = make_gate()
+    order = gate.prepare(h100_order("S", "IN", 100))
+    regime = gate.regime_for(order)
+    doc = gate.policy_input(order, regime)
+    answer = Answer(gate.engine.evaluate(regime, "ladders", doc))
+    (tmp_path / "dir.db").mkdir()
+    recorded: list[Any] = []
+    step = DecisionStep(lambda: open_ledger(f"sqlite:///{tmp_path / 'dir.db'}"),
+                        [lambda o, d, i, s: recorded.append((o.id, d.error))])
+    unanswered = Evaluated(order, regime, doc, None, "engine exploded")
+    answered = Evaluated(order, regime, doc, answer)
+    errors = [c.decision.error or "" for c in step.run([unanswered, answered])]
+    assert "engine exploded" in errors[0] and "ledger" in errors[1]
+    assert [e for _, e in recorded] == errors
+    ok = DecisionStep(lambda: gate.ledger, []).run([answered])
+    assert [c.decision.lines[0].reasons[0].code for c in ok] == ["LPP"]
+    assert [r["order"] for r in gate.ledger.reservations()] == ["S"]
+
+
 def test_lines_take_quota_in_line_order_and_the_order_is_its_worst_line(make_gate: Any) -> None:
     order = h100_order("TWO", "IN", 1200)
     order["lines"].append({"id": "20", "item": "H100", "quantity": 600})

@@ -324,7 +324,9 @@ class SqlLedger:
 
         Each order's hold sees what the earlier orders of the group reserved;
         everything becomes visible, durably, when the block ends, or nothing
-        does. Only for ledgers with `group_commits`.
+        does. Several orders only on ledgers with `group_commits` (elsewhere
+        the first order's locks would be held until the last commits); one
+        order on any ledger, where it is `hold`.
         """
         with self._tx() as cur:
             yield _SqlGroup(self, cur)

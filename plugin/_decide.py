@@ -1,0 +1,227 @@
+"""The decision step: an evaluated order in, a committed, audited and reported decision out.
+
+Every way of deciding orders (`Gate.check`, a batch, a host's service) first
+evaluates them, then hands them here, in order. Per order:
+
+1. **hold**: in a ledger transaction, lock the quota keys of the order's
+   ladders and its order id, and read what other orders hold of the keys and
+   the terms of the granted licenses among them (docs/licenses.md); an order
+   already shipped (its quota committed) is held, with the reason;
+2. **fold** the lines (`_fold`): each takes the first candidate that fits; a
+   license the ledger found revoked or out of its dates covers nothing;
+3. **reserve** what the lines take, replacing what the order held before;
+4. **audit**: append the decision's record, before the commit. If the log
+   cannot take it, the transaction rolls back and its orders are held with
+   the `AuditError` (nothing of them is reserved);
+5. **commit**. A ledger that cannot answer (cannot be opened, a lock
+   timeout, a failed commit) rolls back and holds the transaction's orders,
+   each audited on its own;
+6. **tell the host**: the write-back, ``on_committed`` (a command line
+   prints there), the ``exportgate_decision`` hook. Nothing is reported that
+   is not both reserved and audited.
+
+An order the engine could not answer, or answered against the contract, is
+held (``license`` with an ``error``) and reserves nothing. On a ledger with
+group commits (SQLite) the orders of one `DecisionStep.run` share one
+transaction and are reported after it; elsewhere (PostgreSQL) each order is
+its own transaction and is reported right after its commit. A check is a
+run of one order.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ._adapter import Adapter
+from .engines.base import Answer
+from ._exceptions import AuditError, EngineError, LedgerError, OrderClosedError, PluginError
+from ._fold import Renderer, fold
+from ._model import Decision, Order
+from ._policy import Ladders, parse_ladders
+from ._regime import Regime
+from .ledger.base import Hold, SqlLedger
+
+#: Called after each decision is recorded: (order, decision, policy input,
+#: seconds spent deciding it). The audit log is one such recorder.
+Recorder = Callable[[Order, Decision, dict[str, Any], float], None]
+
+#: The host's callbacks (``Plugins.decided``): the failures, never raised.
+Tell = Callable[[Order, Decision, dict[str, Any] | None], list[PluginError]]
+
+
+@dataclass
+class Checked:
+    """One decided order, with what the host needs to act on it."""
+
+    order: Order
+    decision: Decision
+    writeback: dict[str, Any] | None = None
+    plugin_errors: list[PluginError] = field(default_factory=list)
+    #: The audit log could not take the decision's record: the decision is
+    #: held and nothing of it was reserved.
+    audit_error: AuditError | None = None
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """An order ready for the step: its regime, its policy input and the engine's answer.
+
+    ``answer`` is None when the engine could not answer; ``failure`` then
+    says why. ``seconds`` is the time its evaluation took (its share of a
+    batch's), which the audit record counts with the step's own.
+    """
+
+    order: Order
+    regime: Regime
+    doc: dict[str, Any]
+    answer: Answer | None
+    failure: str | None = None
+    adapter: Adapter | None = None
+    seconds: float = 0.0
+
+
+class DecisionStep:
+    """Holds, folds, reserves, audits, commits and reports evaluated orders, in order.
+
+    ``ledger`` gives the ledger (opening it on first use; `LedgerError` if it
+    cannot be); ``recorders`` take every decision before its commit (none: a
+    what-if run); ``tell`` is the host's callbacks (None: nobody is told).
+    """
+
+    def __init__(self, ledger: Callable[[], SqlLedger], recorders: list[Recorder],
+                 tell: Tell | None = None) -> None:
+        self._ledger = ledger
+        self.recorders = recorders
+        self._tell = tell
+        self._renderers: dict[str, Renderer] = {}
+
+    def run(self, evaluated: Sequence[Evaluated],
+            on_committed: Callable[[Checked], None] | None = None) -> Iterator[Checked]:
+        """Decide ``evaluated`` in order; each is yielded once committed, and reported."""
+        for ev, decision, audit_error in self._commit(evaluated):
+            yield self._report(ev, decision, audit_error, on_committed)
+
+    # -- the ledger transaction ----------------------------------------------
+
+    def _commit(self, evaluated: Sequence[Evaluated]
+                ) -> Iterator[tuple[Evaluated, Decision, AuditError | None]]:
+        answered = [(ev, self._ladders(ev)) for ev in evaluated]
+        try:
+            ledger = self._ledger()
+        except LedgerError as exc:
+            yield from self._held_alone(answered, exc)
+            return
+        if ledger.group_commits:
+            yield from self._transaction(ledger, answered)
+        else:
+            for one in answered:
+                yield from self._transaction(ledger, [one])
+
+    def _transaction(self, ledger: SqlLedger, answered: list[tuple[Evaluated, Ladders | Decision]]
+                     ) -> list[tuple[Evaluated, Decision, AuditError | None]]:
+        """One transaction for ``answered``: every decision and its record, or none."""
+        out: list[tuple[Evaluated, Decision, AuditError | None]] = []
+        try:
+            with ledger.group() as group:
+                for ev, ladders in answered:
+                    started = time.perf_counter()
+                    if isinstance(ladders, Decision):
+                        decision = ladders
+                    else:
+                        try:
+                            hold = group.hold(ev.order.id, ladders.keys())
+                        except OrderClosedError as exc:  # shipped since it was read
+                            decision = _held(ev, exc)
+                        else:
+                            decision = self._settle(ev, ladders, hold)
+                    failed = self._record(ev, decision, time.perf_counter() - started)
+                    if failed is not None:
+                        raise failed  # roll the transaction back
+                    out.append((ev, decision, None))
+        except AuditError as exc:
+            return [(ev, _held(ev, exc), exc) for ev, _ in answered]
+        except LedgerError as exc:
+            ledger.close()  # the next transaction reconnects
+            return list(self._held_alone(answered, exc))
+        return out
+
+    def _held_alone(self, answered: list[tuple[Evaluated, Ladders | Decision]],
+                    exc: LedgerError) -> Iterator[tuple[Evaluated, Decision, AuditError | None]]:
+        """The ledger could not answer: each order held (an engine's reason kept), audited
+        on its own, nothing reserved."""
+        for ev, ladders in answered:
+            decision = ladders if isinstance(ladders, Decision) else _held(ev, exc)
+            yield ev, decision, self._record(ev, decision, 0.0)
+
+    # -- deciding one order --------------------------------------------------
+
+    def _ladders(self, ev: Evaluated) -> Ladders | Decision:
+        """The engine's answer checked against the contract, or the order's held decision."""
+        try:
+            if ev.answer is None:
+                raise EngineError(ev.failure or "the engine gave no answer")
+            return parse_ladders(ev.answer.value, ev.order, ev.regime)
+        except EngineError as exc:
+            return _held(ev, exc)
+
+    def _settle(self, ev: Evaluated, ladders: Ladders, hold: Hold) -> Decision:
+        """Fold against what the hold read under its locks, and reserve what the lines take.
+
+        A license candidate applies only if the ledger read its license as in
+        force on the order date in this very transaction. A fold that breaks
+        the contract (a ladder that may end without an outcome) holds the
+        order and reserves nothing.
+        """
+        order, regime = ev.order, ev.regime
+        in_force = {n for n, terms in hold.licenses.items() if terms.in_force(order.date)}
+        try:
+            decision = self.renderer(regime).decide(order, ladders,
+                                                    fold(ladders, hold.usage, in_force))
+        except EngineError as exc:
+            return _held(ev, exc)
+        if ev.answer is not None and ev.answer.decision_id is not None:
+            decision = replace(decision, engine_decision_id=ev.answer.decision_id)
+        hold.reserve(decision.consumes, regime.id, decision.outcome.value, regime.parameters)
+        return decision
+
+    def renderer(self, regime: Regime) -> Renderer:
+        """The decision builder of a regime (its rows and parameters), made once."""
+        key = regime.id + "@" + regime.revision
+        renderer = self._renderers.get(key)
+        if renderer is None:
+            renderer = self._renderers[key] = Renderer(regime)
+        return renderer
+
+    def _record(self, ev: Evaluated, decision: Decision, seconds: float) -> AuditError | None:
+        """Append the decision to the audit log(s); the error instead of raising it."""
+        try:
+            for recorder in self.recorders:
+                recorder(ev.order, decision.annotate(ev.order), ev.doc, ev.seconds + seconds)
+        except AuditError as exc:
+            return exc
+        return None
+
+    # -- after the commit ----------------------------------------------------
+
+    def _report(self, ev: Evaluated, decision: Decision, audit_error: AuditError | None,
+                on_committed: Callable[[Checked], None] | None) -> Checked:
+        """The write-back, ``on_committed``, the host's callbacks.
+
+        The decision carries the order's lines that were not assessed and its
+        notes (a country taken from master data) from here on.
+        """
+        decision = decision.annotate(ev.order)
+        writeback = ev.adapter.writeback(ev.order, decision) if ev.adapter is not None else None
+        checked = Checked(ev.order, decision, writeback, audit_error=audit_error)
+        if on_committed is not None:
+            on_committed(checked)
+        if self._tell is not None:
+            checked.plugin_errors.extend(self._tell(ev.order, decision, writeback))
+        return checked
+
+
+def _held(ev: Evaluated, why: object) -> Decision:
+    """Fail closed: every line ``license``, with why the order could not be decided."""
+    return Decision.held(ev.order, ev.regime.id, str(why), ev.regime.parameters)
