@@ -11,7 +11,10 @@ Python only narrows: `applicable` keeps the licenses that could apply to an
 order (valid on its date, not revoked, its destination and one of its party
 ids named), and the gate puts them into the policy input. Which license
 covers which line, and where it enters the line's ladder, is the Rego's
-(``rego/exportgate/lib/licenses.rego``).
+(``rego/exportgate/lib/licenses.rego``). Whether a line may still draw on a
+license when it is decided is the ledger's: the decision step reads the
+license's terms under the lock of its entries (`SqlLedger.hold`), and a
+revocation takes that lock (`SqlLedger.revoke_license`).
 """
 from __future__ import annotations
 
@@ -36,8 +39,8 @@ LOW_SHARE = 0.10
 #: ...and when the license expires within this many days.
 EXPIRY_WARNING_DAYS = 30
 
-#: How long a gate trusts its copy of the registry before reading it again.
-#: Adding or revoking through this process refreshes it at once.
+#: How long a gate trusts its copy of the registry (a prefilter only) before
+#: reading it again. Adding or revoking through this process refreshes it at once.
 REFRESH_SECONDS = 1.0
 
 
@@ -215,8 +218,11 @@ def licenses_for(ledger: SqlLedger, order: Order) -> list[License]:
 class Cache:
     """A gate's copy of the registry, read again after `REFRESH_SECONDS` or a change.
 
-    An empty registry costs nothing per order: the policy input then has no
-    ``licenses`` at all, exactly as before licenses existed.
+    Only the prefilter of the policy input: a license revoked since the copy
+    was read may still be offered to the policy, never drawn on (the ledger
+    reads its terms again in the deciding transaction). An empty registry
+    costs nothing per order: the policy input then has no ``licenses`` at
+    all, exactly as before licenses existed.
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
