@@ -17,6 +17,11 @@ def raising(regime: Regime, rule: str, input: dict[str, Any]) -> Any:
     raise EngineError("engine exploded")
 
 
+def crashing(regime: Regime, rule: str, input: dict[str, Any]) -> Any:
+    """An engine failing in a way it did not foresee (a plugin's bug)."""
+    raise KeyError("lines")
+
+
 def answering(answer: Any) -> FakeEngine:
     return FakeEngine(lambda regime, rule, input: answer)
 
@@ -39,6 +44,7 @@ METERED_LAST = [{"row": "D6", "outcome": "notify", "code": "LPP",
 
 @pytest.mark.parametrize("engine", [
     FakeEngine(raising),
+    FakeEngine(crashing),  # not an EngineError: still held, no traceback
     answering(None),  # undefined
     answering(ladders(lines=[])),  # lines missing
     answering(ladders(contract=1)),  # an older contract
@@ -50,7 +56,7 @@ METERED_LAST = [{"row": "D6", "outcome": "notify", "code": "LPP",
     answering(ladders(ladders={"dc-a": [{"row": "D9", "outcome": "allow", "code": "X"}]})),
     answering(ladders(lines=[{"id": "10", "class": "adv-a", "tpp": True, "units": 100,
                               "extra": [], "ladder": "dc-a"}])),  # a boolean is no number
-], ids=["raises", "undefined", "wrong-lines", "contract-1", "other-regime", "empty-ladder",
+], ids=["raises", "crashes", "undefined", "wrong-lines", "contract-1", "other-regime", "empty-ladder",
         "metered-last", "bad-outcome", "unknown-row", "outcome-not-the-rows", "bool-tpp"])
 def test_an_engine_that_cannot_answer_holds_every_line(make_gate: Any, engine: Any) -> None:
     gate = make_gate(engine=engine)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol, runtime_checkable
 
+from .._exceptions import EngineError, ExportgateError
 from .._regime import Regime
 from .._settings import Settings
 
@@ -51,12 +52,25 @@ class Answer:
 
 
 def ask(engine: Engine, regime: Regime, rule: str, input: dict[str, Any]) -> Answer:
-    """Evaluate through the engine's ``answer`` when it has one, else its ``evaluate``."""
-    answer = getattr(engine, "answer", None)
-    if answer is not None:
-        result: Answer = answer(regime, rule, input)
-        return result
-    return Answer(engine.evaluate(regime, rule, input))
+    """Evaluate through the engine's ``answer`` when it has one, else its ``evaluate``.
+
+    Every caller (a check, a batch in process or in a worker) asks through
+    here, so an engine that fails in a way it did not foresee (a plugin's
+    engine raising ``KeyError``, a binding raising ``RuntimeError``) is an
+    engine that could not answer: `EngineError`, and the order is held,
+    never a traceback and never an ``allow``.
+    """
+    try:
+        answer = getattr(engine, "answer", None)
+        if answer is not None:
+            result: Answer = answer(regime, rule, input)
+            return result
+        return Answer(engine.evaluate(regime, rule, input))
+    except ExportgateError:
+        raise
+    except Exception as exc:
+        raise EngineError(f"engine {getattr(engine, 'name', type(engine).__name__)} failed: "
+                          f"{type(exc).__name__}: {str(exc)[:300]}") from exc
 
 
 def test_rule_names(source: str) -> list[str]:
