@@ -260,6 +260,14 @@ def cmd_license(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """``exportgate serve``: until interrupted (`service.server`)."""
+    from .service.server import serve
+    serve(args.config, args.host, args.port, max(1, args.workers), args.ssl_certfile,
+          args.ssl_keyfile)
+    return EXIT_OK
+
+
 def _add_bundle(sub: Any) -> None:
     """``exportgate bundle [--regime ID ...] -o FILE.tar.gz``."""
     p = sub.add_parser("bundle", help="write an OPA bundle (for `opa run --server --bundle`)",
@@ -419,6 +427,16 @@ def build_parser() -> argparse.ArgumentParser:
     q = lsub.add_parser("revoke", help="revoke a license: it covers nothing from now on")
     q.add_argument("number")
     p.set_defaults(func=cmd_license)
+
+    p = sub.add_parser("serve", help="the decision service over HTTP (docs/service.md)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on "
+                                                       "(default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080, help="port (default: 8080)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="worker processes, each with its own engine and ledger connection")
+    p.add_argument("--ssl-certfile", help="serve TLS with this certificate (PEM)")
+    p.add_argument("--ssl-keyfile", help="the certificate's private key (PEM)")
+    p.set_defaults(func=cmd_serve)
 
     for add in (_add_bundle, _add_audit, _cli_diff.add_command):
         add(sub)

@@ -270,8 +270,29 @@ ENGINE: dict[str, Any] = {
                            "check_with": "not_bool"},
 }
 
+#: ``service:`` in the configuration (``exportgate serve``, docs/service.md):
+#: the bearer tokens as SHA-256 hashes (hex, never the token) with their
+#: scopes, the request body limit (bytes) and the per-request deadline
+#: (seconds) after which an order is held.
+SERVICE_SCOPES = ("check", "orders", "licenses")
+SERVICE_TOKEN: dict[str, Any] = {
+    "name": {"type": "string", "required": True, "empty": False, "maxlength": 100},
+    "sha256": {"type": "string", "required": True, "regex": "^[0-9a-f]{64}$"},
+    "scopes": {"type": "list", "required": True, "minlength": 1,
+               "schema": {"type": "string", "allowed": list(SERVICE_SCOPES)}},
+}
+SERVICE: dict[str, Any] = {
+    "tokens": {"type": "list", "default": [], "schema": {"type": "dict",
+                                                         "schema": SERVICE_TOKEN}},
+    "max_body_bytes": {"type": "integer", "min": 1024, "max": 64 * 1024 * 1024,
+                       "default": 1024 * 1024, "check_with": "not_bool"},
+    "deadline": {"type": "number", "min": 0.001, "max": 600, "default": 2.0,
+                 "check_with": "not_bool"},
+}
+
 SETTINGS: dict[str, Any] = {
     "engine": {"type": "dict", "schema": ENGINE, "default": {}},
+    "service": {"type": "dict", "schema": SERVICE, "default": {}},
     "ledger": {"type": "string", "nullable": True},
     "ledger_timeout": {"type": "number", "min": 0.001, "default": 5.0, "check_with": "not_bool"},
     "catalogs": {"type": "list", "schema": {"type": "string"}, "default": []},

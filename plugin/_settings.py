@@ -43,6 +43,10 @@ def check_ledger_url(url: object, what: str = "ledger") -> str:
 ENGINE_DEFAULTS: dict[str, Any] = {
     "url": None, **{k: v["default"] for k, v in _schemas.ENGINE.items() if "default" in v}}
 
+#: The service settings' defaults, from the schema.
+SERVICE_DEFAULTS: dict[str, Any] = {
+    k: v["default"] for k, v in _schemas.SERVICE.items() if "default" in v}
+
 #: The port of an OPA sidecar URL that names none.
 DEFAULT_PORT = 8181
 
@@ -88,6 +92,8 @@ class Settings:
     calendar: list[dict[str, Any]] = field(default_factory=list)
     adapters: dict[str, dict[str, Any]] = field(default_factory=dict)
     plugins: dict[str, Any] = field(default_factory=lambda: {"load": None, "block": []})
+    #: ``exportgate serve``: tokens (hashes and scopes), body limit, deadline.
+    service: dict[str, Any] = field(default_factory=lambda: dict(SERVICE_DEFAULTS))
     source: Path | None = None
 
     @property
@@ -164,5 +170,6 @@ class Settings:
             parameters=doc.get("parameters", {}), calendar=doc.get("calendar", []),
             adapters=doc.get("adapters", {}),
             plugins={"load": None, "block": [], **doc.get("plugins", {})},
+            service={**SERVICE_DEFAULTS, **doc.get("service", {})},
             source=source,
         )

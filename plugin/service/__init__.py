@@ -1,0 +1,1 @@
+"""The decision service (`exportgate serve`): see docs/service.md."""
