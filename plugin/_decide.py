@@ -213,13 +213,31 @@ class DecisionStep:
         notes (a country taken from master data) from here on.
         """
         decision = decision.annotate(ev.order)
-        writeback = ev.adapter.writeback(ev.order, decision) if ev.adapter is not None else None
+        writeback, failed = _writeback(ev.adapter, ev.order, decision)
         checked = Checked(ev.order, decision, writeback, audit_error=audit_error)
+        checked.plugin_errors.extend(failed)
         if on_committed is not None:
             on_committed(checked)
         if self._tell is not None:
             checked.plugin_errors.extend(self._tell(ev.order, decision, writeback))
         return checked
+
+
+def _writeback(adapter: Adapter | None, order: Order, decision: Decision
+               ) -> tuple[dict[str, Any] | None, list[PluginError]]:
+    """The adapter's write-back document, or the failure naming the adapter.
+
+    It runs after the commit: a write-back that raises cannot undo the
+    decision, so the decision stands (recorded and reported) and the failure
+    is reported as a plugin's, as a host callback's is (exit 4).
+    """
+    if adapter is None:
+        return None, []
+    try:
+        return adapter.writeback(order, decision), []
+    except Exception as exc:
+        return None, [PluginError(f"adapter {adapter.name}",
+                                  f"writeback failed: {type(exc).__name__}: {str(exc)[:300]}")]
 
 
 def _held(ev: Evaluated, why: object) -> Decision:

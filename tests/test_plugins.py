@@ -267,6 +267,42 @@ def test_an_adapter_raising_inside_the_dispatch_names_its_plugin(
     assert _reserved(tmp_path) == []
 
 
+def test_an_adapter_writeback_raising_after_the_commit_is_named_and_the_decision_stands(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    class Writer:
+        name = "writer-erp"
+        description = "reads canonical orders, fails to write back"
+
+        def claims(self, record: Any) -> bool:
+            return isinstance(record.data, dict) and record.data.get("id") == "SO-1"
+
+        def adapt(self, record: Any) -> list[Order]:
+            return [Order.from_dict(record.data)]
+
+        def writeback(self, order: Order, decision: Decision) -> dict[str, Any]:
+            raise KeyError("LIFSK")
+
+    class Erp:
+        __name__ = "exportgate-writer"
+
+        @hookimpl
+        def exportgate_register_adapters(self, register: Any) -> None:
+            register(Writer())
+
+    _installed(monkeypatch, Erp())
+    from exportgate._cli import main
+    order = tmp_path / "order.json"
+    order.write_text(json.dumps(h100_order("SO-1", "IN", 10)))
+    assert main(["check", "--regime", "us-ai-diffusion-2025", "--adapter", "writer-erp",
+                 "--writeback", "--json", "--ledger", f"sqlite:///{tmp_path / 'l.db'}",
+                 str(order)]) == 4
+    out, err = capsys.readouterr()
+    assert "adapter writer-erp" in err and "writeback failed: KeyError: 'LIFSK'" in err
+    assert json.loads(out)["outcome"] == "notify"  # the decision stands, as reserved
+    assert _reserved(tmp_path)
+
+
 def test_an_engine_factory_raising_holds_the_order_naming_its_plugin(
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
