@@ -6,6 +6,15 @@ rego-cpp engine) decide each line ``allow``, ``notify``, ``license`` or
 """
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version as _version
+
+try:
+    #: The installed distribution's version: what ``exportgate --version``, bug reports,
+    #: impact reports and audits name. Read once, from the package metadata.
+    __version__ = _version("exportgate")
+except PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0+unknown"
+
 from ._adapter import Adapted, Adapter, Record
 from .engines.base import Engine
 from .engines.fake import FakeEngine
@@ -26,5 +35,5 @@ __all__ = [
     "Enrichment", "ExportgateError", "FakeEngine", "Gate", "InputError", "LedgerError", "Line",
     "LineDecision", "Order", "OrderClosedError", "Outcome", "Party", "PluginError", "Reason",
     "Record", "Regime", "Restriction", "Settings", "UndefinedResult", "UnknownRegimeError",
-    "ValidationError", "hookimpl",
+    "ValidationError", "__version__", "hookimpl",
 ]

@@ -28,11 +28,13 @@ import json
 import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, TextIO
 
 import yaml
 
+from . import __version__
 from ._adapter import Record
 from ._exceptions import ConfigError, ExportgateError, InputError
 from ._gate import Checked, Gate
@@ -504,13 +506,21 @@ def quota_use(run: SideRun, book: OrderBook) -> list[dict[str, Any]]:
 def _side_doc(run: SideRun) -> dict[str, Any]:
     return {"spec": run.side.spec, "regime": run.side.regime, "label": run.side.label,
             "title": run.regime.title, "status": run.regime.status,
+            "effective_from": run.regime.effective_from,
+            "effective_to": run.regime.effective_to,
             "overrides": dict(run.side.overrides),
             "parameters": dict(run.regime.parameters), "revision": run.regime.revision}
 
 
 def build_report(before: SideRun, after: SideRun, book: OrderBook,
-                 top: int = 10) -> dict[str, Any]:
-    """The whole impact report as one JSON-ready document (docs/impact.md)."""
+                 top: int = 10, made: datetime | None = None) -> dict[str, Any]:
+    """The whole impact report as one JSON-ready document (docs/impact.md).
+
+    ``made`` (default: now) and the exportgate version are the report's
+    provenance, with each side's regime ``revision`` (its policies and data,
+    overrides applied): what a memo the report is attached to must cite.
+    """
+    made = made or datetime.now(timezone.utc)
     h = before.h100_tpp
     facts = _facts(before, after)
     decided = [(a, b) for a, b in zip(before.results, after.results, strict=True)
@@ -544,6 +554,8 @@ def build_report(before: SideRun, after: SideRun, book: OrderBook,
     total_tpp = sum(line.tpp or 0 for line in every_line)
     return {
         "report": "exportgate-impact", "version": REPORT_VERSION,
+        "made": made.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "exportgate": __version__,
         "held": {"orders": len(held), "lines": sum(len(a.lines) for a, _ in held),
                  "before": sum(1 for a, _ in held if a.error is not None),
                  "after": sum(1 for _, b in held if b.error is not None),
@@ -568,6 +580,7 @@ def build_report(before: SideRun, after: SideRun, book: OrderBook,
         "countries": _group(facts, "country", h),
         "consignees": consignees[:top],
         "consignees_total": len(consignees),
+        "consignees_changed": sum(1 for c in consignees if c["changed_lines"]),
         "quota": quota,
         "ran_out": ran_out,
         "orders": orders,
@@ -602,6 +615,15 @@ def _move(t: dict[str, Any], h100: bool = True) -> str:
     return text
 
 
+def title(report: dict[str, Any]) -> str:
+    """The report's title, naming the sides as the command line does.
+
+    ``--regime A --against B`` reads "A against B": the rule in force first.
+    """
+    sides = report["sides"]
+    return f"Impact report: {sides['before']['label']} against {sides['after']['label']}"
+
+
 def render_text(report: dict[str, Any], out: TextIO, detail: bool = False,
                 detail_limit: int = 20, top: int = 10) -> None:
     """Summary first, then the orders that change (the first ``detail_limit`` unless ``detail``)."""
@@ -620,8 +642,12 @@ def render_text(report: dict[str, Any], out: TextIO, detail: bool = False,
             w(f"  ... and {_n(held['orders'] - len(held['first']))} more "
               "(--json lists every order)\n")
         w("\n")
-    w(f"Impact of {sides['after']['label']}\n"
-      f"     against {sides['before']['label']}\n")
+    w(f"{title(report)}\n"
+      f"  before (--regime):  {sides['before']['label']}, revision "
+      f"{sides['before']['revision']}\n"
+      f"  after  (--against): {sides['after']['label']}, revision "
+      f"{sides['after']['revision']}\n"
+      f"Made {report['made']} by exportgate {report['exportgate']}\n")
     where = ", ".join(book.get("files", [])) if book["kind"] == "files" else \
         f"open orders in {book['ledger']} (inputs from {book['audit_log']})"
     w(f"Order book: {_n(book['orders'])} orders, {_n(book['lines'])} lines, "
@@ -659,8 +685,9 @@ def render_text(report: dict[str, Any], out: TextIO, detail: bool = False,
                           for t in c["transitions"]) + "\n")
     consignees = [c for c in report["consignees"] if c["changed_lines"]]
     if consignees:
-        w(f"\nBy consignee (top {len(report['consignees'])} of "
-          f"{report['consignees_total']})\n")
+        changing, total = report["consignees_changed"], report["consignees_total"]
+        more = "" if len(consignees) == changing else f"; the {len(consignees)} that change most"
+        w(f"\nBy consignee ({changing:,} of {total:,} change{more})\n")
         for c in consignees:
             name = f" ({c['name']})" if c.get("name") else ""
             w(f"  {c['consignee']}{name}: {_n(c['changed_lines'])} of "

@@ -10,21 +10,31 @@ from __future__ import annotations
 import html
 import io
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import matplotlib
-from matplotlib.colors import LinearSegmentedColormap
+from matplotlib import colormaps
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from ._impact import title as report_title
+
 OUTCOMES = ("allow", "notify", "license", "deny")
+SIDES = ("before", "after")
 #: Outcome colours, readable by most colour-blind readers (Okabe-Ito).
 COLOURS = {"allow": "#009E73", "notify": "#56B4E9", "license": "#E69F00", "deny": "#D55E00"}
 INK, GRID = "#222222", "#dddddd"
 TOP_COUNTRIES = 12
 TOP_QUOTA = 12
 DETAIL_ROWS = 500
+#: From this share of its cap used (in %), a key that turns a line away "runs out".
+RUNS_OUT_SHARE = 99.5
 
 _RC: dict[str, Any] = {"svg.fonttype": "path", "svg.hashsalt": "exportgate-impact", "font.size": 10,
        "axes.edgecolor": "#888888", "axes.labelcolor": INK, "xtick.color": INK,
@@ -52,23 +62,67 @@ def _n(x: Any) -> str:
 
 # -- charts ---------------------------------------------------------------------
 
+#: Moves from a looser to a stricter outcome are red, the other way blue: a
+#: diverging scale of lines, not the outcome colours, so depth reads as "how
+#: many" and hue as "worse or better".
+MOVES_CMAP = "RdBu_r"
+#: Room kept around a label inside its bar, in pixels.
+_LABEL_PAD = 4
+
+
+def _figure(width: float, height: float) -> Figure:
+    """A figure that can measure its text before it is saved (labels that do not fit go)."""
+    fig = Figure(figsize=(width, height))
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _fit_labels(fig: Figure, labelled: list[tuple[Text, Rectangle]]) -> None:
+    """Remove each label wider or taller than its bar: labels then never overlap.
+
+    Drawn first, so every extent is the one the saved chart has; a label
+    that stays lies inside its own bar, and bars of a stack do not overlap.
+    """
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    fig.canvas.draw()
+    for text, bar in labelled:
+        t, b = text.get_window_extent(renderer), bar.get_window_extent(renderer)
+        if t.width + 2 * _LABEL_PAD > b.width or t.height + _LABEL_PAD > b.height:
+            text.remove()
+
+
+def _legend_handles(present: set[str]) -> list[Rectangle]:
+    """One entry per outcome that has a bar somewhere in the chart, in outcome order."""
+    return [Rectangle((0, 0), 1, 1, color=COLOURS[o], label=o) for o in OUTCOMES
+            if o in present]
+
 
 def chart_outcomes(report: dict[str, Any]) -> str:
-    """Outcome mix, before and after, in lines and in H100-equivalents."""
-    sides = ("before", "after")
-    fig = Figure(figsize=(9.5, 2.9))
+    """Outcome mix, before and after, in lines and in H100-equivalents.
+
+    Each segment is labelled with its number only where the number fits
+    inside it (`_fit_labels`); the table under the chart has every number.
+    """
+    sides = SIDES
+    fig = _figure(9.5, 2.9)
     axes = fig.subplots(1, 2)
+    labelled: list[tuple[Text, Rectangle]] = []
+    present: set[str] = set()
     for ax, measure, title in ((axes[0], "lines", "Order lines"),
                                (axes[1], "h100eq", "H100-equivalents")):
-        totals = [sum(report["outcomes"][s][o][measure] for o in OUTCOMES) for s in sides]
         left = [0.0, 0.0]
         for o in OUTCOMES:
             values = [float(report["outcomes"][s][o][measure]) for s in sides]
-            ax.barh([1, 0], values, left=left, color=COLOURS[o], label=o, height=0.6)
-            for y, v, x0, total in zip([1, 0], values, left, totals, strict=True):
-                if total and v / total >= 0.08:
-                    ax.text(x0 + v / 2, y, f"{v:,.0f}", ha="center", va="center",
-                            color="white", fontsize=9, fontweight="bold")
+            bars = ax.barh([1, 0], values, left=left, color=COLOURS[o], height=0.6)
+            for side, y, v, x0, bar in zip(sides, [1, 0], values, left, bars, strict=True):
+                if not v:
+                    continue
+                present.add(o)
+                bar.set_gid(f"bar-{measure}-{side}-{o}")
+                text = ax.text(x0 + v / 2, y, f"{v:,.0f}", ha="center", va="center",
+                               color="white", fontsize=9, fontweight="bold")
+                text.set_gid(f"label-{measure}-{side}-{o}")
+                labelled.append((text, bar))
             left = [a + b for a, b in zip(left, values, strict=True)]
         ax.set_yticks([1, 0], ["before", "after"])
         ax.set_title(title, loc="left", fontsize=11)
@@ -76,7 +130,9 @@ def chart_outcomes(report: dict[str, Any]) -> str:
         ax.xaxis.set_major_formatter(FuncFormatter(_short))
         ax.xaxis.grid(True, color=GRID)
         ax.set_axisbelow(True)
-    axes[0].legend(ncols=4, loc="upper left", bbox_to_anchor=(0, -0.16), frameon=False)
+    axes[0].legend(handles=_legend_handles(present), ncols=4, loc="upper left",
+                   bbox_to_anchor=(0, -0.16), frameon=False)
+    _fit_labels(fig, labelled)
     return _svg(fig)
 
 
@@ -90,28 +146,32 @@ def _short(x: float, _pos: int | None = None) -> str:
 
 
 def chart_transitions(report: dict[str, Any]) -> str:
-    """Lines (and orders) by outcome before (rows) and after (columns)."""
+    """Lines (and orders) by outcome before (rows) and after (columns), on a signed scale.
+
+    A cell's colour is the number of lines that move, red where the outcome
+    after is stricter (worse for the shipment), blue where it is looser, on
+    the one scale drawn beside the matrix; unchanged lines are grey.
+    """
     cells = {(t["from"], t["to"]): t for t in report["transitions"]}
     biggest = max([t["lines"] for t in report["transitions"] if t["changed"]] or [1])
-    cmap = LinearSegmentedColormap.from_list("moves", ["#fff4e0", "#E69F00", "#9a4a00"])
-    fig = Figure(figsize=(5.6, 4.6))
+    norm = Normalize(-biggest, biggest)
+    cmap = colormaps[MOVES_CMAP]
+    rank = {o: n for n, o in enumerate(OUTCOMES)}
+    fig = _figure(6.4, 4.6)
     ax = fig.subplots()
     n = len(OUTCOMES)
     for i, a in enumerate(OUTCOMES):
         for j, b in enumerate(OUTCOMES):
             t = cells.get((a, b))
             lines = t["lines"] if t else 0
-            if a == b:
-                face = "#eeeeee"
-            elif lines:
-                face = cmap(0.25 + 0.75 * lines / biggest)
-            else:
-                face = "white"
-            ax.add_patch(Rectangle((j, n - 1 - i), 1, 1, facecolor=face,
-                                                      edgecolor="#bbbbbb"))
-            if lines:
-                dark = a != b and lines / biggest > 0.55
-                ax.text(j + 0.5, n - 0.5 - i, f"{lines:,}\n{t['orders']:,} ord." if t else "",
+            signed = lines if rank[b] > rank[a] else -lines
+            face = "#eeeeee" if a == b else cmap(norm(signed))
+            cell = ax.add_patch(Rectangle((j, n - 1 - i), 1, 1, facecolor=face,
+                                          edgecolor="#bbbbbb"))
+            cell.set_gid(f"cell-{a}-{b}")
+            if t and lines:
+                dark = a != b and abs(signed) / biggest > 0.6
+                ax.text(j + 0.5, n - 0.5 - i, f"{lines:,}\n{t['orders']:,} ord.",
                         ha="center", va="center", fontsize=9,
                         color="white" if dark else INK)
     ax.set_xlim(0, n)
@@ -120,42 +180,88 @@ def chart_transitions(report: dict[str, Any]) -> str:
     ax.set_yticks([n - 0.5 - i for i in range(n)], OUTCOMES)
     ax.xaxis.tick_top()
     ax.xaxis.set_label_position("top")
-    ax.set_xlabel("after")
-    ax.set_ylabel("before")
+    ax.set_xlabel("after (--against)")
+    ax.set_ylabel("before (--regime)")
     ax.tick_params(length=0)
     for spine in ax.spines.values():
         spine.set_visible(False)
     ax.set_aspect("equal")
+    scale = fig.colorbar(ScalarMappable(norm, cmap), ax=ax, fraction=0.05, pad=0.04)
+    scale.ax.set_gid("moves-scale")
+    scale.ax.yaxis.set_major_locator(MaxNLocator(6, integer=True, symmetric=True))
+    scale.ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{abs(x):,.0f}"))
+    scale.set_label("lines moving: looser after  \u2190 | \u2192  stricter after")
     return _svg(fig)
 
 
 def chart_countries(report: dict[str, Any]) -> str:
     """Lines per outcome by destination country, before and after (most changed first)."""
     rows = report["countries"][:TOP_COUNTRIES]
-    fig = Figure(figsize=(9.5, 0.42 * max(len(rows), 2) + 1.2))
+    fig = _figure(9.5, 0.42 * max(len(rows), 2) + 1.2)
     axes = fig.subplots(1, 2, sharey=True, sharex=True)
     ys = list(range(len(rows)))[::-1]
+    present: set[str] = set()
     for ax, side in zip(axes, ("before", "after"), strict=True):
         left = [0] * len(rows)
         for o in OUTCOMES:
             values = [r[side].get(o, 0) for r in rows]
-            ax.barh(ys, values, left=left, color=COLOURS[o], label=o, height=0.7)
+            if any(values):
+                present.add(o)
+            ax.barh(ys, values, left=left, color=COLOURS[o], height=0.7)
             left = [a + b for a, b in zip(left, values, strict=True)]
         ax.set_title(f"{side}: {report['sides'][side]['label']}", loc="left", fontsize=10)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.xaxis.grid(True, color=GRID)
         ax.set_axisbelow(True)
         ax.set_xlabel("lines")
     labels = [f"{r['country']}  ({r['changed_lines']:,} changing)" if r["changed_lines"]
               else r["country"] for r in rows]
     axes[0].set_yticks(ys, labels)
-    axes[1].legend(ncols=4, loc="lower right", bbox_to_anchor=(1, 1.08), frameon=False)
+    axes[1].legend(handles=_legend_handles(present), ncols=4, loc="lower right",
+                   bbox_to_anchor=(1, 1.08), frameon=False)
     return _svg(fig)
 
 
-def chart_quota(report: dict[str, Any]) -> str | None:
-    """Use of the fullest capped quota keys against their caps, on each side."""
+def _quota_label(q: dict[str, Any]) -> str:
+    """What a quota bar says of the key: "runs out" only when (almost) nothing is left.
+
+    A key that turned a line away with room left (the line was larger than
+    the rest) is said to turn that order away, at the share it had used.
+    """
+    share = 100 * (q["share"] or 0)
+    if share >= RUNS_OUT_SHARE:
+        return f"runs out at {q['ran_out']['order']}"
+    return f"turns {q['ran_out']['order']} away at {share:.0f}% used"
+
+
+@dataclass(frozen=True)
+class QuotaPlan:
+    """What the quota chart shows, decided before it is drawn (and tested without pixels)."""
+
+    keys: list[str]
+    #: Capped keys on either side, shown or not.
+    total: int
+    #: Per side: % of cap used per shown key, and the note beside its bar (None: no note).
+    shares: dict[str, list[float]]
+    notes: dict[str, list[str | None]]
+
+    @property
+    def title(self) -> str:
+        if len(self.keys) == self.total:
+            return f"all {self.total} capped quota keys"
+        return (f"{len(self.keys)} of {self.total} capped quota keys shown: those that turn "
+                "lines away, then the fullest")
+
+    @property
+    def legend(self) -> list[str]:
+        """The sides that have a bar: a side without one gets no legend entry."""
+        return [side for side in SIDES if any(self.shares[side])]
+
+
+def quota_plan(report: dict[str, Any]) -> QuotaPlan | None:
+    """The fullest capped quota keys (those that turn lines away first), None without caps."""
     best: dict[str, dict[str, Any]] = {}
-    for side in ("before", "after"):
+    for side in SIDES:
         for q in report["quota"][side]:
             if q["cap"]:
                 best.setdefault(q["quota"], {})[side] = q
@@ -167,25 +273,39 @@ def chart_quota(report: dict[str, Any]) -> str | None:
         return (-int(any(q["ran_out"] for q in sides)), -max(q["share"] or 0 for q in sides))
 
     keys = sorted(best, key=rank)[:TOP_QUOTA]
-    fig = Figure(figsize=(9.5, 0.5 * len(keys) + 1.3))
+    shares = {side: [100.0 * (best[k].get(side, {}).get("share") or 0) for k in keys]
+              for side in SIDES}
+    notes = {side: [_quota_label(best[k][side]) if best[k].get(side, {}).get("ran_out")
+                    else None for k in keys] for side in SIDES}
+    return QuotaPlan(keys, len(best), shares, notes)
+
+
+def chart_quota(report: dict[str, Any]) -> str | None:
+    """Use of the fullest capped quota keys against their caps, on each side."""
+    plan = quota_plan(report)
+    if plan is None:
+        return None
+    fig = _figure(9.5, 0.5 * len(plan.keys) + 1.5)
     ax = fig.subplots()
-    ys = list(range(len(keys)))[::-1]
+    ys = list(range(len(plan.keys)))[::-1]
+    widest = max([100.0, *plan.shares["before"], *plan.shares["after"]])
     for offset, side, colour in ((0.18, "before", "#8c8c8c"), (-0.18, "after", "#0072B2")):
-        shares = [100 * (best[k].get(side, {}).get("share") or 0) for k in keys]
-        ax.barh([y + offset for y in ys], shares, height=0.34, color=colour,
-                label=f"{side}: {report['sides'][side]['label']}")
-        for y, k, s in zip(ys, keys, shares, strict=True):
-            q = best[k].get(side)
-            if q and q["ran_out"]:
-                ax.text(s + 1, y + offset, f"runs out at {q['ran_out']['order']}",
-                        va="center", fontsize=8, color="#D55E00")
+        ax.barh([y + offset for y in ys], plan.shares[side], height=0.34, color=colour,
+                label=f"{side}: {report['sides'][side]['label']}" if side in plan.legend
+                else "_nolegend_")
+        for y, s, note in zip(ys, plan.shares[side], plan.notes[side], strict=True):
+            if note:
+                ax.text(s + 1, y + offset, note, va="center", fontsize=8, color="#D55E00")
     ax.axvline(100, color="#D55E00", linestyle="--", linewidth=1)
-    ax.set_yticks(ys, keys)
+    ax.set_yticks(ys, plan.keys)
     ax.set_xlabel("% of cap used (shipped and screened)")
-    ax.set_xlim(0, 130)
+    ax.set_xlim(0, widest + 30)
     ax.xaxis.grid(True, color=GRID)
     ax.set_axisbelow(True)
-    ax.legend(loc="lower right", bbox_to_anchor=(1, 1.0), frameon=False, ncols=2, fontsize=8)
+    ax.set_title(plan.title, loc="left", fontsize=10)
+    if plan.legend:
+        ax.legend(loc="lower right", bbox_to_anchor=(1, 1.06), frameon=False, ncols=2,
+                  fontsize=8)
     return _svg(fig)
 
 
@@ -209,6 +329,7 @@ th { background: #f6f6f6; } td.l, th.l { text-align: left; }
 .license { background: #E69F00; } .deny { background: #D55E00; }
 .row { display: flex; gap: 24px; align-items: flex-start; flex-wrap: wrap; }
 svg { max-width: 100%; height: auto; }
+td code { white-space: nowrap; }
 """
 
 
@@ -228,6 +349,31 @@ def _table(head: list[str], rows: list[list[str]], left: int = 1,
     return f"<table><tr>{th}</tr>{body}</table>"
 
 
+def _side_cells(side: dict[str, Any]) -> list[str]:
+    until = side.get("effective_to") or "open-ended"
+    params = ", ".join(f"{k}={v}" for k, v in side["overrides"].items()) or "none"
+    return [_e(side["label"]), f"{_e(side['title'])} ({_e(side['status'])}, in force "
+            f"{_e(side.get('effective_from'))} to {_e(until)})",
+            f"<code>{_e(side['revision'])}</code>", _e(params)]
+
+
+def _provenance(report: dict[str, Any]) -> str:
+    """When and by what the report was made, and exactly which rules each side applied.
+
+    The revision is the regime's content hash (policies and data, overrides
+    applied); every decision of that side records the same ``revision``.
+    """
+    sides = report["sides"]
+    return (f'<div id="provenance"><p class="sub">Made {_e(report["made"])} by exportgate '
+            f'{_e(report["exportgate"])}.</p>'
+            + _table(["side", "regime", "title", "revision (policies and data)",
+                      "parameters overridden"],
+                     [["before (<code>--regime</code>)", *_side_cells(sides["before"])],
+                      ["after (<code>--against</code>)", *_side_cells(sides["after"])]],
+                     left=5)
+            + "</div>")
+
+
 def render_html(report: dict[str, Any]) -> str:
     """The whole report as one HTML document."""
     with matplotlib.rc_context(_RC):  # type: ignore[arg-type]
@@ -235,16 +381,15 @@ def render_html(report: dict[str, Any]) -> str:
         moves_svg = chart_transitions(report)
         countries_svg = chart_countries(report)
         quota_svg = chart_quota(report)
-    sides, book, ch = report["sides"], report["book"], report["changed"]
+    book, ch = report["book"], report["changed"]
     parts: list[str] = []
     add = parts.append
     add("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">")
     add('<meta name="viewport" content="width=device-width, initial-scale=1">')
-    add(f"<title>Impact: {_e(sides['after']['label'])}</title><style>{_CSS}</style></head>")
+    add(f"<title>{_e(report_title(report))}</title><style>{_CSS}</style></head>")
     add("<body>")
-    add(f"<h1>Impact of {_e(sides['after']['label'])}</h1>")
-    add(f'<p class="sub">against {_e(sides["before"]["label"])} '
-        f'({_e(sides["before"]["title"])})</p>')
+    add(f"<h1>{_e(report_title(report))}</h1>")
+    add(_provenance(report))
     if book["kind"] == "files":
         source = "files " + ", ".join(_e(f) for f in book.get("files", []))
     else:
@@ -290,8 +435,8 @@ def render_html(report: dict[str, Any]) -> str:
                            for t in c["transitions"])]
                 for c in report["countries"]], left=1, text=(-1,)))
 
-    add(f"<h2>By consignee (top {len(report['consignees'])} of "
-        f"{report['consignees_total']})</h2>")
+    add(f"<h2>By consignee ({len(report['consignees'])} of {report['consignees_total']} "
+        f"listed, most changed first; {report['consignees_changed']} change)</h2>")
     add(_table(["consignee", "name", "lines", "lines changing", "orders changing", "moves"],
                [[_e(c["consignee"]), _e(c.get("name") or ""), _n(c["lines"]),
                  _n(c["changed_lines"]), _n(c["changed_orders"]),

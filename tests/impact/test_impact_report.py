@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import exportgate
 from tests.helpers import exportgate_cmd
 from tests.impact.book import Side, count, expect, make_book
 
@@ -74,6 +76,17 @@ def test_lpp_at_500_h100s_as_the_proposed_regime(book_file: Path) -> None:
     assert any(r["side"] == "after" and r["quota"].startswith("lowvol:")
                for r in report["ran_out"])
     assert report["sides"]["after"]["overrides"] == {}
+    # provenance: when, by which version, and which rules
+    assert report["exportgate"] == exportgate.__version__
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", report["made"])
+    assert report["sides"]["before"]["effective_from"] and report["sides"]["after"]["revision"]
+    assert report["consignees_changed"] == sum(1 for n in want_changed(before, after).values()
+                                               if n)
+
+
+def want_changed(before: Side, after: Side) -> dict[str, int]:
+    changed: dict[str, int] = count(BOOK, before, after)["consignee_changed"]
+    return changed
 
 
 def test_lpp_at_500_h100s_as_a_parameter_override(book_file: Path) -> None:
@@ -111,7 +124,43 @@ def test_terminal_report_puts_the_summary_first(book_file: Path) -> None:
     assert f"report drawn in {page}" in full.stdout
     html = page.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>")
-    assert "Impact of us-ai-diffusion-2025 with lpp_cap_tpp=7916000" in html
+    assert ("<h1>Impact report: us-ai-diffusion-2025 against us-ai-diffusion-2025 with "
+            "lpp_cap_tpp=7916000</h1>") in html
+
+
+def consignee_section(out: str) -> tuple[str, list[str]]:
+    """The heading of the terminal's consignee breakdown, and the consignees it lists."""
+    lines = out[out.index("\nBy consignee"):].splitlines()[1:]
+    listed = []
+    for line in lines[1:]:
+        if not line.startswith("  "):
+            break
+        listed.append(line)
+    return lines[0], listed
+
+
+def test_terminal_names_the_sides_as_the_flags_do_and_counts_what_it_lists(
+        book_file: Path) -> None:
+    args = ["diff", "--regime", "us-ai-diffusion-2025", "--against",
+            "us-ai-diffusion-2025:lpp_cap_tpp=7916000", str(book_file)]
+    out = run(*args, cwd=book_file.parent).stdout
+    head = out.splitlines()[:4]
+    assert head[0] == ("Impact report: us-ai-diffusion-2025 against us-ai-diffusion-2025 "
+                       "with lpp_cap_tpp=7916000")
+    assert head[1].startswith("  before (--regime):  us-ai-diffusion-2025, revision ")
+    assert head[2].startswith("  after  (--against): us-ai-diffusion-2025 with "
+                              "lpp_cap_tpp=7916000, revision ")
+    assert re.fullmatch(r"Made \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ by exportgate \S+",
+                        head[3])
+    changing = sum(1 for n in want_changed(expect(BOOK, "us-ai-diffusion-2025"), expect(
+        BOOK, "us-ai-diffusion-2025", lpp_cap=7_916_000)).values() if n)
+    total = len({o["parties"]["end_user"]["id"] for o in BOOK})
+    heading, listed = consignee_section(out)
+    assert heading == f"By consignee ({changing} of {total} change)"
+    assert len(listed) == changing < 10  # every one that changes, not "top 10"
+    heading, listed = consignee_section(run(*args, "--top", "3", cwd=book_file.parent).stdout)
+    assert heading == f"By consignee ({changing} of {total} change; the 3 that change most)"
+    assert len(listed) == 3
 
 
 @pytest.mark.parametrize("against, message", [
