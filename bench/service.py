@@ -1,0 +1,230 @@
+"""The decision service under load on loopback, beside `Gate.check` measured in the same run.
+
+For each engine, with 10-line orders (each to its own consignee):
+
+* **engine alone**: evaluations per second of one order's policy input (the
+  regime compiled once): what the engine allows on one process;
+* **Gate.check**: p50/p99 of a whole check on a SQLite ledger, in process;
+* **service, one at a time**: p50/p99 of ``POST /v1/check`` against an
+  ``exportgate serve`` process, one request after another (what the service
+  adds over ``Gate.check``: HTTP, JSON, the hand-over to the decision thread);
+* **fixed rates**: requests sent on a fixed schedule (open loop) at each rate
+  for ``--seconds``: p50/p99 and the rate achieved;
+* **saturation**: ``--clients`` requests kept in flight for ``--seconds``:
+  requests per second, and as a share of the engine alone.
+
+Bounded: every phase stops after ``--seconds`` or ``--max-requests``,
+whichever comes first; the server is stopped at the end.
+
+    python bench/service.py                            # embedded and opa, 50/100/200 req/s
+    python bench/service.py --engines opa --rates 200 --seconds 10
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from run import engines_available, order, pct, samples  # noqa: E402
+
+from exportgate import Gate, Settings  # noqa: E402
+from exportgate._plugins import Plugins  # noqa: E402
+from exportgate._policy import policy_input  # noqa: E402
+from exportgate._validate import order_from_dict  # noqa: E402
+
+REGIME = "us-ai-diffusion-2025"
+LINES = 10
+TOKEN = "bench-token"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """``exportgate serve`` with ``engine`` on a fresh SQLite ledger, until `stop`."""
+
+    def __init__(self, engine: str, tmp: Path) -> None:
+        cfg = tmp / f"{engine}.yaml"
+        cfg.write_text(json.dumps({
+            "engine": {"name": engine}, "ledger": f"sqlite:///{tmp / (engine + '-svc.db')}",
+            "service": {"tokens": [{"name": "bench", "scopes": ["check"],
+                                    "sha256": hashlib.sha256(TOKEN.encode()).hexdigest()}],
+                        "deadline": 30}}))
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        exe = str(Path(sys.executable).parent / "exportgate")
+        self.proc = subprocess.Popen([exe, "--config", str(cfg), "serve", "--port",
+                                      str(self.port)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        for _ in range(600):
+            try:
+                if httpx.get(self.base + "/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("the server did not come up")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+class Orders:
+    """Order bodies with fresh ids, encoded before they are timed."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix, self.n = prefix, 0
+
+    def next(self) -> bytes:
+        self.n += 1
+        return json.dumps(order(f"{self.prefix}-{self.n}", LINES)).encode()
+
+
+async def one_at_a_time(base: str, orders: Orders, seconds: float,
+                        limit: int) -> list[float]:
+    out: list[float] = []
+    async with httpx.AsyncClient(base_url=base, headers=_auth()) as c:
+        await _post(c, orders.next())  # warm-up
+        stop = time.perf_counter() + seconds
+        while len(out) < 5 or (time.perf_counter() < stop and len(out) < limit):
+            out.append(await _post(c, orders.next()))
+    return out
+
+
+async def fixed_rate(base: str, orders: Orders, rate: float, seconds: float,
+                     limit: int) -> tuple[list[float], float]:
+    """Requests sent every 1/rate s (open loop): latencies and the rate achieved."""
+    count = min(limit, max(1, int(rate * seconds)))
+    bodies = [orders.next() for _ in range(count)]
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    async with httpx.AsyncClient(base_url=base, headers=_auth(), limits=limits,
+                                 timeout=60) as c:
+        start = time.perf_counter()
+
+        async def send(i: int) -> float:
+            await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+            return await _post(c, bodies[i])
+        latencies = await asyncio.gather(*(send(i) for i in range(count)))
+        elapsed = time.perf_counter() - start
+    return list(latencies), count / elapsed
+
+
+async def saturation(base: str, orders: Orders, clients: int, seconds: float,
+                     limit: int) -> float:
+    """Requests per second with ``clients`` requests always in flight."""
+    done = 0
+    async with httpx.AsyncClient(base_url=base, headers=_auth(), timeout=60) as c:
+        stop = time.perf_counter() + seconds
+        start = time.perf_counter()
+
+        async def worker() -> None:
+            nonlocal done
+            while time.perf_counter() < stop and done < limit:
+                await _post(c, orders.next())
+                done += 1
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        return done / (time.perf_counter() - start)
+
+
+def _auth() -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKEN}"}
+
+
+async def _post(c: httpx.AsyncClient, body: bytes) -> float:
+    t = time.perf_counter()
+    r = await c.post("/v1/check", content=body, params={"regime": REGIME})
+    if r.status_code != 200 or r.json().get("error"):
+        raise RuntimeError(f"{r.status_code}: {r.text[:300]}")
+    return time.perf_counter() - t
+
+
+def measure(plugins: Plugins, engine: str, args: argparse.Namespace, tmp: Path
+            ) -> dict[str, Any]:
+    regime = plugins.regime(REGIME)
+    doc = policy_input(order_from_dict(order("RAW", LINES)))
+    raw = samples(lambda: plugins.engine(engine).evaluate(regime, "ladders", doc),
+                  args.seconds)
+    gate = Gate(Settings(), regime_id=REGIME, plugins=plugins, engine=engine,
+                ledger_url=f"sqlite:///{tmp / (engine + '-gate.db')}")
+    counter = iter(range(10**9))
+    checks = samples(lambda: gate.check(order(f"G-{next(counter)}", LINES)), args.seconds,
+                     at_most=args.max_requests)
+    gate.close()
+    server = Server(engine, tmp)
+    try:
+        orders = Orders("S")
+        serial = asyncio.run(one_at_a_time(server.base, orders, args.seconds,
+                                           args.max_requests))
+        rates = []
+        for rate in args.rates:
+            lat, achieved = asyncio.run(fixed_rate(server.base, orders, rate, args.seconds,
+                                                   args.max_requests))
+            rates.append({"rate": rate, "achieved": achieved, "p50_ms": pct(lat, 50) * 1e3,
+                          "p99_ms": pct(lat, 99) * 1e3})
+        saturated = asyncio.run(saturation(server.base, orders, args.clients, args.seconds,
+                                           args.max_requests))
+    finally:
+        server.stop()
+    engine_rate = 1 / statistics.median(raw)
+    return {"engine": engine, "engine_per_s": engine_rate,
+            "raw_p50_ms": statistics.median(raw) * 1e3,
+            "gate_p50_ms": statistics.median(checks) * 1e3, "gate_p99_ms": pct(checks, 99) * 1e3,
+            "service_p50_ms": statistics.median(serial) * 1e3,
+            "service_p99_ms": pct(serial, 99) * 1e3,
+            "added_p50_ms": (statistics.median(serial) - statistics.median(checks)) * 1e3,
+            "rates": rates, "saturation_per_s": saturated,
+            "saturation_share": saturated / engine_rate}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--engines", default="embedded,opa")
+    ap.add_argument("--rates", type=float, nargs="+", default=[50, 100, 200])
+    ap.add_argument("--seconds", type=float, default=3.0, help="duration of each phase")
+    ap.add_argument("--max-requests", type=int, default=2000, help="cap of each phase")
+    ap.add_argument("--clients", type=int, default=8, help="in flight at saturation")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    os.environ.setdefault("EXPORTGATE_LOAD_PLUGINS", "")
+    plugins = Plugins(Settings())
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for engine in engines_available(plugins, args.engines.split(",")):
+            results.append(measure(plugins, engine, args, Path(tmp)))
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    print(f"{'engine':9} {'engine/s':>9} {'Gate p50':>9} {'p99':>7} {'svc p50':>8} {'p99':>7} "
+          f"{'added':>7} {'sat/s':>7} {'share':>6}")
+    for r in results:
+        print(f"{r['engine']:9} {r['engine_per_s']:9.0f} {r['gate_p50_ms']:8.2f}ms "
+              f"{r['gate_p99_ms']:6.1f}ms {r['service_p50_ms']:7.2f}ms "
+              f"{r['service_p99_ms']:6.1f}ms {r['added_p50_ms']:6.2f}ms "
+              f"{r['saturation_per_s']:7.0f} {r['saturation_share']:6.0%}")
+        for x in r["rates"]:
+            print(f"  {x['rate']:5.0f} req/s (achieved {x['achieved']:5.0f}): "
+                  f"p50 {x['p50_ms']:6.2f} ms, p99 {x['p99_ms']:6.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
