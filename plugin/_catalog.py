@@ -17,6 +17,7 @@ decimals, so ``"10.000"`` cases of 10 are exactly 100 pieces.
 """
 from __future__ import annotations
 
+import difflib
 import functools
 import os
 import re
@@ -73,6 +74,8 @@ class ItemCatalog:
     def __init__(self) -> None:
         self._items: dict[str, Classification] = {}
         self._names: dict[str, str] = {}
+        #: Every id and alias as the catalog spells it (for suggestions), by upper case.
+        self._spelled: dict[str, str] = {}
         self._base: dict[str, str] = {}
         self._packs: dict[str, dict[str, int]] = {}
         self._units: dict[str, int] = {}
@@ -99,6 +102,7 @@ class ItemCatalog:
             for key in [item_id, *entry.get("aliases", [])]:
                 self._items[key.upper()] = cls
                 self._names[key.upper()] = item_id
+                self._spelled[key.upper()] = key
         self._resolve_systems(what)
 
     def _resolve_systems(self, what: str) -> None:
@@ -144,6 +148,16 @@ class ItemCatalog:
 
     def get(self, item: str) -> Classification | None:
         return self._items.get(str(item).upper())
+
+    def suggest(self, item: str, n: int = 3) -> list[str]:
+        """The ids and aliases closest to an item the catalog does not know, best first.
+
+        For the "did you mean" of an unclassified line: a typo (``H10``,
+        ``nvidia-h100-sxm``) is far likelier than a new product.
+        """
+        close = difflib.get_close_matches(str(item).upper(), list(self._spelled), n=n,
+                                          cutoff=0.6)
+        return [self._spelled[key] for key in close]
 
     def canonical_id(self, item: str) -> str | None:
         return self._names.get(str(item).upper())

@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from . import _cli_diff
+from . import __version__, _cli_diff
 from .audit.log import read_key, verify
 from .engines.bundle import write_bundle
 from ._exceptions import AuditError, ConfigError, ExportgateError, InputError, PluginError
@@ -39,6 +39,7 @@ from ._plugins import Plugins
 from ._render import decision_table, ledger_table, regimes_table
 from ._input import open_records
 from ._json import loads
+from ._redact import redact_url
 from ._settings import Settings, check_ledger_url
 
 EXIT_OK, EXIT_FAIL_ON, EXIT_INPUT, EXIT_HELD, EXIT_PLUGIN, EXIT_AUDIT = 0, 1, 2, 3, 4, 5
@@ -121,6 +122,23 @@ def _gate(args: argparse.Namespace) -> Gate:
                 engine=args.engine)
 
 
+def ledger_shown(url: str) -> str:
+    """A ledger URL as a person can find it again: a relative SQLite path made absolute
+    (it is relative to the directory the command ran in), a password never shown."""
+    prefix = "sqlite:///"
+    path = url[len(prefix):] if url.startswith(prefix) else ""
+    if path and path != ":memory:" and not path.startswith(("/", "file:")):
+        return prefix + str(Path(path).resolve())
+    return redact_url(url)
+
+
+def _say_ledger(gate: Gate, args: argparse.Namespace) -> None:
+    """Name the ledger a check or batch reserved quota in (stderr, text mode only): without
+    ``--ledger`` it is the configuration's, by default ``./.exportgate/ledger.db``."""
+    if not args.json:
+        print(printable(f"ledger: {ledger_shown(gate.ledger_url)}"), file=sys.stderr)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     with _gate(args) as gate:
         records = list(open_records(args.file, gate.plugins, args.adapter))
@@ -131,6 +149,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         for record in records:
             results.extend(gate.check_record(record, args.adapter, single=not args.all,
                                              on_committed=lambda c: _print_checked(c, args)))
+        _say_ledger(gate, args)
     return _finish(results, args)
 
 
@@ -147,6 +166,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         code = _finish(gate.batch(records, args.adapter, keep_going=args.keep_going,
                                   on_error=report, workers=args.workers,
                                   on_committed=lambda c: _print_checked(c, args)), args)
+        _say_ledger(gate, args)
     return EXIT_INPUT if bad else code
 
 
@@ -373,6 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="exportgate",
         description="Export-control license determination for ERP orders, as code.")
     parser.add_argument("--config", help="configuration file (default: $EXPORTGATE_CONFIG)")
+    parser.add_argument("--version", action="version", version=f"exportgate {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("check", help="check one order and print its decision")
@@ -391,7 +412,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_batch)
 
     p = sub.add_parser("regimes", help="list the regimes: id, title, dates, sources")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true",
+                   help="print them as one JSON list: id, title, authority, status, "
+                        "effective_from, effective_to, sources, package, revision, and the "
+                        "parameters the configuration overrides")
     p.set_defaults(func=cmd_regimes)
 
     p = sub.add_parser("test", help="run every regime's Rego tests")
@@ -405,7 +429,9 @@ def build_parser() -> argparse.ArgumentParser:
     lsub = p.add_subparsers(dest="action", required=True)
     lsub.add_parser("init", help="create or migrate the schema")
     q = lsub.add_parser("show", help="per quota key: cap, reserved, committed, remaining")
-    q.add_argument("--json", action="store_true")
+    q.add_argument("--json", action="store_true",
+                   help="print one JSON object a line per quota key (TPP): quota, cap (null: "
+                        "uncapped), reserved, committed, remaining")
     q = lsub.add_parser("commit", help="the order shipped: commit its reservations")
     q.add_argument("order")
     q = lsub.add_parser("release", help="the order was cancelled: release its quota")
@@ -417,8 +443,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("license", help="granted licenses: add, list, show, revoke")
     p.add_argument("--ledger", help="ledger URL (default: the configuration's)")
     lsub = p.add_subparsers(dest="action", required=True)
-    q = lsub.add_parser("add", help="record the licenses of a YAML or JSON file (all or none)")
-    q.add_argument("file")
+    q = lsub.add_parser("add", help="record the licenses of a YAML or JSON file (all or none)",
+                        description="Record granted licenses from a file: YAML or JSON, a "
+                                    "top-level `licenses:` list, each with number, issued, "
+                                    "expires, destinations, consignees, optional end_users, "
+                                    "and items (by item or ECCN, with a quantity). The format "
+                                    "is described in docs/licenses.md. Either every license "
+                                    "of the file is recorded or none is.")
+    q.add_argument("file", help="the licenses file (YAML or JSON; docs/licenses.md)")
     q = lsub.add_parser("list", help="every license: validity, units remaining, state")
     q.add_argument("--json", action="store_true")
     q = lsub.add_parser("show", help="a license: what each order reserved and shipped, "

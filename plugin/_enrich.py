@@ -9,7 +9,7 @@ is replaced by the first enricher's conversion (the item catalog's).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ._exceptions import ValidationError
 from ._model import Classification, Order, Owner, Party, Restriction
@@ -73,11 +73,19 @@ def apply(order: Order, enrichments: Iterable[Enrichment | None]) -> Order:
                    sold_to=parties.get("sold_to"), end_user=parties.get("end_user"))
 
 
-def require_classification(order: Order) -> None:
-    """Every line needs an ECCN or a TPP, from the record or from master data."""
+def require_classification(order: Order,
+                           suggest: Callable[[str], list[str]] | None = None) -> None:
+    """Every line needs an ECCN or a TPP, from the record or from master data.
+
+    ``suggest`` gives the catalog's ids and aliases closest to an unknown
+    item: the error then asks "did you mean", since a typo is the likely cause.
+    """
     for line in order.lines:
         if line.classification is None or not line.classification.is_known:
+            close = suggest(line.item) if suggest is not None and line.item else []
+            hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
             raise ValidationError(
                 f"item {line.item!r} has no classification on the line and none in the "
                 "item catalog (give classification.eccn or classification.tpp, or add the "
-                "item to a catalog)", record=order.id, line=line.id, field="classification")
+                f"item to a catalog){hint}", record=order.id, line=line.id,
+                field="classification")

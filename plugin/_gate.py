@@ -121,7 +121,7 @@ class Gate:
         if not isinstance(order, Order):
             order = order_from_dict(order)
         order = _enrich.apply(order, self.plugins.enrich(order))
-        _enrich.require_classification(order)
+        _enrich.require_classification(order, self.catalog.suggest)
         return order
 
     # -- deciding --------------------------------------------------------

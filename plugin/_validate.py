@@ -233,17 +233,24 @@ def validate_order(doc: Any, source: str | None = None) -> dict[str, Any]:
     if v.validate(dict(doc)):
         return dict(v.document)
     leaves = sorted(_leaves(v._errors), key=lambda e: [str(p) for p in e.document_path])
-    first = leaves[0]
-    path = list(first.document_path)
+    found = [_where(doc, leaf) for leaf in leaves]
+    line, field = found[0]
+    rest = "".join(f"; {'line ' + ln + ': ' if ln is not None else ''}{_describe(f, leaf)}"
+                   for (ln, f), leaf in zip(found[1:], leaves[1:], strict=True))
+    raise ValidationError(_describe(field, leaves[0]) + rest, record=record, line=line,
+                          field=field)
+
+
+def _where(doc: Mapping[str, Any], err: Any) -> tuple[str | None, str]:
+    """The line (its id, else ``#n``) and the field within it that a schema error names."""
+    path = list(err.document_path)
     line = None
     if len(path) >= 2 and path[0] == "lines" and isinstance(path[1], int):
         raw = doc["lines"][path[1]]
         line = str(raw.get("id")) if isinstance(raw, Mapping) and raw.get("id") is not None \
             else f"#{path[1] + 1}"
         path = path[2:]
-    field = ".".join(str(p) for p in path) or "record"
-    more = f" (and {len(leaves) - 1} more)" if len(leaves) > 1 else ""
-    raise ValidationError(_describe(field, first) + more, record=record, line=line, field=field)
+    return line, ".".join(str(p) for p in path) or "record"
 
 
 def order_from_dict(doc: Any, source: str | None = None) -> Order:
@@ -264,10 +271,9 @@ def validate_data(doc: Any, schema: dict[str, Any], what: str,
     v = _Validator(schema, allow_unknown=allow_unknown)
     if not v.validate(dict(doc)):
         leaves = sorted(_leaves(v._errors), key=lambda e: [str(p) for p in e.document_path])
-        first = leaves[0]
-        key = ".".join(str(p) for p in first.document_path) or "document"
-        more = f" (and {len(leaves) - 1} more)" if len(leaves) > 1 else ""
-        raise ConfigError(f"{what}: {_describe(key, first)}{more}")
+        raise ConfigError(f"{what}: " + "; ".join(
+            _describe(".".join(str(p) for p in leaf.document_path) or "document", leaf)
+            for leaf in leaves))
     return dict(v.document)
 
 
