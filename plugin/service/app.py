@@ -282,23 +282,26 @@ class Service:
     async def healthz(self, request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    def probe(self) -> list[str]:
+        """What keeps the service from deciding (on the decision thread): the regimes,
+        the engine, the ledger. Run at startup too, so the first order does not pay."""
+        problems = []
+        try:
+            self.decider.plugins.engine(self.settings.engine_name)
+            for regime_id in self.decider.plugins.regimes:
+                self.decider.plugins.regime(regime_id)
+        except ExportgateError as exc:
+            problems.append(f"engine: {exc}")
+        try:
+            self.decider.ledger.version()
+        except ExportgateError as exc:
+            self.decider.gate.drop_ledger()
+            problems.append(str(exc))
+        return problems
+
     async def readyz(self, request: Request) -> Response:
         """Ready when every regime is compiled, the engine built and the ledger answering."""
-        def probe() -> list[str]:
-            problems = []
-            try:
-                self.decider.plugins.engine(self.settings.engine_name)
-                for regime_id in self.decider.plugins.regimes:
-                    self.decider.plugins.regime(regime_id)
-            except ExportgateError as exc:
-                problems.append(f"engine: {exc}")
-            try:
-                self.decider.ledger.version()
-            except ExportgateError as exc:
-                self.decider.gate.drop_ledger()
-                problems.append(str(exc))
-            return problems
-        problems = await self.decider.run(probe)
+        problems = await self.decider.run(self.probe)
         if problems:
             return JSONResponse({"status": "not ready", "problems": problems}, status_code=503)
         return JSONResponse({"status": "ready"})
@@ -337,6 +340,8 @@ class Service:
 
         @asynccontextmanager
         async def lifespan(app: Starlette) -> AsyncIterator[None]:
+            for problem in await self.decider.run(self.probe):
+                log.warning("not ready: %s", problem)
             try:
                 yield
             finally:
