@@ -51,6 +51,8 @@ WHAT_IF_LEDGER = "sqlite:///:memory:"
 REPORT_VERSION = 1
 #: Held orders listed by name in the report (all are counted).
 HELD_SHOWN = 20
+#: From this share of its cap used (in %), a key that turned a line away is said to run out.
+RUNS_OUT_SHARE = 99.5
 OUTCOMES = tuple(o.value for o in Outcome)
 
 
@@ -548,7 +550,8 @@ def build_report(before: SideRun, after: SideRun, book: OrderBook,
     held = [(a, b) for a, b in zip(before.results, after.results, strict=True)
             if a.error is not None or b.error is not None]
     quota = {"before": quota_use(before, book), "after": quota_use(after, book)}
-    ran_out = [{"side": side, "quota": q["quota"], "cap": q["cap"], **q["ran_out"]}
+    ran_out = [{"side": side, "quota": q["quota"], "cap": q["cap"], "share": q["share"],
+                **q["ran_out"]}
                for side in ("before", "after") for q in quota[side] if q["ran_out"]]
     every_line = [line for r in before.results for line in r.lines]
     total_tpp = sum(line.tpp or 0 for line in every_line)
@@ -613,6 +616,20 @@ def _move(t: dict[str, Any], h100: bool = True) -> str:
     if h100 and t.get("tpp"):
         text += f", {_n(t['tpp'])} TPP ({_n(t['h100eq'])} H100-eq)"
     return text
+
+
+def turned_away(share: float | None, order: str, line: str | None = None) -> str:
+    """What a quota key that turned lines away did, said no stronger than it was.
+
+    "runs out at order X" only when the key ends used up (`RUNS_OUT_SHARE`);
+    a key with room left, too little for the line, "turns order X away" and
+    says how much of its cap was used.
+    """
+    at = f"order {order}" + (f" line {line}" if line else "")
+    used = 100 * (share or 0)
+    if used >= RUNS_OUT_SHARE:
+        return f"runs out at {at}"
+    return f"turns {at} away, {used:.0f}% of its cap used"
 
 
 def title(report: dict[str, Any]) -> str:
@@ -695,13 +712,14 @@ def render_text(report: dict[str, Any], out: TextIO, detail: bool = False,
               + "; ".join(_move(t, h100=False).split(":")[0] + f" {t['lines']}"
                           for t in c["transitions"]) + "\n")
     if report["ran_out"]:
-        w("\nQuota that runs out (most lines turned away first)\n")
+        w("\nQuota that turns lines away (most lines turned away first)\n")
         for side in ("before", "after"):
             hits = sorted((r for r in report["ran_out"] if r["side"] == side),
                           key=lambda r: (-r["refused_lines"], r["quota"]))
             for r in hits if detail else hits[:top]:
-                w(f"  {side:6} {r['quota']} (cap {_n(r['cap'])} TPP): runs out at order "
-                  f"{r['order']} line {r['line']}; {_count(r['refused_lines'], 'line')} in "
+                w(f"  {side:6} {r['quota']} (cap {_n(r['cap'])} TPP): "
+                  f"{turned_away(r['share'], r['order'], r['line'])}; "
+                  f"{_count(r['refused_lines'], 'line')} in "
                   f"{_count(r['refused_orders'], 'order')} turned away\n")
             if not detail and len(hits) > top:
                 w(f"  {side:6} ... and {len(hits) - top} more keys (--detail for all)\n")

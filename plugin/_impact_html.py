@@ -24,6 +24,7 @@ from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ._impact import title as report_title
+from ._impact import turned_away
 
 OUTCOMES = ("allow", "notify", "license", "deny")
 SIDES = ("before", "after")
@@ -33,8 +34,6 @@ INK, GRID = "#222222", "#dddddd"
 TOP_COUNTRIES = 12
 TOP_QUOTA = 12
 DETAIL_ROWS = 500
-#: From this share of its cap used (in %), a key that turns a line away "runs out".
-RUNS_OUT_SHARE = 99.5
 
 _RC: dict[str, Any] = {"svg.fonttype": "path", "svg.hashsalt": "exportgate-impact", "font.size": 10,
        "axes.edgecolor": "#888888", "axes.labelcolor": INK, "xtick.color": INK,
@@ -222,18 +221,6 @@ def chart_countries(report: dict[str, Any]) -> str:
     return _svg(fig)
 
 
-def _quota_label(q: dict[str, Any]) -> str:
-    """What a quota bar says of the key: "runs out" only when (almost) nothing is left.
-
-    A key that turned a line away with room left (the line was larger than
-    the rest) is said to turn that order away, at the share it had used.
-    """
-    share = 100 * (q["share"] or 0)
-    if share >= RUNS_OUT_SHARE:
-        return f"runs out at {q['ran_out']['order']}"
-    return f"turns {q['ran_out']['order']} away at {share:.0f}% used"
-
-
 @dataclass(frozen=True)
 class QuotaPlan:
     """What the quota chart shows, decided before it is drawn (and tested without pixels)."""
@@ -258,6 +245,13 @@ class QuotaPlan:
         return [side for side in SIDES if any(self.shares[side])]
 
 
+def _note(q: dict[str, Any] | None) -> str | None:
+    """Beside a quota bar: where the key turned lines away (`turned_away`), if it did."""
+    if not q or not q["ran_out"]:
+        return None
+    return turned_away(q["share"], q["ran_out"]["order"])
+
+
 def quota_plan(report: dict[str, Any]) -> QuotaPlan | None:
     """The fullest capped quota keys (those that turn lines away first), None without caps."""
     best: dict[str, dict[str, Any]] = {}
@@ -275,8 +269,7 @@ def quota_plan(report: dict[str, Any]) -> QuotaPlan | None:
     keys = sorted(best, key=rank)[:TOP_QUOTA]
     shares = {side: [100.0 * (best[k].get(side, {}).get("share") or 0) for k in keys]
               for side in SIDES}
-    notes = {side: [_quota_label(best[k][side]) if best[k].get(side, {}).get("ran_out")
-                    else None for k in keys] for side in SIDES}
+    notes = {side: [_note(best[k].get(side)) for k in keys] for side in SIDES}
     return QuotaPlan(keys, len(best), shares, notes)
 
 
@@ -403,7 +396,7 @@ def render_html(report: dict[str, Any]) -> str:
     add(f"<div><b>{_n(ch['lines'])}</b>lines change outcome</div>")
     add(f"<div><b>{_n(ch['orders'])}</b>orders affected</div>")
     add(f"<div><b>{_n(ch['h100eq'])}</b>H100-eq move</div>")
-    add(f"<div><b>{_n(len(report['ran_out']))}</b>quota keys run out</div>")
+    add(f"<div><b>{_n(len(report['ran_out']))}</b>quota keys turn lines away</div>")
     add("</div>")
 
     add("<h2>Outcome mix</h2>")
@@ -447,11 +440,12 @@ def render_html(report: dict[str, Any]) -> str:
     add("<h2>Quota against caps</h2>")
     add(quota_svg or "<p>No capped quota is used on either side.</p>")
     if report["ran_out"]:
-        add(_table(["side", "quota key", "cap (TPP)", "runs out at order", "line",
+        add(_table(["side", "quota key", "cap (TPP)", "first line turned away",
                     "lines turned away", "orders"],
-                   [[_e(r["side"]), _e(r["quota"]), _n(r["cap"]), _e(r["order"]),
-                     _e(r["line"]), _n(r["refused_lines"]), _n(r["refused_orders"])]
-                    for r in report["ran_out"]], left=2))
+                   [[_e(r["side"]), _e(r["quota"]), _n(r["cap"]),
+                     _e(turned_away(r["share"], r["order"], r["line"])),
+                     _n(r["refused_lines"]), _n(r["refused_orders"])]
+                    for r in report["ran_out"]], left=2, text=(3,)))
 
     changed = [o for o in report["orders"] if o["changes"]]
     add(f"<h2>Order by order ({len(changed):,} of {len(report['orders']):,} orders change "

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from exportgate._impact import OrderBook, impact, parse_side, records_of
+from exportgate._impact import OrderBook, impact, parse_side, records_of, turned_away
 from exportgate import _impact_html as impact_html
 from exportgate._impact_html import COLOURS, OUTCOMES, TOP_QUOTA, quota_plan, render_html
 from exportgate._settings import Settings
@@ -216,10 +216,15 @@ def test_quota_chart_says_how_many_keys_it_shows_and_runs_out_only_when_full() -
     assert plan is not None
     assert plan.title.startswith(f"{TOP_QUOTA} of 22 capped quota keys shown")
     assert plan.keys[:2] == ["lpp:FULL:2025", "lpp:ROOM:2025"]
-    assert plan.notes["after"][:2] == ["runs out at SO-1", "turns SO-2 away at 72% used"]
+    assert plan.notes["after"][:2] == ["runs out at order SO-1",
+                                       "turns order SO-2 away, 72% of its cap used"]
     assert plan.notes["after"][2:] == [None] * (TOP_QUOTA - 2)
     # no bar on the before side: no legend entry for it
     assert plan.legend == ["after"]
+    # the terminal and the tables say it the same way
+    assert turned_away(0.995, "SO-1", "10") == "runs out at order SO-1 line 10"
+    assert turned_away(0.72, "SO-2", "20") == \
+        "turns order SO-2 line 20 away, 72% of its cap used"
     small = quota_plan({"quota": {"before": keys[:3], "after": keys[:3]}})
     assert small is not None and small.title == "all 3 capped quota keys"
     assert small.legend == ["before", "after"]

@@ -110,7 +110,7 @@ def test_terminal_report_puts_the_summary_first(book_file: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert out.index("Outcomes") < out.index("Changes:") < out.index("By destination country") \
-        < out.index("By consignee") < out.index("Quota that runs out") \
+        < out.index("By consignee") < out.index("Quota that turns lines away") \
         < out.index("Order by order")
     assert "notify -> license:" in out
     assert "(the first 20; --detail for all)" in out
