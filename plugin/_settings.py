@@ -12,6 +12,7 @@ through `redact_url`, whatever its shape or type.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,23 @@ def parse_url(url: str | None) -> tuple[str, str, int]:
 
 
 
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _check_token_hashes(service: Any, what: str) -> None:
+    """Each ``service.tokens[].sha256`` is a hex SHA-256, else ConfigError that never
+    quotes it: a token written there by mistake must not reach a message."""
+    tokens = service.get("tokens") if isinstance(service, dict) else None
+    if not isinstance(tokens, list):
+        return
+    for i, token in enumerate(tokens):
+        value = token.get("sha256") if isinstance(token, dict) else None
+        if not (isinstance(value, str) and _SHA256.fullmatch(value)):
+            raise ConfigError(f"{what}: service.tokens.{i}.sha256: must be the hex SHA-256 "
+                              "of the token (64 characters 0-9a-f: printf %s TOKEN | "
+                              "sha256sum), never the token itself (its value is not shown)")
+
+
 @dataclass
 class Settings:
     """The validated configuration. Every field has a working default."""
@@ -136,6 +154,7 @@ class Settings:
                     raise ConfigError(f"{what}: engine.url: {redact_url(url)!r} carries "
                                       "credentials; give the sidecar's bearer token with "
                                       "engine.token_file or engine.token_env instead")
+            _check_token_hashes(raw.get("service"), what)
         doc = validate_data(raw, _schemas.SETTINGS, what)
         base = base or Path.cwd()
 

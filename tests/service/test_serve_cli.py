@@ -1,0 +1,41 @@
+"""``exportgate serve`` on the command line: a configuration it cannot serve is refused
+before it listens (exit 2), and ``--workers N`` serves from several processes."""
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from tests.helpers import exportgate_cmd, h100_order
+from tests.service.live import Subprocess, client, config
+
+
+def test_a_configuration_without_tokens_is_refused_before_listening(tmp_path: Path) -> None:
+    cfg = config(tmp_path, service={"tokens": []})
+    proc = subprocess.run([*exportgate_cmd(), "--config", str(cfg), "serve", "--port", "9"],
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "EXPORTGATE_LOAD_PLUGINS": ""})
+    assert proc.returncode == 2
+    assert "service.tokens" in proc.stderr
+
+
+def test_a_token_stored_in_clear_is_refused(tmp_path: Path) -> None:
+    cfg = config(tmp_path, service={"tokens": [
+        {"name": "x", "sha256": "my-secret-token", "scopes": ["check"]}]})
+    proc = subprocess.run([*exportgate_cmd(), "--config", str(cfg), "serve", "--port", "9"],
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "EXPORTGATE_LOAD_PLUGINS": ""})
+    assert proc.returncode == 2 and "service.tokens.0.sha256" in proc.stderr
+    assert "my-secret-token" not in proc.stderr
+
+
+def test_several_workers_answer_on_one_port(tmp_path: Path) -> None:
+    server = Subprocess(config(tmp_path), "--workers", "2")
+    try:
+        with client(server.base) as c:
+            for i in range(4):
+                r = c.post("/v1/check", json=h100_order(f"SVC-W{i}", "JP", 8))
+                assert r.status_code == 200 and r.json()["error"] is None
+            assert c.get("/readyz").status_code == 200
+    finally:
+        server.stop()
