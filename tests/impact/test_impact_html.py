@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import html
 import json
 import re
 import shutil
@@ -9,11 +10,14 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import matplotlib
 import pytest
+from matplotlib.colors import to_hex
 
 from exportgate._impact import OrderBook, impact, parse_side, records_of, turned_away
 from exportgate import _impact_html as impact_html
-from exportgate._impact_html import COLOURS, OUTCOMES, TOP_QUOTA, quota_plan, render_html
+from exportgate._impact_html import (COLOURS, MOVES_CMAP, OUTCOMES, TOP_QUOTA, quota_plan,
+                                     render_html)
 from exportgate._settings import Settings
 from tests.impact.book import make_book
 
@@ -87,6 +91,13 @@ def test_html_report_renders_in_chromium_without_console_errors(
     # the charts were drawn: every outcome colour of the bars shows in the picture
     for outcome in ("allow", "notify", "license"):
         assert colour_share(png, COLOURS[outcome]) > 0.001, outcome
+    # the transitions: the busiest move (stricter in this book) is a whole cell of the
+    # scale's red end, and the scale shows its blue (looser) end too
+    cmap = matplotlib.colormaps[MOVES_CMAP]
+    busiest = max((t for t in report["transitions"] if t["changed"]), key=lambda t: t["lines"])
+    assert OUTCOMES.index(busiest["to"]) > OUTCOMES.index(busiest["from"])
+    assert colour_share(png, to_hex(cmap(1.0))) > 0.001
+    assert colour_share(png, to_hex(cmap(0.0))) > 0
 
 
 #: Run in Chromium after the page is laid out: what a reader sees, measured.
@@ -95,16 +106,17 @@ const box = (el) => { const r = el.getBoundingClientRect();
   return {x: r.left, y: r.top, w: r.width, h: r.height}; };
 const ids = (prefix) => [...document.querySelectorAll(`[id^="${prefix}"]`)];
 const fill = (el) => getComputedStyle(el.querySelector("path") || el).fill;
+const boxOf = (id) => document.getElementById(id) ? box(document.getElementById(id)) : null;
 const out = {
   overflow: document.documentElement.scrollWidth - window.innerWidth,
   svgs: [...document.querySelectorAll("svg")].map(box),
   provenance: document.getElementById("provenance")?.innerText ?? null,
-  provenanceBox: document.getElementById("provenance") ? box(document.getElementById("provenance")) : null,
+  provenanceBox: boxOf("provenance"),
   h1: document.querySelector("h1").innerText,
   labels: Object.fromEntries(ids("label-").map((el) => [el.id, box(el)])),
   bars: Object.fromEntries(ids("bar-").map((el) => [el.id, box(el)])),
   cells: Object.fromEntries(ids("cell-").map((el) => [el.id, fill(el)])),
-  scale: document.getElementById("moves-scale") ? box(document.getElementById("moves-scale")) : null,
+  scale: boxOf("moves-scale"),
 };
 const pre = document.createElement("pre");
 pre.id = "measured"; pre.textContent = JSON.stringify(out);
@@ -123,7 +135,6 @@ def rendered(page: str, tmp_path: Path) -> dict[str, Any]:
         capture_output=True, text=True, timeout=90)
     found = re.search(r'<pre id="measured">(.*?)</pre>', proc.stdout, re.S)
     assert found, proc.stderr[-2000:]
-    import html
     measured: dict[str, Any] = json.loads(html.unescape(found.group(1)))
     return measured
 
