@@ -133,8 +133,10 @@ class Service:
             raise InputError("request: the body is not a JSON document")
         return record.data
 
-    def _deadline(self) -> float:
-        return time.monotonic() + self.deadline
+    def _deadline(self, records: int = 1) -> float:
+        """When this request's orders stop being evaluated: the configured deadline
+        per record (a batch of n records has n times it)."""
+        return time.monotonic() + self.deadline * records
 
     def _result(self, checked: Checked, writeback: bool) -> dict[str, Any]:
         """The decision as ``check --json`` prints it (with ``writeback`` when asked)."""
@@ -178,7 +180,7 @@ class Service:
         records = [_record(value, f"request: records[{i}]")
                    for i, value in enumerate(doc["records"])]
         adapter, regime, dry_run, writeback = self._options(request)
-        deadline = self._deadline()
+        deadline = self._deadline(len(records))
         results = await self.decider.run(
             lambda: self.decider.batch(records, adapter, regime, dry_run, deadline))
         self.engine_time()
