@@ -28,6 +28,8 @@ from ._impact import turned_away
 
 OUTCOMES = ("allow", "notify", "license", "deny")
 SIDES = ("before", "after")
+#: The command-line flag that names each side.
+FLAGS = {"before": "--regime", "after": "--against"}
 #: Outcome colours, readable by most colour-blind readers (Okabe-Ito).
 COLOURS = {"allow": "#009E73", "notify": "#56B4E9", "license": "#E69F00", "deny": "#D55E00"}
 INK, GRID = "#222222", "#dddddd"
@@ -67,6 +69,11 @@ def _n(x: Any) -> str:
 MOVES_CMAP = "RdBu_r"
 #: Room kept around a label inside its bar, in pixels.
 _LABEL_PAD = 4
+
+
+def _side_name(report: dict[str, Any], side: str) -> str:
+    """"before (--regime): us-ai-diffusion-2025": a side as the command line named it."""
+    return f"{side} ({FLAGS[side]}): {report['sides'][side]['label']}"
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -208,7 +215,7 @@ def chart_countries(report: dict[str, Any]) -> str:
                 present.add(o)
             ax.barh(ys, values, left=left, color=COLOURS[o], height=0.7)
             left = [a + b for a, b in zip(left, values, strict=True)]
-        ax.set_title(f"{side}: {report['sides'][side]['label']}", loc="left", fontsize=10)
+        ax.set_title(_side_name(report, side), loc="left", fontsize=10)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.xaxis.grid(True, color=GRID)
         ax.set_axisbelow(True)
@@ -284,7 +291,7 @@ def chart_quota(report: dict[str, Any]) -> str | None:
     widest = max([100.0, *plan.shares["before"], *plan.shares["after"]])
     for offset, side, colour in ((0.18, "before", "#8c8c8c"), (-0.18, "after", "#0072B2")):
         ax.barh([y + offset for y in ys], plan.shares[side], height=0.34, color=colour,
-                label=f"{side}: {report['sides'][side]['label']}" if side in plan.legend
+                label=_side_name(report, side) if side in plan.legend
                 else "_nolegend_")
         for y, s, note in zip(ys, plan.shares[side], plan.notes[side], strict=True):
             if note:
@@ -361,8 +368,8 @@ def _provenance(report: dict[str, Any]) -> str:
             f'{_e(report["exportgate"])}.</p>'
             + _table(["side", "regime", "title", "revision (policies and data)",
                       "parameters overridden"],
-                     [["before (<code>--regime</code>)", *_side_cells(sides["before"])],
-                      ["after (<code>--against</code>)", *_side_cells(sides["after"])]],
+                     [[f"{side} (<code>{FLAGS[side]}</code>)", *_side_cells(sides[side])]
+                      for side in SIDES],
                      left=5)
             + "</div>")
 
