@@ -39,7 +39,7 @@ def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Subproc
         for name in ("a", "b"):
             tmp = tmp_path_factory.mktemp(f"replica-{name}")
             servers.append(Subprocess(config(
-                tmp, ledger=url, ledger_timeout=30, calendar=[],
+                tmp, ledger=url, ledger_timeout=30, calendar=[], service={"deadline": 60},
                 parameters={scenario.REGIME: {"alloc_cap_tpp": scenario.ALLOC_CAP}})))
         yield tuple(servers)
     finally:
