@@ -1,7 +1,7 @@
 """What ``GET /metrics`` reports (Prometheus text, one registry per application).
 
 Decisions by outcome and regime, held decisions by cause (``engine``,
-``ledger``, ``audit``, ``deadline``), request latency by endpoint, and the
+``ledger``, ``audit``, ``deadline``, ``shipped``), request latency by endpoint, and the
 time spent in the engine on its own. With ``--workers N`` each worker
 process keeps its own counts: scrape each replica, or run one worker per
 replica.
@@ -51,6 +51,8 @@ def cause_of(checked: Checked) -> str:
         return "audit"
     if DEADLINE_PASSED in error:
         return "deadline"
+    if "its quota was committed" in error:  # shipped: release it before re-checking
+        return "shipped"
     if error.startswith("ledger") or "ledger " in error[:40]:
         return "ledger"
     return "engine"

@@ -193,6 +193,8 @@ def test_commit_and_release_move_the_order(server: Subprocess) -> None:
     assert again.status_code == 409 and "committed" in again.json()["error"]
     shipped = post(server, "/v1/check", h100_order("SVC-SHIP", "IN", 8))
     assert shipped.status_code == 200 and shipped.json()["error"], "a shipped order is held"
+    metrics = get(server, "/metrics", token=None).text
+    assert 'exportgate_held_decisions_total{cause="shipped"} 1.0' in metrics
     assert post(server, "/v1/orders/SVC-SHIP/release", "").json()["released"] >= 1
     assert post(server, "/v1/orders/NO-SUCH/release", "").status_code == 404
     assert get(server, "/v1/orders/NO-SUCH").status_code == 404
