@@ -176,9 +176,14 @@ def test_bar_labels_lie_inside_their_bars_and_never_collide(
         assert len(labels) < len(bars)
 
 
+@pytest.fixture(scope="module")
+def seen(report: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The report as Chromium lays it out, measured once for the tests that read it."""
+    return rendered(render_html(report), tmp_path_factory.mktemp("measured"))
+
+
 def test_page_states_its_provenance_and_fits_the_window(
-        report: dict[str, Any], tmp_path: Path) -> None:
-    seen = rendered(render_html(report), tmp_path)
+        report: dict[str, Any], seen: dict[str, Any]) -> None:
     assert seen["overflow"] <= 0
     assert seen["h1"] == "Impact report: us-ai-diffusion-2025 against us-country-deals-2025"
     text, where = seen["provenance"], seen["provenanceBox"]
@@ -194,8 +199,7 @@ def _rgb(css: str) -> tuple[int, ...]:
 
 
 def test_transitions_shade_worse_moves_red_on_a_drawn_scale(
-        report: dict[str, Any], tmp_path: Path) -> None:
-    seen = rendered(render_html(report), tmp_path)
+        report: dict[str, Any], seen: dict[str, Any]) -> None:
     moves = {(t["from"], t["to"]): t["lines"] for t in report["transitions"] if t["changed"]}
     rank = {o: n for n, o in enumerate(OUTCOMES)}
     stricter = [k for k in moves if rank[k[1]] > rank[k[0]]]
