@@ -70,7 +70,7 @@ DEFAULT_PLUGINS: tuple[tuple[str, Callable[[Settings], Any]], ...] = (
     ("exportgate.engines.embedded", lambda settings: _engine_regopy),
     ("exportgate.engines.opa", lambda settings: _engine_opa),
     ("exportgate.engines.opa-http", lambda settings: _engine_http),
-    ("exportgate.catalog", lambda settings: _catalog.ItemCatalog.builtin(settings.catalogs)),
+    ("exportgate.catalog", lambda settings: _catalog.item_catalog(settings.catalogs)),
     ("exportgate.parties", lambda settings: _parties.party_master(settings.parties)),
 )
 

@@ -257,10 +257,20 @@ def _read_data(folder: Any, schema: dict[str, Any], where: str) -> dict[str, Any
     data_file = folder.joinpath("data.yaml")
     if not data_file.is_file():
         raise ConfigError(f"{where}: data.yaml is missing")
-    # Read with limits and refusing repeated keys: a regime may be a plugin's,
-    # and a number written twice in it would silently keep the second.
-    raw = _yaml.loads(data_file.read_text(encoding="utf-8"), f"{where}/data.yaml")
-    return validate_data(raw, schema, f"{where}/data.yaml", allow_unknown=False)
+    text = data_file.read_text(encoding="utf-8")
+    key = (where, id(schema), hashlib.sha256(text.encode("utf-8")).hexdigest())
+    if key not in _DATA_READ:
+        # Read with limits and refusing repeated keys: a regime may be a
+        # plugin's, and a number written twice in it would silently keep the
+        # second.
+        raw = _yaml.loads(text, f"{where}/data.yaml")
+        _DATA_READ[key] = validate_data(raw, schema, f"{where}/data.yaml", allow_unknown=False)
+    return copy.deepcopy(_DATA_READ[key])
+
+
+#: Data files already read and checked, by folder, schema and content hash:
+#: the library's data is part of every regime, and is read once per process.
+_DATA_READ: dict[tuple[str, int, str], dict[str, Any]] = {}
 
 
 def load_folder(folder: Any, root: Any) -> Regime:
