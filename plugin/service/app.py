@@ -76,7 +76,7 @@ class Service:
         self.tokens = Tokens(options["tokens"])
         if not self.tokens:
             raise ConfigError("service.tokens: no token configured; the service answers "
-                              "nobody without one (docs/service.md, Tokens)")
+                              "nobody without one (docs/service.md, Configuration)")
         self.max_body = int(options["max_body_bytes"])
         self.deadline = float(options["deadline"])
         self.metrics = Metrics()
