@@ -23,6 +23,7 @@ import io
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -83,8 +84,25 @@ class _Tally:
     def __init__(self, args: argparse.Namespace) -> None:
         self.fail_on = Outcome(args.fail_on) if getattr(args, "fail_on", None) else None
         self.held = self.plugin_failed = self.reached = self.audit_failed = False
+        #: Orders and lines by outcome, and the orders held, for a batch's totals.
+        self.orders: dict[str, int] = {o.value: 0 for o in Outcome}
+        self.lines: dict[str, int] = {o.value: 0 for o in Outcome}
+        self.orders_held = 0
+        self.started = time.monotonic()
+
+    def totals(self) -> dict[str, Any]:
+        """What a batch decided, for its last line on stderr and ``--totals FILE``."""
+        elapsed = time.monotonic() - self.started
+        lines = sum(self.lines.values())
+        return {"orders": sum(self.orders.values()), "lines": lines,
+                "orders_by_outcome": self.orders, "lines_by_outcome": self.lines,
+                "orders_held": self.orders_held, "elapsed_s": round(elapsed, 3),
+                "lines_per_s": round(lines / elapsed) if elapsed > 0 else None}
 
     def add(self, checked: Checked) -> None:
+        self.orders[checked.decision.outcome.value] += 1
+        for line in checked.decision.lines:
+            self.lines[line.outcome.value] += 1
         if checked.audit_error is not None:
             print(printable(f"exportgate: {checked.audit_error}"), file=sys.stderr)
             self.audit_failed = True
@@ -95,6 +113,7 @@ class _Tally:
             print(printable(f"exportgate: order {checked.decision.order} held: "
                             f"{checked.decision.error}"), file=sys.stderr)
             self.held = True
+            self.orders_held += 1
         if self.fail_on is not None and self.fail_on <= checked.decision.outcome:
             self.reached = True
 
@@ -108,11 +127,22 @@ class _Tally:
         return EXIT_FAIL_ON if self.reached else EXIT_OK
 
 
-def _finish(results: Iterable[Checked], args: argparse.Namespace) -> int:
+def _finish(results: Iterable[Checked], args: argparse.Namespace) -> _Tally:
     tally = _Tally(args)
     for checked in results:
         tally.add(checked)
-    return tally.code()
+    return tally
+
+
+def _say_totals(tally: _Tally, args: argparse.Namespace) -> None:
+    """A batch ends with its totals on stderr (and as JSON in ``--totals FILE``)."""
+    t = tally.totals()
+    by = ", ".join(f"{n:,} {o}" for o, n in t["lines_by_outcome"].items() if n)
+    rate = f", {t['lines_per_s']:,} lines/s" if t["lines_per_s"] is not None else ""
+    print(f"totals: {t['orders']:,} orders, {t['lines']:,} lines ({by or 'none'}); "
+          f"{t['orders_held']:,} orders held; {t['elapsed_s']:.1f} s{rate}", file=sys.stderr)
+    if getattr(args, "totals", None):
+        Path(args.totals).write_text(json.dumps(t, indent=2) + "\n", encoding="utf-8")
 
 
 def _gate(args: argparse.Namespace) -> Gate:
@@ -150,7 +180,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             results.extend(gate.check_record(record, args.adapter, single=not args.all,
                                              on_committed=lambda c: _print_checked(c, args)))
         _say_ledger(gate, args)
-    return _finish(results, args)
+    return _finish(results, args).code()
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
@@ -163,9 +193,11 @@ def cmd_batch(args: argparse.Namespace) -> int:
     with _gate(args) as gate:
         records = open_records(args.file, gate.plugins, args.adapter,
                                on_error=report if args.keep_going else None)
-        code = _finish(gate.batch(records, args.adapter, keep_going=args.keep_going,
-                                  on_error=report, workers=args.workers,
-                                  on_committed=lambda c: _print_checked(c, args)), args)
+        tally = _finish(gate.batch(records, args.adapter, keep_going=args.keep_going,
+                                   on_error=report, workers=args.workers,
+                                   on_committed=lambda c: _print_checked(c, args)), args)
+        code = tally.code()
+        _say_totals(tally, args)
         _say_ledger(gate, args)
     return EXIT_INPUT if bad else code
 
@@ -409,6 +441,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "400 orders or more, none below)")
     p.add_argument("--keep-going", action="store_true",
                    help="decide the valid orders even when some records are invalid")
+    p.add_argument("--totals", metavar="FILE", default=None,
+                   help="also write the batch's totals (orders and lines by outcome, held, "
+                        "elapsed, lines/s) to FILE as JSON; they always end stderr")
     p.set_defaults(func=cmd_batch)
 
     p = sub.add_parser("regimes", help="list the regimes: id, title, dates, sources")

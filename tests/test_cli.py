@@ -42,6 +42,25 @@ def test_batch_json_prints_one_decision_per_order_in_input_order(tmp_path: Path)
     assert decisions[2]["lines"][0]["reasons"][0]["code"] == "TIER2_LICENSE"
 
 
+def test_a_batch_ends_with_its_totals(tmp_path: Path) -> None:
+    orders = [h100_order("A", "IN", 1000), h100_order("B", "IN", 699), h100_order("C", "IN", 1),
+              h100_order("D", "CN", 2)]
+    f = write_jsonl(tmp_path / "o.jsonl", orders)
+    proc = run("batch", "--regime", "us-ai-diffusion-2025", "--ledger",
+               f"sqlite:///{tmp_path / 'l.db'}", "--json", "--totals", str(tmp_path / "t.json"),
+               str(f), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    decisions = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert len(decisions) == 4  # the totals are not a decision on stdout
+    totals = json.loads((tmp_path / "t.json").read_text())
+    assert (totals["orders"], totals["lines"], totals["orders_held"]) == (4, 4, 0)
+    assert totals["orders_by_outcome"] == {"allow": 0, "notify": 2, "license": 1, "deny": 1}
+    assert totals["lines_by_outcome"] == totals["orders_by_outcome"]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("totals: 4 orders, 4 lines (2 notify, 1 license, 1 deny); "
+                           "0 orders held;"), proc.stderr
+
+
 def test_check_prints_a_table_for_people(tmp_path: Path) -> None:
     f = tmp_path / "o.json"
     f.write_text(json.dumps(h100_order("SO-7", "SA", 100)))
@@ -105,7 +124,7 @@ def test_keep_going_reports_each_bad_record_once(tmp_path: Path) -> None:
                "--json", "--keep-going", str(f), cwd=tmp_path)
     assert proc.returncode == 2
     assert [json.loads(x)["order"] for x in proc.stdout.splitlines()] == ["GOOD-1"]
-    errors = proc.stderr.strip().splitlines()
+    errors = [x for x in proc.stderr.strip().splitlines() if not x.startswith("totals: ")]
     assert len(errors) == 2 and len(set(errors)) == 2, proc.stderr
     assert "BAD-1" in errors[0] and "o.jsonl:3: invalid JSON" in errors[1]
 
