@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from . import __version__, _cli_diff
-from .audit.log import read_key, verify
+from .audit.log import Report, read_key, verify
 from .engines.bundle import write_bundle
 from ._exceptions import AuditError, ConfigError, ExportgateError, InputError, PluginError
 from ._gate import Checked, Gate
@@ -376,34 +376,43 @@ def cmd_audit_verify(args: Any) -> int:
         key_file = Settings.load(getattr(args, "config", None)).audit_key_file
     report = verify(args.file, anchor, read_key(key_file) if key_file else None)
     if args.json:
-        print(json.dumps({"file": str(report.path), "records": report.records,
-                          "last_hash": report.head, "chain": report.chain,
-                          "anchored": report.anchored,
-                          "keyed": report.keyed, "ok": report.ok, "notes": list(report.notes),
-                          "problems": [{"kind": p.kind, "line": p.line, "message": p.message}
-                                       for p in report.problems]}))
+        _print_report_json(report)
     else:
-        for note in report.notes:
-            print(f"{report.path}: note: {note}")
-        for problem in report.problems:
-            where = f":{problem.line}" if problem.line else ""
-            print(f"{report.path}{where}: {problem.kind}: {problem.message}")
-        if report.ok:
-            anchored = ("anchored by " + ("the anchor given" if args.anchor else "its head")) \
-                if report.anchored else \
-                "no head anchor: records removed from the end would go unnoticed"
-            keyed = ", keyed" if report.keyed else ""
-            print(f"{report.path}: {report.records} records, chain intact{keyed}, last hash "
-                  f"{report.head} ({anchored})")
-            if not report.keyed:
-                print(f"{report.path}: note: a plain SHA-256 chain: whoever can write the log "
-                      "can rewrite it whole, head included, so this proves nothing against "
-                      "that; check it against an anchor kept elsewhere (--anchor), and a log "
-                      "that was keyed with its key (--key-file)")
-        else:
-            print(f"{report.path}: {len(report.problems)} problem(s) in {report.records} "
-                  f"records: the log was tampered with")
+        _print_report_text(report, "the anchor given" if args.anchor else "its head")
     return 0 if report.ok else 1
+
+
+def _print_report_json(report: Report) -> None:
+    """`audit verify --json`: the report as one JSON object (its head is an anchor to copy)."""
+    print(json.dumps({"file": str(report.path), "records": report.records,
+                      "last_hash": report.head, "chain": report.chain,
+                      "anchored": report.anchored,
+                      "keyed": report.keyed, "ok": report.ok, "notes": list(report.notes),
+                      "problems": [{"kind": p.kind, "line": p.line, "message": p.message}
+                                   for p in report.problems]}))
+
+
+def _print_report_text(report: Report, anchored_by: str) -> None:
+    """`audit verify`: notes, then one line per problem, then the verdict."""
+    for note in report.notes:
+        print(f"{report.path}: note: {note}")
+    for problem in report.problems:
+        where = f":{problem.line}" if problem.line else ""
+        print(f"{report.path}{where}: {problem.kind}: {problem.message}")
+    if not report.ok:
+        print(f"{report.path}: {len(report.problems)} problem(s) in {report.records} "
+              f"records: the log was tampered with")
+        return
+    anchored = f"anchored by {anchored_by}" if report.anchored else \
+        "no head anchor: records removed from the end would go unnoticed"
+    keyed = ", keyed" if report.keyed else ""
+    print(f"{report.path}: {report.records} records, chain intact{keyed}, last hash "
+          f"{report.head} ({anchored})")
+    if not report.keyed:
+        print(f"{report.path}: note: a plain SHA-256 chain: whoever can write the log "
+              "can rewrite it whole, head included, so this proves nothing against "
+              "that; check it against an anchor kept elsewhere (--anchor), and a log "
+              "that was keyed with its key (--key-file)")
 
 
 def _decision_options(p: argparse.ArgumentParser) -> None:

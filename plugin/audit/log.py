@@ -359,20 +359,8 @@ def verify(path: str | Path, head: dict[str, Any] | None = None,
     keyed, and a head or anchor that says keyed must name a keyed record.
     """
     path = Path(path)
-    try:
-        raw_lines = path.read_bytes().split(b"\n")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if raw_lines and raw_lines[-1] == b"":
-        raw_lines.pop()
-    notes: list[str] = []
-    try:
-        mode = path.stat().st_mode & 0o777
-    except OSError:
-        mode = 0
-    if mode & 0o077:
-        notes.append(f"the log is readable or writable by others (mode {mode:o}): it holds "
-                     f"whole policy inputs; chmod 600 {path}")
+    raw_lines = _read_lines(path)
+    notes = _mode_notes(path)
     pending: dict[str, Any] | None = None
     anchor = head
     beside = _read_head(head_path(path), quiet=anchor is not None)
@@ -383,6 +371,88 @@ def verify(path: str | Path, head: dict[str, Any] | None = None,
     claims = [(who, doc) for who, doc in (("the head beside the log", beside),
                                           ("the pending head", pending),
                                           ("the anchor", anchor)) if doc is not None]
+    problems = _check_claims(path, claims, anchor, key)
+    log = _read_records(path, raw_lines, key, problems)
+    if pending is not None:
+        head = _settle_pending(log, head, pending, notes)
+    start = _chain_end(log, head, problems)
+    chain, visited = _follow_chain(log, start, problems)
+    _check_placement(log, chain, visited, head, start, problems)
+    if key is not None and log.records:
+        _check_keyed(log, chain, claims, problems, notes)
+    problems.sort(key=lambda p: (p.line or 0, p.kind))
+    last_hash = log.records[start]["hash"] if start is not None else None
+    return Report(path, len(raw_lines), last_hash, head is not None, tuple(problems),
+                  log.keyed, tuple(notes))
+
+
+@dataclass
+class _Records:
+    """The log's lines read as records, for the checks of `verify`.
+
+    ``records`` maps a line number to its record, ``lines_of`` a stored hash
+    to the lines that carry it, and ``edited`` holds the lines already
+    reported as edited (so that no later check reports them again).
+    """
+
+    records: dict[int, dict[str, Any]]
+    lines_of: dict[str, list[int]]
+    edited: set[int]
+
+    def seq(self, n: int) -> int:
+        value = self.records[n].get("seq")
+        return value if isinstance(value, int) else 0
+
+    def newest(self) -> int:
+        """The line of the record with the highest ``seq`` (the last such line)."""
+        return max(self.records, key=lambda m: (self.seq(m), m))
+
+    def find(self, h: str, before: int) -> int | None:
+        """The line holding hash ``h``: the nearest one before ``before``, else the first after."""
+        found = self.lines_of.get(h, [])
+        earlier = [m for m in found if m < before]
+        return earlier[-1] if earlier else (found[0] if found else None)
+
+    def named(self, doc: Mapping[str, Any]) -> int | None:
+        """The last line holding the hash a head (or an anchor) names, if any."""
+        found = self.lines_of.get(str(doc.get("hash")), [])
+        return found[-1] if found else None
+
+    @property
+    def keyed(self) -> bool:
+        return any(r.get("chain") == KEYED for r in self.records.values())
+
+
+def _read_lines(path: Path) -> list[bytes]:
+    """The log's lines, without the empty one after the last newline."""
+    try:
+        raw_lines = path.read_bytes().split(b"\n")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if raw_lines and raw_lines[-1] == b"":
+        raw_lines.pop()
+    return raw_lines
+
+
+def _mode_notes(path: Path) -> list[str]:
+    """A note when others may read or write the log: it holds whole policy inputs."""
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        mode = 0
+    if mode & 0o077:
+        return [(f"the log is readable or writable by others (mode {mode:o}): it holds "
+                 f"whole policy inputs; chmod 600 {path}")]
+    return []
+
+
+def _check_claims(path: Path, claims: list[tuple[str, dict[str, Any]]],
+                  anchor: dict[str, Any] | None, key: bytes | None) -> list[Problem]:
+    """The problems of the chain schemes the head, pending head and anchor state.
+
+    Refuses (ConfigError) an anchor stating an unknown scheme, and any claim
+    of a keyed chain when no key is given: a keyed log never verifies as plain.
+    """
     problems: list[Problem] = []
     for who, doc in claims:
         try:
@@ -396,9 +466,16 @@ def verify(path: str | Path, head: dict[str, Any] | None = None,
             raise ConfigError(f"{path}: {who} says the chain is keyed (HMAC): give its key "
                               "with --key-file, or the configuration that sets "
                               "audit_key_file (a keyed log never verifies as plain)")
-    records: dict[int, dict[str, Any]] = {}   # line number -> record
-    lines_of: dict[str, list[int]] = {}       # stored hash -> line numbers
-    edited: set[int] = set()
+    return problems
+
+
+def _read_records(path: Path, raw_lines: list[bytes], key: bytes | None,
+                  problems: list[Problem]) -> _Records:
+    """Each line read as a record and its hash checked; a line that fails is edited.
+
+    Refuses (ConfigError) a keyed record when no key is given.
+    """
+    log = _Records({}, {}, set())
     for n, raw in enumerate(raw_lines, 1):
         try:
             rec = loads(raw)
@@ -407,74 +484,83 @@ def verify(path: str | Path, head: dict[str, Any] | None = None,
                 raise ValueError("not a record")
         except DuplicateKeyError as exc:
             problems.append(Problem("edited", n, f"the line gives a key twice ({exc})"))
-            edited.add(n)
+            log.edited.add(n)
             continue
         except (ValueError, RecursionError):
             problems.append(Problem("edited", n, "the line is not a chained JSON record "
                                     "(edited by hand, or a torn write)"))
-            edited.add(n)
+            log.edited.add(n)
             continue
-        records[n] = rec
-        lines_of.setdefault(rec["hash"], []).append(n)
+        log.records[n] = rec
+        log.lines_of.setdefault(rec["hash"], []).append(n)
         try:
             chain_of(rec)
         except ValueError as exc:
-            edited.add(n)
+            log.edited.add(n)
             problems.append(Problem("edited", n, f"{_describe(rec)} states an {exc}"))
             continue
         if rec.get("chain") == KEYED and key is None:
             raise ConfigError(f"{path}: the chain is keyed (HMAC): give its key with "
                               "--key-file, or the configuration that sets audit_key_file")
         if record_hash(rec, key) != rec["hash"]:
-            edited.add(n)
+            log.edited.add(n)
             problems.append(Problem("edited", n, f"{_describe(rec)} does not match its "
                                     + ("keyed hash" if rec.get("chain") == KEYED else "hash")))
+    return log
 
-    def seq(n: int) -> int:
-        value = records[n].get("seq")
-        return value if isinstance(value, int) else 0
 
-    def find(h: str, before: int) -> int | None:
-        """The line holding hash ``h``: the nearest one before ``before``, else the first after."""
-        found = lines_of.get(h, [])
-        earlier = [m for m in found if m < before]
-        return earlier[-1] if earlier else (found[0] if found else None)
+def _settle_pending(log: _Records, head: dict[str, Any] | None, pending: dict[str, Any],
+                    notes: list[str]) -> dict[str, Any] | None:
+    """The head that anchors the chain, given a pending head beside the log.
 
-    # An append killed after its record was synced but before its head was
-    # renamed: the pending head names the record right after the head's.
-    if pending is not None:
-        named = lines_of.get(str(pending.get("hash")), [])
-        rec = records[named[-1]] if named else None
-        follows = rec is not None and (
-            rec.get("prev_hash") == head.get("hash") if head is not None
-            else rec.get("prev_hash") == GENESIS or rec.get("seq") == pending.get("records"))
-        if rec is not None and follows and rec.get("seq") == pending.get("records"):
-            head = pending
-            notes.append(f"record {rec.get('seq')} was appended by a process stopped before "
-                         "it renamed the head: the pending head anchors it (the next append "
-                         "completes the rename)")
-        else:
-            notes.append("a pending head names no record that follows the head: an append "
-                         "stopped before writing its record (nothing was lost)")
+    An append killed after its record was synced but before its head was
+    renamed leaves a pending head naming the record right after the head's:
+    that pending head anchors the chain. Any other pending head is dropped.
+    """
+    line = log.named(pending)
+    rec = log.records[line] if line is not None else None
+    follows = rec is not None and (
+        rec.get("prev_hash") == head.get("hash") if head is not None
+        else rec.get("prev_hash") == GENESIS or rec.get("seq") == pending.get("records"))
+    if rec is not None and follows and rec.get("seq") == pending.get("records"):
+        notes.append(f"record {rec.get('seq')} was appended by a process stopped before "
+                     "it renamed the head: the pending head anchors it (the next append "
+                     "completes the rename)")
+        return pending
+    notes.append("a pending head names no record that follows the head: an append "
+                 "stopped before writing its record (nothing was lost)")
+    return head
 
-    # Where the chain ends: the anchor's record, else the newest record.
+
+def _chain_end(log: _Records, head: dict[str, Any] | None,
+               problems: list[Problem]) -> int | None:
+    """The line where the chain ends: the anchor's record, else the newest record.
+
+    An anchor whose record is not in the file is a removal at the end.
+    """
     start: int | None = None
     if head is not None:
-        found = lines_of.get(str(head.get("hash")), [])
-        start = found[-1] if found else None
+        start = log.named(head)
         if start is None:
-            last = seq(max(records, key=lambda m: (seq(m), m))) if records else 0
+            last = log.seq(log.newest()) if log.records else 0
             counted = head.get("records")
             gone = counted - last if isinstance(counted, int) else 0
             problems.append(Problem(
                 "removed", None, f"the head anchor's last record (record {head.get('records')}, "
                 f"hash {str(head.get('hash'))[:12]}...) is not in the file: "
                 + (f"{gone} record(s) " if gone > 0 else "records ") + "removed at the end"))
-    if start is None and records:
-        start = max(records, key=lambda m: (seq(m), m))
+    if start is None and log.records:
+        start = log.newest()
+    return start
 
-    # Follow prev_hash back from the end. A missing predecessor is a removal,
-    # unless the line before was edited (and so no longer carries the hash).
+
+def _follow_chain(log: _Records, start: int | None,
+                  problems: list[Problem]) -> tuple[list[int], set[int]]:
+    """The chain's lines, first to last, following ``prev_hash`` back from ``start``.
+
+    A missing predecessor is a removal, unless the line before was edited (and
+    so no longer carries the hash). Returns the chain and the lines it visited.
+    """
     chain: list[int] = []
     visited: set[int] = set()
     cursor: int | None = start
@@ -482,83 +568,95 @@ def verify(path: str | Path, head: dict[str, Any] | None = None,
         n = cursor
         visited.add(n)
         chain.append(n)
-        prev = records[n]["prev_hash"]
+        prev = log.records[n]["prev_hash"]
         if prev == GENESIS:
             break
-        nxt = find(prev, n)
+        nxt = log.find(prev, n)
         if nxt is not None and nxt in visited:
             nxt = None
         if nxt is None:
-            earlier = [m for m in range(n - 1, 0, -1) if m not in visited]
-            below = earlier[0] if earlier else None
-            if n in edited or (below is not None and below in edited):
-                pass  # the edit is already reported
-            elif below is not None and below in records and seq(below) + 1 == seq(n):
-                edited.add(below)
-                problems.append(Problem("edited", below, f"{_describe(records[below])} was "
-                                        "changed and given a fresh hash: the next record no "
-                                        "longer links to it"))
-            else:
-                gap = seq(n) - (seq(below) if below is not None else 0) - 1
-                problems.append(Problem(
-                    "removed", n, (f"{gap} record(s)" if gap > 0 else "records")
-                    + f" missing before {_describe(records[n])}"))
+            _report_broken_link(log, n, visited, problems)
             nxt = next((m for m in range(n - 1, 0, -1)
-                        if m in records and m not in visited), None)
+                        if m in log.records and m not in visited), None)
         cursor = nxt
     chain.reverse()
+    return chain, visited
 
-    for m in sorted(records):
-        if m not in visited and m not in edited:
+
+def _report_broken_link(log: _Records, n: int, visited: set[int],
+                        problems: list[Problem]) -> None:
+    """Why the record at line ``n`` links to no earlier record: edited or removed."""
+    earlier = [m for m in range(n - 1, 0, -1) if m not in visited]
+    below = earlier[0] if earlier else None
+    if n in log.edited or (below is not None and below in log.edited):
+        return  # the edit is already reported
+    if below is not None and below in log.records and log.seq(below) + 1 == log.seq(n):
+        log.edited.add(below)
+        problems.append(Problem("edited", below, f"{_describe(log.records[below])} was "
+                                "changed and given a fresh hash: the next record no "
+                                "longer links to it"))
+        return
+    gap = log.seq(n) - (log.seq(below) if below is not None else 0) - 1
+    problems.append(Problem(
+        "removed", n, (f"{gap} record(s)" if gap > 0 else "records")
+        + f" missing before {_describe(log.records[n])}"))
+
+
+def _check_placement(log: _Records, chain: list[int], visited: set[int],
+                     head: dict[str, Any] | None, start: int | None,
+                     problems: list[Problem]) -> None:
+    """Records outside the chain (inserted), out of order (reordered), and the head's count."""
+    for m in sorted(log.records):
+        if m not in visited and m not in log.edited:
             where = "comes after the head anchor's last record" \
                 if head is not None and start is not None and m > start \
                 else "is not part of the chain"
-            problems.append(Problem("inserted", m, f"{_describe(records[m])} {where}"))
+            problems.append(Problem("inserted", m, f"{_describe(log.records[m])} {where}"))
     keep = set(_increasing(chain))
     for k, m in enumerate(chain):
         if m not in keep:
             where = f"after line {chain[k - 1]}" if k else "at the start"
-            problems.append(Problem("reordered", m, f"{_describe(records[m])} is out of "
+            problems.append(Problem("reordered", m, f"{_describe(log.records[m])} is out of "
                                     f"order: it belongs {where}"))
     if head is not None and start is not None and not problems \
-            and head.get("records") != seq(start):
+            and head.get("records") != log.seq(start):
         problems.append(Problem("head", None, f"the head anchor counts {head.get('records')} "
-                                f"records, the chain {seq(start)}"))
-    keyed = any(r.get("chain") == KEYED for r in records.values())
-    if key is not None and records:
-        seen_keyed = False
-        for m in chain:
-            if records[m].get("chain") == KEYED:
-                seen_keyed = True
-            elif seen_keyed and m not in edited:
-                problems.append(Problem("unkeyed", m, f"{_describe(records[m])} follows a "
-                                        "keyed record but is not keyed: written without the "
-                                        "key"))
-        if not keyed:
-            problems.append(Problem("unkeyed", None, "no record is keyed: the whole chain can "
-                                    "be rewritten without the key"))
-        plain = next((k for k, m in enumerate(chain) if records[m].get("chain") == KEYED), 0)
-        if keyed and plain:
-            notes.append(f"the first {plain} record(s) are plain, written before the key was "
-                         "turned on: the first keyed record's link covers them, the key does "
-                         "not (an anchor taken before then does)")
-        for who, doc in claims:
-            named = lines_of.get(str(doc.get("hash")), [])
-            if not named or named[-1] in edited or doc.get("chain") not in CHAINS:
-                continue  # a missing or edited record is reported already
-            if doc["chain"] != records[named[-1]].get("chain", PLAIN):
-                says = "keyed" if doc["chain"] == KEYED else "plain"
-                problems.append(Problem(
-                    "unkeyed" if says == "keyed" else "head", named[-1],
-                    f"{who} says the chain is {says}, but {_describe(records[named[-1]])} it "
-                    "names is not: the log was rewritten without the key"
-                    if says == "keyed" else
-                    f"{who} says the chain is plain, but {_describe(records[named[-1]])} it "
-                    "names is keyed"))
-    problems.sort(key=lambda p: (p.line or 0, p.kind))
-    last_hash = records[start]["hash"] if start is not None else None
-    return Report(path, len(raw_lines), last_hash, head is not None, tuple(problems),
-                  keyed, tuple(notes))
+                                f"records, the chain {log.seq(start)}"))
+
+
+def _check_keyed(log: _Records, chain: list[int], claims: list[tuple[str, dict[str, Any]]],
+                 problems: list[Problem], notes: list[str]) -> None:
+    """With the key: no plain record after a keyed one, and heads state their record's scheme."""
+    records = log.records
+    seen_keyed = False
+    for m in chain:
+        if records[m].get("chain") == KEYED:
+            seen_keyed = True
+        elif seen_keyed and m not in log.edited:
+            problems.append(Problem("unkeyed", m, f"{_describe(records[m])} follows a "
+                                    "keyed record but is not keyed: written without the "
+                                    "key"))
+    if not log.keyed:
+        problems.append(Problem("unkeyed", None, "no record is keyed: the whole chain can "
+                                "be rewritten without the key"))
+    plain = next((k for k, m in enumerate(chain) if records[m].get("chain") == KEYED), 0)
+    if log.keyed and plain:
+        notes.append(f"the first {plain} record(s) are plain, written before the key was "
+                     "turned on: the first keyed record's link covers them, the key does "
+                     "not (an anchor taken before then does)")
+    for who, doc in claims:
+        line = log.named(doc)
+        if line is None or line in log.edited or doc.get("chain") not in CHAINS:
+            continue  # a missing or edited record is reported already
+        if doc["chain"] != records[line].get("chain", PLAIN):
+            says = "keyed" if doc["chain"] == KEYED else "plain"
+            problems.append(Problem(
+                "unkeyed" if says == "keyed" else "head", line,
+                f"{who} says the chain is {says}, but {_describe(records[line])} it "
+                "names is not: the log was rewritten without the key"
+                if says == "keyed" else
+                f"{who} says the chain is plain, but {_describe(records[line])} it "
+                "names is keyed"))
 
 
 def _read_head(path: Path, quiet: bool = False) -> dict[str, Any] | None:
