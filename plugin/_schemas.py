@@ -290,11 +290,16 @@ SERVICE: dict[str, Any] = {
                  "check_with": "not_bool"},
 }
 
+#: Seconds each wait on the ledger may take (``ledger_timeout``) unless configured:
+#: the one default of the configuration, the ledgers and `open_ledger`.
+LEDGER_TIMEOUT = 5.0
+
 SETTINGS: dict[str, Any] = {
     "engine": {"type": "dict", "schema": ENGINE, "default": {}},
     "service": {"type": "dict", "schema": SERVICE, "default": {}},
     "ledger": {"type": "string", "nullable": True},
-    "ledger_timeout": {"type": "number", "min": 0.001, "default": 5.0, "check_with": "not_bool"},
+    "ledger_timeout": {"type": "number", "min": 0.001, "default": LEDGER_TIMEOUT,
+                       "check_with": "not_bool"},
     "catalogs": {"type": "list", "schema": {"type": "string"}, "default": []},
     "parties": {"type": "list", "schema": {"type": "string"}, "default": []},
     "audit_log": {"type": "string", "nullable": True},

@@ -101,7 +101,7 @@ class Settings:
 
     engine: dict[str, Any] = field(default_factory=lambda: dict(ENGINE_DEFAULTS))
     ledger: str = DEFAULT_LEDGER
-    ledger_timeout: float = 5.0
+    ledger_timeout: float = _schemas.LEDGER_TIMEOUT
     catalogs: list[Path] = field(default_factory=list)
     parties: list[Path] = field(default_factory=list)
     audit_log: Path | None = None

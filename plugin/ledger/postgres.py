@@ -66,6 +66,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from .._exceptions import ConfigError
+from .._schemas import LEDGER_TIMEOUT
 from .base import SqlLedger
 from .._redact import redact_url
 
@@ -94,7 +95,7 @@ class PostgresLedger(SqlLedger):
     placeholder = "%s"
     dialect = "postgresql"
 
-    def __init__(self, url: str, timeout: float = 5.0) -> None:
+    def __init__(self, url: str, timeout: float = LEDGER_TIMEOUT) -> None:
         super().__init__()
         self.url = url
         self.timeout = float(timeout)

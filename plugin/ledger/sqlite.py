@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .._exceptions import ConfigError
+from .._schemas import LEDGER_TIMEOUT
 from .base import SqlLedger
 from .._redact import redact_url
 
@@ -30,7 +31,7 @@ class SqliteLedger(SqlLedger):
     placeholder = "?"
     group_commits = True
 
-    def __init__(self, url: str, timeout: float = 5.0) -> None:
+    def __init__(self, url: str, timeout: float = LEDGER_TIMEOUT) -> None:
         super().__init__()
         self.url = url
         self.timeout = timeout

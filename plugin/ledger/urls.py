@@ -6,12 +6,13 @@ import the logic and this module imports the backends, with no loop.
 from __future__ import annotations
 
 from .._exceptions import ConfigError
+from .._schemas import LEDGER_TIMEOUT
 from .base import SqlLedger
 from .sqlite import SqliteLedger
 from .._redact import redact_url
 
 
-def open_ledger(url: str, timeout: float = 5.0) -> SqlLedger:
+def open_ledger(url: str, timeout: float = LEDGER_TIMEOUT) -> SqlLedger:
     """Open (and migrate) the ledger a URL names."""
     if url.startswith("sqlite:"):
         ledger: SqlLedger = SqliteLedger(url, timeout)

@@ -62,6 +62,18 @@ def test_init_is_idempotent_and_versioned(ledger: SqlLedger) -> None:
         again.close()
 
 
+def test_one_timeout_default(ledger_url: str) -> None:
+    """An unconfigured ledger waits as long as the configuration's default says."""
+    from exportgate._settings import Settings
+    configured = Settings.from_dict({}).ledger_timeout
+    assert configured == Settings().ledger_timeout
+    led = open_ledger(ledger_url)
+    try:
+        assert led.timeout == configured  # type: ignore[attr-defined]
+    finally:
+        led.close()
+
+
 def test_versions_are_monotonic() -> None:
     versions = [v for v, _ in MIGRATIONS]
     assert versions == list(range(1, len(versions) + 1))
