@@ -151,7 +151,6 @@ class BatchRun:
         self.on_error = on_error
         self.progress_stream = progress
         self._cache: OrderedDict[str, tuple[bool, Any]] = OrderedDict()
-        self.evaluations = 0
 
     # pass 1
 
@@ -255,7 +254,6 @@ class BatchRun:
                 todo.setdefault(key, []).append(item)
         keys = list(todo)
         jobs = [(todo[k][0].regime.id, todo[k][0].doc) for k in keys]
-        self.evaluations += len(jobs)
         if pool is not None and jobs:
             pending = pool.map_async(_worker_evaluate, jobs, chunksize=max(1, len(jobs) // 8))
         else:

@@ -735,8 +735,3 @@ def render_text(report: dict[str, Any], out: TextIO, detail: bool = False,
         for c in entry["changes"]:
             w(f"  line {c['line']}: {c['before']} ({c['reason_before']}) -> "
               f"{c['after']} ({c['reason_after']})\n")
-
-
-def records_of(values: Iterable[dict[str, Any]], source: str) -> list[Record]:
-    """Canonical order documents as records (for callers that build books in Python)."""
-    return [Record.from_value(v, f"{source}[{n}]") for n, v in enumerate(values)]

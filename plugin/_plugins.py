@@ -291,9 +291,6 @@ class Plugins:
             engine.close()
         self._engine_cache.clear()
 
-    def plugin_names(self) -> list[str]:
-        return [name for name, _ in self.pm.list_name_plugin()]
-
     def claimants(self, record: Record) -> list[str]:
         """The names of the registered adapters that claim a record."""
         return sorted(name for name, adapter in self.adapters.items()

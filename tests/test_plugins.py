@@ -24,7 +24,7 @@ def test_the_built_ins_register_through_the_hooks() -> None:
             "us-country-deals-2025"} <= set(plugins.regimes)
     assert "embedded" in plugins.engines
     assert "canonical" in plugins.adapters
-    names = plugins.plugin_names()
+    names = [name for name, _ in plugins.pm.list_name_plugin()]
     assert "exportgate.regimes" in names and "exportgate.catalog" in names
 
 

@@ -13,8 +13,8 @@ The manifest's ``revision`` is the regime's content hash (`Regime.revision`)
 for a one-regime bundle, else a hash of every regime's id and revision;
 ``roots`` is ``["exportgate"]``. Its free-form ``metadata.exportgate`` says
 which modules and tables make up each regime and what the module was called
-in the regime folder, so `read_bundle` turns the tarball back into regimes
-with the very same revisions. Rego test modules are left out. The tarball is
+in the regime folder, so a reader can turn the tarball back into regimes
+with the very same revisions (the tests do). Rego test modules are left out. The tarball is
 reproducible: the same regimes always give the same bytes.
 """
 from __future__ import annotations
@@ -26,13 +26,13 @@ import json
 import posixpath
 import tarfile
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .base import package_of
 from .._exceptions import ConfigError
-from .._regime import ROOT, Regime, parse_metadata
+from .._regime import ROOT, Regime
 
 MANIFEST = ".manifest"
 REVISIONS = f"{ROOT}/revisions"
@@ -133,23 +133,6 @@ def write_bundle(regimes: Iterable[Regime], target: str | Path) -> Bundle:
     return parse_files(files, str(target))
 
 
-def read_bundle(source: str | Path) -> Bundle:
-    """Read a bundle tarball the way OPA does: ``.rego`` files, ``data.json`` by folder."""
-    files: dict[str, bytes] = {}
-    try:
-        with tarfile.open(source, mode="r:gz") as tar:
-            for member in tar:
-                if not member.isfile():
-                    continue
-                path = posixpath.normpath("/" + member.name).lstrip("/")
-                handle = tar.extractfile(member)
-                if handle is not None:
-                    files[path] = handle.read()
-    except (OSError, tarfile.TarError) as exc:
-        raise ConfigError(f"{source}: not a readable bundle ({exc})") from None
-    return parse_files(files, str(source))
-
-
 def parse_files(files: dict[str, bytes], where: str) -> Bundle:
     manifest: dict[str, Any] = {}
     modules: dict[str, str] = {}
@@ -177,48 +160,6 @@ def _merge_at(doc: dict[str, Any], keys: list[str], value: Any) -> None:
         doc[keys[-1]].update(value)
     else:
         doc[keys[-1]] = value
-
-
-def regimes_from_bundle(bundle: Bundle, where: str = "bundle") -> list[Regime]:
-    """The regimes of a bundle written by `write_bundle`, each with its original revision."""
-    meta = bundle.manifest.get("metadata", {}).get("exportgate")
-    if not isinstance(meta, dict) or not isinstance(meta.get("regimes"), dict):
-        raise ConfigError(f"{where}: the manifest has no metadata.exportgate: not a bundle "
-                          "written by `exportgate bundle`")
-    names = meta.get("modules", {})
-    tables = bundle.data.get(ROOT, {}).get("tables", {})
-    out = []
-    for regime_id, info in sorted(meta["regimes"].items()):
-        try:
-            modules = {names[p]: bundle.modules[p] for p in info["modules"]}
-            data = {ROOT: {"tables": {k: tables[k] for k in info["tables"]}}}
-        except KeyError as exc:
-            raise ConfigError(f"{where}: regime {regime_id}: {exc} is missing") from None
-        policy = next((src for src in modules.values()
-                       if _package(src) == info["package"] and "# METADATA" in src), None)
-        if policy is None:
-            raise ConfigError(f"{where}: regime {regime_id}: no policy of package "
-                              f"{info['package']}")
-        m = parse_metadata(policy, f"{where}: {regime_id}")
-        regime = Regime(
-            id=m["id"], package=m["package"], title=m["title"], authority=m["authority"],
-            status=m["status"], effective_from=m["effective_from"],
-            effective_to=m.get("effective_to"), sources=tuple(m["sources"]),
-            description=m.get("description", ""), modules=modules, test_modules={},
-            data=data)
-        regime = replace(regime, parameters=dict(info.get("parameters") or {}))
-        if regime.id != regime_id or regime.revision != info["revision"]:
-            raise ConfigError(f"{where}: regime {regime_id}: its files do not match the "
-                              f"revision the manifest records ({info['revision']})")
-        out.append(regime)
-    return out
-
-
-def _package(source: str) -> str | None:
-    try:
-        return package_of(source)
-    except ValueError:
-        return None
 
 
 # -- the command line ---------------------------------------------------------

@@ -32,7 +32,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from exportgate.engines.bundle import Bundle, read_bundle
+from exportgate.engines.bundle import Bundle
+
+from bundle_reader import read_bundle
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

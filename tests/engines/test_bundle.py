@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 from exportgate import ConfigError, InputError
-from exportgate.engines.bundle import read_bundle, regimes_from_bundle, write_bundle
+from exportgate.engines.bundle import write_bundle
 from exportgate._cli import main
 from exportgate._gate import Gate
 from exportgate._plugins import Plugins
 from exportgate._settings import Settings
 
+from bundle_reader import read_bundle, regimes_from_bundle
 from tests.helpers import conformance_cases, record_licenses
 
 PLUGINS = Plugins(Settings(), entry_points=False)

@@ -14,7 +14,8 @@ import matplotlib
 import pytest
 from matplotlib.colors import to_hex
 
-from exportgate._impact import OrderBook, impact, parse_side, records_of, turned_away
+from exportgate._adapter import Record
+from exportgate._impact import OrderBook, impact, parse_side, turned_away
 from exportgate import _impact_html as impact_html
 from exportgate._impact_html import (COLOURS, MOVES_CMAP, OUTCOMES, TOP_QUOTA, quota_plan,
                                      render_html)
@@ -23,6 +24,11 @@ from tests.impact.book import make_book
 
 #: A Chromium console message in its log (``--enable-logging=stderr``).
 CONSOLE = re.compile(r":CONSOLE[(:]")
+
+
+def records_of(values: list[dict[str, Any]], source: str) -> list[Record]:
+    """Canonical order documents as records, for a book built in Python."""
+    return [Record.from_value(v, f"{source}[{n}]") for n, v in enumerate(values)]
 
 
 def chromium() -> str:
