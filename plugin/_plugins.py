@@ -34,6 +34,7 @@ from __future__ import annotations
 import os
 import sys
 from importlib import metadata
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import pluggy
@@ -48,8 +49,8 @@ from .engines import embedded as _engine_regopy
 from ._adapter import Adapted, Adapter, AdapterDispatch, Record, adapter_claims
 from .engines.base import Engine, EngineFactory
 from ._enrich import Enrichment
-from ._exceptions import (EngineUnavailable, ExportgateError, InputError, PluginError,
-                          UnknownRegimeError)
+from ._exceptions import (ConfigError, EngineUnavailable, ExportgateError, InputError,
+                          PluginError, UnknownRegimeError)
 from ._model import Decision, Order
 from ._regime import Regime
 from ._settings import Settings
@@ -216,6 +217,8 @@ class Plugins:
                     raise PluginError(plugin, str(exc)) from None
 
             self._call(hook_name, register=register, settings=self.settings)
+        for folder in self.settings.regime_folders:
+            self._add_configured_regime(folder)
         for regime_id, overrides in self.settings.parameters.items():
             if regime_id not in self.regimes:
                 raise UnknownRegimeError(f"parameters.{regime_id}: no regime has this id; "
@@ -237,7 +240,20 @@ class Plugins:
         if not isinstance(regime, Regime):
             raise ExportgateError(f"registered a {type(regime).__name__}, not a Regime")
         self._claim("regime", regime.id, owner)
+        self._claim("regime package", regime.package, owner)
         self.regimes[regime.id] = regime
+
+    def _add_configured_regime(self, folder: Path) -> None:
+        """Register the regime of a ``regime_folders:`` folder, after every plugin's.
+
+        Registered as a plugin's regime is; an id or a package already taken
+        is the configuration's error (ConfigError, exit 2) naming the folder.
+        """
+        regime = _regime.load_configured(folder)
+        try:
+            self._add_regime(regime, owner=f"regime_folders: {folder}")
+        except ExportgateError as exc:
+            raise ConfigError(f"regime_folders: {folder}: {exc}") from None
 
     def _add_engine(self, name: str, factory: EngineFactory, owner: str = "?") -> None:
         if not callable(factory):
@@ -273,7 +289,6 @@ class Plugins:
         if name not in self._engine_cache:
             factory = self.engines.get(name)
             if factory is None:
-                from ._exceptions import ConfigError
                 raise ConfigError(f"engine.name: unknown engine {name!r}; known: "
                                   f"{', '.join(sorted(self.engines))}")
             try:

@@ -273,20 +273,27 @@ def _read_data(folder: Any, schema: dict[str, Any], where: str) -> dict[str, Any
 _DATA_READ: dict[tuple[str, int, str], dict[str, Any]] = {}
 
 
-def load_folder(folder: Any, root: Any) -> Regime:
+def load_folder(folder: Any, root: Any, where: str | None = None) -> Regime:
     """Load one regime folder together with the shared library and the test helpers.
 
     Folders follow their packages (``rego/exportgate/regimes/<leaf>`` holds
-    package ``exportgate.regimes.<leaf>``), as OPA's tools expect; the test
-    helpers of ``rego/exportgate/testing`` are loaded with the tests only.
+    package ``exportgate.regimes.<leaf>``), as OPA's tools expect: a policy
+    whose package is not its folder's is a ConfigError, so a copied regime
+    cannot keep the package of the one it was copied from. The test helpers
+    of ``rego/exportgate/testing`` are loaded with the tests only. Messages
+    name the folder as ``where`` (default: its path under ``rego/``).
     """
     path = f"{REGIMES_PATH}/{folder.name}"
-    where = f"rego/{path}"
+    where = where or f"rego/{path}"
     modules, tests = _read_folder(folder, path)
     policy = modules.get(f"{path}/policy.rego")
     if policy is None:
         raise ConfigError(f"{where}: policy.rego is missing")
     meta = parse_metadata(policy, f"{where}/policy.rego")
+    package = f"{REGIMES_PATH.replace('/', '.')}.{folder.name}"
+    if meta["package"] != package:
+        raise ConfigError(f"{where}/policy.rego: package {meta['package']} does not follow its "
+                          f"folder {folder.name!r}: a regime in this folder is package {package}")
     lib = root.joinpath(*LIB_PATH.split("/"))
     lib_modules, lib_tests = _read_folder(lib, LIB_PATH)
     helpers, helper_tests = _read_folder(root.joinpath(*TESTING_PATH.split("/")), TESTING_PATH)
@@ -315,6 +322,19 @@ def builtin_folders(root: Any | None = None) -> Iterator[Any]:
                         key=lambda p: p.name):
         if entry.is_dir() and entry.joinpath("policy.rego").is_file():
             yield entry
+
+
+def load_configured(folder: Path, root: Any | None = None) -> Regime:
+    """The regime of a folder the configuration names (``regime_folders:``).
+
+    Loaded as a built-in regime is (`load_folder`, against the installed
+    library unless ``root`` names another ``rego/``): the same validation and
+    the same revision. Errors name the key and the folder.
+    """
+    where = f"regime_folders: {folder}"
+    if not folder.is_dir():
+        raise ConfigError(f"{where}: not a folder")
+    return load_folder(folder, root or rego_root(), where)
 
 
 class BuiltinRegimes:

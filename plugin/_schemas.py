@@ -303,6 +303,10 @@ SETTINGS: dict[str, Any] = {
     "catalogs": {"type": "list", "schema": {"type": "string"}, "default": []},
     "parties": {"type": "list", "schema": {"type": "string"}, "default": []},
     "audit_log": {"type": "string", "nullable": True},
+    # regime folders shipped as configuration, loaded with the installed
+    # library like the built-in ones (docs/writing-a-regime.md)
+    "regime_folders": {"type": "list", "schema": {"type": "string", "empty": False},
+                       "default": []},
     # a file holding the key of the audit log's HMAC chain (docs/security.md)
     "audit_key_file": {"type": "string", "nullable": True, "empty": False},
     "parameters": {"type": "dict", "default": {}, "keysrules": {"type": "string"},

@@ -104,6 +104,8 @@ class Settings:
     ledger_timeout: float = _schemas.LEDGER_TIMEOUT
     catalogs: list[Path] = field(default_factory=list)
     parties: list[Path] = field(default_factory=list)
+    #: Regime folders the configuration ships (``regime_folders:``), absolute.
+    regime_folders: list[Path] = field(default_factory=list)
     audit_log: Path | None = None
     audit_key_file: Path | None = None
     parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -184,6 +186,7 @@ class Settings:
             engine=engine, ledger=ledger, ledger_timeout=float(doc["ledger_timeout"]),
             catalogs=[rel(p) for p in doc.get("catalogs", [])],
             parties=[rel(p) for p in doc.get("parties", [])],
+            regime_folders=[rel(p) for p in doc["regime_folders"]],
             audit_log=rel(doc["audit_log"]) if doc.get("audit_log") else None,
             audit_key_file=rel(doc["audit_key_file"]) if doc.get("audit_key_file") else None,
             parameters=doc.get("parameters", {}), calendar=doc.get("calendar", []),
