@@ -10,19 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 from exportgate import Settings
-
-from exportgate.ledger import licenses as _licenses
 from exportgate._gate import Gate
+from exportgate.ledger import licenses as _licenses
 from exportgate.ledger.base import SqlLedger
-from exportgate._plugins import Plugins
+
+from tests.ledger import race_gate
 
 REGIME = "us-advanced-computing-2023"
 NUMBER = "D7654321"
 KEY = f"license:{NUMBER}:0"
 UNITS = 50
 ITEM = "NVIDIA-H200-SXM-141GB"
-
-_plugins: dict[str, Plugins] = {}
 
 
 def record(ledger: SqlLedger, units: int = UNITS) -> None:
@@ -39,24 +37,15 @@ def order_doc(order_id: str, quantity: int) -> dict[str, Any]:
 
 
 def gate(ledger_url: str) -> Gate:
-    s = Settings(ledger_timeout=30.0)
-    if "p" not in _plugins:
-        _plugins["p"] = Plugins(s)
-    return Gate(s, regime_id=REGIME, ledger_url=ledger_url, plugins=_plugins["p"])
+    return race_gate.gate(Settings(ledger_timeout=30.0), REGIME, ledger_url)
 
 
 def check_orders(task: tuple[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """Pool task: check ``orders`` in turn; return their decisions as JSON dicts."""
     ledger_url, orders = task
-    g = gate(ledger_url)
-    try:
-        return [g.check(order).decision.to_dict() for order in orders]
-    finally:
-        g.ledger.close()
+    return race_gate.check_all(gate(ledger_url), orders)
 
 
 def warm_up(_: int) -> int:
-    g = gate("sqlite:///:memory:")
-    g.engine.evaluate(g.fixed_regime, "ladders", {"contract": 2, "order": order_doc("W", 1)})
-    g.ledger.close()
-    return 0
+    """Pool task: load and compile the regime before the clock starts."""
+    return race_gate.warm(gate("sqlite:///:memory:"), order_doc("W", 1))

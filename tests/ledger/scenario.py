@@ -20,6 +20,8 @@ from exportgate import Order, Settings
 from exportgate._gate import Gate
 from exportgate._plugins import Plugins
 
+from tests.ledger import race_gate
+
 REGIME = "us-ai-diffusion-2025"
 H100_TPP = 15832
 LPP_CAP = 26_900_000
@@ -58,33 +60,21 @@ def order_docs(n: int, prefix: str = "SO", scale: int = 1) -> list[dict[str, Any
 
 # -- in a worker process -------------------------------------------------
 
-_plugins: dict[str, Plugins] = {}
-
 
 def gate(ledger_url: str, timeout: float = 30.0) -> Gate:
     """A Gate on ``ledger_url``; the regime stays compiled across calls in one process."""
-    s = settings(timeout)
-    if "p" not in _plugins:
-        _plugins["p"] = Plugins(s)
-    return Gate(s, regime_id=REGIME, ledger_url=ledger_url, plugins=_plugins["p"])
+    return race_gate.gate(settings(timeout), REGIME, ledger_url)
 
 
 def check_orders(task: tuple[str, list[Order]]) -> list[dict[str, Any]]:
     """Pool task: check ``orders`` in turn; return their decisions as JSON dicts."""
     ledger_url, orders = task
-    g = gate(ledger_url)
-    try:
-        return [g.check(order).decision.to_dict() for order in orders]
-    finally:
-        g.ledger.close()
+    return race_gate.check_all(gate(ledger_url), orders)
 
 
 def warm_up(_: int) -> int:
     """Pool task: load and compile the regime before the clock starts."""
-    g = gate("sqlite:///:memory:")
-    g.engine.evaluate(g.fixed_regime, "ladders", {"contract": 2, "order": order_doc("W", 1)})
-    g.ledger.close()
-    return 0
+    return race_gate.warm(gate("sqlite:///:memory:"), order_doc("W", 1))
 
 
 # -- the serial replay ----------------------------------------------------
