@@ -16,7 +16,7 @@ except PackageNotFoundError:  # imported from a source tree that was never insta
     __version__ = "0+unknown"
 
 from ._adapter import Adapted, Adapter, Record
-from .engines.base import Engine
+from .engines.base import Answer, Answering, Engine
 from .engines.fake import FakeEngine
 from ._enrich import Enrichment
 from ._gate import Checked, Gate
@@ -30,7 +30,8 @@ from ._settings import Settings
 from .hookspecs import hookimpl
 
 __all__ = [
-    "Adapted", "Adapter", "AdapterError", "AuditError", "Checked", "Classification",
+    "Adapted", "Adapter", "AdapterError", "Answer", "Answering", "AuditError", "Checked",
+    "Classification",
     "ConfigError", "Consumption", "Decision", "Engine", "EngineError", "EngineUnavailable",
     "Enrichment", "ExportgateError", "FakeEngine", "Gate", "InputError", "LedgerError", "Line",
     "LineDecision", "Order", "OrderClosedError", "Outcome", "Party", "PluginError", "Reason",

@@ -43,16 +43,30 @@ class Answer:
 
     ``decision_id`` is the engine's own id of the evaluation (an OPA
     sidecar's ``decision_id``, which joins exportgate's audit record to OPA's
-    decision log). An engine offers it by implementing ``answer(regime,
-    rule, input) -> Answer``; `ask` falls back to ``evaluate``.
+    decision log). An engine offers it by being `Answering`.
     """
 
     value: Any
     decision_id: str | None = None
 
 
+@runtime_checkable
+class Answering(Protocol):
+    """The optional part of `Engine`: an evaluation's value with what the engine knows of it.
+
+    An engine that has more to say than the value (the ``opa-http`` engine's
+    sidecar ``decision_id``) implements ``answer``; `ask` then calls it instead
+    of ``evaluate``. An engine without it is asked through ``evaluate``, and
+    its answers carry no ``decision_id`` (docs/plugins.md, "Writing an engine").
+    """
+
+    def answer(self, regime: Regime, rule: str, input: dict[str, Any]) -> Answer:
+        """What ``evaluate`` returns, as an `Answer`; raises as ``evaluate`` does."""
+        ...
+
+
 def ask(engine: Engine, regime: Regime, rule: str, input: dict[str, Any]) -> Answer:
-    """Evaluate through the engine's ``answer`` when it has one, else its ``evaluate``.
+    """Evaluate through the engine's ``answer`` when it is `Answering`, else its ``evaluate``.
 
     Every caller (a check, a batch in process or in a worker) asks through
     here, so an engine that fails in a way it did not foresee (a plugin's
@@ -61,10 +75,8 @@ def ask(engine: Engine, regime: Regime, rule: str, input: dict[str, Any]) -> Ans
     never a traceback and never an ``allow``.
     """
     try:
-        answer = getattr(engine, "answer", None)
-        if answer is not None:
-            result: Answer = answer(regime, rule, input)
-            return result
+        if isinstance(engine, Answering):
+            return engine.answer(regime, rule, input)
         return Answer(engine.evaluate(regime, rule, input))
     except ExportgateError:
         raise
@@ -72,16 +84,3 @@ def ask(engine: Engine, regime: Regime, rule: str, input: dict[str, Any]) -> Ans
         raise EngineError(f"engine {getattr(engine, 'name', type(engine).__name__)} failed: "
                           f"{type(exc).__name__}: {str(exc)[:300]}") from exc
 
-
-def test_rule_names(source: str) -> list[str]:
-    """The ``test_`` rules declared at the top level of a Rego test module."""
-    import re
-    return sorted(set(re.findall(r"^(test_[A-Za-z0-9_]+)\b", source, re.M)))
-
-
-def package_of(source: str) -> str:
-    import re
-    m = re.search(r"^package\s+([\w.]+)", source, re.M)
-    if not m:
-        raise ValueError("no package line")
-    return m.group(1)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .base import package_of
+from .rego_text import package_of
 from .._exceptions import ConfigError
 from .._regime import ROOT, Regime
 

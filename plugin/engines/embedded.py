@@ -11,7 +11,8 @@ import json
 import threading
 from typing import Any, Callable
 
-from .base import Engine, package_of, test_rule_names
+from .base import Engine
+from .rego_text import package_of, test_rule_names
 from .._exceptions import EngineError, EngineUnavailable
 from .._regime import Regime
 from .._settings import Settings

@@ -16,7 +16,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from .base import Engine, package_of, test_rule_names
+from .base import Engine
+from .rego_text import package_of, test_rule_names
 from .._exceptions import EngineError, EngineUnavailable
 from .._regime import Regime
 from .._settings import Settings

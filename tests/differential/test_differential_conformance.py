@@ -15,7 +15,7 @@ from typing import Any
 import differ
 import pytest
 from exportgate import InputError
-from exportgate.engines import base as _engine
+from exportgate.engines import rego_text
 from exportgate.ledger import licenses as _licenses
 from exportgate._gate import Gate
 from exportgate._plugins import Plugins
@@ -73,7 +73,7 @@ def _split_tests(regime_id: str) -> list[tuple[str, Any]]:
     """The regime's own tests; the library's (bar its helpers) run with the first regime only."""
     regime = PLUGINS.regime(regime_id)
     own = {k: v for k, v in regime.test_modules.items()
-           if not k.startswith("lib/") or not _engine.test_rule_names(v)}
+           if not k.startswith("lib/") or not rego_text.test_rule_names(v)}
     if regime_id == REGIMES[0]:
         own = dict(regime.test_modules)
     return [(regime_id, dataclasses.replace(regime, test_modules=own))]

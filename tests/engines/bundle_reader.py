@@ -9,7 +9,7 @@ from pathlib import Path
 
 from exportgate import ConfigError
 from exportgate._regime import ROOT, Regime, parse_metadata
-from exportgate.engines.base import package_of
+from exportgate.engines.rego_text import package_of
 from exportgate.engines.bundle import Bundle, parse_files
 
 
