@@ -149,3 +149,13 @@ def test_a_bad_value_names_the_key(value: object) -> None:
     with pytest.raises(ConfigError) as err:
         Settings.from_dict({"regime_folders": value})
     assert "regime_folders" in str(err.value)
+
+
+def test_a_new_id_in_a_builtin_package_is_refused_naming_the_folder(tmp_path: Path) -> None:
+    """One package, one regime: a bundle lays regimes out by package."""
+    folder = _copy(tmp_path, leaf=SOURCE, regime_id="acme-deals-2026")
+    with pytest.raises(ConfigError) as err:
+        Plugins(Settings.from_dict({"regime_folders": [str(folder)]}), entry_points=False)
+    assert str(err.value) == (
+        f"regime_folders: {folder}: regime package 'exportgate.regimes.{SOURCE}' is already "
+        "registered (by plugin 'exportgate.regimes')")
