@@ -145,6 +145,18 @@ class Gate:
 
     def _check_prepared(self, order: Order, adapter: Adapter | None,
                         on_committed: Callable[[Checked], None] | None) -> Checked:
+        [checked] = self.step.run([self.evaluate(order, adapter)], on_committed)
+        return checked
+
+    def evaluate(self, order: Order, adapter: Adapter | None = None) -> Evaluated:
+        """Evaluate a prepared order (`prepare`, `read_record`) for the decision step.
+
+        Its regime, its policy input and the engine's answer (or why the
+        engine could not give one: the step holds it), nothing reserved. A
+        caller that decides several orders at once (the service) evaluates
+        each here, outside the ledger transaction, and hands them all to
+        `step` together: one transaction, one durable commit for the group.
+        """
         regime = self.regime_for(order)
         started = time.perf_counter()
         doc = self.policy_input(order, regime)
@@ -154,9 +166,8 @@ class Gate:
             answer = ask(self.engine, regime, "ladders", doc)
         except EngineError as exc:
             failure = str(exc)
-        [checked] = self.step.run([Evaluated(order, regime, doc, answer, failure, adapter,
-                                             time.perf_counter() - started)], on_committed)
-        return checked
+        return Evaluated(order, regime, doc, answer, failure, adapter,
+                         time.perf_counter() - started)
 
     def policy_input(self, order: Order, regime: Regime) -> dict[str, Any]:
         """The engine's input for one order under one regime (policy contract 2).
@@ -187,13 +198,20 @@ class Gate:
 
         ``single`` refuses a record that holds more than one order.
         """
+        orders, chosen = self.read_record(record, adapter, single)
+        return [self._check_prepared(order, chosen, on_committed) for order in orders]
+
+    def read_record(self, record: Record, adapter: str | None = None,
+                    single: bool = False) -> tuple[list[Order], Adapter]:
+        """`read`, and each order's regime found: every input error before anything is
+        evaluated. ``single`` refuses a record that holds more than one order."""
         orders, chosen = self.read(record, adapter)
         if single and len(orders) != 1:
             raise InputError(f"{record.source}: holds {len(orders)} orders; "
                              "use `exportgate batch`, or --all")
         for order in orders:
             self.regime_for(order)
-        return [self._check_prepared(order, chosen, on_committed) for order in orders]
+        return orders, chosen
 
     def batch(self, records: Iterable[Record], adapter: str | None = None,
               keep_going: bool = False,

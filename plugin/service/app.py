@@ -21,6 +21,7 @@ audit log is a 200 whose every line is ``license`` with an ``error``.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -80,7 +81,7 @@ class Service:
         self.max_body = int(options["max_body_bytes"])
         self.deadline = float(options["deadline"])
         self.metrics = Metrics()
-        self.decider = Decider(settings)
+        self.decider = Decider(settings, on_group=self.metrics.groups.observe)
         self._document = document()
 
     # -- plumbing -------------------------------------------------------------
@@ -154,10 +155,14 @@ class Service:
                 _flag(request, "writeback"))
 
     async def _check(self, record: Record, request: Request) -> dict[str, Any]:
+        """Decide one record: in the next group of checks, or alone when a dry run."""
         adapter, regime, dry_run, writeback = self._options(request)
         deadline = self._deadline()
-        [checked] = await self.decider.run(
-            lambda: self.decider.check(record, adapter, regime, dry_run, deadline))
+        if dry_run:
+            [checked] = await self.decider.run(
+                lambda: self.decider.check(record, adapter, regime, dry_run, deadline))
+        else:
+            checked = await self.decider.submit(record, adapter, regime, deadline)
         self.engine_time()
         return self._result(checked, writeback)
 
@@ -199,16 +204,18 @@ class Service:
         inputs = doc.get("inputs") if isinstance(doc, dict) else None
         if not isinstance(inputs, dict) or not inputs:
             raise InputError("request: expected {\"inputs\": {id: record, ...}}")
-        responses: dict[str, Any] = {}
-        failed = 0
-        for key, value in inputs.items():
+
+        async def one(key: str, value: Any) -> dict[str, Any]:
             try:
                 result = await self._check(_record(value, f"request: inputs.{key}"), request)
-                responses[key] = {"result": result, "decision_id": str(uuid.uuid4())}
             except InputError as exc:
-                failed += 1
-                responses[key] = {"code": "invalid_parameter", "message": str(exc),
-                                  "http_status_code": "400"}
+                return {"code": "invalid_parameter", "message": str(exc),
+                        "http_status_code": "400"}
+            return {"result": result, "decision_id": str(uuid.uuid4())}
+        # queued in input order, so they are decided in it (in one group when they can be)
+        answers = await asyncio.gather(*(one(k, v) for k, v in inputs.items()))
+        responses = dict(zip(inputs, answers, strict=True))
+        failed = any("result" not in a for a in answers)
         return JSONResponse({"batch_decision_id": str(uuid.uuid4()), "responses": responses},
                             status_code=207 if failed else 200)
 

@@ -1,8 +1,9 @@
 """What ``GET /metrics`` reports (Prometheus text, one registry per application).
 
 Decisions by outcome and regime, held decisions by cause (``engine``,
-``ledger``, ``audit``, ``deadline``, ``shipped``), request latency by endpoint, and the
-time spent in the engine on its own. With ``--workers N`` each worker
+``ledger``, ``audit``, ``deadline``, ``shipped``), request latency by endpoint, the
+time spent in the engine on its own, and how many checks each decision step
+took at once (the decider's groups). With ``--workers N`` each worker
 process keeps its own counts: scrape each replica, or run one worker per
 replica.
 """
@@ -19,6 +20,9 @@ __all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
 #: Latency buckets (seconds): a decision costs about a millisecond in process.
 BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 
+#: Group sizes: how many waiting checks one decision step took at once.
+GROUP_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)
+
 
 class Metrics:
     def __init__(self) -> None:
@@ -32,6 +36,9 @@ class Metrics:
                                  ["endpoint"], buckets=BUCKETS, registry=self.registry)
         self.engine = Counter("exportgate_engine_seconds",
                               "Time spent in the engine (seconds)", registry=self.registry)
+        self.groups = Histogram("exportgate_decision_group_size",
+                                "Checks decided together in one decision step",
+                                buckets=GROUP_BUCKETS, registry=self.registry)
 
     def count(self, checked: Checked) -> None:
         """Count one decision (a dry run's too: it was decided, and nothing reserved)."""
