@@ -3,9 +3,11 @@
 A regime folder under ``rego/exportgate/regimes/`` holds ``policy.rego`` (whose package METADATA
 carries the regime's id, title, authority, dates and sources: one source of
 truth, read by OPA and by exportgate alike), ``data.yaml`` (its rows and
-numbers), and ``*_test.rego``. The shared library in ``rego/exportgate/lib`` is loaded
-with every regime. Parameter overrides from the configuration are merged into
-the regime's numbers here, and recorded on every decision made with them.
+numbers), and ``*_test.rego``; a deployment may add folders of its own with
+``regime_folders:`` in its configuration (`load_configured`). The shared
+library in ``rego/exportgate/lib`` is loaded with every regime. Parameter
+overrides from the configuration are merged into the regime's numbers here,
+and recorded on every decision made with them.
 
 A regime's parameters have a schema: the one its own defaults (``params``
 in its ``data.yaml``) imply, derived by `parameter_schema`. An override,
