@@ -11,7 +11,8 @@ For each engine, with 10-line orders (each to its own consignee):
 * **fixed rates**: requests sent on a fixed schedule (open loop) at each rate
   for ``--seconds``: p50/p99 and the rate achieved;
 * **saturation**: ``--clients`` requests kept in flight for ``--seconds``:
-  requests per second, and as a share of the engine alone.
+  requests per second, as a share of the engine alone, and the mean number
+  of checks the server decided together per group (``/metrics``).
 
 Bounded: every phase stops after ``--seconds`` or ``--max-requests``,
 whichever comes first; the server is stopped at the end.
@@ -145,6 +146,17 @@ async def saturation(base: str, orders: Orders, clients: int, seconds: float,
         return done / (time.perf_counter() - start)
 
 
+def group_sizes(base: str) -> tuple[float, float]:
+    """(groups, checks in them) the server has decided so far, from ``/metrics``."""
+    found = {}
+    for line in httpx.get(base + "/metrics").text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in ("exportgate_decision_group_size_count", "exportgate_decision_group_size_sum"):
+            found[name] = float(value)
+    return (found["exportgate_decision_group_size_count"],
+            found["exportgate_decision_group_size_sum"])
+
+
 def _auth() -> dict[str, str]:
     return {"Authorization": f"Bearer {TOKEN}"}
 
@@ -180,8 +192,10 @@ def measure(plugins: Plugins, engine: str, args: argparse.Namespace, tmp: Path
                                                    args.max_requests))
             rates.append({"rate": rate, "achieved": achieved, "p50_ms": pct(lat, 50) * 1e3,
                           "p99_ms": pct(lat, 99) * 1e3})
+        groups_before = group_sizes(server.base)
         saturated = asyncio.run(saturation(server.base, orders, args.clients, args.seconds,
                                            args.max_requests))
+        groups_after = group_sizes(server.base)
     finally:
         server.stop()
     engine_rate = 1 / statistics.median(raw)
@@ -192,6 +206,8 @@ def measure(plugins: Plugins, engine: str, args: argparse.Namespace, tmp: Path
             "service_p99_ms": pct(serial, 99) * 1e3,
             "added_p50_ms": (statistics.median(serial) - statistics.median(checks)) * 1e3,
             "rates": rates, "saturation_per_s": saturated,
+            "saturation_group_mean": (groups_after[1] - groups_before[1])
+            / max(1.0, groups_after[0] - groups_before[0]),
             "saturation_share": saturated / engine_rate}
 
 
@@ -214,12 +230,13 @@ def main() -> int:
         print(json.dumps(results, indent=2))
         return 0
     print(f"{'engine':9} {'engine/s':>9} {'Gate p50':>9} {'p99':>7} {'svc p50':>8} {'p99':>7} "
-          f"{'added':>7} {'sat/s':>7} {'share':>6}")
+          f"{'added':>7} {'sat/s':>7} {'share':>6} {'group':>6}")
     for r in results:
         print(f"{r['engine']:9} {r['engine_per_s']:9.0f} {r['gate_p50_ms']:8.2f}ms "
               f"{r['gate_p99_ms']:6.1f}ms {r['service_p50_ms']:7.2f}ms "
               f"{r['service_p99_ms']:6.1f}ms {r['added_p50_ms']:6.2f}ms "
-              f"{r['saturation_per_s']:7.0f} {r['saturation_share']:6.0%}")
+              f"{r['saturation_per_s']:7.0f} {r['saturation_share']:6.0%} "
+              f"{r['saturation_group_mean']:6.1f}")
         for x in r["rates"]:
             print(f"  {x['rate']:5.0f} req/s (achieved {x['achieved']:5.0f}): "
                   f"p50 {x['p50_ms']:6.2f} ms, p99 {x['p99_ms']:6.1f} ms")

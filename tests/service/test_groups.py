@@ -31,10 +31,11 @@ from tests.service.test_replicas import consumed, ledger_orders
 class Served:
     """A `Service` under uvicorn in a thread, its decision thread at the test's hand."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, **overrides: Any) -> None:
         self.tmp = tmp
         self.cfg = config(tmp, calendar=[],
-                          parameters={scenario.REGIME: {"alloc_cap_tpp": scenario.ALLOC_CAP}})
+                          parameters={scenario.REGIME: {"alloc_cap_tpp": scenario.ALLOC_CAP}},
+                          **overrides)
         self.service = Service(Settings.load(self.cfg))
         self.base = f"http://127.0.0.1:{free_port()}"
         self.server = uvicorn.Server(uvicorn.Config(
@@ -156,3 +157,26 @@ def test_an_identical_resend_in_the_same_group_moves_no_quota(served: Served) ->
     assert a["outcome"] == b["outcome"] and a["error"] is None
     assert [x["consumes"] for x in a["lines"]] == [x["consumes"] for x in b["lines"]]
     _ledger_matches(served, [b])  # held once, not twice
+
+
+def test_a_failed_group_commit_holds_every_order_of_the_group_and_reserves_nothing(
+        tmp_path: Path) -> None:
+    # an audit log that cannot be appended to (its path is a directory): the
+    # group's transaction rolls back
+    live = Served(tmp_path / "srv", audit_log=str(tmp_path))
+    try:
+        orders = scenario.order_docs(5, prefix="HELD")
+        responses = live.as_one_group([check(live, o) for o in orders])
+        assert live.groups() == (1.0, 5.0)
+        assert [r.status_code for r in responses] == [200] * 5, [r.text for r in responses]
+        decisions = [r.json() for r in responses]
+        assert [d["order"] for d in decisions] == [o["id"] for o in orders]
+        for d in decisions:
+            assert d["outcome"] == "license" and d["error"], d
+            assert {line["outcome"] for line in d["lines"]} == {"license"}
+        with client(live.base) as c:
+            for o in orders:
+                assert c.get(f"/v1/orders/{o['id']}").status_code == 404, "nothing reserved"
+            assert 'exportgate_held_decisions_total{cause="audit"} 5.0' in c.get("/metrics").text
+    finally:
+        live.stop()
