@@ -93,22 +93,6 @@ class DeadlineEngine:
     def run_tests(self, regime: Regime) -> list[tuple[str, bool, str]]:
         return self._engine().run_tests(regime)
 
-    def submit(self, record: Record, adapter: str | None, regime: str | None,
-               deadline: float) -> "asyncio.Future[Checked]":
-        """Queue a check of the one order of ``record`` for the next group; its decision.
-
-        `InputError` (the record is bad, or holds several orders) comes out
-        of the future, for this request alone.
-        """
-        loop = asyncio.get_running_loop()
-        ask = _Ask(record, adapter, regime, deadline, loop, loop.create_future())
-        with self._lock:
-            self._waiting.append(ask)
-            first = len(self._waiting) == 1
-        if first:  # the thread takes every check waiting by then as one group
-            self._pool.submit(self._decide_waiting)
-        return ask.future
-
     def close(self) -> None:
         """The engine is the plugins' (closed with them)."""
 
