@@ -30,6 +30,8 @@ import os
 import sys
 import time
 from collections import OrderedDict
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
@@ -86,6 +88,56 @@ def _worker_evaluate(job: tuple[str, dict[str, Any]]) -> tuple[bool, Any]:
         return False, str(exc)
     except Exception as exc:  # anything else is an engine that cannot answer: hold
         return False, f"engine failed: {type(exc).__name__}: {exc}"
+
+
+Answered = tuple[bool, Any]
+
+
+class _Workers:
+    """The engine worker processes of a batch.
+
+    A worker that dies (killed, out of memory, a crash in an engine's native
+    code) breaks the pool: the jobs it was given come back as failures, so
+    their orders are held, never guessed, and the next chunk goes to a fresh
+    pool. The batch never waits on a dead worker (a `multiprocessing.Pool`
+    would: it loses the dead worker's task and waits for it for ever).
+    """
+
+    def __init__(self, n: int, settings: Settings, engine: str) -> None:
+        self._n, self._settings, self._engine = n, settings, engine
+        self._pool = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self._n, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_worker_start,
+                                   initargs=(self._settings, self._engine))
+
+    def submit(self, jobs: list[tuple[str, dict[str, Any]]]) -> Callable[[], list[Answered]]:
+        """Start evaluating ``jobs``; the returned call waits for their answers, in order."""
+        pool = self._pool
+        try:
+            results = pool.map(_worker_evaluate, jobs, chunksize=max(1, len(jobs) // 8))
+        except BrokenProcessPool:
+            self._replace(pool)
+            pool = self._pool
+            results = pool.map(_worker_evaluate, jobs, chunksize=max(1, len(jobs) // 8))
+
+        def wait() -> list[Answered]:
+            try:
+                return list(results)
+            except BrokenProcessPool as exc:  # a worker died: hold these orders
+                self._replace(pool)
+                why = f"engine worker failed: {exc}"
+                return [(False, why)] * len(jobs)
+        return wait
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        if self._pool is broken:
+            broken.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._start()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 # -- progress ----------------------------------------------------------------
@@ -241,7 +293,7 @@ class BatchRun:
         except EngineError as exc:
             return False, str(exc)
 
-    def _submit(self, chunk: list[_Item], pool: Any) -> Callable[[], None]:
+    def _submit(self, chunk: list[_Item], pool: "_Workers | None") -> Callable[[], None]:
         """Start evaluating a chunk; the returned call waits and fills in the answers."""
         todo: dict[str, list[_Item]] = {}
         for item in chunk:
@@ -254,17 +306,11 @@ class BatchRun:
                 todo.setdefault(key, []).append(item)
         keys = list(todo)
         jobs = [(todo[k][0].regime.id, todo[k][0].doc) for k in keys]
-        if pool is not None and jobs:
-            pending = pool.map_async(_worker_evaluate, jobs, chunksize=max(1, len(jobs) // 8))
-        else:
-            pending = None
+        pending = pool.submit(jobs) if pool is not None and jobs else None
 
         def wait() -> None:
             if pending is not None:
-                try:
-                    answers = pending.get()
-                except Exception as exc:  # a worker died: hold the chunk, never guess
-                    answers = [(False, f"engine worker failed: {exc}")] * len(jobs)
+                answers = pending()
             else:
                 answers = [self._evaluate_in_process(job, todo[k][0].regime)
                            for k, job in zip(keys, jobs, strict=True)]
@@ -286,15 +332,13 @@ class BatchRun:
         return Evaluated(item.order, item.regime, item.doc, None, str(answer), item.adapter,
                          seconds)
 
-    def _pool(self, counts: Counts) -> Any:
+    def _pool(self, counts: Counts) -> "_Workers | None":
         workers = self.workers
         if workers is None:
             workers = (os.cpu_count() or 1) if counts.orders >= PARALLEL_FROM else 0
         if workers <= 0 or self.gate.engine_given:
             return None
-        context = multiprocessing.get_context("spawn")
-        return context.Pool(workers, initializer=_worker_start,
-                            initargs=(self.gate.settings, self.gate.engine_name))
+        return _Workers(workers, self.gate.settings, self.gate.engine_name)
 
     def decide(self, records: Iterable[Record], counts: Counts) -> Iterator[Checked]:
         progress = Progress(counts.lines, self.progress_stream)
@@ -316,5 +360,4 @@ class BatchRun:
         finally:
             progress.close()
             if pool is not None:
-                pool.terminate()
-                pool.join()
+                pool.close()

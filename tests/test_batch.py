@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -177,3 +178,45 @@ def test_run_counts_the_work_before_deciding(make_gate: Any) -> None:
     run = BatchRun(make_gate())
     counts = run.validate(book(4))
     assert (counts.records, counts.orders, counts.lines) == (4, 4, 4)
+
+
+@pytest.mark.slow
+def test_a_worker_that_dies_holds_its_orders_and_the_batch_goes_on(make_gate: Any,
+                                                                  tmp_path: Path) -> None:
+    """A worker killed mid-batch (out of memory, a native crash) never hangs the batch: the
+    orders it was evaluating are held, reserving nothing, and the rest are decided."""
+    import multiprocessing
+    import os
+    import signal
+    import threading
+
+    records = book(600)
+    gate = make_gate()
+    killed: list[int] = []
+
+    def kill_a_worker() -> None:
+        for _ in range(600):  # up to a minute for the pool to start
+            children = multiprocessing.active_children()
+            if children:
+                os.kill(children[0].pid, signal.SIGKILL)
+                killed.append(children[0].pid)
+                return
+            threading.Event().wait(0.1)
+
+    killer = threading.Thread(target=kill_a_worker)
+    decided: list[Any] = []
+    run = threading.Thread(target=lambda: decided.extend(gate.batch(records, workers=2)))
+    killer.start()
+    run.start()
+    run.join(timeout=600)  # a guard against hanging, not a speed target
+    killer.join(timeout=5)
+    assert not run.is_alive(), "the batch waited on a dead worker"
+    assert killed
+    assert [c.decision.order for c in decided] == [f"B-{i:03d}" for i in range(600)]
+    held = [c.decision for c in decided if c.decision.error]
+    assert held and all("engine worker failed" in d.error for d in held)
+    assert all(d.outcome is Outcome.LICENSE for d in held)
+    with sqlite3.connect(tmp_path / "ledger.db") as conn:  # the gate's is the batch thread's
+        reserved = {row[0] for row in conn.execute("SELECT order_id FROM eg_reservations")}
+    assert reserved.isdisjoint({d.order for d in held})
+    assert any(not c.decision.error for c in decided)  # the next chunks got a fresh pool
