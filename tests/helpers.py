@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -35,3 +36,15 @@ def h100_order(order_id: str, dest: str, qty: int, date: str = "2025-06-02",
 def exportgate_cmd() -> list[str]:
     exe = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin" / "exportgate"
     return [str(exe)] if exe.exists() else ["exportgate"]
+
+
+def reserved(db: Path) -> list[Any]:
+    """(order_id, quota, tpp) of every reservation in a SQLite ledger file; none when the
+    file or its tables do not exist yet (nothing was ever reserved there)."""
+    if not db.exists():
+        return []
+    with sqlite3.connect(db) as conn:
+        try:
+            return conn.execute("SELECT order_id, quota, tpp FROM eg_reservations").fetchall()
+        except sqlite3.OperationalError:
+            return []

@@ -4,7 +4,6 @@ and nothing of the offending order is reserved.
 from __future__ import annotations
 
 import json
-import sqlite3
 import stat
 import tracemalloc
 from pathlib import Path
@@ -20,7 +19,7 @@ from exportgate._parties import PartyMaster
 from exportgate._settings import Settings
 from exportgate._validate import order_from_dict
 
-from tests.helpers import h100_order
+from tests.helpers import h100_order, reserved
 
 REGIME = "us-ai-diffusion-2025"
 
@@ -29,16 +28,6 @@ def _order(**changes: Any) -> dict[str, Any]:
     order = h100_order("SO-1", "IN", 10)
     order.update(changes)
     return order
-
-
-def _reservations(db: Path) -> list[Any]:
-    if not db.exists():
-        return []
-    with sqlite3.connect(db) as conn:
-        try:
-            return conn.execute("SELECT order_id, quota, tpp FROM eg_reservations").fetchall()
-        except sqlite3.OperationalError:
-            return []
 
 
 def _check_text(tmp_path: Path, text: str, capsys: pytest.CaptureFixture[str],
@@ -57,7 +46,7 @@ def _refused(tmp_path: Path, text: str, capsys: pytest.CaptureFixture[str],
     assert code == 2, (code, out, err)
     assert message in err and "Traceback" not in err
     assert out == ""
-    assert _reservations(tmp_path / "l.db") == []
+    assert reserved(tmp_path / "l.db") == []
 
 
 # -- the order itself ---------------------------------------------------------------
@@ -186,7 +175,7 @@ def test_without_keep_going_a_malformed_line_stops_before_anything_is_decided(
                  str(path)])
     out, err = capsys.readouterr()
     assert code == 2 and out == "" and f"{path}:2" in err
-    assert _reservations(tmp_path / "l.db") == []
+    assert reserved(tmp_path / "l.db") == []
 
 
 def _refused_big_batch(tmp_path: Path, lines: int,
@@ -207,7 +196,7 @@ def _refused_big_batch(tmp_path: Path, lines: int,
         tracemalloc.stop()
     out, err = capsys.readouterr()
     assert code == 2 and out == "" and f":{lines + 1}:" in err
-    assert _reservations(db) == []
+    assert reserved(db) == []
     return peak
 
 

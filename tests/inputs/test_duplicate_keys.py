@@ -8,9 +8,7 @@ table.
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
-from typing import Any
 
 import pytest
 from exportgate._cli import main
@@ -21,23 +19,13 @@ from exportgate._validate import load_yaml
 from exportgate.ledger import licenses as _licenses
 from exportgate.toolkit import Record
 
-from tests.helpers import h100_order
+from tests.helpers import h100_order, reserved
 
 REGIME = "us-ai-diffusion-2025"
 #: A canonical order whose second line says its quantity twice.
 DUPLICATE = ('{"id": "DUP-1", "date": "2025-06-02", "parties": {"ship_to": '
              '{"id": "in-1", "country": "IN"}}, "lines": [{"id": "10", "item": "H100", '
              '"quantity": 3}, {"id": "20", "item": "H100", "quantity": 3, "quantity": 5000}]}')
-
-
-def _reservations(db: Path) -> list[Any]:
-    if not db.exists():
-        return []
-    with sqlite3.connect(db) as conn:
-        try:
-            return conn.execute("SELECT order_id, quota, tpp FROM eg_reservations").fetchall()
-        except sqlite3.OperationalError:
-            return []
 
 
 def test_a_record_read_from_text_refuses_a_repeated_key() -> None:
@@ -59,7 +47,7 @@ def test_check_refuses_a_repeated_quantity_and_reserves_nothing(
     out, err = capsys.readouterr()
     assert (code, out) == (2, "")
     assert f"{path}:1: duplicate key \"quantity\" at lines[1].quantity" in err
-    assert _reservations(db) == []
+    assert reserved(db) == []
 
 
 def test_batch_refuses_a_repeated_key_on_any_line_before_deciding_anything(
@@ -73,7 +61,7 @@ def test_batch_refuses_a_repeated_key_on_any_line_before_deciding_anything(
     out, err = capsys.readouterr()
     assert (code, out) == (2, "")
     assert f"{path}:2: duplicate key \"quantity\" at lines[1].quantity" in err
-    assert _reservations(db) == []
+    assert reserved(db) == []
 
 
 def test_a_pretty_printed_order_names_the_repeated_field(
