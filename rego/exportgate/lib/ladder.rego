@@ -251,7 +251,7 @@ _scope(s, k) if {
 # with_standing: the ladders with the standing rules applied; each ladder is
 # raised by the strictest rule that reaches it (the first in data order on a
 # tie), which raises it at least as far as any other would.
-with_standing(ladders, _, ss) := ladders if {
+with_standing(ladders, ss) := ladders if {
 	count(ss) == 0
 } else := {k: v | some k, x in ladders; v := _raised_ladder(k, x, ss)}
 
@@ -280,7 +280,7 @@ _raise(e, row) := row if {
 document(regime, f, p, ladders, lines) := {
 	"contract": CONTRACT,
 	"regime": regime,
-	"ladders": with_standing(ladders, f, standing(f, p)),
+	"ladders": with_standing(ladders, standing(f, p)),
 	"facts": {
 		"dest": f.dest, "hq": f.hq, "parent_hq": f.parent_hq,
 		"consignee": f.consignee, "year": f.year, "lists": f.lists,
