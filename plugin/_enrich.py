@@ -40,7 +40,7 @@ def _fill_party(party: Party, attrs: dict[str, Any]) -> Party:
         changes["certifications"] = tuple(attrs["certifications"])
     if not party.restrictions and attrs.get("restrictions"):
         changes["restrictions"] = tuple(
-            r if isinstance(r, Restriction) else Restriction(r["list"], r["policy"])
+            r if isinstance(r, Restriction) else Restriction.from_dict(r)
             for r in attrs["restrictions"])
     if not party.owners and attrs.get("owners"):
         changes["owners"] = tuple(o if isinstance(o, Owner) else Owner.from_dict(o)

@@ -45,15 +45,42 @@ _RANK = {Outcome.ALLOW: 0, Outcome.NOTIFY: 1, Outcome.LICENSE: 2, Outcome.DENY: 
 _PARTY_OPTIONAL = ("name", "hq_country", "parent_hq_country", "verified")
 
 
+#: What a screening hit adds to a restriction in the policy input (docs/screening.md).
+HIT_FIELDS = ("status", "entry", "entry_name", "matched", "score", "license_requirement",
+              "license_policy", "start_date", "federal_register_notice", "version")
+
+
 @dataclass(frozen=True)
 class Restriction:
-    """A screening hit on a party: the list it is on and its review policy."""
+    """A party is on a restricted list: the host's flag, or a screening hit.
+
+    A host states the list and the review ``policy``. A hit found by
+    screening (`exportgate.screening`) names the list by its code (``EL``,
+    ``SDN``, ...) and carries the entry it matched in ``hit`` (the
+    `HIT_FIELDS`); its policy is left to the regimes' data, which read the
+    entry's own ``license_policy``.
+    """
 
     list: str
-    policy: str  # "denial" or "case-by-case"
+    policy: str | None = None  # "denial" or "case-by-case"; None for a screening hit
+    hit: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Restriction":
+        return cls(list=d["list"], policy=d.get("policy"),
+                   hit=tuple((k, d[k]) for k in HIT_FIELDS if d.get(k) is not None))
+
+    @property
+    def screened(self) -> bool:
+        """A hit that screening found (not the host's own flag)."""
+        return bool(self.hit)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"list": self.list, "policy": self.policy}
+        out: dict[str, Any] = {"list": self.list}
+        if self.policy is not None:
+            out["policy"] = self.policy
+        out.update(self.hit)
+        return out
 
 
 @dataclass(frozen=True)
@@ -68,7 +95,7 @@ class Owner:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Owner":
         return cls(id=str(d["id"]), share=d["share"], name=d.get("name"),
-                   restrictions=tuple(Restriction(r["list"], r["policy"])
+                   restrictions=tuple(Restriction.from_dict(r)
                                       for r in d.get("restrictions") or ()))
 
     def to_dict(self) -> dict[str, Any]:
@@ -100,7 +127,7 @@ class Party:
             hq_country=d.get("hq_country"), parent_hq_country=d.get("parent_hq_country"),
             verified=d.get("verified"),
             certifications=tuple(d.get("certifications") or ()),
-            restrictions=tuple(Restriction(r["list"], r["policy"])
+            restrictions=tuple(Restriction.from_dict(r)
                                for r in d.get("restrictions") or ()),
             owners=tuple(Owner.from_dict(o) for o in d.get("owners") or ()),
         )
