@@ -19,7 +19,7 @@ from ._model import Classification, Order, Owner, Party, Restriction
 class Enrichment:
     """Per line id a classification; per party role (``ship_to``, ``end_user``, ...) attributes.
 
-    Party attributes use the canonical names (``country``, ``hq_country``,
+    Party attributes use the canonical names (``country``, ``address``, ``hq_country``,
     ``parent_hq_country``, ``verified``, ``certifications``, ``restrictions``,
     ``owners``, ``name``).
     """
@@ -33,7 +33,7 @@ class Enrichment:
 
 def _fill_party(party: Party, attrs: dict[str, Any]) -> Party:
     changes: dict[str, Any] = {}
-    for key in ("name", "hq_country", "parent_hq_country", "verified"):
+    for key in ("name", "address", "hq_country", "parent_hq_country", "verified"):
         if getattr(party, key) is None and attrs.get(key) is not None:
             changes[key] = attrs[key]
     if not party.certifications and attrs.get("certifications"):

@@ -42,7 +42,7 @@ class Outcome(enum.Enum):
 
 _RANK = {Outcome.ALLOW: 0, Outcome.NOTIFY: 1, Outcome.LICENSE: 2, Outcome.DENY: 3}
 
-_PARTY_OPTIONAL = ("name", "hq_country", "parent_hq_country", "verified")
+_PARTY_OPTIONAL = ("name", "address", "hq_country", "parent_hq_country", "verified")
 
 
 #: What a screening hit adds to a restriction in the policy input (docs/screening.md).
@@ -113,6 +113,9 @@ class Party:
     id: str
     country: str
     name: str | None = None
+    #: The party's address as the record or the party master gives it, one
+    #: line ("street, city, postal code"): screening's supporting evidence.
+    address: str | None = None
     hq_country: str | None = None
     parent_hq_country: str | None = None
     verified: str | None = None
@@ -124,7 +127,7 @@ class Party:
     def from_dict(cls, d: Mapping[str, Any]) -> "Party":
         return cls(
             id=str(d["id"]), country=d["country"], name=d.get("name"),
-            hq_country=d.get("hq_country"), parent_hq_country=d.get("parent_hq_country"),
+            address=d.get("address"), hq_country=d.get("hq_country"), parent_hq_country=d.get("parent_hq_country"),
             verified=d.get("verified"),
             certifications=tuple(d.get("certifications") or ()),
             restrictions=tuple(Restriction.from_dict(r)

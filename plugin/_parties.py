@@ -31,7 +31,7 @@ from ._validate import load_yaml, validate_data
 from .hookspecs import hookimpl
 
 #: CSV columns besides ``id``; lists are ``;``-separated, a restriction is ``list:policy``.
-CSV_COLUMNS = ("country", "name", "hq_country", "parent_hq_country", "verified",
+CSV_COLUMNS = ("country", "name", "address", "hq_country", "parent_hq_country", "verified",
                "certifications", "restrictions", "end_user")
 
 

@@ -39,7 +39,8 @@ OWNER: dict[str, Any] = {
 PARTY: dict[str, Any] = {
     "id": ID,
     "country": {**COUNTRY, "required": True},
-    "name": {"type": "string", "nullable": True},
+    "name": {"type": "string", "nullable": True, "maxlength": 500},
+    "address": {"type": "string", "nullable": True, "maxlength": 1000},
     "hq_country": {**COUNTRY, "nullable": True},
     "parent_hq_country": {**COUNTRY, "nullable": True},
     "verified": {"type": "string", "nullable": True, "allowed": ["uveu", "nveu", "dc-veu"]},
