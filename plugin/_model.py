@@ -263,12 +263,34 @@ class NotAssessed:
 
 
 @dataclass(frozen=True)
+class Screened:
+    """Which screening list version an order's parties were screened against.
+
+    Set by the screening step (`exportgate.screening`), carried into the
+    decision. ``error`` says why the parties could not be screened (the list
+    could not be read, none is loaded and screening is required): the order
+    is then held, never decided as if clean.
+    """
+
+    version: str | None
+    published: str | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"version": self.version, "published": self.published}
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+
+@dataclass(frozen=True)
 class Order:
     """The canonical order, version 1 (docs/contract.md).
 
     ``not_assessed`` lists the document's lines that are not goods to assess;
     ``notes`` say where the record left something to master data (e.g. the
-    ship-to country). Both travel into the decision (`Decision.annotate`).
+    ship-to country). Both travel into the decision (`Decision.annotate`), as
+    does ``screening``, the list version its parties were screened against.
     """
 
     id: str
@@ -281,6 +303,7 @@ class Order:
     end_user: Party | None = None
     not_assessed: tuple[NotAssessed, ...] = ()
     notes: tuple[str, ...] = ()
+    screening: Screened | None = None
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Order":
@@ -412,10 +435,13 @@ class Decision:
     notes: tuple[str, ...] = ()
     #: The engine's own id of the evaluation (an OPA sidecar's ``decision_id``).
     engine_decision_id: str | None = None
+    #: The screening list version the order's parties were screened against.
+    screening: Screened | None = None
 
     def annotate(self, order: Order) -> "Decision":
-        """The decision with the order's not-assessed lines and notes (for the host to see)."""
-        return replace(self, not_assessed=order.not_assessed, notes=order.notes)
+        """The decision with the order's not-assessed lines, notes and screening (for the host)."""
+        return replace(self, not_assessed=order.not_assessed, notes=order.notes,
+                       screening=order.screening)
 
     @property
     def outcome(self) -> Outcome:
@@ -441,6 +467,8 @@ class Decision:
             out["not_assessed"] = [x.to_dict() for x in self.not_assessed]
         if self.notes:
             out["notes"] = list(self.notes)
+        if self.screening is not None:
+            out["screening"] = self.screening.to_dict()
         return out
 
     @classmethod
@@ -452,4 +480,4 @@ class Decision:
         lines = tuple(LineDecision(line.id, Outcome.LICENSE, (reason,)) for line in order.lines)
         return cls(order=order.id, regime=regime, lines=lines, error=error,
                    parameters=dict(parameters or {}), not_assessed=order.not_assessed,
-                   notes=order.notes)
+                   notes=order.notes, screening=order.screening)

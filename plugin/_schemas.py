@@ -295,8 +295,22 @@ SERVICE: dict[str, Any] = {
 #: the one default of the configuration, the ledgers and `open_ledger`.
 LEDGER_TIMEOUT = 5.0
 
+#: ``screening:`` in the configuration (docs/screening.md). The thresholds
+#: default to the index's measured ones (`exportgate.screening.index`).
+SCREENING: dict[str, Any] = {
+    # screen every party when a list version is loaded in the ledger
+    "enabled": {"type": "boolean", "default": True},
+    # hold every order while no list version is loaded
+    "required": {"type": "boolean", "default": False},
+    "hit": {"type": "number", "nullable": True, "min": 0, "max": 100,
+            "check_with": "not_bool"},
+    "review": {"type": "number", "nullable": True, "min": 0, "max": 100,
+               "check_with": "not_bool"},
+}
+
 SETTINGS: dict[str, Any] = {
     "engine": {"type": "dict", "schema": ENGINE, "default": {}},
+    "screening": {"type": "dict", "schema": SCREENING, "default": {}},
     "service": {"type": "dict", "schema": SERVICE, "default": {}},
     "ledger": {"type": "string", "nullable": True},
     "ledger_timeout": {"type": "number", "min": 0.001, "default": LEDGER_TIMEOUT,

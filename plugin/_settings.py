@@ -114,6 +114,9 @@ class Settings:
     plugins: dict[str, Any] = field(default_factory=lambda: {"load": None, "block": []})
     #: ``exportgate serve``: tokens (hashes and scopes), body limit, deadline.
     service: dict[str, Any] = field(default_factory=lambda: dict(SERVICE_DEFAULTS))
+    #: Restricted-party screening (docs/screening.md): enabled, required, thresholds.
+    screening: dict[str, Any] = field(
+        default_factory=lambda: {"enabled": True, "required": False})
     source: Path | None = None
 
     @property
@@ -193,5 +196,6 @@ class Settings:
             adapters=doc.get("adapters", {}),
             plugins={"load": None, "block": [], **doc.get("plugins", {})},
             service={**SERVICE_DEFAULTS, **doc.get("service", {})},
+            screening={"enabled": True, "required": False, **doc.get("screening", {})},
             source=source,
         )
