@@ -38,6 +38,10 @@ class Address:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
+#: The list-valued details of an entry beyond names, addresses and programmes.
+_DETAIL_LISTS = ("nationalities", "citizenships", "dates_of_birth", "places_of_birth", "ids")
+
+
 @dataclass(frozen=True)
 class Entry:
     """One entry of a screening list (a row of the Consolidated Screening List).
@@ -64,6 +68,16 @@ class Entry:
     license_policy: str | None = None
     remarks: str | None = None
     source_list_url: str | None = None
+    # What the list says of the entry besides names and addresses (CSV columns of
+    # the same names; empty when the list gives none): evidence for a person who
+    # clears a hit, and part of the fingerprint (a changed passport re-shows it).
+    entity_number: str | None = None
+    title: str | None = None
+    nationalities: tuple[str, ...] = ()
+    citizenships: tuple[str, ...] = ()
+    dates_of_birth: tuple[str, ...] = ()
+    places_of_birth: tuple[str, ...] = ()
+    ids: tuple[str, ...] = ()
 
     @property
     def fingerprint(self) -> str:
@@ -83,9 +97,13 @@ class Entry:
             "programs": list(self.programs),
         }
         for key in ("type", "federal_register_notice", "start_date", "end_date",
-                    "license_requirement", "license_policy", "remarks", "source_list_url"):
+                    "license_requirement", "license_policy", "remarks", "source_list_url",
+                    "entity_number", "title"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
+        for key in _DETAIL_LISTS:  # only when given: older fingerprints stay as they were
+            if getattr(self, key):
+                out[key] = list(getattr(self, key))
         return out
 
     @classmethod
@@ -99,7 +117,12 @@ class Entry:
             start_date=d.get("start_date"), end_date=d.get("end_date"),
             license_requirement=d.get("license_requirement"),
             license_policy=d.get("license_policy"), remarks=d.get("remarks"),
-            source_list_url=d.get("source_list_url"))
+            source_list_url=d.get("source_list_url"), entity_number=d.get("entity_number"),
+            title=d.get("title"), nationalities=tuple(d.get("nationalities") or ()),
+            citizenships=tuple(d.get("citizenships") or ()),
+            dates_of_birth=tuple(d.get("dates_of_birth") or ()),
+            places_of_birth=tuple(d.get("places_of_birth") or ()),
+            ids=tuple(d.get("ids") or ()))
 
 
 @dataclass(frozen=True)
