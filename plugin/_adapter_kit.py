@@ -52,12 +52,17 @@ def options(settings: Settings, name: str, schema: dict[str, Any]) -> dict[str, 
 
 @dataclass(frozen=True)
 class PartyRef:
-    """A party as the record names it: its id, where it was read, and what the record says."""
+    """A party as the record names it: its id, where it was read, and what the record says.
+
+    ``address`` is one line ("street, city, postal code, region"), the
+    country apart: what screening compares besides the name.
+    """
 
     id: str
     field: str
     country: str | None = None
     name: str | None = None
+    address: str | None = None
 
 
 @dataclass(frozen=True)
@@ -357,6 +362,8 @@ def _resolve_parties(f: Fields, master: PartyMaster, refs: Mapping[str, PartyRef
         party = {"id": ref.id, "country": country}
         if ref.name:
             party["name"] = ref.name
+        if ref.address:
+            party["address"] = ref.address
         out[role] = party
     return out
 
