@@ -1,6 +1,7 @@
 """The ``exportgate`` command line.
 
-Every command lives here (``diff`` in `_cli_diff`). Exit codes (README, "Exit codes"):
+Every command lives here (``diff`` in `_cli_diff`, ``screening`` and ``screen``
+in `_cli_screening`). Exit codes (README, "Exit codes"):
 
 - 0: every order was decided (whatever the outcomes);
 - 1: ``--fail-on`` was given and an order's outcome reached it, or a Rego test failed;
@@ -25,16 +26,14 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from . import __version__, _cli_diff
-from .audit.log import Report, read_key, verify
-from .engines.bundle import write_bundle
+# What a check does not use (the audit log's verifier, the bundle writer, the
+# ledger commands) is imported by the command that uses it: a cold check pays
+# only for its own path (docs/performance.md, "Start-up").
+from . import __version__, _cli_diff, _cli_screening
 from ._exceptions import AuditError, ConfigError, ExportgateError, InputError, PluginError
 from ._gate import Checked, Gate
-from .ledger.base import parse_duration
-from .ledger.base import SqlLedger
-from .ledger.urls import open_ledger
 from ._model import Outcome
 from ._plugins import Plugins
 from ._render import decision_table, ledger_table, regimes_table
@@ -42,6 +41,10 @@ from ._input import open_records
 from ._json import loads
 from ._redact import redact_url
 from ._settings import Settings, check_ledger_url
+
+if TYPE_CHECKING:
+    from .audit.log import Report
+    from .ledger.base import SqlLedger
 
 EXIT_OK, EXIT_FAIL_ON, EXIT_INPUT, EXIT_HELD, EXIT_PLUGIN, EXIT_AUDIT = 0, 1, 2, 3, 4, 5
 
@@ -254,6 +257,7 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 def _open_ledger(args: argparse.Namespace) -> SqlLedger:
     """The ledger ``--ledger`` names, else the configuration's."""
+    from .ledger.urls import open_ledger
     settings = _settings(args)
     if args.ledger is not None:
         check_ledger_url(args.ledger, "--ledger")
@@ -277,6 +281,7 @@ def cmd_ledger(args: argparse.Namespace) -> int:
         elif args.action == "release":
             print(f"order {args.order}: {ledger.release(args.order)} reservations released")
         elif args.action == "expire":
+            from .ledger.base import parse_duration
             ids = ledger.expire(parse_duration(args.older_than))
             print(f"released {len(ids)} orders: {', '.join(ids) if ids else '-'}")
     finally:
@@ -333,6 +338,7 @@ def _add_bundle(sub: Any) -> None:
 
 
 def cmd_bundle(args: Any) -> int:
+    from .engines.bundle import write_bundle
     plugins = Plugins(Settings.load(args.config))
     ids = args.regime or sorted(plugins.regimes)
     regimes = [plugins.regime(regime_id) for regime_id in ids]
@@ -363,6 +369,7 @@ def _add_audit(sub: Any) -> None:
 
 
 def cmd_audit_verify(args: Any) -> int:
+    from .audit.log import read_key, verify
     anchor = None
     if args.anchor:
         try:
@@ -514,7 +521,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ssl-keyfile", help="the certificate's private key (PEM)")
     p.set_defaults(func=cmd_serve)
 
-    for add in (_add_bundle, _add_audit, _cli_diff.add_command):
+    for add in (_add_bundle, _add_audit, _cli_diff.add_command, _cli_screening.add_command):
         add(sub)
     return parser
 

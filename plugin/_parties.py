@@ -89,6 +89,10 @@ class PartyMaster:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def entries(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every customer (its matching key) and its attributes, in the files' order."""
+        return [(key, dict(entry)) for key, entry in self._entries.items()]
+
     @hookimpl(trylast=True)
     def exportgate_enrich_order(self, order: Order) -> Enrichment | None:
         parties = {}
