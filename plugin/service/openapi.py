@@ -36,6 +36,13 @@ _DECISION: dict[str, Any] = {
         "writeback": {"type": ["object", "null"],
                       "description": "What the ERP should write back (with writeback=true)."},
         "plugin_errors": {"type": "array", "items": {"type": "string"}},
+        "screening": {
+            "description": "The screening list version the parties were screened against "
+                           "(docs/screening.md); absent when no list is loaded.",
+            "type": "object", "properties": {
+                "version": {"type": ["string", "null"]},
+                "published": {"type": ["string", "null"]},
+                "error": {"type": "string"}}},
     },
 }
 
