@@ -53,6 +53,10 @@ def decision_table(order: Order, decision: Decision, out: TextIO) -> None:
                   + f": {x.reason}\n")
     for note in decision.notes:
         out.write(f"  note: {note}\n")
+    if decision.screening is not None and decision.screening.version is not None:
+        published = decision.screening.published or "publication date not stated"
+        out.write(f"  screened against list {decision.screening.version[:12]} "
+                  f"({published})\n")
     out.write("\n")
 
 
