@@ -5,9 +5,13 @@ with its lines expanded (or read alongside into ``SalesOrderLines``); a
 collection ``{"value": [...]}`` is read as several orders. A sales order is
 identified by its legal entity and number, so the canonical id is
 ``<dataAreaId>:<SalesOrderNumber>``. The ordering customer is the sold-to
-party and, with the delivery address, the ship-to party; the delivery
-country is already an ISO code on the header and on each line
-(``DeliveryAddressCountryRegionISOCode``), and a line's own country wins.
+party (named ``SalesOrderName``) and, with the delivery address, the ship-to
+party; the delivery country is already an ISO code on the header and on each
+line (``DeliveryAddressCountryRegionISOCode``), and a line's own country wins.
+The ship-to's name is ``DeliveryAddressName``, its address
+``DeliveryAddressStreet`` (and ``DeliveryAddressStreetNumber``),
+``DeliveryAddressCity``, ``DeliveryAddressZipCode`` and
+``DeliveryAddressStateId``, a line's own over the header's.
 F&O has no end-user field: a custom one (``EndUserAccountNumber`` by
 default, ``adapters.d365-fo.end_user_field``) or the party master's
 ``end_user`` mapping supplies it. A delivery address given only by its
@@ -35,6 +39,8 @@ from exportgate.toolkit import (ERP_OPTIONS, Adapter, Decision, Fields, LineIn, 
                                Order, PartyRef, Record, Settings, build_orders, document_id, held,
                                hookimpl, is_part, item_catalog, options, party_master, ship_from,
                                summary)
+
+from ._address import address_line, words
 
 
 
@@ -103,10 +109,11 @@ class Dynamics365Adapter:
             raise f.error(f"the delivery address has only {COUNTRY_ID} "
                           f"({so[COUNTRY_ID]!r}); add {COUNTRY} to $select", COUNTRY)
         parties = {
-            "sold_to": PartyRef(customer, "OrderingCustomerAccountNumber"),
+            "sold_to": PartyRef(customer, "OrderingCustomerAccountNumber", None,
+                                f.text(so, "SalesOrderName", "SalesOrderName")),
             "ship_to": PartyRef(customer, COUNTRY,
                                 f.country(header_country, COUNTRY) if header_country else None,
-                                name)}
+                                name, _delivery_address(f, so))}
         end_user_field = self.options.get("end_user_field")
         if end_user_field:
             end_user = f.text(so, end_user_field, end_user_field)
@@ -151,9 +158,12 @@ class Dynamics365Adapter:
         overrides = {}
         if country is not None:
             name = f.text(row, "DeliveryAddressName", f"{at}.DeliveryAddressName", line)
-            overrides["ship_to"] = PartyRef(ship_to.id, f"{at}.{COUNTRY}",
-                                            f.country(country, f"{at}.{COUNTRY}", line),
-                                            name or ship_to.name)
+            country = f.country(country, f"{at}.{COUNTRY}", line)
+            # The header's address is the line's only where both deliver to one country.
+            address = _delivery_address(f, row, at, line) or (
+                ship_to.address if country == ship_to.country else None)
+            overrides["ship_to"] = PartyRef(ship_to.id, f"{at}.{COUNTRY}", country,
+                                            name or ship_to.name, address)
         line_site = f.text(row, "ShippingSiteId", f"{at}.ShippingSiteId", line)
         if item is None:
             raise f.error("is missing or empty", f"{at}.ItemNumber", line)
@@ -185,6 +195,18 @@ class Dynamics365Adapter:
         """How the line is addressed: the key fields the record gave (``LineNumber`` if none)."""
         key = self._keys.get(order.id, {}).get(line_id)
         return dict(key) if key else {"LineNumber": _number(line_id)}
+
+
+def _delivery_address(f: Fields, m: Mapping[str, Any], at: str | None = None,
+                      line: str | None = None) -> str | None:
+    """The delivery address of a header or a line, one line: street, city, ZIP code, state."""
+    def read(name: str) -> str | None:
+        return f.text(m, name, f"{at}.{name}" if at else name, line)
+
+    return address_line((words((read("DeliveryAddressStreet"),
+                                read("DeliveryAddressStreetNumber"))),
+                         read("DeliveryAddressCity"), read("DeliveryAddressZipCode"),
+                         read("DeliveryAddressStateId")))
 
 
 def _line_key(f: Fields, row: Mapping[str, Any], at: str, line: str) -> dict[str, Any]:

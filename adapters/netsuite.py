@@ -12,10 +12,11 @@ case: NetSuite writes ``salesorder`` as often as ``salesOrder``); a cancelled
 one (``orderStatus`` ``C``) is an input error.
 
 The order id is ``tranId``; the customer (``entity``) is the sold-to party
-and, at the shipping address, the ship-to party, whose country is
-``shippingAddress.country``; only an order with no shipping address at all
-falls back to the party master (by the customer's internal id), and the
-decision notes it. The end user is a custom body field
+(named by its ``refName``) and, at the shipping address, the ship-to party,
+whose country is ``shippingAddress.country``, name ``addressee`` (else the
+customer's) and address ``addr1`` .. ``addr3``, ``city``, ``zip``, ``state``;
+only an order with no shipping address at all falls back to the party master
+(by the customer's internal id), and the decision notes it. The end user is a custom body field
 (``custbody_end_user`` by default). The item is the item reference's
 ``refName`` (its item name; of a hierarchical name ``Parent : Child`` the
 child). The quantity is ``quantity`` in ``units`` (``Each``, a pack the item
@@ -41,8 +42,7 @@ from exportgate.toolkit import (ERP_OPTIONS, Adapter, Decision, Fields, LineIn, 
                                hookimpl, item_catalog, lacks, options, party_master, ship_from,
                                summary)
 
-
-
+from ._address import address_line
 
 #: The NetSuite adapter's options.
 NETSUITE_OPTIONS: dict[str, Any] = {
@@ -128,7 +128,7 @@ class NetSuiteAdapter:
                    "ship_to": PartyRef(customer, "shippingAddress.country",
                                        _country(f, address.get("country"),
                                                 "shippingAddress.country"),
-                                       addressee or name)}
+                                       addressee or name, _address(f, address))}
         end_user_field = self.options.get("end_user_field")
         if end_user_field and so.get(end_user_field) is not None:
             end_user, end_user_name = _ref(f, so, end_user_field, end_user_field)
@@ -210,6 +210,25 @@ def _ref(f: Fields, m: Mapping[str, Any], key: str, field: str,
     ref = f.obj(m.get(key), field, line)
     return (f.need(ref, "id", f"{field}.id", line),
             f.text(ref, "refName", f"{field}.refName", line))
+
+
+def _address(f: Fields, address: Mapping[str, Any]) -> str | None:
+    """The shipping address subrecord as one line: ``addr1`` .. ``addr3``, city, zip, state.
+
+    ``state`` is the text NetSuite writes (``CA``, ``Dubai``), or a reference
+    whose ``refName`` (else ``id``) is read.
+    """
+    def read(name: str) -> str | None:
+        return f.text(address, name, f"shippingAddress.{name}")
+
+    state = address.get("state")
+    if isinstance(state, Mapping):
+        state_text = (f.text(state, "refName", "shippingAddress.state.refName")
+                      or f.text(state, "id", "shippingAddress.state.id"))
+    else:
+        state_text = read("state")
+    return address_line((read("addr1"), read("addr2"), read("addr3"), read("city"),
+                         read("zip"), state_text))
 
 
 def _country(f: Fields, value: Any, field: str) -> str | None:

@@ -7,11 +7,13 @@ any root element, message types ORDERS and ORDCHG, in any encoding its XML
 declaration names (the command line decodes it; ISO-8859-1 IDocs exist).
 Read: ``E1EDK01`` (``BELNR``, the order id), ``E1EDK03`` dates (``IDDAT``
 012 document date, else the control record's ``CREDAT``), ``E1EDKA1``
-partners (``PARVW``, ``PARTN`` or, for a partner given by address, ``LIFNR``,
-``NAME1``, ``LAND1``), ``E1EDP01`` items (``POSEX``, ``MENGE``, ``MENEE``,
+partners (``PARVW``, ``PARTN`` or, for a partner given by address, ``LIFNR``;
+``NAME1`` .. ``NAME4``, the address ``STRAS``, ``STRS2``, ``ORT01``, ``PSTLZ``,
+``REGIO``, and ``LAND1``), ``E1EDP01`` items (``POSEX``, ``MENGE``, ``MENEE``,
 ``WERKS``, ``ACTION``) with ``E1EDP19`` ``QUALF`` 002 (the seller's material
 number) and ``E1EDPA1`` item partners, which override the header partners.
-``LAND1`` on a partner segment wins over the party master. ``MENGE`` is
+``LAND1``, the name and the address on a partner segment win over the party
+master. ``MENGE`` is
 counted in ``MENEE`` and converted to the item's base unit. Not assessed:
 items with ``ACTION`` 003 (deleted, in an ORDCHG) and zero quantities; an
 order deleted whole (``E1EDK01-ACTION`` 003) is an input error.
@@ -33,12 +35,17 @@ from exportgate.toolkit import (Adapter, Decision, Fields, LineIn, NotAssessed, 
                                PartyRef, Record, Settings, build_orders, document_id, held,
                                hookimpl, item_catalog, options, party_master, ship_from, summary)
 
+from ._address import address_line, words
 from ._sap import SAP_OPTIONS, BlockCodes, PartnerFunctions
 
 _ROOT = re.compile(r"<ORDERS05[\s>]|<IDOCTYP>\s*ORDERS05\s*</IDOCTYP>")
 _AN_IDOC = re.compile(r"<(?:IDOC|EDI_DC40)[\s>]")
 _BASIC_TYPE = re.compile(r"<IDOCTYP>\s*([^<\s]{1,30})\s*</IDOCTYP>")
 _IDOCTYP = "ORDERS05"
+#: A partner segment's name, written over up to four fields, and its address in
+#: the canonical order: street, second street line, city, postal code, region.
+_NAME = ("NAME1", "NAME2", "NAME3", "NAME4")
+_ADDRESS = ("STRAS", "STRS2", "ORT01", "PSTLZ", "REGIO")
 
 
 class IdocOrders05Adapter:
@@ -147,7 +154,8 @@ class IdocOrders05Adapter:
             key = "PARTN" if _text(seg, "PARTN") or not _text(seg, "LIFNR") else "LIFNR"
             found[role] = PartyRef(
                 _need(f, seg, key, field, line), f"{field}.{key}",
-                f.country(land, f"{field}.LAND1", line) if land else None, _text(seg, "NAME1"))
+                f.country(land, f"{field}.LAND1", line) if land else None,
+                words(_text(seg, n) for n in _NAME), address_line(_text(seg, n) for n in _ADDRESS))
         return found
 
     def writeback(self, order: Order, decision: Decision) -> dict[str, Any]:

@@ -15,9 +15,12 @@ input error naming the ``$expand`` to add, never a guess.
 
 Parties come from the header partners (``AG``, ``WE``, the configured
 end-user function; SAP's other standard functions are skipped, see `_sap`);
-a partner on an item overrides the header partner for that item. A country
-comes from the partner's expanded address (V2 ``to_Address``), else from
-the party master (and the decision notes it).
+a partner on an item overrides the header partner for that item. A country,
+the name and the address come from the partner's expanded address (V2
+``to_Address``: ``Country``, ``OrganizationName1`` .. ``4``, ``StreetName``,
+``HouseNumber``, ``CityName``, ``PostalCode``, ``Region``), else from the party
+master (and for the country the decision notes it); V4's partners carry no
+address, so there the master supplies all three.
 The quantity is ``RequestedQuantity`` in ``RequestedQuantityUnit`` (V2) or
 ``RequestedQuantityISOUnit`` (V4; ``RequestedQuantitySAPUnit`` for a unit
 without an ISO code), converted to the item's base unit by the item catalog.
@@ -37,7 +40,11 @@ from exportgate.toolkit import (Adapter, Decision, Fields, LineIn, NotAssessed, 
                                Record, Settings, build_orders, document_id, held, hookimpl,
                                item_catalog, options, party_master, ship_from, summary)
 
+from ._address import address_line, words
 from ._sap import SAP_OPTIONS, BlockCodes, PartnerFunctions
+
+#: The fields an organisation's name is written over in an SAP address.
+_ORGANIZATION_NAME = tuple(f"OrganizationName{n}" for n in range(1, 5))
 
 
 @dataclass(frozen=True)
@@ -206,24 +213,37 @@ class SapODataAdapter:
             if role is None:
                 continue
             customer = f.need(p, "Customer", f"{field}.Customer", line)
-            country, name = self._address(f, p, field, line)
-            found[role] = PartyRef(customer, f"{field}.Customer", country, name)
+            found[role] = self._address(f, p, PartyRef(customer, f"{field}.Customer"), field,
+                                        line)
         return found
 
-    def _address(self, f: Fields, partner: Mapping[str, Any], field: str,
-                 line: str | None) -> tuple[str | None, str | None]:
-        """Country and name from the partner's expanded address (V2 ``to_Address``), if any."""
+    def _address(self, f: Fields, partner: Mapping[str, Any], ref: PartyRef, field: str,
+                 line: str | None) -> PartyRef:
+        """The party with the country, name and address of its expanded address, if any.
+
+        V2's ``to_Address`` (``A_SalesOrderPartnerAddress``): ``Country``; the
+        name over ``OrganizationName1`` .. ``4`` (a person's:
+        ``AddresseeFullName``); the address ``StreetName`` ``HouseNumber``,
+        ``CityName``, ``PostalCode``, ``Region``.
+        """
         key = self.dialect.address
         if key is None or partner.get(key) is None:
-            return None, None
+            return ref
         f.deferred(partner[key], f"{field}.{key}", self.expand, line)
         rows = f.rows(partner[key], f"{field}.{key}", line)
         if not rows:
-            return None, None
+            return ref
         at, address = rows[0]
-        country = f.text(address, "Country", f"{at}.Country", line)
-        return (f.country(country, f"{at}.Country", line) if country else None,
-                f.text(address, "OrganizationName1", f"{at}.OrganizationName1", line))
+
+        def read(name: str) -> str | None:
+            return f.text(address, name, f"{at}.{name}", line)
+
+        country = read("Country")
+        return PartyRef(
+            ref.id, ref.field, f.country(country, f"{at}.Country", line) if country else None,
+            words(read(n) for n in _ORGANIZATION_NAME) or read("AddresseeFullName"),
+            address_line((words((read("StreetName"), read("HouseNumber"))), read("CityName"),
+                          read("PostalCode"), read("Region"))))
 
     def writeback(self, order: Order, decision: Decision) -> dict[str, Any]:
         """The delivery block on the header and on each item's schedule lines.

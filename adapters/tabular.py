@@ -4,7 +4,8 @@ For ERPs without an adapter, or reports exported from one: the mapping file
 (``adapters.tabular.mapping`` in the configuration, a path relative to it)
 names the column of each canonical field (``order_id``, ``date``,
 ``line_id``, ``item``, ``quantity``, ``ship_to`` and optionally ``unit``,
-the parties' ``*_country`` / ``*_name``, ``sold_to``, ``end_user`` and
+the parties' ``*_country`` / ``*_name`` / ``*_address`` (the address in one
+column, as the file writes it), ``sold_to``, ``end_user`` and
 ``ship_from``), the CSV ``delimiter`` and a ``date_format`` (``strptime``;
 ISO dates by default). Rows are grouped into orders by the order-id column,
 in file order; rows of one order that name different parties become
@@ -37,9 +38,10 @@ from exportgate.toolkit import (ERP_OPTIONS, Adapter, Decision, Fields, InputErr
 
 #: The tabular adapter's column mapping: canonical field -> column name.
 TABULAR_COLUMNS = ("order_id", "date", "line_id", "item", "quantity", "unit",
-                   "sold_to", "sold_to_country", "sold_to_name",
-                   "ship_to", "ship_to_country", "ship_to_name",
-                   "end_user", "end_user_country", "end_user_name", "ship_from")
+                   "sold_to", "sold_to_country", "sold_to_name", "sold_to_address",
+                   "ship_to", "ship_to_country", "ship_to_name", "ship_to_address",
+                   "end_user", "end_user_country", "end_user_name", "end_user_address",
+                   "ship_from")
 TABULAR_REQUIRED = ("order_id", "date", "line_id", "item", "quantity", "ship_to")
 
 TABULAR_MAPPING: dict[str, Any] = {
@@ -213,12 +215,14 @@ class TabularAdapter:
         if party_id is None:
             return None
         country_column, name_column = c.get(f"{role}_country"), c.get(f"{role}_name")
+        address_column = c.get(f"{role}_address")
         country = (f.text(row, country_column, country_column, line)
                    if country_column else None)
         return PartyRef(
             party_id, country_column or c[role],
             f.country(country, country_column or c[role], line) if country else None,
-            f.text(row, name_column, name_column, line) if name_column else None)
+            f.text(row, name_column, name_column, line) if name_column else None,
+            f.text(row, address_column, address_column, line) if address_column else None)
 
     def _date(self, f: Fields, value: Any, column: str) -> str:
         fmt = self.mapping.get("date_format") if self.mapping else None
