@@ -12,6 +12,8 @@ raises is handled the same way whatever the hook:
   ``exportgate_enrich_order`` that raises anything but an input error
   (`InputError`: the record is wrong, exit 2) raises `PluginError` naming
   the plugin and the hook; nothing of that record is decided (exit 4);
+- ``exportgate_screening_read`` likewise: a plugin's input error (a list file
+  it cannot read whole) refuses the file; anything else is a `PluginError`;
 - ``exportgate_decision`` failures are returned, never raised: the decision
   stands and was recorded (exit 4);
 - an engine factory a plugin registered that raises holds the order
@@ -35,7 +37,7 @@ import os
 import sys
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import pluggy
 
@@ -54,6 +56,9 @@ from ._exceptions import (ConfigError, EngineUnavailable, ExportgateError, Input
 from ._model import Decision, Order
 from ._regime import Regime
 from ._settings import Settings
+
+if TYPE_CHECKING:
+    from .screening.lists import LoadedList
 
 GROUP = "exportgate"
 
@@ -334,6 +339,17 @@ class Plugins:
                     f"exportgate_enrich_order returned a {type(result).__name__}, "
                     "not an Enrichment")
         return results
+
+    def screening_read(self, path: Path) -> "LoadedList | None":
+        """The entries of a screening list file a plugin reads, or None (input errors pass)."""
+        from .screening.lists import LoadedList
+        result = self._call("exportgate_screening_read", passthrough=(InputError,), path=path)
+        if result is not None and not isinstance(result, LoadedList):
+            raise PluginError(", ".join(sorted(set(self._impl_codes(
+                "exportgate_screening_read").values()))),
+                f"exportgate_screening_read returned a {type(result).__name__}, "
+                "not a LoadedList")
+        return result
 
     def decided(self, order: Order, decision: Decision,
                 writeback: dict[str, Any] | None) -> list[PluginError]:

@@ -19,9 +19,15 @@ Per order:
 5. :func:`exportgate_enrich_order` (classification, party attributes)
 6. the engine evaluates the regime; the ledger reserves quota
 7. :func:`exportgate_decision` (the host receives the decision)
+
+Screening lists (``exportgate screening load FILE``, before any order is
+screened against them):
+
+- :func:`exportgate_screening_read` (a list file -> its entries)
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 import pluggy
@@ -33,6 +39,7 @@ if TYPE_CHECKING:
     from ._model import Decision, Order
     from ._regime import Regime
     from ._settings import Settings
+    from .screening.lists import LoadedList
 
 hookspec = pluggy.HookspecMarker("exportgate")
 hookimpl = pluggy.HookimplMarker("exportgate")
@@ -148,4 +155,25 @@ def exportgate_decision(order: "Order", decision: "Decision",
     :returns: nothing. Every implementation is called; an exception is
         reported as a :class:`PluginError` naming the plugin, never undoes
         the recorded decision, and makes the command exit non-zero.
+    """
+
+
+@hookspec(firstresult=True)
+def exportgate_screening_read(path: "Path") -> "LoadedList | None":
+    """Read a screening list file that is not the Consolidated Screening List.
+
+    Fires once per ``exportgate screening load FILE``, before the built-in
+    readers of the CSL's CSV and JSON downloads, so a plugin can load an
+    OpenSanctions (FollowTheMoney) export or a company's own denied-party list.
+
+    :param path: the file to load.
+    :returns: a :class:`LoadedList` (``LoadedList.of(path, data, entries)``:
+        the entries, each an :class:`Entry` with a list code its regimes know,
+        and the version the file's bytes name), or ``None`` when the file is
+        not the plugin's. The first non-``None`` result wins (``firstresult``).
+        The entries are checked as the CSL's are (an id used once, a name, a
+        source and a list code each); a file the plugin cannot read whole is a
+        :class:`ScreeningListError` (an input error, exit 2, nothing loaded).
+        Any other exception is a :class:`PluginError` naming the plugin and the
+        hook, and nothing is loaded.
     """

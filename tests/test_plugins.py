@@ -348,7 +348,7 @@ def test_hooks_are_listed_in_firing_order() -> None:
     doc = hookspecs.__doc__ or ""
     order = ["exportgate_register_regimes", "exportgate_register_engines",
              "exportgate_register_adapters", "exportgate_adapt_order",
-             "exportgate_enrich_order", "exportgate_decision"]
+             "exportgate_enrich_order", "exportgate_decision", "exportgate_screening_read"]
     assert sorted(HOOKS) == sorted(order)
     positions = [doc.index(n) for n in order]
     assert positions == sorted(positions)

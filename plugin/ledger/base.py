@@ -85,6 +85,64 @@ MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
             revoked_at   TEXT,
             added_at     TEXT NOT NULL)""",
     )),
+    # v4: restricted-party screening (docs/screening.md; `screening.store` holds
+    # the logic). A loaded list is a version named by its file's sha256; its
+    # entries (one row each, the entry as JSON text) are written with it and
+    # never changed; the one row of eg_screening_current names the version in
+    # force. A clearance binds a party as screened to one entry as listed.
+    (4, (
+        """CREATE TABLE IF NOT EXISTS eg_screening_versions (
+            version_id TEXT PRIMARY KEY,
+            published  TEXT,
+            loaded_at  TEXT NOT NULL,
+            file       TEXT NOT NULL,
+            counts     TEXT NOT NULL,
+            entries    INTEGER NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS eg_screening_entries (
+            version_id  TEXT NOT NULL,
+            seq         INTEGER NOT NULL,
+            entry_id    TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            doc         TEXT NOT NULL,
+            PRIMARY KEY (version_id, seq))""",
+        "CREATE UNIQUE INDEX IF NOT EXISTS eg_screening_entries_id "
+        "ON eg_screening_entries (version_id, entry_id)",
+        """CREATE TABLE IF NOT EXISTS eg_screening_current (
+            slot       INTEGER PRIMARY KEY,
+            version_id TEXT NOT NULL,
+            changed_at TEXT NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS eg_screening_clearances (
+            clearance_id      BIGINT PRIMARY KEY,
+            party_id          TEXT NOT NULL,
+            party_fingerprint TEXT NOT NULL,
+            party_name        TEXT NOT NULL,
+            entry_id          TEXT NOT NULL,
+            entry_list        TEXT NOT NULL,
+            entry_name        TEXT NOT NULL,
+            entry_fingerprint TEXT NOT NULL,
+            version_id        TEXT,
+            cleared_by        TEXT NOT NULL,
+            cleared_at        TEXT NOT NULL,
+            why               TEXT NOT NULL,
+            revoked_at        TEXT,
+            revoked_by        TEXT,
+            revoked_why       TEXT)""",
+        "CREATE INDEX IF NOT EXISTS eg_screening_clearances_party "
+        "ON eg_screening_clearances (party_fingerprint, revoked_at)",
+    )),
+    # v5: the audit records committed with their decisions. A check's
+    # transaction inserts the hash of the decision's audit record, so the
+    # ledger's commit is the record's commit (plugin/audit/log.py); ``log_id``
+    # is the hash of the log's first record (several logs may share a ledger).
+    (5, (
+        """CREATE TABLE IF NOT EXISTS eg_audit (
+            hash        TEXT PRIMARY KEY,
+            log_id      TEXT NOT NULL,
+            seq         BIGINT NOT NULL,
+            order_id    TEXT NOT NULL,
+            recorded_at TEXT NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS eg_audit_log ON eg_audit (log_id, seq)",
+    )),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -481,6 +539,13 @@ class SqlLedger:
                     "check_seq")
             return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
+    def audit_records(self, log_id: str) -> dict[str, tuple[int, str]]:
+        """The audit records of one log committed here: hash -> (seq, order id)."""
+        with self._tx() as cur:
+            cur.execute(self._sql("SELECT hash, seq, order_id FROM eg_audit WHERE log_id = ?"),
+                        (log_id,))
+            return {h: (int(seq), order_id) for h, seq, order_id in cur.fetchall()}
+
 
     # -- licenses (docs/licenses.md; `ledger.licenses` holds the logic) ---------
 
@@ -594,6 +659,13 @@ class _SqlGroup:
 
     def hold(self, order_id: str, keys: Iterable[str]) -> "_SqlHold":
         return self._ledger._hold(self._cur, order_id, keys)
+
+    def audited(self, rows: Iterable[tuple[str, str, int, str]]) -> None:
+        """Commit audit records with this transaction: (hash, log id, seq, order id) each."""
+        stamp = now()
+        self._cur.executemany(self._ledger._sql(
+            "INSERT INTO eg_audit (hash, log_id, seq, order_id, recorded_at) "
+            "VALUES (?, ?, ?, ?, ?)"), [(*row, stamp) for row in rows])
 
 
 class _SqlHold:
