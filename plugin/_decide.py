@@ -10,12 +10,17 @@ evaluates them, then hands them here, in order. Per order:
 2. **fold** the lines (`_fold`): each takes the first candidate that fits; a
    license the ledger found revoked or out of its dates covers nothing;
 3. **reserve** what the lines take, replacing what the order held before;
-4. **audit**: append the decision's record, before the commit. If the log
-   cannot take it, the transaction rolls back and its orders are held with
-   the `AuditError` (nothing of them is reserved);
+4. **audit**: append the records of the transaction's decisions to the
+   audit log together (one write, one sync), before the commit, and write
+   their hashes into the transaction (``eg_audit``): the ledger's commit is
+   the records' commit, and a record whose transaction did not commit is
+   never taken as a decision (`audit verify --ledger`). If the log cannot
+   take them, the transaction rolls back and its orders are held with the
+   `AuditError` (nothing of them is reserved);
 5. **commit**. A ledger that cannot answer (cannot be opened, a lock
    timeout, a failed commit) rolls back and holds the transaction's orders,
-   each audited on its own;
+   audited together (records committed by the log's sync: they reserve
+   nothing);
 6. **tell the host**: the write-back, ``on_committed`` (a command line
    prints there), the ``exportgate_decision`` hook. Nothing is reported that
    is not both reserved and audited.
@@ -32,7 +37,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from ._adapter import Adapter
 from .engines.base import Answer
@@ -46,6 +51,26 @@ from .ledger.base import Hold, SqlLedger
 #: Called after each decision is recorded: (order, decision, policy input,
 #: seconds spent deciding it). The audit log is one such recorder.
 Recorder = Callable[[Order, Decision, dict[str, Any], float], None]
+
+
+
+@runtime_checkable
+class GroupRecorder(Protocol):
+    """A recorder that takes the records of a transaction's decisions at once (the
+    audit log): ``event`` builds one decision's record, ``append_many`` writes
+    them with one sync (``commit="ledger"``: each is a decision only if the
+    transaction that carries its hash commits) and returns them as written;
+    ``log_id`` names the log in the ledger (known after the first append)."""
+
+    def event(self, order: Order, decision: Decision, policy_input: dict[str, Any],
+              seconds: float) -> dict[str, Any]: ...
+
+    def append_many(self, events: list[dict[str, Any]], commit: str | None = None
+                    ) -> list[dict[str, Any]]: ...
+
+    @property
+    def log_id(self) -> str | None: ...
+
 
 #: The host's callbacks (``Plugins.decided``): the failures, never raised.
 Tell = Callable[[Order, Decision, dict[str, Any] | None], list[PluginError]]
@@ -123,6 +148,7 @@ class DecisionStep:
                      ) -> list[tuple[Evaluated, Decision, AuditError | None]]:
         """One transaction for ``answered``: every decision and its record, or none."""
         out: list[tuple[Evaluated, Decision, AuditError | None]] = []
+        records: list[tuple[Evaluated, Decision, float]] = []
         try:
             with ledger.group() as group:
                 for ev, ladders in answered:
@@ -136,10 +162,15 @@ class DecisionStep:
                             decision = _held(ev, exc)
                         else:
                             decision = self._settle(ev, ladders, hold)
-                    failed = self._record(ev, decision, time.perf_counter() - started)
+                    seconds = time.perf_counter() - started
+                    failed = self._record(ev, decision, seconds)
                     if failed is not None:
                         raise failed  # roll the transaction back
+                    records.append((ev, decision, seconds))
                     out.append((ev, decision, None))
+                rows = self._log(records, in_ledger=True)  # AuditError: roll back
+                if rows:
+                    group.audited(rows)
         except AuditError as exc:
             return [(ev, _held(ev, exc), exc) for ev, _ in answered]
         except LedgerError as exc:
@@ -150,10 +181,18 @@ class DecisionStep:
     def _held_alone(self, answered: list[tuple[Evaluated, Ladders | Decision]],
                     exc: LedgerError) -> Iterator[tuple[Evaluated, Decision, AuditError | None]]:
         """The ledger could not answer: each order held (an engine's reason kept), audited
-        on its own, nothing reserved."""
-        for ev, ladders in answered:
-            decision = ladders if isinstance(ladders, Decision) else _held(ev, exc)
-            yield ev, decision, self._record(ev, decision, 0.0)
+        together, nothing reserved."""
+        held = [(ev, ladders if isinstance(ladders, Decision) else _held(ev, exc))
+                for ev, ladders in answered]
+        failed: AuditError | None = None
+        for ev, decision in held:
+            failed = failed or self._record(ev, decision, 0.0)
+        try:
+            self._log([(ev, decision, 0.0) for ev, decision in held], in_ledger=False)
+        except AuditError as error:
+            failed = failed or error
+        for ev, decision in held:
+            yield ev, decision, failed
 
     # -- deciding one order --------------------------------------------------
 
@@ -195,13 +234,36 @@ class DecisionStep:
         return renderer
 
     def _record(self, ev: Evaluated, decision: Decision, seconds: float) -> AuditError | None:
-        """Append the decision to the audit log(s); the error instead of raising it."""
+        """Hand the decision to the recorders that take one at a time; the error instead
+        of raising it."""
         try:
             for recorder in self.recorders:
-                recorder(ev.order, decision.annotate(ev.order), ev.doc, ev.seconds + seconds)
+                if not isinstance(recorder, GroupRecorder):
+                    recorder(ev.order, decision.annotate(ev.order), ev.doc,
+                             ev.seconds + seconds)
         except AuditError as exc:
             return exc
         return None
+
+    def _log(self, decided: list[tuple[Evaluated, Decision, float]], in_ledger: bool
+             ) -> list[tuple[str, str, int, str]]:
+        """Append the decisions' records to each audit log, one sync per log.
+
+        ``in_ledger``: the records commit with the open ledger transaction;
+        returns the rows it must carry (hash, log id, seq, order id).
+        Raises `AuditError`.
+        """
+        rows: list[tuple[str, str, int, str]] = []
+        for recorder in self.recorders:
+            if not isinstance(recorder, GroupRecorder) or not decided:
+                continue
+            events = [recorder.event(ev.order, decision.annotate(ev.order), ev.doc,
+                                     ev.seconds + seconds) for ev, decision, seconds in decided]
+            written = recorder.append_many(events, "ledger" if in_ledger else None)
+            log_id = recorder.log_id or ""
+            rows.extend((r["hash"], log_id, r["seq"], str(r.get("order_id")))
+                        for r in written)
+        return rows
 
     # -- after the commit ----------------------------------------------------
 

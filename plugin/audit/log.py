@@ -41,12 +41,30 @@ record covers them through its ``prev_hash``.
 
 Appends are safe across processes: the log is opened with ``O_APPEND`` and
 held under an exclusive ``fcntl`` lock while the last record is read, the
-head's successor written to ``FILE.head.pending`` (and synced), the new
-record written and synced, and the pending head renamed over the head. A
-process killed between the log's sync and the rename leaves a pending head
-naming the last record: the next append, and ``audit verify``, finish that
-rename instead of reporting tampering. A pending head whose record never
-reached the log is dropped.
+head's intent written (``"next"``: the count and hash the head will name),
+the new records written in one write and synced (one ``fsync`` for all the
+records of one call: a check's, a batch chunk's, a service group's), and the
+head written to name the last of them. The head is rewritten in place (one
+fixed-size write, no rename, not synced): a process killed after the log's
+sync leaves a head whose intent names the records it synced, which the next
+append and ``audit verify`` accept instead of reporting tampering. A head
+whose intent names no record that follows it is an append stopped before
+its records (nothing lost). A power loss may lose the head's last write
+(the log and the ledger are synced, the head is not): the records after the
+head are then committed decisions that ``audit verify --ledger`` finds in
+the ledger, and that a verify without the ledger reports as inserted after
+the head.
+
+The commit point. A record that says ``"commit": "ledger"`` was written
+before the ledger transaction of its decision committed, and that
+transaction carries the record's hash (``eg_audit``): it is a decision only
+if the ledger holds its hash. A kill, or a failed commit, after the log's
+sync leaves such records in the log (a whole batch chunk on SQLite); the
+chain stays intact, and ``audit verify --ledger URL`` reports each as not
+committed (rolled back), never as a decision, and reports a committed
+record missing from the log as removed. A record without ``commit`` (a
+decision held because the ledger could not answer, which reserves nothing;
+other events) is committed when the log's sync returns.
 
 The log holds the full policy input (party names, restrictions): the log and
 its head files are created owner-only (0600). A log that cannot be written
@@ -64,12 +82,15 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._exceptions import AuditError, ConfigError
 from .._json import DuplicateKeyError, loads
 from .._model import Decision, Order
 from .._regime import Regime
+
+if TYPE_CHECKING:
+    from ..ledger.base import SqlLedger
 
 GENESIS = "0" * 64
 #: The ``chain`` of a plain record (SHA-256), and of a keyed one (HMAC-SHA256).
@@ -79,6 +100,10 @@ CHAINS = (PLAIN, KEYED)
 #: The mode of the files this module creates.
 FILE_MODE = 0o600
 MIN_KEY_BYTES = 16
+#: The size of the head file: written in place, whole, padded with spaces.
+HEAD_SIZE = 512
+#: The ``commit`` of a record whose decision commits with the ledger transaction.
+LEDGER = "ledger"
 
 
 def canonical(record: Mapping[str, Any]) -> str:
@@ -168,6 +193,8 @@ class AuditLog:
         self.regimes = regimes if regimes is not None else {}
         self.engine_name = engine_name
         self.key = key
+        self._log_id: str | None = None
+        self._cleaned = False
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -216,8 +243,22 @@ class AuditLog:
         A log that cannot be written raises `AuditError`: the decision is
         not handed on unrecorded.
         """
+        return self.append_many([event])[0]
+
+    def append_many(self, events: list[dict[str, Any]], commit: str | None = None
+                    ) -> list[dict[str, Any]]:
+        """Chain ``events`` in order and append them with one write and one sync.
+
+        ``commit`` is ``"ledger"`` when the caller commits a ledger
+        transaction carrying the records' hashes after this returns (the
+        decision step): each record then says so, and is a decision only if
+        that transaction commits. Returns the records as written. A log that
+        cannot be written raises `AuditError`, and nothing of the call counts.
+        """
+        if not events:
+            return []
         try:
-            return self._append(event)
+            return self._append(events, commit)
         except OSError as exc:
             raise AuditError(f"audit log {self.path}: cannot append the decision "
                              f"({exc.strerror or exc})") from None
@@ -226,72 +267,142 @@ class AuditLog:
                              f"it cannot be written as UTF-8 JSON ({type(exc).__name__})") \
                 from None
 
-    def _append(self, event: dict[str, Any]) -> dict[str, Any]:
+    @property
+    def log_id(self) -> str | None:
+        """The hash of the log's first record: which log a ledger row belongs to.
+
+        Known after the first append through this object (None before).
+        """
+        return self._log_id
+
+    def _append(self, events: list[dict[str, Any]], commit: str | None) -> list[dict[str, Any]]:
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            rfd = os.open(self.path, os.O_RDONLY)
+            torn, prev, seq, keyed, first = _tail(self.path)
+            if not self._cleaned:  # before the head is opened: this may replace it
+                _clean_older_versions(self.path, prev, seq)
+                self._cleaned = True
+            hfd = os.open(head_path(self.path), os.O_RDWR | os.O_CREAT, FILE_MODE)
             try:
-                size = os.lseek(rfd, 0, os.SEEK_END)
-                torn = size > 0 and os.pread(rfd, 1, size - 1) != b"\n"
-                prev, seq, keyed = GENESIS, 0, False
-                last = _last_line(rfd) if not torn else b""
-                if torn:  # a crashed writer left half a line: chain past it
-                    content = os.pread(rfd, size, 0)
-                    complete = content[:content.rfind(b"\n") + 1]
-                    last = complete.rstrip(b"\n").rsplit(b"\n", 1)[-1] if complete else b""
-                if last:
-                    try:
-                        before = loads(last)
-                        prev, seq = str(before["hash"]), int(before["seq"])
-                        keyed = chain_of(before) == KEYED
-                    except (ValueError, KeyError, TypeError, RecursionError):
-                        prev, seq = hashlib.sha256(last).hexdigest(), 0
+                head = _read_head_fd(hfd)
+                head_keyed = head.get("chain") == KEYED
+                if (keyed or head_keyed) and self.key is None:
+                    raise AuditError(f"audit log {self.path}: its chain is keyed (HMAC); "
+                                     "configure audit_key_file to append to it")
+                if head_keyed and not keyed:
+                    raise AuditError(f"audit log {self.path}: its head says the chain is "
+                                     "keyed, but its last record is not: the log was "
+                                     "rewritten without the key (run `exportgate audit "
+                                     "verify` with the key); nothing is appended to it")
+                chain = KEYED if self.key is not None else PLAIN
+                records: list[dict[str, Any]] = []
+                for event in events:
+                    seq += 1
+                    record: dict[str, Any] = {**event, "seq": seq, "prev_hash": prev,
+                                              "chain": chain}
+                    if commit is not None:
+                        record["commit"] = commit
+                    record["hash"] = prev = record_hash(record, self.key)
+                    records.append(record)
+                data = (b"\n" if torn else b"") + "".join(
+                    canonical(r) + "\n" for r in records).encode("utf-8")
+                now = {"records": seq, "hash": prev, "chain": chain}
+                before: dict[str, Any] = {k: head[k] for k in ("records", "hash", "chain")
+                                          if k in head}
+                _write_head(hfd, {**before, "next": now})  # the intent
+                _write_all(fd, data)
+                os.fsync(fd)
+                _write_head(hfd, now)
             finally:
-                os.close(rfd)
-            head = _read_head(head_path(self.path), quiet=True) or {}
-            head_keyed = head.get("chain") == KEYED
-            if (keyed or head_keyed) and self.key is None:
-                raise AuditError(f"audit log {self.path}: its chain is keyed (HMAC); configure "
-                                 "audit_key_file to append to it")
-            if head_keyed and not keyed:
-                raise AuditError(f"audit log {self.path}: its head says the chain is keyed, "
-                                 "but its last record is not: the log was rewritten without "
-                                 "the key (run `exportgate audit verify` with the key); "
-                                 "nothing is appended to it")
-            _recover(self.path, prev, seq)
-            record: dict[str, Any] = {**event, "seq": seq + 1, "prev_hash": prev,
-                                      "chain": KEYED if self.key is not None else PLAIN}
-            record["hash"] = record_hash(record, self.key)
-            line = (b"\n" if torn else b"") + (canonical(record) + "\n").encode("utf-8")
-            pending = pending_path(self.path)
-            _write_file(pending, json.dumps({"records": record["seq"], "hash": record["hash"],
-                                             "chain": record["chain"]}) + "\n")
-            os.write(fd, line)
-            os.fsync(fd)
-            os.replace(pending, head_path(self.path))
+                os.close(hfd)
         finally:
             os.close(fd)  # releases the lock
-        return record
+        if self._log_id is None:
+            self._log_id = first or records[0]["hash"]
+        return records
 
 
-def _write_file(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` (owner-only if new) and sync it."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+def _write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` (a write to a full disk may take part of it, then fail)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _tail(path: Path) -> tuple[bool, str, int, bool, str | None]:
+    """Under the append lock: whether the last line is torn, the last record's hash,
+    seq and scheme, and the first record's hash (None for an empty log)."""
+    rfd = os.open(path, os.O_RDONLY)
     try:
-        os.write(fd, text.encode("utf-8"))
-        os.fsync(fd)
+        size = os.lseek(rfd, 0, os.SEEK_END)
+        torn = size > 0 and os.pread(rfd, 1, size - 1) != b"\n"
+        prev, seq, keyed = GENESIS, 0, False
+        last = _last_line(rfd) if not torn else b""
+        if torn:  # a crashed writer left half a line: chain past it
+            content = os.pread(rfd, size, 0)
+            complete = content[:content.rfind(b"\n") + 1]
+            last = complete.rstrip(b"\n").rsplit(b"\n", 1)[-1] if complete else b""
+        if last:
+            try:
+                before = loads(last)
+                prev, seq = str(before["hash"]), int(before["seq"])
+                keyed = chain_of(before) == KEYED
+            except (ValueError, KeyError, TypeError, RecursionError):
+                prev, seq = hashlib.sha256(last).hexdigest(), 0
+        return torn, prev, seq, keyed, _first_hash(rfd) if last else None
     finally:
-        os.close(fd)
+        os.close(rfd)
 
 
-def _recover(path: Path, last_hash: str, last_seq: int) -> None:
-    """Under the append lock: finish an append a kill interrupted, or drop its intent.
+def _first_hash(fd: int) -> str | None:
+    """The ``hash`` of the first line of the file open at ``fd`` (None if unreadable)."""
+    buf, pos = b"", 0
+    while b"\n" not in buf:
+        chunk = os.pread(fd, 65536, pos)
+        if not chunk:
+            break
+        buf += chunk
+        pos += len(chunk)
+    try:
+        first = loads(buf.split(b"\n", 1)[0])
+        return str(first["hash"]) if isinstance(first, dict) else None
+    except (ValueError, KeyError, TypeError, RecursionError):
+        return None
 
-    A pending head naming the log's last record was written by an append
-    that synced its record but died before renaming the head: rename it now.
-    Any other pending head (its record never reached the log) and temporary
-    head files of older versions are removed.
+
+def _read_head_fd(fd: int) -> dict[str, Any]:
+    """The head open at ``fd`` ({} when empty or unreadable)."""
+    raw = os.pread(fd, 4 * HEAD_SIZE, 0)
+    try:
+        doc = loads(raw) if raw.strip() else {}
+    except (ValueError, RecursionError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _write_head(fd: int, doc: dict[str, Any]) -> None:
+    """Rewrite the head in place: one write of ``HEAD_SIZE`` bytes at the start, not synced.
+
+    A write this small lands whole in one page and one disk sector: a kill
+    leaves the head before or after it, never half of it.
+    """
+    text = json.dumps(doc).encode("utf-8")
+    if len(text) >= HEAD_SIZE:
+        raise ValueError("the head does not fit its file")
+    os.pwrite(fd, text.ljust(HEAD_SIZE - 1) + b"\n", 0)
+    if os.fstat(fd).st_size > HEAD_SIZE:  # written longer by an older version
+        os.ftruncate(fd, HEAD_SIZE)
+
+
+def _clean_older_versions(path: Path, last_hash: str, last_seq: int) -> None:
+    """Under the append lock, once per process: settle what older versions left.
+
+    An older version wrote the head's successor to ``FILE.head.pending``
+    (synced) before its record, and renamed it over the head after: a
+    pending head naming the log's last record is taken as the head; any
+    other (its record never reached the log), and temporary head files, are
+    removed.
     """
     pending = pending_path(path)
     try:
@@ -326,6 +437,19 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class Uncommitted:
+    """A record whose ledger transaction did not commit: where it is, and its order."""
+
+    line: int
+    seq: int
+    order_id: str
+
+    def __str__(self) -> str:
+        return (f"line {self.line}: record {self.seq} (order {self.order_id}) was not "
+                "committed (its ledger transaction rolled back): not a decision")
+
+
+@dataclass(frozen=True)
 class Report:
     path: Path
     records: int
@@ -334,10 +458,22 @@ class Report:
     problems: tuple[Problem, ...]
     keyed: bool = False
     notes: tuple[str, ...] = ()
+    #: Records written before a ledger transaction that did not commit (rolled
+    #: back, or killed before its commit): in the chain, but not decisions.
+    #: Known only when the ledger was given (`ledger_checked`).
+    uncommitted: tuple[Uncommitted, ...] = ()
+    ledger_checked: bool = False
+    #: Records that say their decision commits with the ledger transaction.
+    ledger_records: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def decisions(self) -> int:
+        """The records that are decisions (all of them, unless the ledger said otherwise)."""
+        return self.records - len(self.uncommitted)
 
     @property
     def chain(self) -> str:
@@ -346,17 +482,24 @@ class Report:
 
 
 def verify(path: str | Path, head: dict[str, Any] | None = None,
-           key: bytes | None = None) -> Report:
+           key: bytes | None = None, ledger: SqlLedger | None = None) -> Report:
     """Check the chain of an audit log; every problem names its kind and its line.
 
     ``head`` is the anchor (``{"records": N, "hash": H, "chain": ...}``); by
     default the ``FILE.head`` written beside the log (or, after an append
-    killed before its head was renamed, the pending head naming the next
-    record), if there is one. Without an anchor the chain ends at the record
+    killed before it wrote the head, the head's intent naming the records it
+    synced), if there is one. Without an anchor the chain ends at the record
     with the highest ``seq``. ``key`` is the chain key: a log whose records,
     head, pending head or anchor say it is keyed cannot be verified without it
     (ConfigError); with it, every record after the first keyed one must be
     keyed, and a head or anchor that says keyed must name a keyed record.
+
+    ``ledger`` is the ledger the log's decisions were committed to: each
+    record that says ``"commit": "ledger"`` is a decision only if the ledger
+    holds its hash (else it is `Report.uncommitted`), and a record the ledger
+    holds for this log but the log does not is a removal. Records after the
+    head that the ledger holds were written before a power loss took the
+    head's last write: they are anchored by the ledger (a note).
     """
     path = Path(path)
     raw_lines = _read_lines(path)
@@ -366,7 +509,12 @@ def verify(path: str | Path, head: dict[str, Any] | None = None,
     beside = _read_head(head_path(path), quiet=anchor is not None)
     if head is None:
         head = beside
-        pending = _read_head(pending_path(path), quiet=True)
+        pending = _read_head(pending_path(path), quiet=True)  # an older version's
+        if head is not None and isinstance(head.get("next"), dict):
+            pending = head["next"]
+            head = {k: v for k, v in head.items() if k != "next"}
+        if not head or "hash" not in head:
+            head = None
     # Whatever says how the chain is made, besides the records themselves.
     claims = [(who, doc) for who, doc in (("the head beside the log", beside),
                                           ("the pending head", pending),
@@ -375,15 +523,73 @@ def verify(path: str | Path, head: dict[str, Any] | None = None,
     log = _read_records(path, raw_lines, key, problems)
     if pending is not None:
         head = _settle_pending(log, head, pending, notes)
+    committed = _committed(log, ledger) if ledger is not None else None
+    if committed is not None and head is not None and anchor is None:
+        head = _ledger_anchors(log, head, committed, notes)
     start = _chain_end(log, head, problems)
     chain, visited = _follow_chain(log, start, problems)
     _check_placement(log, chain, visited, head, start, problems)
     if key is not None and log.records:
         _check_keyed(log, chain, claims, problems, notes)
+    uncommitted: list[Uncommitted] = []
+    if committed is not None:
+        uncommitted = _check_ledger(log, committed, problems)
     problems.sort(key=lambda p: (p.line or 0, p.kind))
     last_hash = log.records[start]["hash"] if start is not None else None
     return Report(path, len(raw_lines), last_hash, head is not None, tuple(problems),
-                  log.keyed, tuple(notes))
+                  log.keyed, tuple(notes), tuple(uncommitted), committed is not None,
+                  sum(1 for r in log.records.values() if r.get("commit") == LEDGER))
+
+
+def _committed(log: _Records, ledger: SqlLedger) -> dict[str, tuple[int, str]]:
+    """What the ledger holds of this log: record hash -> (seq, order id)."""
+    first = log.records.get(1)
+    if first is None:
+        return {}
+    return ledger.audit_records(str(first["hash"]))
+
+
+def _ledger_anchors(log: _Records, head: dict[str, Any],
+                    committed: Mapping[str, tuple[int, str]], notes: list[str]
+                    ) -> dict[str, Any]:
+    """The head, or the newest record when the ledger holds every record after the head.
+
+    A power loss can take the head's last write (it is not synced) but not
+    the records' or the ledger's: records that follow the head and whose
+    transactions committed are anchored by the ledger.
+    """
+    if not log.records:
+        return head
+    newest = log.newest()
+    after = [m for m in log.records if log.seq(m) > _int(head.get("records"))]
+    if not after or any(log.records[m].get("commit") != LEDGER
+                        or log.records[m]["hash"] not in committed for m in after):
+        return head
+    if not _follows(log, newest, head):
+        return head
+    notes.append(f"records {_int(head.get('records')) + 1}-{log.seq(newest)} follow the head, "
+                 "and the ledger holds them: the head's last write was lost (a power "
+                 "loss); the ledger anchors them")
+    return {"records": log.seq(newest), "hash": log.records[newest]["hash"],
+            "chain": log.records[newest].get("chain", PLAIN)}
+
+
+def _check_ledger(log: _Records, committed: Mapping[str, tuple[int, str]],
+                  problems: list[Problem]) -> list[Uncommitted]:
+    """Records the ledger did not commit (not decisions); committed ones the log lost."""
+    uncommitted = [Uncommitted(n, log.seq(n), str(rec.get("order_id", "?")))
+                   for n, rec in sorted(log.records.items())
+                   if rec.get("commit") == LEDGER and rec["hash"] not in committed
+                   and n not in log.edited]
+    for h, (seq, order_id) in sorted(committed.items(), key=lambda kv: kv[1][0]):
+        if h not in log.lines_of:
+            problems.append(Problem("removed", None, f"record {seq} (order {order_id}) "
+                                    "is committed in the ledger but not in the log"))
+    return uncommitted
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) else 0
 
 
 @dataclass
@@ -511,25 +717,43 @@ def _read_records(path: Path, raw_lines: list[bytes], key: bytes | None,
 
 def _settle_pending(log: _Records, head: dict[str, Any] | None, pending: dict[str, Any],
                     notes: list[str]) -> dict[str, Any] | None:
-    """The head that anchors the chain, given a pending head beside the log.
+    """The head that anchors the chain, given the intent of an append (or an older
+    version's pending head).
 
-    An append killed after its record was synced but before its head was
-    renamed leaves a pending head naming the record right after the head's:
-    that pending head anchors the chain. Any other pending head is dropped.
+    An append killed after its records were synced but before it wrote the
+    head leaves an intent naming its last record, which follows the head's
+    record link by link: that intent anchors the chain. Any other intent is
+    dropped.
     """
     line = log.named(pending)
     rec = log.records[line] if line is not None else None
-    follows = rec is not None and (
-        rec.get("prev_hash") == head.get("hash") if head is not None
-        else rec.get("prev_hash") == GENESIS or rec.get("seq") == pending.get("records"))
-    if rec is not None and follows and rec.get("seq") == pending.get("records"):
-        notes.append(f"record {rec.get('seq')} was appended by a process stopped before "
-                     "it renamed the head: the pending head anchors it (the next append "
-                     "completes the rename)")
+    if rec is not None and line is not None and rec.get("seq") == pending.get("records") \
+            and (head is None or _follows(log, line, head)):
+        first = _int(head.get("records")) + 1 if head is not None else rec.get("seq")
+        which = f"record {rec.get('seq')}" if first == rec.get("seq") \
+            else f"records {first}-{rec.get('seq')}"
+        notes.append(f"{which} were appended by a process stopped before it wrote the "
+                     "head: the head's intent anchors them (the next append writes the "
+                     "head)")
         return pending
-    notes.append("a pending head names no record that follows the head: an append "
-                 "stopped before writing its record (nothing was lost)")
+    notes.append("the head's intent names no record that follows the head: an append "
+                 "stopped before writing its records (nothing was lost)")
     return head
+
+
+def _follows(log: _Records, line: int, head: dict[str, Any]) -> bool:
+    """Whether the record at ``line`` links back, one seq at a time, to the head's record."""
+    base_seq, base_hash = _int(head.get("records")), head.get("hash")
+    n = line
+    for _ in range(max(0, log.seq(line) - base_seq)):
+        rec = log.records[n]
+        if rec.get("prev_hash") == base_hash:
+            return log.seq(n) == base_seq + 1
+        m = log.find(str(rec.get("prev_hash")), n)
+        if m is None or log.seq(m) != log.seq(n) - 1:
+            return False
+        n = m
+    return False
 
 
 def _chain_end(log: _Records, head: dict[str, Any] | None,
@@ -662,7 +886,10 @@ def _check_keyed(log: _Records, chain: list[int], claims: list[tuple[str, dict[s
 def _read_head(path: Path, quiet: bool = False) -> dict[str, Any] | None:
     """A head anchor file, or None if absent (or, ``quiet``, unreadable)."""
     try:
-        doc = loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        if not text.strip():  # created by an append stopped before it wrote the head
+            return None
+        doc = loads(text)
     except FileNotFoundError:
         return None
     except (OSError, ValueError, RecursionError) as exc:

@@ -65,17 +65,17 @@ _KILLER = textwrap.dedent("""
     class Os:
         def __getattr__(self, name):
             return getattr(real, name)
-        writes = 0
+        heads = 0
 
-        def write(self, fd, data):
-            Os.writes += 1  # the first write is the pending head, the second the record
-            if step == "before-record" and Os.writes == 2:
+        def write(self, fd, data):  # the records (the head is written with pwrite)
+            if step == "before-record":
                 real._exit(9)
             return real.write(fd, data)
-        def replace(self, src, dst):
-            if step == "before-head" and str(dst).endswith(".head"):
+        def pwrite(self, fd, data, offset):
+            Os.heads += 1  # the first is the head's intent, the second the head
+            if step == "before-head" and Os.heads == 2:
                 real._exit(9)
-            return real.replace(src, dst)
+            return real.pwrite(fd, data, offset)
 
     _audit.os = Os()
     log = _audit.AuditLog(path, key=(sys.argv[3].encode() if len(sys.argv) > 3 else None))
@@ -93,28 +93,66 @@ def test_a_kill_between_the_record_and_the_head_is_recovered_not_reported(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = _log(tmp_path, 3)
     _killed_append(path, "before-head")
-    assert len(_records(path)) == 4 and pending_path(path).exists()
-    assert json.loads(head_path(path).read_text())["records"] == 3
+    head = json.loads(head_path(path).read_text())
+    assert len(_records(path)) == 4 and head["records"] == 3 and head["next"]["records"] == 4
     report = verify(path)
     assert report.ok, report.problems
-    assert report.notes and "pending head" in report.notes[0]
+    assert report.notes and "head's intent anchors them" in report.notes[0]
     assert main(["audit", "verify", str(path)]) == 0
     assert "4 records, chain intact" in capsys.readouterr().out
     AuditLog(path).append(_event(5))
-    assert not pending_path(path).exists()
-    assert json.loads(head_path(path).read_text())["records"] == 5
+    assert json.loads(head_path(path).read_text()) == {
+        "records": 5, "hash": _records(path)[-1]["hash"], "chain": PLAIN}
     assert verify(path).ok and not verify(path).notes
 
 
 def test_a_kill_before_the_record_is_written_loses_nothing(tmp_path: Path) -> None:
     path = _log(tmp_path, 3)
     _killed_append(path, "before-record")
-    assert len(_records(path)) == 3 and pending_path(path).exists()
+    assert len(_records(path)) == 3
+    assert json.loads(head_path(path).read_text())["next"]["records"] == 4
     report = verify(path)
     assert report.ok and "nothing was lost" in report.notes[0]
     AuditLog(path).append(_event(4))
-    assert not pending_path(path).exists() and verify(path).ok
+    assert verify(path).ok and not verify(path).notes
     assert [r["seq"] for r in _records(path)] == [1, 2, 3, 4]
+
+
+def test_an_older_versions_pending_head_is_still_settled(tmp_path: Path) -> None:
+    """A log last written by a version that renamed a synced pending head over the head."""
+    path = _log(tmp_path, 3)
+    lines = path.read_text().splitlines()
+    pending_path(path).write_text(json.dumps({"records": 3,
+                                              "hash": json.loads(lines[-1])["hash"]}))
+    head_path(path).write_text(json.dumps({"records": 2, "hash": json.loads(lines[1])["hash"]}))
+    assert verify(path).ok and "anchors them" in verify(path).notes[0]
+    AuditLog(path).append(_event(4))
+    assert not pending_path(path).exists()
+    assert verify(path).ok and not verify(path).notes
+
+
+def test_a_group_is_one_write_and_one_sync(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _log(tmp_path, 1)
+    from exportgate.audit import log as audit
+    calls: list[str] = []
+    real_fsync, real_write = os.fsync, os.write
+
+    def fsync(fd: int) -> None:
+        calls.append("fsync")
+        real_fsync(fd)
+
+    def write(fd: int, data: bytes) -> int:
+        calls.append("write")
+        return real_write(fd, data)
+    monkeypatch.setattr(audit.os, "fsync", fsync)
+    monkeypatch.setattr(audit.os, "write", write)
+    written = AuditLog(path).append_many([_event(n) for n in range(2, 12)], "ledger")
+    assert calls == ["write", "fsync"]
+    assert [r["seq"] for r in written] == list(range(2, 12))
+    assert all(r["commit"] == "ledger" for r in written)
+    assert [r["hash"] for r in _records(path)[1:]] == [r["hash"] for r in written]
+    assert verify(path).ok and not verify(path).notes
 
 
 def test_a_keyed_log_recovers_the_same_way(tmp_path: Path) -> None:
