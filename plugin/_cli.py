@@ -364,6 +364,8 @@ def _add_audit(sub: Any) -> None:
                                     "(default: FILE.head beside the log)")
     q.add_argument("--key-file", help="the chain key of a keyed log (default: the "
                                       "configuration's audit_key_file)")
+    q.add_argument("--ledger", help="the ledger the decisions were committed to: tells "
+                                    "the records of rolled-back transactions from decisions")
     q.add_argument("--json", action="store_true", help="print the report as JSON")
     q.set_defaults(func=cmd_audit_verify)
 
@@ -381,7 +383,16 @@ def cmd_audit_verify(args: Any) -> int:
     key_file = args.key_file
     if key_file is None and (getattr(args, "config", None) or os.environ.get("EXPORTGATE_CONFIG")):
         key_file = Settings.load(getattr(args, "config", None)).audit_key_file
-    report = verify(args.file, anchor, read_key(key_file) if key_file else None)
+    key = read_key(key_file) if key_file else None
+    if args.ledger:
+        from .ledger.urls import open_ledger
+        ledger = open_ledger(args.ledger)
+        try:
+            report = verify(args.file, anchor, key, ledger)
+        finally:
+            ledger.close()
+    else:
+        report = verify(args.file, anchor, key)
     if args.json:
         _print_report_json(report)
     else:
@@ -395,6 +406,10 @@ def _print_report_json(report: Report) -> None:
                       "last_hash": report.head, "chain": report.chain,
                       "anchored": report.anchored,
                       "keyed": report.keyed, "ok": report.ok, "notes": list(report.notes),
+                      "ledger_checked": report.ledger_checked,
+                      "decisions": report.decisions,
+                      "uncommitted": [{"line": u.line, "seq": u.seq, "order": u.order_id}
+                                      for u in report.uncommitted],
                       "problems": [{"kind": p.kind, "line": p.line, "message": p.message}
                                    for p in report.problems]}))
 
@@ -403,6 +418,9 @@ def _print_report_text(report: Report, anchored_by: str) -> None:
     """`audit verify`: notes, then one line per problem, then the verdict."""
     for note in report.notes:
         print(f"{report.path}: note: {note}")
+    for record in report.uncommitted:
+        print(f"{report.path}:{record.line}: not committed: record {record.seq} (order "
+              f"{record.order_id}): its ledger transaction rolled back: not a decision")
     for problem in report.problems:
         where = f":{problem.line}" if problem.line else ""
         print(f"{report.path}{where}: {problem.kind}: {problem.message}")
@@ -415,6 +433,13 @@ def _print_report_text(report: Report, anchored_by: str) -> None:
     keyed = ", keyed" if report.keyed else ""
     print(f"{report.path}: {report.records} records, chain intact{keyed}, last hash "
           f"{report.head} ({anchored})")
+    if report.ledger_checked:
+        print(f"{report.path}: {report.decisions} decision(s), {len(report.uncommitted)} "
+              "record(s) not committed (rolled back), per the ledger")
+    elif report.ledger_records:
+        print(f"{report.path}: note: {report.ledger_records} record(s) commit with the "
+              "ledger: give --ledger URL to tell them from records of rolled-back "
+              "transactions")
     if not report.keyed:
         print(f"{report.path}: note: a plain SHA-256 chain: whoever can write the log "
               "can rewrite it whole, head included, so this proves nothing against "
