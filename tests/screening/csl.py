@@ -132,7 +132,8 @@ def csv_text(entries: list[dict[str, Any]] | None = None,
 def json_doc(entries: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The JSON download of ``entries`` (default `ROWS`)."""
     results = copy.deepcopy(ROWS if entries is None else entries)
-    return {"results": results, "total": len(results), "sources_used": SOURCES_USED}
+    return {"results": results, "total": len(results),
+            "sources_used": copy.deepcopy(SOURCES_USED)}
 
 
 def write(path: Path, text: str | bytes) -> Path:
