@@ -4,10 +4,13 @@ The host (typically an ``action_confirm`` override in a small Odoo module)
 reads the order and replaces the ``order_line`` ids with the lines' own
 ``read`` results; a JSON-RPC response ``{"jsonrpc": "2.0", "result": [...]}``
 of several orders is read as several orders. Odoo's conventions apply:
-many2one fields are ``[id, "display name"]`` pairs, an empty field is
+many2one fields are ``[id, "display name"]`` pairs (``web_read``'s
+``{"id", "display_name"}`` objects are read too), an empty field is
 ``false``. Parties are ``res.partner`` ids (``partner_id`` sold-to,
-``partner_shipping_id`` ship-to, the configured many2one end user); their
-countries come from the party master, keyed by those ids. The item is the
+``partner_shipping_id`` ship-to, the configured many2one end user), named by
+their display names; their countries come from the party master, keyed by
+those ids, unless the host reads the partners with ``web_read`` and their
+address (`_party`). The item is the
 product's internal reference, the ``[CODE]`` its display name starts with.
 The quantity is ``product_uom_qty`` in the unit ``product_uom_id`` (Odoo 17+)
 or ``product_uom`` names (``Units``, ``Dozens``, a pack the item catalog
@@ -30,8 +33,7 @@ from exportgate.toolkit import (ERP_OPTIONS, Adapter, Decision, Fields, LineIn, 
                                hookimpl, item_catalog, lacks, options, party_master, ship_from,
                                summary)
 
-
-
+from ._address import address_line
 
 #: The Odoo adapter's options (``adapters: {odoo: ...}``).
 ODOO_OPTIONS: dict[str, Any] = {
@@ -164,18 +166,49 @@ def _documents(data: Any) -> list[Any] | None:
 
 
 def _party(f: Fields, m: Mapping[str, Any], key: str) -> PartyRef:
-    """A ``res.partner`` many2one as a party: its id (as a string) and display name."""
+    """A ``res.partner`` many2one as a party: its id (as a string), display name and address.
+
+    ``read()`` gives the id and the display name only. ``web_read`` with a
+    specification that asks for the partner's ``street``, ``street2``,
+    ``city``, ``zip``, ``state_id`` and ``country_code`` gives them inside the
+    many2one, and the party carries them (the country then wins over the
+    party master's, as every record's does).
+    """
     partner_id, name = _many2one(f, m, key)
-    return PartyRef(partner_id, key, None, name or None)
+    partner = m[key]
+    if not isinstance(partner, Mapping):
+        return PartyRef(partner_id, key, None, name or None)
+
+    def read(name: str) -> str | None:  # ``false`` is Odoo's empty value
+        return None if partner.get(name) is False else f.text(partner, name, f"{key}.{name}")
+
+    state = partner.get("state_id")
+    country = read("country_code")
+    return PartyRef(
+        partner_id, f"{key}.country_code" if country else key,
+        f.country(country, f"{key}.country_code") if country else None, name or None,
+        address_line((read("street"), read("street2"), read("city"), read("zip"),
+                      _many2one(f, partner, "state_id", key)[1]
+                      if isinstance(state, (list, Mapping)) else None)))
 
 
 def _many2one(f: Fields, m: Mapping[str, Any], key: str, at: str | None = None,
               line: str | None = None) -> tuple[str, str]:
-    """A many2one ``[id, "display name"]``: the id as a string, and the name."""
+    """A many2one: the id as a string, and the display name.
+
+    ``read()`` writes it ``[id, "display name"]``; ``web_read`` with a
+    specification ``{"id": ..., "display_name": ..., <the fields asked>}``.
+    """
     field = f"{at}.{key}" if at else key
     value = m.get(key)
     if value is None or value is False:
         raise f.error("is missing or empty", field, line)
+    if isinstance(value, Mapping):
+        if (isinstance(value.get("id"), bool) or not isinstance(value.get("id"), int)
+                or not isinstance(value.get("display_name"), str)):
+            raise f.error(f"must be a many2one {{\"id\", \"display_name\"}}, got "
+                          f"{dict(value)!r:.60}", field, line)
+        return str(value["id"]), value["display_name"]
     if (not isinstance(value, list) or len(value) != 2 or isinstance(value[0], bool)
             or not isinstance(value[0], int) or not isinstance(value[1], str)):
         raise f.error(f"must be a many2one [id, \"name\"], got {value!r:.60}", field, line)
