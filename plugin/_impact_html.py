@@ -23,8 +23,8 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from ._impact import title as report_title
-from ._impact import turned_away
+from ._impact_quota import turned_away
+from ._impact_text import title as report_title
 
 OUTCOMES = ("allow", "notify", "license", "deny")
 SIDES = ("before", "after")
@@ -374,89 +374,86 @@ def _provenance(report: dict[str, Any]) -> str:
             + "</div>")
 
 
-def render_html(report: dict[str, Any]) -> str:
-    """The whole report as one HTML document."""
-    with matplotlib.rc_context(_RC):  # type: ignore[arg-type]
-        outcomes_svg = chart_outcomes(report)
-        moves_svg = chart_transitions(report)
-        countries_svg = chart_countries(report)
-        quota_svg = chart_quota(report)
+def _book_html(report: dict[str, Any]) -> str:
+    """Where the order book came from, its size, and the headline figures."""
     book, ch = report["book"], report["changed"]
-    parts: list[str] = []
-    add = parts.append
-    add("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">")
-    add('<meta name="viewport" content="width=device-width, initial-scale=1">')
-    add(f"<title>{_e(report_title(report))}</title><style>{_CSS}</style></head>")
-    add("<body>")
-    add(f"<h1>{_e(report_title(report))}</h1>")
-    add(_provenance(report))
     if book["kind"] == "files":
         source = "files " + ", ".join(_e(f) for f in book.get("files", []))
     else:
         source = (f"orders open in the ledger {_e(book['ledger'])}, as the decision log "
                   f"{_e(book['audit_log'])} last recorded them")
-    add(f"<p>Order book: {_n(book['orders'])} orders, {_n(book['lines'])} lines, "
-        f"{_n(book['h100eq'])} H100-equivalents; {source}.</p>")
+    out = (f"<p>Order book: {_n(book['orders'])} orders, {_n(book['lines'])} lines, "
+           f"{_n(book['h100eq'])} H100-equivalents; {source}.</p>")
     if book["kind"] == "ledger" and book.get("missing"):
-        add(f"<p>Not in the decision log, not screened: {_e(', '.join(book['missing']))}</p>")
-    add('<div class="kpi">')
-    add(f"<div><b>{_n(ch['lines'])}</b>lines change outcome</div>")
-    add(f"<div><b>{_n(ch['orders'])}</b>orders affected</div>")
-    add(f"<div><b>{_n(ch['h100eq'])}</b>H100-eq move</div>")
-    add(f"<div><b>{_n(len(report['ran_out']))}</b>quota keys turn lines away</div>")
-    add("</div>")
+        out += f"<p>Not in the decision log, not screened: {_e(', '.join(book['missing']))}</p>"
+    return (out + '<div class="kpi">'
+            f"<div><b>{_n(ch['lines'])}</b>lines change outcome</div>"
+            f"<div><b>{_n(ch['orders'])}</b>orders affected</div>"
+            f"<div><b>{_n(ch['h100eq'])}</b>H100-eq move</div>"
+            f"<div><b>{_n(len(report['ran_out']))}</b>quota keys turn lines away</div>"
+            "</div>")
 
-    add("<h2>Outcome mix</h2>")
-    add(outcomes_svg)
+
+def _outcomes_html(report: dict[str, Any]) -> str:
     rows = []
     for o in OUTCOMES:
         b, a = report["outcomes"]["before"][o], report["outcomes"]["after"][o]
         rows.append([_o(o), _n(b["lines"]), _n(b["orders"]), _n(b["h100eq"]),
                      _n(a["lines"]), _n(a["orders"]), _n(a["h100eq"])])
-    add(_table(["outcome", "lines before", "orders before", "H100-eq before", "lines after",
-                "orders after", "H100-eq after"], rows))
+    return ("<h2>Outcome mix</h2>" + chart_outcomes(report)
+            + _table(["outcome", "lines before", "orders before", "H100-eq before",
+                      "lines after", "orders after", "H100-eq after"], rows))
 
-    add("<h2>Transitions</h2><div class=\"row\"><div>")
-    add(moves_svg)
-    add("</div><div>")
+
+def _transitions_html(report: dict[str, Any]) -> str:
     moves = [t for t in report["transitions"] if t["changed"]]
-    add(_table(["move", "lines", "orders", "TPP", "H100-eq"],
-               [[f"{_o(t['from'])} &rarr; {_o(t['to'])}", _n(t["lines"]), _n(t["orders"]),
-                 _n(t["tpp"]), _n(t["h100eq"])] for t in moves])
-        if moves else "<p>No line changes outcome.</p>")
-    add("</div></div>")
+    table = (_table(["move", "lines", "orders", "TPP", "H100-eq"],
+                    [[f"{_o(t['from'])} &rarr; {_o(t['to'])}", _n(t["lines"]),
+                      _n(t["orders"]), _n(t["tpp"]), _n(t["h100eq"])] for t in moves])
+             if moves else "<p>No line changes outcome.</p>")
+    return ("<h2>Transitions</h2><div class=\"row\"><div>" + chart_transitions(report)
+            + "</div><div>" + table + "</div></div>")
 
-    add("<h2>By destination country</h2>")
-    add(countries_svg)
-    add(_table(["country", "lines", "orders", "lines changing", "orders changing", "moves"],
-               [[_e(c["country"]), _n(c["lines"]), _n(c["orders"]), _n(c["changed_lines"]),
-                 _n(c["changed_orders"]),
-                 "; ".join(f"{_e(t['from'])} &rarr; {_e(t['to'])} {t['lines']:,}"
-                           for t in c["transitions"])]
-                for c in report["countries"]], left=1, text=(-1,)))
 
-    add(f"<h2>By consignee ({len(report['consignees'])} of {report['consignees_total']} "
-        f"listed, most changed first; {report['consignees_changed']} change)</h2>")
-    add(_table(["consignee", "name", "lines", "lines changing", "orders changing", "moves"],
-               [[_e(c["consignee"]), _e(c.get("name") or ""), _n(c["lines"]),
-                 _n(c["changed_lines"]), _n(c["changed_orders"]),
-                 "; ".join(f"{_e(t['from'])} &rarr; {_e(t['to'])} {t['lines']:,}"
-                           for t in c["transitions"])]
-                for c in report["consignees"]], left=2, text=(-1,)))
+def _moves(group: dict[str, Any]) -> str:
+    return "; ".join(f"{_e(t['from'])} &rarr; {_e(t['to'])} {t['lines']:,}"
+                     for t in group["transitions"])
 
-    add("<h2>Quota against caps</h2>")
-    add(quota_svg or "<p>No capped quota is used on either side.</p>")
+
+def _groups_html(report: dict[str, Any]) -> str:
+    """The destination countries (chart and table), then the consignees that change most."""
+    countries = _table(
+        ["country", "lines", "orders", "lines changing", "orders changing", "moves"],
+        [[_e(c["country"]), _n(c["lines"]), _n(c["orders"]), _n(c["changed_lines"]),
+          _n(c["changed_orders"]), _moves(c)] for c in report["countries"]],
+        left=1, text=(-1,))
+    consignees = _table(
+        ["consignee", "name", "lines", "lines changing", "orders changing", "moves"],
+        [[_e(c["consignee"]), _e(c.get("name") or ""), _n(c["lines"]),
+          _n(c["changed_lines"]), _n(c["changed_orders"]), _moves(c)]
+         for c in report["consignees"]], left=2, text=(-1,))
+    return ("<h2>By destination country</h2>" + chart_countries(report) + countries
+            + f"<h2>By consignee ({len(report['consignees'])} of {report['consignees_total']} "
+            f"listed, most changed first; {report['consignees_changed']} change)</h2>"
+            + consignees)
+
+
+def _quota_html(report: dict[str, Any]) -> str:
+    out = "<h2>Quota against caps</h2>"
+    out += chart_quota(report) or "<p>No capped quota is used on either side.</p>"
     if report["ran_out"]:
-        add(_table(["side", "quota key", "cap (TPP)", "first line turned away",
-                    "lines turned away", "orders"],
-                   [[_e(r["side"]), _e(r["quota"]), _n(r["cap"]),
-                     _e(turned_away(r["share"], r["order"], r["line"])),
-                     _n(r["refused_lines"]), _n(r["refused_orders"])]
-                    for r in report["ran_out"]], left=2, text=(3,)))
+        out += _table(["side", "quota key", "cap (TPP)", "first line turned away",
+                       "lines turned away", "orders"],
+                      [[_e(r["side"]), _e(r["quota"]), _n(r["cap"]),
+                        _e(turned_away(r["share"], r["order"], r["line"])),
+                        _n(r["refused_lines"]), _n(r["refused_orders"])]
+                       for r in report["ran_out"]], left=2, text=(3,))
+    return out
 
+
+def _orders_html(report: dict[str, Any]) -> str:
+    """The lines that change, order by order (the first `DETAIL_ROWS` orders)."""
     changed = [o for o in report["orders"] if o["changes"]]
-    add(f"<h2>Order by order ({len(changed):,} of {len(report['orders']):,} orders change "
-        "in outcome or deciding reason)</h2>")
     rows = []
     for entry in changed[:DETAIL_ROWS]:
         for c in entry["changes"]:
@@ -464,10 +461,24 @@ def render_html(report: dict[str, Any]) -> str:
                          _e(entry["consignee"]),
                          f"{_o(c['before'])} {_e(c['reason_before'])}",
                          f"{_o(c['after'])} {_e(c['reason_after'])}", _n(c["tpp"])])
-    add(_table(["order", "line", "country", "consignee", "before", "after", "TPP"], rows,
-               left=6))
+    out = (f"<h2>Order by order ({len(changed):,} of {len(report['orders']):,} orders change "
+           "in outcome or deciding reason)</h2>"
+           + _table(["order", "line", "country", "consignee", "before", "after", "TPP"], rows,
+                    left=6))
     if len(changed) > DETAIL_ROWS:
-        add(f"<p>The first {DETAIL_ROWS} orders are shown; <code>exportgate diff --json</code> "
-            "has all of them.</p>")
-    add("</body></html>\n")
-    return "".join(parts)
+        out += (f"<p>The first {DETAIL_ROWS} orders are shown; <code>exportgate diff --json"
+                "</code> has all of them.</p>")
+    return out
+
+
+def render_html(report: dict[str, Any]) -> str:
+    """The whole report as one HTML document."""
+    name = _e(report_title(report))
+    with matplotlib.rc_context(_RC):  # type: ignore[arg-type]
+        body = [_provenance(report), _book_html(report), _outcomes_html(report),
+                _transitions_html(report), _groups_html(report), _quota_html(report),
+                _orders_html(report)]
+    return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{name}</title><style>{_CSS}</style></head>"
+            f"<body><h1>{name}</h1>" + "".join(body) + "</body></html>\n")
