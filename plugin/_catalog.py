@@ -25,13 +25,13 @@ from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
-from . import _schemas, _yaml
+from . import _cache, _schemas, _yaml
 from ._enrich import Enrichment
 from ._exceptions import ConfigError, ValidationError
 from ._model import Classification, Contained, Order
-from ._validate import load_yaml, validate_data
+from ._validate import validate_data
 from .hookspecs import hookimpl
 
 BUILTIN = "builtin items.yaml"
@@ -84,7 +84,10 @@ class ItemCatalog:
         self._systems: dict[str, tuple[Classification, dict[str, int]]] = {}
 
     def load(self, doc: Any, what: str) -> None:
-        clean = validate_data(doc, _schemas.CATALOG, f"item catalog {what}")
+        """Add the items of a catalog document (checked against the catalog schema)."""
+        self._add(validate_data(doc, _schemas.CATALOG, f"item catalog {what}"), what)
+
+    def _add(self, clean: dict[str, Any], what: str) -> None:
         for code, count in (clean.get("units") or {}).items():
             self._units[unit_key(code)] = count
         for item_id, entry in clean["items"].items():
@@ -135,13 +138,16 @@ class ItemCatalog:
                     self._items[key] = system
 
     def load_file(self, path: Path) -> None:
-        self.load(load_yaml(path, "item catalog"), str(path))
+        """Add the items of a YAML or JSON catalog file."""
+        text = _yaml.read(path, "item catalog")
+        self._add(_checked(text, str(path), lambda: _yaml.parse(text, path, "item catalog")),
+                  str(path))
 
     @classmethod
     def builtin(cls, extra: Sequence[Path] | None = None) -> "ItemCatalog":
         catalog = cls()
         text = resources.files("exportgate").joinpath("data/items.yaml").read_text("utf-8")
-        catalog.load(_yaml.loads(text, BUILTIN), BUILTIN)
+        catalog._add(_checked(text, BUILTIN, lambda: _yaml.loads(text, BUILTIN)), BUILTIN)
         for path in extra or []:
             catalog.load_file(path)
         return catalog
@@ -229,6 +235,17 @@ class ItemCatalog:
                                       line=line.id, field="quantity")
             quantities[line.id] = (count, self.base_unit(line.item))
         return Enrichment(lines=found, quantities=quantities)
+
+
+def _checked(text: str, what: str, parse: Callable[[], Any]) -> dict[str, Any]:
+    """A catalog's text parsed and checked against the catalog schema.
+
+    Cached across processes by the text (`_cache`): a cold start reads the
+    checked document instead of parsing and validating the YAML again.
+    """
+    return _cache.memo_json(
+        _cache.key("catalog", what, text, _cache.readers()),
+        lambda: validate_data(parse(), _schemas.CATALOG, f"item catalog {what}"))
 
 
 @functools.lru_cache(maxsize=8)

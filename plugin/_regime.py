@@ -32,9 +32,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import yaml
-
-from . import _schemas, _yaml
+from . import _cache, _schemas, _yaml
 from ._exceptions import ConfigError
 from ._validate import validate_data
 from .hookspecs import hookimpl
@@ -221,16 +219,25 @@ def _deep_merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 
 
 def parse_metadata(source: str, where: str) -> dict[str, Any]:
-    """Read the package METADATA block of a policy into the regime metadata schema."""
+    """Read the package METADATA block of a policy into the regime metadata schema.
+
+    What a policy's text gives is cached across processes (`_cache`, keyed by
+    the text): a cold start does not parse and check it again.
+    """
+    return _cache.memo_json(_cache.key("metadata", where, source, _cache.readers()),
+                            lambda: _parse_metadata(source, where))
+
+
+def _parse_metadata(source: str, where: str) -> dict[str, Any]:
     m = _METADATA.search(source)
     if not m:
         raise ConfigError(f"{where}: no '# METADATA' block before the package line")
     block = "\n".join(line[2:] if line.startswith("# ") else line[1:]
                       for line in m.group(1).splitlines())
-    try:
-        meta = yaml.safe_load(block) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{where}: METADATA is not valid YAML ({exc})") from None
+    # Within the limits and refusing a key written twice, as OPA's reader does.
+    meta = _yaml.loads(block, f"{where} METADATA") or {}
+    if not isinstance(meta, dict):
+        raise ConfigError(f"{where}: METADATA is not a YAML mapping")
     custom = meta.get("custom") or {}
     doc = {
         "id": custom.get("id"), "package": m.group(2), "title": meta.get("title"),
@@ -255,24 +262,33 @@ def _read_folder(folder: Any, path: str) -> tuple[dict[str, str], dict[str, str]
     return modules, tests
 
 
-def _read_data(folder: Any, schema: dict[str, Any], where: str) -> dict[str, Any]:
+def _read_data(folder: Any, schema: str, where: str) -> dict[str, Any]:
+    """The ``data.yaml`` of a folder, read and checked against ``_schemas.<schema>``.
+
+    Once per process (the library's data is part of every regime), and across
+    processes through `_cache`, keyed by the file's text: a cold start reads a
+    checked copy instead of parsing and validating the YAML again.
+    """
     data_file = folder.joinpath("data.yaml")
     if not data_file.is_file():
         raise ConfigError(f"{where}: data.yaml is missing")
     text = data_file.read_text(encoding="utf-8")
-    key = (where, id(schema), hashlib.sha256(text.encode("utf-8")).hexdigest())
-    if key not in _DATA_READ:
-        # Read with limits and refusing repeated keys: a regime may be a
-        # plugin's, and a number written twice in it would silently keep the
-        # second.
-        raw = _yaml.loads(text, f"{where}/data.yaml")
-        _DATA_READ[key] = validate_data(raw, schema, f"{where}/data.yaml", allow_unknown=False)
-    return copy.deepcopy(_DATA_READ[key])
+    entry = _cache.key("data", where, schema, text, _cache.readers())
+    if entry not in _DATA_READ:
+        def read() -> dict[str, Any]:
+            # Read with limits and refusing repeated keys: a regime may be a
+            # plugin's, and a number written twice in it would silently keep
+            # the second.
+            raw = _yaml.loads(text, f"{where}/data.yaml")
+            return validate_data(raw, getattr(_schemas, schema), f"{where}/data.yaml",
+                                 allow_unknown=False)
+        _DATA_READ[entry] = _cache.memo_json(entry, read)
+    return copy.deepcopy(_DATA_READ[entry])
 
 
-#: Data files already read and checked, by folder, schema and content hash:
+#: Data files already read and checked, by cache key (folder, schema, content):
 #: the library's data is part of every regime, and is read once per process.
-_DATA_READ: dict[tuple[str, int, str], dict[str, Any]] = {}
+_DATA_READ: dict[str, dict[str, Any]] = {}
 
 
 def load_folder(folder: Any, root: Any, where: str | None = None) -> Regime:
@@ -300,8 +316,8 @@ def load_folder(folder: Any, root: Any, where: str | None = None) -> Regime:
     lib_modules, lib_tests = _read_folder(lib, LIB_PATH)
     helpers, helper_tests = _read_folder(root.joinpath(*TESTING_PATH.split("/")), TESTING_PATH)
     lib_tests = {**helpers, **helper_tests, **lib_tests}
-    lib_data = _read_data(lib, _schemas.LIB_DATA, f"rego/{LIB_PATH}")
-    regime_data = _read_data(folder, _schemas.REGIME_DATA, where)
+    lib_data = _read_data(lib, "LIB_DATA", f"rego/{LIB_PATH}")
+    regime_data = _read_data(folder, "REGIME_DATA", where)
     leaf = meta["package"].rsplit(".", 1)[-1]
     data = {ROOT: {"tables": {LIB_TABLES: lib_data, leaf: regime_data}}}
     return Regime(

@@ -19,6 +19,15 @@ file:
 
 A file named ``*.json`` is read by the strict JSON reader (`_json`), which
 refuses the same repetition, NaN and numbers too large for a float.
+
+YAML is read by libyaml's C parser where PyYAML was built with it (about ten
+times faster than its Python parser), else by the Python one; both give the
+same documents and the same refusals. The Python loader counts depth while it
+composes; with the C loader the node graph is composed first and its depth
+checked before anything else walks it, and libyaml (0.2.5 on) stops at 1,000
+levels itself, so its composer's recursion is bounded: an older libyaml is
+not used. A text the C loader refuses is read again by the Python loader,
+so messages do not depend on which is installed.
 """
 from __future__ import annotations
 
@@ -59,6 +68,43 @@ class _LimitedLoader(yaml.SafeLoader):  # type: ignore[misc]
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+
+def _libyaml() -> Any:
+    """PyYAML's C loader if it has one whose libyaml bounds nesting (0.2.5 on), else None."""
+    loader = getattr(yaml, "CSafeLoader", None)
+    try:
+        from yaml import _yaml as libyaml  # type: ignore[attr-defined]
+        usable = tuple(libyaml.get_version()) >= (0, 2, 5)
+    except (ImportError, AttributeError, TypeError):
+        return None
+    return loader if usable else None
+
+
+#: The C loader used when present (None: the Python loader only). Tests switch it off.
+C_LOADER: Any = _libyaml()
+
+
+def _check_depth(root: yaml.Node) -> None:
+    """Refuse a composed document nested more than `MAX_DEPTH` collections deep.
+
+    Depth is counted where each collection is written, as the Python loader
+    counts it while composing: walked in document order, a node is entered
+    once (at its anchor), never again through an alias, so a loop ends.
+    """
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if id(node) in seen or not isinstance(node, yaml.CollectionNode):
+            continue
+        seen.add(id(node))
+        if depth > MAX_DEPTH:
+            raise _Refused(f"nested more than {MAX_DEPTH} levels deep "
+                           f"(line {node.start_mark.line + 1})")
+        children = (list(node.value) if isinstance(node, yaml.SequenceNode)
+                    else [part for pair in node.value for part in pair])
+        stack.extend((child, depth + 1) for child in reversed(children))
 
 
 def _check_expansion(root: yaml.Node) -> None:
@@ -103,7 +149,7 @@ def _check_expansion(root: yaml.Node) -> None:
 _MERGE = "tag:yaml.org,2002:merge"
 
 
-def _check_keys(loader: _LimitedLoader, root: yaml.Node) -> None:
+def _check_keys(loader: Any, root: yaml.Node) -> None:
     """Refuse a mapping that names a key twice: its path and both lines (document order).
 
     Keys are compared as they read (``1`` and ``0x1`` are one key); an alias
@@ -172,17 +218,21 @@ def loads_json(text: str, what: str) -> Any:
 
 
 def loads(text: str, what: str) -> Any:
-    """Parse YAML text within the limits; ConfigError naming ``what`` otherwise."""
+    """Parse YAML text within the limits; ConfigError naming ``what`` otherwise.
+
+    The C loader reads it when present; a text it refuses for any reason is
+    read again by the Python loader, whose refusal (or reading) stands, so
+    every message is the same whichever loader is installed.
+    """
     if len(text) > MAX_BYTES:
         raise ConfigError(f"{what}: larger than {MAX_BYTES // (1024 * 1024)} MiB")
-    loader = _LimitedLoader(text)
+    if C_LOADER is not None:
+        try:
+            return _document(C_LOADER(text))
+        except (_Refused, yaml.YAMLError, RecursionError, MemoryError, ValueError):
+            pass
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        _check_expansion(node)
-        _check_keys(loader, node)
-        return loader.construct_document(node)
+        return _document(_LimitedLoader(text))
     except _Refused as exc:
         raise ConfigError(f"{what}: refused: {exc}") from None
     except yaml.YAMLError as exc:
@@ -191,6 +241,19 @@ def loads(text: str, what: str) -> Any:
         raise ConfigError(f"{what}: refused: too deeply nested or too large") from None
     except ValueError as exc:  # e.g. an integer of more digits than Python converts
         raise ConfigError(f"{what}: a value cannot be read ({str(exc)[:120]})") from None
+
+
+def _document(loader: Any) -> Any:
+    """Compose, check (depth, aliases, repeated keys), then construct the one document."""
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if not isinstance(loader, _LimitedLoader):  # which counted depth as it composed
+            _check_depth(node)
+        _check_expansion(node)
+        _check_keys(loader, node)
+        return loader.construct_document(node)
     finally:
         loader.dispose()
 
@@ -199,6 +262,21 @@ def load(path: Path, what: str) -> Any:
     """Read a YAML (or JSON) file within the limits; a missing or bad file is a ConfigError.
 
     A ``*.json`` file is read as JSON, strictly; any other as YAML.
+    """
+    return parse(read(path, what), path, what)
+
+
+def parse(text: str, path: Path, what: str) -> Any:
+    """The document of ``text``, read from ``path``: JSON for ``*.json``, else YAML."""
+    if path.suffix.lower() == ".json":
+        return loads_json(text, f"{what} {path}")
+    return loads(text, f"{what} {path}")
+
+
+def read(path: Path, what: str) -> str:
+    """The text of a YAML or JSON file, within the size limit; ConfigError naming it.
+
+    For a caller that keys a cache on the text before parsing it (`parse`).
     """
     try:
         size = path.stat().st_size
@@ -209,6 +287,4 @@ def load(path: Path, what: str) -> Any:
         raise ConfigError(f"{what} {path}: cannot read ({exc.strerror or exc})") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{what} {path}: not UTF-8 text") from None
-    if path.suffix.lower() == ".json":
-        return loads_json(text, f"{what} {path}")
-    return loads(text, f"{what} {path}")
+    return text
