@@ -1,63 +1,73 @@
-"""Batches at any size: streamed input, evaluation in worker processes, one exact fold.
+"""Batches at any size: each record read once where it is evaluated, one exact fold.
 
 A batch (``exportgate batch``, `Gate.batch`, the impact report) decides the
 orders of many records in input order against one ledger, as if each had
-been checked alone, one after the other. It reads its input twice, so its
-memory stays flat whatever the input's size:
+been checked alone, one after the other. Its memory stays flat whatever the
+input's size:
 
-1. **Validate.** Every record is read, adapted, validated and enriched, its
-   regime found, and orders already shipped (committed in the ledger) are
-   refused, all before anything is decided. Without ``keep_going`` the first
-   bad record stops the batch; with it, bad records are reported and skipped.
-   Only counts are kept (and the ids of what is skipped).
-2. **Decide.** The orders go through in chunks. The engine evaluations of a
-   chunk run in worker processes (each with its own engine), while the chunk
-   before it is folded; an input identical to one already evaluated (the
-   same order under another id, a re-screen of repeated orders) is evaluated
-   once (the licenses an input carries are part of it). Then each chunk goes
-   through the decision step every check takes (`_decide`), in the main
-   process, in input order, exact: on a ledger with group commits (SQLite) a
-   chunk is one transaction, so a batch pays one durable commit per chunk;
-   elsewhere (PostgreSQL) each order is its own transaction. Decisions are
-   reported only after their commit; if the commit fails, every order of
-   the chunk is held.
+1. **Read.** Every record is read, adapted, validated and enriched, its
+   regime found, orders already shipped (committed in the ledger) refused,
+   and the rest evaluated, once, in a worker process (each with its own gate
+   and engine; in process for small batches). The engine is asked per
+   context (`_contexts`): orders that share their facts (parties, date,
+   route, licenses offered) share one evaluation, with one line of each
+   kind, so a re-screen of repeat consignees costs what differs between
+   orders, and an order of any size is evaluated in slices the engine can
+   hold. The main process keeps the records in input order, counts them and
+   spools what the workers read to a temporary file. Without ``keep_going``
+   the first bad record stops the batch before anything is decided; with
+   it, bad records are reported and skipped. Nothing of a bad order is
+   evaluated or reserved.
+2. **Decide.** The spooled orders go through the decision step every check
+   takes (`_decide`), in the main process, in input order, in chunks of
+   `CHUNK` orders: on a ledger with group commits (SQLite) a chunk is one
+   transaction, so a batch pays one durable commit per chunk; elsewhere
+   (PostgreSQL) each order is its own transaction. Decisions are reported
+   only after their commit; if the commit fails, every order of the chunk
+   is held. A license read as in force when its order was read but revoked
+   by the time the order is decided covers nothing: the deciding
+   transaction reads its terms again.
 """
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
+import pickle
 import sys
+import tempfile
 import time
-from collections import OrderedDict
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TextIO
+from itertools import islice
+from typing import IO, TYPE_CHECKING, Any, TextIO
 
-from ._adapter import Adapter, Record
+from ._adapter import Record
+from ._contexts import Result
 from ._decide import Checked, Evaluated
-from .engines.base import Answer, ask
-from ._exceptions import EngineError, InputError, LedgerError, OrderClosedError
+from .engines.base import Answer
+from ._exceptions import InputError, LedgerError, OrderClosedError
 from ._model import Order
-from ._regime import Regime
 from ._settings import Settings
 
 if TYPE_CHECKING:
     from ._gate import Gate
 
-#: Orders per chunk: per evaluation round and per ledger transaction.
+#: Orders per chunk: per ledger transaction, and per spooled block.
 CHUNK = 256
-#: Below this many orders a batch evaluates in process (starting workers costs more).
+#: Records a worker reads and evaluates at a time.
+TASK = 64
+#: Below this many records a batch reads and evaluates in process (starting workers costs more).
 PARALLEL_FROM = 400
-#: Evaluated answers kept for identical inputs.
-CACHE = 4096
+#: Spooled orders kept in memory before the spool moves to a temporary file.
+SPOOL_IN_MEMORY = 32 * 1024 * 1024
 
 
 @dataclass
 class Counts:
-    """What the validating pass found: the work ahead, and what is skipped."""
+    """What reading found: the work ahead, and what is skipped."""
 
     records: int = 0
     orders: int = 0
@@ -66,69 +76,147 @@ class Counts:
     skipped_orders: set[str] = field(default_factory=set)
 
 
+@dataclass
+class _Ready:
+    """An order read, validated, enriched and evaluated: ready for the decision step."""
+
+    order: Order
+    adapter: str | None
+    regime: str
+    doc: dict[str, Any]
+    answer: Result
+    seconds: float
+
+
+@dataclass
+class _Read:
+    """One record as read: its error, or its orders (those already shipped apart)."""
+
+    index: int
+    error: InputError | None = None
+    ready: list[_Ready] = field(default_factory=list)
+    closed: list[str] = field(default_factory=list)
+
+
+Task = list[tuple[int, Record]]
+
+
+def _portable(exc: InputError) -> InputError:
+    """The error as it crosses to the main process (its message kept, whatever its class)."""
+    try:
+        back = pickle.loads(pickle.dumps(exc))
+        return back if isinstance(back, InputError) else InputError(str(exc))
+    except Exception:
+        return InputError(str(exc))
+
+
+class _Reader:
+    """Reads, validates, enriches and evaluates records through one gate (see the module)."""
+
+    def __init__(self, gate: Gate, adapter: str | None, closed_check: bool) -> None:
+        self.gate = gate
+        self.adapter = adapter
+        self.closed_check = closed_check
+
+    def read(self, task: Task, failure: str | None = None) -> list[_Read]:
+        """The records of ``task``, each read once; ``failure`` instead of evaluating (the
+        worker that had them died: they are held, never guessed)."""
+        out: list[_Read] = []
+        found: list[tuple[_Read, Order, Any, Any]] = []
+        for index, record in task:
+            read = _Read(index)
+            out.append(read)
+            try:
+                orders, chosen = self.gate.read(record, self.adapter)
+                regimes = [self.gate.regime_for(order) for order in orders]
+            except InputError as exc:
+                read.error = _portable(exc)
+                continue
+            found.extend((read, order, chosen, regime)
+                         for order, regime in zip(orders, regimes, strict=True))
+        closed = self._closed([order.id for _, order, _, _ in found])
+        todo = []
+        for read, order, chosen, regime in found:
+            if order.id in closed:
+                read.closed.append(order.id)
+            else:
+                todo.append((read, order, chosen, regime))
+        started = time.perf_counter()
+        jobs = [(regime, self.gate.policy_input(order, regime)) for _, order, _, regime in todo]
+        answers: list[Result] = [(False, failure)] * len(jobs) if failure is not None \
+            else self.gate.evaluator.answers(jobs)
+        seconds = (time.perf_counter() - started) / max(1, len(jobs))
+        for (read, order, chosen, regime), (_, doc), answer in zip(todo, jobs, answers,
+                                                                   strict=True):
+            read.ready.append(_Ready(order, chosen.name if chosen is not None else None,
+                                     regime.id, doc, answer, seconds))
+        return out
+
+    def _closed(self, order_ids: list[str]) -> set[str]:
+        if not order_ids or not self.closed_check:
+            return set()
+        try:
+            return self.gate.ledger.closed(order_ids)
+        except LedgerError:  # the deciding pass holds every order, saying why
+            self.gate.drop_ledger()
+            return set()
+
+
 # -- worker processes --------------------------------------------------------
 
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_start(settings: Settings, engine: str) -> None:
-    """Each worker loads the plugins and its own engine once."""
-    from ._plugins import Plugins
-    plugins = Plugins(settings)
-    _WORKER.update(plugins=plugins, engine=plugins.engine(engine))
+def _worker_start(settings: Settings, engine: str, regime_id: str | None, ledger_url: str,
+                  adapter: str | None, closed_check: bool) -> None:
+    """Each worker builds its own gate (plugins, engine, ledger connection) once."""
+    from ._gate import Gate
+    gate = Gate(settings, regime_id=regime_id, ledger_url=ledger_url, engine=engine,
+                what_if=True)
+    _WORKER["reader"] = _Reader(gate, adapter, closed_check)
 
 
-def _worker_evaluate(job: tuple[str, dict[str, Any]]) -> tuple[bool, Any]:
-    """(True, the engine's Answer) or (False, why the engine could not answer)."""
-    regime_id, doc = job
-    try:
-        regime = _WORKER["plugins"].regime(regime_id)
-        return True, ask(_WORKER["engine"], regime, "ladders", doc)
-    except EngineError as exc:
-        return False, str(exc)
-    except Exception as exc:  # anything else is an engine that cannot answer: hold
-        return False, f"engine failed: {type(exc).__name__}: {exc}"
-
-
-Answered = tuple[bool, Any]
+def _worker_read(task: Task) -> list[_Read]:
+    reader: _Reader = _WORKER["reader"]
+    return reader.read(task)
 
 
 class _Workers:
-    """The engine worker processes of a batch.
+    """The worker processes of a batch.
 
     A worker that dies (killed, out of memory, a crash in an engine's native
-    code) breaks the pool: the jobs it was given come back as failures, so
-    their orders are held, never guessed, and the next chunk goes to a fresh
-    pool. The batch never waits on a dead worker (a `multiprocessing.Pool`
-    would: it loses the dead worker's task and waits for it for ever).
+    code) breaks the pool: the records it was given are read again in the
+    main process and their orders held, never guessed, and the next tasks
+    go to a fresh pool. The batch never waits on a dead worker (a
+    `multiprocessing.Pool` would: it loses the dead worker's task and waits
+    for it for ever).
     """
 
-    def __init__(self, n: int, settings: Settings, engine: str) -> None:
-        self._n, self._settings, self._engine = n, settings, engine
+    def __init__(self, n: int, initargs: tuple[Any, ...]) -> None:
+        self._n, self._initargs = n, initargs
         self._pool = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self._n, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_worker_start,
-                                   initargs=(self._settings, self._engine))
+                                   initializer=_worker_start, initargs=self._initargs)
 
-    def submit(self, jobs: list[tuple[str, dict[str, Any]]]) -> Callable[[], list[Answered]]:
-        """Start evaluating ``jobs``; the returned call waits for their answers, in order."""
+    def submit(self, task: Task) -> Callable[[], list[_Read] | str]:
+        """Start reading ``task``; the returned call waits: its records, or why they are lost."""
         pool = self._pool
+        future: Future[list[_Read]]
         try:
-            results = pool.map(_worker_evaluate, jobs, chunksize=max(1, len(jobs) // 8))
+            future = pool.submit(_worker_read, task)
         except BrokenProcessPool:
             self._replace(pool)
             pool = self._pool
-            results = pool.map(_worker_evaluate, jobs, chunksize=max(1, len(jobs) // 8))
+            future = pool.submit(_worker_read, task)
 
-        def wait() -> list[Answered]:
+        def wait() -> list[_Read] | str:
             try:
-                return list(results)
+                return future.result()
             except BrokenProcessPool as exc:  # a worker died: hold these orders
                 self._replace(pool)
-                why = f"engine worker failed: {exc}"
-                return [(False, why)] * len(jobs)
+                return f"engine worker failed: {exc}"
         return wait
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:
@@ -138,6 +226,30 @@ class _Workers:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+# -- the spool -----------------------------------------------------------------
+
+
+class _Spool:
+    """The orders read, in input order, in blocks: in memory while small, then on disk."""
+
+    def __init__(self) -> None:
+        self._file: IO[bytes] = tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY)
+        self._blocks = 0
+
+    def write(self, block: list[_Ready]) -> None:
+        if block:
+            pickle.dump(block, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+            self._blocks += 1
+
+    def blocks(self) -> Iterator[list[_Ready]]:
+        self._file.seek(0)
+        for _ in range(self._blocks):
+            yield pickle.load(self._file)
+
+    def close(self) -> None:
+        self._file.close()
 
 
 # -- progress ----------------------------------------------------------------
@@ -178,17 +290,8 @@ class Progress:
 # -- the run -------------------------------------------------------------------
 
 
-@dataclass
-class _Item:
-    order: Order
-    adapter: Adapter
-    regime: Regime
-    doc: dict[str, Any]
-    answer: tuple[bool, Any] | None = None
-
-
 class BatchRun:
-    """One batch through one gate (see the module's docstring)."""
+    """One batch through one gate (see the module's docstring): `read`, then `decide`."""
 
     def __init__(self, gate: Gate, *, adapter: str | None = None, keep_going: bool = False,
                  workers: int | None = None,
@@ -202,9 +305,11 @@ class BatchRun:
         self.on_committed = on_committed
         self.on_error = on_error
         self.progress_stream = progress
-        self._cache: OrderedDict[str, tuple[bool, Any]] = OrderedDict()
+        self.counts = Counts()
+        self._spool = _Spool()
+        self._reader = _Reader(gate, adapter, closed_check=not gate.what_if)
 
-    # pass 1
+    # reading
 
     def _refuse(self, exc: InputError) -> None:
         if not self.keep_going:
@@ -212,152 +317,110 @@ class BatchRun:
         if self.on_error is not None:
             self.on_error(exc)
 
-    def validate(self, records: Iterable[Record]) -> Counts:
-        counts = Counts()
-        pending: dict[str, int] = {}
-
-        def closed_check() -> None:
-            if not pending or self.gate.what_if:
-                pending.clear()
-                return
-            try:
-                closed = self.gate.ledger.closed(pending)
-            except LedgerError:  # the deciding pass holds every order, saying why
-                self.gate.drop_ledger()
-                closed = set()
-            for order_id in sorted(closed):
+    def read(self, records: Iterable[Record]) -> Counts:
+        """Read every record once (see the module); the orders wait in the spool."""
+        counts = self.counts
+        block: list[_Ready] = []
+        for read in self._reads(records):
+            counts.records += 1
+            if read.error is not None:
+                counts.skipped_records.add(read.index)
+                self._refuse(read.error)
+                continue
+            for order_id in read.closed:
                 counts.skipped_orders.add(order_id)
                 self._refuse(OrderClosedError(
                     f"order {order_id}: shipped (its quota was committed); release it "
                     "before re-checking"))
-            pending.clear()
-
-        for index, record in enumerate(records):
-            counts.records += 1
-            try:
-                orders, _ = self.gate.read(record, self.adapter)
-                for order in orders:
-                    self.gate.regime_for(order)
-            except InputError as exc:
-                counts.skipped_records.add(index)
-                self._refuse(exc)
-                continue
-            for order in orders:
+            for ready in read.ready:
                 counts.orders += 1
-                counts.lines += len(order.lines)
-                pending[order.id] = index
-            if len(pending) >= 500:
-                closed_check()
-        closed_check()
+                counts.lines += len(ready.order.lines)
+                block.append(ready)
+            if len(block) >= CHUNK:
+                self._spool.write(block)
+                block = []
+        self._spool.write(block)
         return counts
 
-    # pass 2
-
-    def _items(self, records: Iterable[Record], counts: Counts) -> Iterator[_Item]:
-        for index, record in enumerate(records):
-            if index in counts.skipped_records:
-                continue
-            orders, chosen = self.gate.read(record, self.adapter)
-            for order in orders:
-                if order.id in counts.skipped_orders:
-                    continue
-                regime = self.gate.regime_for(order)
-                yield _Item(order, chosen, regime, self.gate.policy_input(order, regime))
-
-    def _chunks(self, items: Iterator[_Item]) -> Iterator[list[_Item]]:
-        chunk: list[_Item] = []
-        for item in items:
-            chunk.append(item)
-            if len(chunk) >= CHUNK:
-                yield chunk
-                chunk = []
-        if chunk:
-            yield chunk
-
-    @staticmethod
-    def _key(item: _Item) -> str:
-        """Inputs that differ only in the order id get the same answer.
-
-        The whole input counts, the licenses it carries included: an order
-        whose input no longer names a license (revoked, expired) is evaluated
-        afresh, never answered from an input that did.
-        """
-        return item.regime.id + "@" + item.regime.revision + json.dumps(
-            {**item.doc, "order": {**item.doc["order"], "id": ""}}, sort_keys=True,
-            separators=(",", ":"))
-
-    def _evaluate_in_process(self, job: tuple[str, dict[str, Any]],
-                             regime: Regime) -> tuple[bool, Any]:
+    def _reads(self, records: Iterable[Record]) -> Iterator[_Read]:
+        """Every record read, in input order: in process, or by the workers."""
+        numbered = enumerate(records)
+        first = list(islice(numbered, PARALLEL_FROM))
+        pool = self._pool(len(first) >= PARALLEL_FROM)
+        if pool is None:
+            for task in _tasks(iter(first)):
+                yield from self._reader.read(task)
+            for task in _tasks(numbered):
+                yield from self._reader.read(task)
+            return
+        window: deque[tuple[Task, Callable[[], list[_Read] | str]]] = deque()
         try:
-            return True, ask(self.gate.engine, regime, "ladders", job[1])
-        except EngineError as exc:
-            return False, str(exc)
+            for task in _tasks(_chain(first, numbered)):
+                window.append((task, pool.submit(task)))
+                if len(window) > 2 * self._n_workers:
+                    yield from self._collect(*window.popleft())
+            while window:
+                yield from self._collect(*window.popleft())
+        finally:
+            pool.close()
 
-    def _submit(self, chunk: list[_Item], pool: "_Workers | None") -> Callable[[], None]:
-        """Start evaluating a chunk; the returned call waits and fills in the answers."""
-        todo: dict[str, list[_Item]] = {}
-        for item in chunk:
-            key = self._key(item)
-            cached = self._cache.get(key)
-            if cached is not None:
-                self._cache.move_to_end(key)
-                item.answer = cached
-            else:
-                todo.setdefault(key, []).append(item)
-        keys = list(todo)
-        jobs = [(todo[k][0].regime.id, todo[k][0].doc) for k in keys]
-        pending = pool.submit(jobs) if pool is not None and jobs else None
+    def _collect(self, task: Task, wait: Callable[[], list[_Read] | str]) -> list[_Read]:
+        got = wait()
+        if isinstance(got, str):  # the worker died: read here, hold its orders
+            return self._reader.read(task, failure=got)
+        return got
 
-        def wait() -> None:
-            if pending is not None:
-                answers = pending()
-            else:
-                answers = [self._evaluate_in_process(job, todo[k][0].regime)
-                           for k, job in zip(keys, jobs, strict=True)]
-            for key, answer in zip(keys, answers, strict=True):
-                for item in todo[key]:
-                    item.answer = answer
-                if answer[0]:
-                    self._cache[key] = answer
-                    if len(self._cache) > CACHE:
-                        self._cache.popitem(last=False)
-        return wait
+    _n_workers = 0
 
-    @staticmethod
-    def _evaluated(item: _Item, seconds: float) -> Evaluated:
-        ok, answer = item.answer or (False, "not evaluated")
-        if ok and isinstance(answer, Answer):
-            return Evaluated(item.order, item.regime, item.doc, answer, None, item.adapter,
-                             seconds)
-        return Evaluated(item.order, item.regime, item.doc, None, str(answer), item.adapter,
-                         seconds)
-
-    def _pool(self, counts: Counts) -> "_Workers | None":
+    def _pool(self, large: bool) -> _Workers | None:
         workers = self.workers
         if workers is None:
-            workers = (os.cpu_count() or 1) if counts.orders >= PARALLEL_FROM else 0
+            workers = (os.cpu_count() or 1) if large else 0
         if workers <= 0 or self.gate.engine_given:
             return None
-        return _Workers(workers, self.gate.settings, self.gate.engine_name)
+        self._n_workers = workers
+        gate = self.gate
+        fixed = gate.fixed_regime.id if gate.fixed_regime is not None else None
+        return _Workers(workers, (gate.settings, gate.engine_name, fixed, gate.ledger_url,
+                                  self.adapter, not gate.what_if))
 
-    def decide(self, records: Iterable[Record], counts: Counts) -> Iterator[Checked]:
-        progress = Progress(counts.lines, self.progress_stream)
-        pool = self._pool(counts)
+    # deciding
+
+    def _evaluated(self, ready: _Ready) -> Evaluated:
+        plugins = self.gate.plugins
+        adapter = plugins.adapters.get(ready.adapter) if ready.adapter is not None else None
+        regime = plugins.regime(ready.regime)
+        ok, answer = ready.answer
+        if ok and isinstance(answer, Answer):
+            return Evaluated(ready.order, regime, ready.doc, answer, None, adapter,
+                             ready.seconds)
+        return Evaluated(ready.order, regime, ready.doc, None, str(answer), adapter,
+                         ready.seconds)
+
+    def decide(self) -> Iterator[Checked]:
+        """Decide the orders read, in input order, a chunk a transaction."""
+        progress = Progress(self.counts.lines, self.progress_stream)
         try:
-            chunks = self._chunks(self._items(records, counts))
-            current = next(chunks, None)
-            wait = self._submit(current, pool) if current is not None else None
-            while current is not None and wait is not None:
-                started = time.perf_counter()
-                wait()
-                following = next(chunks, None)
-                wait_next = self._submit(following, pool) if following is not None else None
-                elapsed = (time.perf_counter() - started) / len(current)
-                yield from self.gate.step.run([self._evaluated(i, elapsed) for i in current],
+            for block in self._spool.blocks():
+                yield from self.gate.step.run([self._evaluated(r) for r in block],
                                               self.on_committed)
-                progress.advance(sum(len(i.order.lines) for i in current))
-                current, wait = following, wait_next
+                progress.advance(sum(len(r.order.lines) for r in block))
         finally:
             progress.close()
-            if pool is not None:
-                pool.close()
+
+    def close(self) -> None:
+        self._spool.close()
+
+
+def _chain(first: list[tuple[int, Record]], rest: Iterator[tuple[int, Record]]
+           ) -> Iterator[tuple[int, Record]]:
+    yield from first
+    yield from rest
+
+
+def _tasks(numbered: Iterator[tuple[int, Record]]) -> Iterator[Task]:
+    while True:
+        task = list(islice(numbered, TASK))
+        if not task:
+            return
+        yield task

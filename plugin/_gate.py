@@ -20,9 +20,10 @@ from . import _enrich
 from .ledger import licenses as _licenses
 from ._adapter import Adapter, Record
 from ._catalog import ItemCatalog, item_catalog
+from ._contexts import Evaluator
 from ._decide import Checked, DecisionStep, Evaluated, Recorder
-from .engines.base import Answer, Engine, ask
-from ._exceptions import EngineError, ExportgateError, InputError, UnknownRegimeError
+from .engines.base import Answer, Engine
+from ._exceptions import ExportgateError, InputError, UnknownRegimeError
 from .ledger.base import SqlLedger
 from .ledger.urls import open_ledger
 from ._model import Order
@@ -35,6 +36,8 @@ from ._validate import order_from_dict
 
 class Gate:
     """Checks orders under a regime (fixed, or picked by the calendar) against one ledger."""
+
+    _evaluator: Evaluator | None = None
 
     def __init__(self, settings: Settings | None = None, *, regime_id: str | None = None,
                  ledger_url: str | None = None, engine: str | Engine | None = None,
@@ -160,14 +163,20 @@ class Gate:
         regime = self.regime_for(order)
         started = time.perf_counter()
         doc = self.policy_input(order, regime)
-        answer: Answer | None = None
-        failure: str | None = None
-        try:
-            answer = ask(self.engine, regime, "ladders", doc)
-        except EngineError as exc:
-            failure = str(exc)
+        [(ok, got)] = self.evaluator.answers([(regime, doc)])
+        answer = got if ok and isinstance(got, Answer) else None
+        failure = None if answer is not None else str(got)
         return Evaluated(order, regime, doc, answer, failure, adapter,
                          time.perf_counter() - started)
+
+    @property
+    def evaluator(self) -> Evaluator:
+        """The engine asked by context (`_contexts`): a line of each kind per order's facts,
+        in slices, so an order of any size is one the engine can hold; answers kept for later
+        orders with the same facts."""
+        if self._evaluator is None:
+            self._evaluator = Evaluator(self.engine)
+        return self._evaluator
 
     def policy_input(self, order: Order, regime: Regime) -> dict[str, Any]:
         """The engine's input for one order under one regime (policy contract 2).
@@ -221,23 +230,23 @@ class Gate:
               ) -> Iterator[Checked]:
         """Decide the orders of many records in input order, against one ledger.
 
-        Every record is read and validated first (orders already shipped are
-        refused there too): without ``keep_going`` one bad record stops the
-        batch before anything is decided; with it, bad records are reported
-        through ``on_error`` and the rest are decided. ``records`` is read
-        twice: pass a list, or an object whose ``__iter__`` starts afresh (a
-        one-shot iterator is kept in memory). `_batch` says how the deciding
-        pass is spread over worker processes (``workers``; None chooses) and
-        commits in groups; ``progress`` is the stream of the progress bar
-        (shown only on a terminal).
+        Every record is read once, and all of them before anything is
+        decided (orders already shipped are refused there too): without
+        ``keep_going`` one bad record stops the batch before anything is
+        decided; with it, bad records are reported through ``on_error`` and
+        the rest are decided. `_batch` says how reading and evaluating are
+        spread over worker processes (``workers``; None chooses) and how the
+        decisions commit in groups; ``progress`` is the stream of the
+        progress bar (shown only on a terminal).
         """
         from ._batch import BatchRun
-        if iter(records) is records:  # a one-shot iterator: keep it for the second pass
-            records = list(records)
         run = BatchRun(self, adapter=adapter, keep_going=keep_going, workers=workers,
                        on_committed=on_committed, on_error=on_error, progress=progress)
-        counts = run.validate(records)
-        yield from run.decide(records, counts)
+        try:
+            run.read(records)
+            yield from run.decide()
+        finally:
+            run.close()
 
 
 __all__ = ["Checked", "ExportgateError", "Gate"]

@@ -53,8 +53,35 @@ def test_identical_inputs_are_evaluated_once(make_gate: Any) -> None:
                                                                        "TIER2_LICENSE"]
 
 
+def test_a_license_revoked_mid_batch_covers_no_later_identical_order(
+        make_gate: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two identical orders share one evaluation whose input offered the license; it is
+    revoked once the first is committed: the second, decided in a later transaction, is not
+    covered by it (the deciding transaction reads the license again)."""
+    import exportgate._batch as batch_module
+    from exportgate.ledger import licenses as _licenses
+    from tests.licenses.builders import h200_order, license_doc
+    monkeypatch.setattr(batch_module, "CHUNK", 1)  # one order a transaction
+    real = RegopyEngine()
+    fake = FakeEngine(lambda regime, rule, doc: real.evaluate(regime, rule, doc))
+    gate = make_gate("us-advanced-computing-2023", engine=fake)
+    _licenses.add(gate.ledger, _licenses.parse({"licenses": [license_doc()]}, "test"))
+
+    def revoke_after_the_first(checked: Any) -> None:
+        if checked.order.id == "R-0":
+            _licenses.revoke(gate.ledger, "D1234567")
+
+    records = [Record.from_value(h200_order(f"R-{i}", 10), f"r:{i}") for i in range(2)]
+    decided = list(gate.batch(records, workers=0, on_committed=revoke_after_the_first))
+    assert [[x["number"] for x in doc.get("licenses", ())] for doc in fake.inputs] == [
+        ["D1234567"]]
+    assert [(c.decision.outcome, c.decision.lines[0].license,
+             c.decision.lines[0].licenses_not_in_force) for c in decided] == [
+        (Outcome.ALLOW, "D1234567", ()), (Outcome.LICENSE, None, ("D1234567",))]
+
+
 def test_an_input_that_no_longer_names_a_license_is_evaluated_afresh(make_gate: Any) -> None:
-    """The cache is keyed by the whole input, its licenses included: an order read after a
+    """The answers are kept by the whole input, its licenses included: an order read after a
     revocation is evaluated without the license, never answered from an input with it."""
     from exportgate.ledger import licenses as _licenses
     from tests.licenses.builders import h200_order, license_doc
@@ -62,48 +89,38 @@ def test_an_input_that_no_longer_names_a_license_is_evaluated_afresh(make_gate: 
     fake = FakeEngine(lambda regime, rule, doc: real.evaluate(regime, rule, doc))
     gate = make_gate("us-advanced-computing-2023", engine=fake)
     _licenses.add(gate.ledger, _licenses.parse({"licenses": [license_doc()]}, "test"))
-
-    class RevokedAfterTheFirstOrder:
-        """Two identical orders; the license is revoked once the batch has read the first."""
-        passes = 0
-
-        def __iter__(self) -> Any:
-            self.passes += 1
-            for i in range(2):
-                yield Record.from_value(h200_order(f"R-{i}", 10), f"r:{i}")
-                if self.passes == 2 and i == 0:
-                    _licenses.revoke(gate.ledger, "D1234567")
-
-    decided = list(gate.batch(RevokedAfterTheFirstOrder(), workers=0))
+    first = gate.check(h200_order("R-0", 10))
+    _licenses.revoke(gate.ledger, "D1234567")
+    second = gate.check(h200_order("R-1", 10))
     assert [[x["number"] for x in doc.get("licenses", ())] for doc in fake.inputs] == [
         ["D1234567"], []]
-    # The first order's input named the license, but the revocation came before its fold.
-    assert [(c.decision.outcome, c.decision.lines[0].licenses_not_in_force) for c in decided] \
-        == [(Outcome.LICENSE, ("D1234567",)), (Outcome.LICENSE, ())]
+    assert (first.decision.outcome, first.decision.lines[0].license) == (Outcome.ALLOW,
+                                                                         "D1234567")
+    assert (second.decision.outcome, second.decision.lines[0].license,
+            second.decision.lines[0].licenses_not_in_force) == (Outcome.LICENSE, None, ())
 
 
 @pytest.mark.parametrize("group_commits", [True, False])
-def test_an_order_shipped_while_the_batch_runs_is_held(make_gate: Any,
-                                                       group_commits: bool) -> None:
-    """Shipped after the batch validated it, before its turn: held, saying so (as a check
+def test_an_order_shipped_while_the_batch_runs_is_held(make_gate: Any, group_commits: bool,
+                                                       monkeypatch: pytest.MonkeyPatch
+                                                       ) -> None:
+    """Shipped after the batch read it, before its turn: held, saying so (as a check
     is), its commitment kept; the orders around it are decided, in one transaction or each
     in its own."""
     gate = make_gate()
     gate.check(h100_order("A", "IN", 100))
     gate.ledger.group_commits = group_commits
 
-    class ShippedInTheSecondPass:
-        passes = 0
+    import exportgate._batch as batch_module
+    read_back = batch_module._Spool.blocks
 
-        def __iter__(self) -> Any:
-            self.passes += 1
-            for name in "BAC":
-                if name == "A" and self.passes == 2:
-                    gate.ledger.commit("A")
-                yield Record.from_value(h100_order(name, "IN", 100), f"r:{name}")
+    def shipped_once_read(spool: Any) -> Any:
+        gate.ledger.commit("A")  # every record read, nothing decided yet
+        yield from read_back(spool)
 
-    decided = {c.decision.order: c.decision for c in gate.batch(ShippedInTheSecondPass(),
-                                                                 workers=0)}
+    monkeypatch.setattr(batch_module._Spool, "blocks", shipped_once_read)
+    records = [Record.from_value(h100_order(name, "IN", 100), f"r:{name}") for name in "BAC"]
+    decided = {c.decision.order: c.decision for c in gate.batch(records, workers=0)}
     assert "committed at shipment" in (decided["A"].error or "")
     assert decided["A"].outcome is Outcome.LICENSE
     assert decided["B"].error is None and decided["C"].error is None
@@ -176,8 +193,9 @@ def test_the_batch_command_streams_json_lines(tmp_path: Path) -> None:
 
 def test_run_counts_the_work_before_deciding(make_gate: Any) -> None:
     run = BatchRun(make_gate())
-    counts = run.validate(book(4))
+    counts = run.read(book(4))
     assert (counts.records, counts.orders, counts.lines) == (4, 4, 4)
+    run.close()
 
 
 @pytest.mark.slow
