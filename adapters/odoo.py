@@ -152,6 +152,8 @@ def _not_goods(row: Mapping[str, Any]) -> str | None:
 
 def _product_name(row: Mapping[str, Any]) -> str | None:
     value = row.get("product_id")
+    if isinstance(value, Mapping):  # web_read
+        value = [value.get("id"), value.get("display_name")]
     if isinstance(value, list) and len(value) == 2 and isinstance(value[1], str):
         code = _DEFAULT_CODE.match(value[1])
         return code.group(1).strip() if code else value[1]

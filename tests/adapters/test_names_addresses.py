@@ -255,6 +255,7 @@ def test_odoo_web_read_partners_carry_their_addresses(registered: dict[str, Adap
     doc = json.loads((PUBLIC / "odoo-web-read-addresses.json").read_text("utf-8"))
     order = one(registered["odoo"], doc)
     assert (order.id, [x.id for x in order.lines], order.ship_from) == ("S00061", ["171"], "US")
+    assert [(x.id, x.item) for x in order.not_assessed] == [("172", None), ("173", "DOWNPAY")]
     assert named(order) == {
         "sold_to": ("Osaka Supercomputing Center",
                     "1-32 Machikaneyama-cho, Toyonaka, 560-0043, Osaka (JP)"),
