@@ -1,0 +1,453 @@
+"""The screening index: a list version's names, searched by a party's name in well under 1 ms.
+
+Built once per list version (`Index(entries, hit=..., review=...)`) and then
+only read, so one index serves every thread and every order screened against
+that version. `Index.search` answers every entry whose name or an alias
+scores at or above the review threshold, best first.
+
+How a name scores
+-----------------
+Both names are normalised (`normalise`: Latin letters, legal forms dropped,
+company words made one) and compared as sets of words. Each word weighs 1,
+a company word (``technology``, ``group``, ``china``: the data's ``generic``)
+weighs `GENERIC_WEIGHT`, a lone initial nothing. Two words match when they are
+equal, or when they differ by a letter or two (rapidfuzz's ratio at least
+`FUZZY_MIN`; they then count for their similarity). The score is the
+Tversky index of the weighted words::
+
+    score = 100 * M / (M + UNMATCHED_ENTRY * E + UNMATCHED_PARTY * P)
+
+with M the weight matched, E the entry's words the party's name lacks and P
+the party's words the entry lacks. A listed name found whole inside a longer
+party name ("Huawei Technologies Co., Ltd., Dubai Branch") still scores high:
+extra words in the party's name cost half what missing words of the listed
+name cost. When only company words match ("China Electronic Trading" against
+"China Electronics Technology Group"), every word counts in full on both
+sides (Jaccard), so company words alone do not make a match.
+
+A name written without its spaces ("HuaweiTechnologies", "Hua Wei") is tried
+again split or joined where the parts are words of the list
+(`RESPLIT_PENALTY` points less). A party whose name carries a legal form or a
+company word scores `PERSON_PENALTY` points less against a listed person.
+
+Country and address
+-------------------
+Supporting evidence, never a reason to drop a name match: the party's country
+among the entry's address countries adds `COUNTRY_POINTS`, its address sharing
+words with an entry's address adds `ADDRESS_POINTS`, and each says so in the
+hit's ``why``. A party in another country keeps its score; only a borderline
+hit (name score below hit + `OTHER_COUNTRY_MARGIN`) stays "possible", so a
+listed party shipping through another country is still held.
+
+Speed
+-----
+Candidates come from an inverted index of words (and of their one-letter
+deletions, for misspellings): each word of the party's name adds its weight
+to every name holding it, in one numpy operation per word, and an upper bound
+of the score drops the names that cannot reach the review threshold. Only
+the few names left are scored word by word. Measured by ``bench/screening.py``.
+
+Thresholds
+----------
+`HIT_THRESHOLD` and `REVIEW_THRESHOLD` are the defaults, chosen from the
+labelled set in ``tests/screening/test_index.py`` (true variants:
+abbreviations, legal forms, transliterations from Cyrillic and Chinese
+characters, word order, aliases, punctuation and diacritics, missing spaces,
+misspellings; near-misses: other companies sharing company words, persons
+sharing a surname). Measured at these defaults: recall of true variants
+0.998 (at least "possible"), 0.97 as "hit"; no near-miss is a "hit"; 2 of
+53 near-misses (3.8 %) are "possible".
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from rapidfuzz import fuzz
+
+from .._exceptions import ConfigError
+from .model import Entry, Hit
+from .normalise import Tables
+from .normalise import tables as default_tables
+
+HIT_THRESHOLD = 90.0
+REVIEW_THRESHOLD = 80.0
+DEFAULT_LIMIT = 20
+
+GENERIC_WEIGHT = 0.35
+UNMATCHED_ENTRY = 0.5
+UNMATCHED_PARTY = 0.25
+FUZZY_MIN = 80.0
+FUZZY_MIN_LENGTH = 4
+RESPLIT_PENALTY = 3.0
+PERSON_PENALTY = 8.0
+COUNTRY_POINTS = 5.0
+ADDRESS_POINTS = 3.0
+OTHER_COUNTRY_MARGIN = 5.0
+PERSON_TYPES = frozenset({"individual", "person"})
+_BRACKETS = re.compile(r"\(([^()]*)\)")
+
+
+@dataclass(frozen=True)
+class _Word:
+    """A word of the party's name: its weight and the list's words it matches."""
+
+    text: str
+    weight: float
+    generic: bool
+    matches: dict[int, float]  # vocabulary id -> similarity 0..1
+
+
+@dataclass
+class _Best:
+    score: float
+    name: int
+    words: tuple[str, ...]
+    resplit: bool
+
+
+def _spellings(entry: Entry) -> list[tuple[str, bool]]:
+    """An entry's names and aliases, and each without its brackets and the brackets alone.
+
+    The lists write acronyms and other names in brackets ("China Electronics
+    Technology Group Corporation 14th Research Institute (CETC 14)"): each
+    is a name of its own. The flag marks what stood in brackets: it is a
+    name only if it holds more than company words ("(Group)" is not).
+    """
+    out: list[tuple[str, bool]] = []
+    for text in (entry.name, *entry.alt_names):
+        out.append((text, False))
+        if "(" in text:
+            bare = _BRACKETS.sub(" ", text).strip()
+            if bare:
+                out.append((bare, False))
+            out.extend((inner.strip(), True) for inner in _BRACKETS.findall(text)
+                       if inner.strip())
+    return out
+
+
+class Index:
+    """Every name and alias of a list version, ready to search (build once, read only)."""
+
+    def __init__(self, entries: Iterable[Entry], *, hit: float = HIT_THRESHOLD,
+                 review: float = REVIEW_THRESHOLD, tables: Tables | None = None) -> None:
+        if not 0 < review <= hit <= 100:
+            raise ConfigError(f"screening thresholds: need 0 < review ({review}) <= hit "
+                              f"({hit}) <= 100")
+        self.hit = float(hit)
+        self.review = float(review)
+        self.tables = tables or default_tables()
+        self.entries: tuple[Entry, ...] = tuple(entries)
+        vocab: dict[str, int] = {}
+        postings: list[list[int]] = []
+        name_entry: list[int] = []
+        self._name_text: list[str] = []
+        self._name_words: list[tuple[int, ...]] = []
+        for number, entry in enumerate(self.entries):
+            seen: set[frozenset[str]] = set()
+            for text, inner in _spellings(entry):
+                tokens = self.tables.normalise(text).tokens
+                if not tokens or frozenset(tokens) in seen:
+                    continue
+                if inner and all(t in self.tables.generic for t in tokens):
+                    continue
+                seen.add(frozenset(tokens))
+                ids = []
+                for token in tokens:
+                    tid = vocab.setdefault(token, len(vocab))
+                    if tid == len(postings):
+                        postings.append([])
+                    postings[tid].append(len(name_entry))
+                    ids.append(tid)
+                name_entry.append(number)
+                self._name_text.append(text)
+                self._name_words.append(tuple(ids))
+        self._vocab = vocab
+        self._words = list(vocab)
+        self._weights = np.array([self._weight(w) for w in self._words], dtype=np.float32)
+        self._postings = [np.array(p, dtype=np.int32) for p in postings]
+        self._name_entry = np.array(name_entry, dtype=np.int32)
+        self._name_weight = np.array([float(self._weights[list(ids)].sum())
+                                      for ids in self._name_words], dtype=np.float32)
+        deletes: dict[str, list[int]] = {}
+        for tid, word in enumerate(self._words):
+            if len(word) >= FUZZY_MIN_LENGTH:
+                for key in {word[:i] + word[i + 1:] for i in range(len(word))}:
+                    deletes.setdefault(key, []).append(tid)
+        self._deletes = deletes
+        self._addresses: dict[int, frozenset[str]] = {}
+
+    def __len__(self) -> int:
+        """The number of distinct names (names and aliases) held."""
+        return len(self._name_text)
+
+    # -- searching ---------------------------------------------------------
+
+    def search(self, name: str, *, country: str | None = None, address: str | None = None,
+               limit: int = DEFAULT_LIMIT) -> list[Hit]:
+        """Every entry whose name or alias scores at least ``review``, best first.
+
+        ``country`` (ISO alpha-2) and ``address`` are the party's; they raise
+        or qualify a name match, never make one. At most ``limit`` hits.
+        """
+        party = self.tables.normalise(name)
+        if not party.tokens or not self._name_text:
+            return []
+        country = country.strip().upper() if country else None
+        floor = max(self.review - COUNTRY_POINTS - ADDRESS_POINTS, 1.0) / 100.0
+        cache: dict[str, _Word] = {}
+        best: dict[int, _Best] = {}
+        for tokens, resplit in self._segmentations(party.tokens):
+            words = [cache.get(t) or cache.setdefault(t, self._word(t)) for t in tokens]
+            for nid in self._candidates(words, floor):
+                score, matched = self._score(words, self._name_words[nid])
+                if resplit:
+                    score -= RESPLIT_PENALTY
+                entry_number = int(self._name_entry[nid])
+                held = best.get(entry_number)
+                if held is None or score > held.score:
+                    best[entry_number] = _Best(score, nid, matched, resplit)
+        hits = []
+        for entry_number, found in best.items():
+            hit = self._hit(self.entries[entry_number], found, party.organisation,
+                            country, address)
+            if hit is not None:
+                hits.append(hit)
+        hits.sort(key=lambda h: (-h.score, h.entry.list, h.entry.id))
+        return hits[:limit]
+
+    def _hit(self, entry: Entry, found: _Best, organisation: bool, country: str | None,
+             address: str | None) -> Hit | None:
+        """The name score with the supporting evidence; None below the review threshold."""
+        name_score = found.score
+        why = [f"name scores {found.score:.1f} against {self._name_text[found.name]!r}"
+               + (f" (words {', '.join(found.words)})" if found.words else "")]
+        if found.resplit:
+            why.append("matched with the party's words joined or split")
+        if organisation and (entry.type or "").lower() in PERSON_TYPES:
+            name_score -= PERSON_PENALTY
+            why.append(f"the party names an organisation, the entry a person "
+                       f"(-{PERSON_PENALTY:g})")
+        score = name_score
+        other_country = False
+        countries = entry.countries
+        if country and countries:
+            if country in countries:
+                score += COUNTRY_POINTS
+                why.append(f"country {country} is among the entry's addresses "
+                           f"(+{COUNTRY_POINTS:g})")
+            else:
+                other_country = True
+                why.append(f"country {country} is not among the entry's addresses "
+                           f"({', '.join(sorted(countries))})")
+        if address:
+            shared = self._shared_address(entry, found.name, address)
+            if shared:
+                score += ADDRESS_POINTS
+                why.append(f"address shares {', '.join(shared)} (+{ADDRESS_POINTS:g})")
+        score = round(min(score, 100.0), 1)
+        if score < self.review:
+            return None
+        status = "hit" if score >= self.hit else "possible"
+        if status == "hit" and other_country and name_score < self.hit + OTHER_COUNTRY_MARGIN:
+            status = "possible"
+            why.append("borderline in another country: a person must look")
+        return Hit(entry=entry, matched=self._name_text[found.name], score=score,
+                   status=status, why=tuple(why))
+
+    # -- the steps ---------------------------------------------------------
+
+    def _weight(self, word: str) -> float:
+        if len(word) == 1 and not word.isdigit():
+            return 0.0  # an initial: supporting only
+        return GENERIC_WEIGHT if word in self.tables.generic else 1.0
+
+    def _word(self, text: str) -> _Word:
+        """A word of the party's name with the list's words it matches (itself, near spellings).
+
+        A word the list does not hold takes the weight of the list's word
+        it is nearest to (a misspelt company word is still a company word);
+        it matches only words of that weight, so the bound in `_candidates`
+        holds.
+        """
+        weight = self._weight(text)
+        own = self._vocab.get(text)
+        matches: dict[int, float] = {} if own is None else {own: 1.0}
+        if len(text) >= FUZZY_MIN_LENGTH and weight > 0:
+            near: set[int] = set(self._deletes.get(text, ()))
+            for i in range(len(text)):
+                key = text[:i] + text[i + 1:]
+                tid = self._vocab.get(key)
+                if tid is not None:
+                    near.add(tid)
+                near.update(self._deletes.get(key, ()))
+            near.discard(-1 if own is None else own)
+            scored = [(similarity / 100.0, tid) for tid in near
+                      if (similarity := fuzz.ratio(text, self._words[tid],
+                                                   score_cutoff=FUZZY_MIN))]
+            if scored and own is None:
+                weight = float(self._weights[max(scored)[1]])
+            matches.update((tid, similarity) for similarity, tid in scored
+                           if self._weights[tid] == np.float32(weight))
+        return _Word(text, weight, weight == GENERIC_WEIGHT, matches)
+
+    def _segmentations(self, tokens: tuple[str, ...]) -> list[tuple[tuple[str, ...], bool]]:
+        """The party's words, and joined or split where the parts are words of the list."""
+        out = [(tokens, False)]
+        joined: list[str] = []
+        i = 0
+        while i < len(tokens):
+            for size in (3, 2, 1):
+                word = "".join(tokens[i:i + size])
+                if size == 1 or (i + size <= len(tokens) and word in self._vocab):
+                    joined.append(word)
+                    i += size
+                    break
+        if len(joined) < len(tokens):
+            out.append((tuple(dict.fromkeys(joined)), True))
+        split: list[str] = []
+        for token in tokens:
+            split.extend(self._split(token))
+        if len(split) > len(tokens):
+            out.append((tuple(dict.fromkeys(split)), True))
+        return out
+
+    def _split(self, token: str) -> list[str]:
+        """A word not in the list written as two that are ("huaweitechnologies")."""
+        if token in self._vocab or len(token) < 6:
+            return [token]
+        synonyms = self.tables.synonyms
+        best: list[str] = [token]
+        balance = 0
+        for cut in range(2, len(token) - 1):
+            left = synonyms.get(token[:cut], token[:cut])
+            right = synonyms.get(token[cut:], token[cut:])
+            if left in self._vocab and right in self._vocab:
+                shorter = min(cut, len(token) - cut)
+                if shorter > balance:
+                    best, balance = [left, right], shorter
+        return best
+
+    def _candidates(self, words: Sequence[_Word], floor: float) -> NDArray[np.int32]:
+        """The names whose score can reach ``floor`` (0..1): an upper bound, per name, in numpy.
+
+        ``matched`` sums, per name, the weight of the party's words it holds
+        (at most the weight matched word by word, so the bound is safe);
+        ``own`` the part of it that is not company words.
+        """
+        total = float(sum(w.weight for w in words))
+        if total <= 0:
+            return np.empty(0, dtype=np.int32)
+        size = len(self._name_text)
+        matched = np.zeros(size, dtype=np.float32)
+        own = np.zeros(size, dtype=np.float32)
+        for word in words:
+            if word.weight <= 0 or not word.matches:
+                continue
+            if len(word.matches) == 1:
+                ((tid, similarity),) = word.matches.items()
+                post = self._postings[tid]
+                gain = np.float32(word.weight * similarity)
+                matched[post] += gain
+                if not word.generic:
+                    own[post] += gain
+                continue
+            best = np.zeros(size, dtype=np.float32)
+            for tid, similarity in word.matches.items():
+                post = self._postings[tid]
+                best[post] = np.maximum(best[post], np.float32(word.weight * similarity))
+            matched += best
+            if not word.generic:
+                own += best
+        # A name below `least` cannot score `floor` even if it holds none of
+        # the words the party lacks (Tversky with the entry's term left out).
+        beta = UNMATCHED_PARTY
+        least = floor * beta * total / (1 - floor + floor * beta)
+        names = np.flatnonzero(matched >= least - 1e-6).astype(np.int32)
+        if not len(names):
+            return names
+        m = matched[names]
+        generic_only = own[names] <= 0
+        alpha = np.where(generic_only, 1.0, UNMATCHED_ENTRY)
+        if any(w.weight == 0 for w in words):
+            alpha = np.where(generic_only, 1.0, 0.0)  # an initial may stand for a word
+        beta_each = np.where(generic_only, 1.0, beta)
+        entry_left = np.maximum(self._name_weight[names] - m, 0)
+        party_left = np.maximum(total - m, 0)
+        bound = m / (m + alpha * entry_left + beta_each * party_left)
+        kept: NDArray[np.int32] = names[bound >= floor - 1e-6]
+        return kept
+
+    def _score(self, words: Sequence[_Word],
+               name: tuple[int, ...]) -> tuple[float, tuple[str, ...]]:
+        """The name score (0..100) of the party's words against one listed name, word by word."""
+        pairs = sorted(((similarity, qi, tid) for qi, word in enumerate(words)
+                        for tid in name if (similarity := word.matches.get(tid))),
+                       reverse=True)
+        used_party: set[int] = set()
+        used_entry: set[int] = set()
+        matched = own = 0.0
+        shown: list[str] = []
+        for similarity, qi, tid in pairs:
+            if qi in used_party or tid in used_entry:
+                continue
+            used_party.add(qi)
+            used_entry.add(tid)
+            gain = words[qi].weight * similarity
+            matched += gain
+            if not words[qi].generic and gain > 0:
+                own += gain
+            shown.append(self._words[tid])
+        entry_weight = float(sum(self._weights[tid] for tid in name))
+        entry_left = entry_weight - matched
+        party_left = sum(w.weight for w in words) - matched
+        # Initials: "Ivan P. Sidorov" for "Ivan Petrovich Sidorov", either way round.
+        for qi, word in enumerate(words):
+            if word.weight == 0 and qi not in used_party:
+                for tid in name:
+                    if tid not in used_entry and self._words[tid].startswith(word.text):
+                        used_entry.add(tid)
+                        entry_left -= 0.5 * float(self._weights[tid])
+                        break
+        for tid in name:
+            if self._weights[tid] == 0 and tid not in used_entry:
+                letter = self._words[tid]
+                for qi, word in enumerate(words):
+                    if qi not in used_party and word.text.startswith(letter):
+                        used_party.add(qi)
+                        party_left -= 0.5 * word.weight
+                        break
+        if matched <= 0:
+            return 0.0, ()
+        alpha, beta = ((1.0, 1.0) if own <= 0 else (UNMATCHED_ENTRY, UNMATCHED_PARTY))
+        score = matched / (matched + alpha * max(entry_left, 0.0)
+                           + beta * max(party_left, 0.0))
+        return 100.0 * score, tuple(shown)
+
+    def _shared_address(self, entry: Entry, name: int, address: str) -> tuple[str, ...]:
+        """Words of the party's address found in the entry's: two of them, or its postal code.
+
+        The entry's address words are read the first time the entry is hit
+        (most entries never are); a race between threads writes the same value.
+        """
+        number = int(self._name_entry[name])
+        listed = self._addresses.get(number)
+        if listed is None:
+            words: set[str] = set()
+            for a in entry.addresses:
+                for part in (a.address, a.city, a.state):
+                    if part:
+                        words.update(w for w in self.tables.words(part) if len(w) >= 4)
+                if a.postal_code:
+                    words.add("postal:" + "".join(self.tables.words(a.postal_code)))
+            listed = frozenset(w for w in words if w not in self.tables.generic)
+            self._addresses[number] = listed
+        party = self.tables.words(address)
+        party_words = set(party) | {"postal:" + w for w in party}
+        shared = sorted(w.removeprefix("postal:") for w in party_words & listed)
+        if len(shared) >= 2 or any(w.startswith("postal:") for w in party_words & listed):
+            return tuple(shared)
+        return ()
