@@ -115,8 +115,9 @@ class Evaluator:
         self.cache_lines = cache_lines
         self._cache: OrderedDict[str, _Context] = OrderedDict()
         self._cached = 0
-        #: Engine evaluations made, and orders answered (what the reuse saved).
+        #: Engine evaluations made, the lines they carried, and the orders answered.
         self.calls = 0
+        self.lines = 0
         self.orders = 0
 
     def answers(self, jobs: Sequence[Job]) -> list[Result]:
@@ -187,6 +188,7 @@ class Evaluator:
         answer = ask(self.engine, regime, "ladders", {**doc, "order": {**doc["order"],
                                                                      "lines": lines}})
         self.calls += 1
+        self.lines += len(lines)
         raw = answer.value
         if not isinstance(raw, dict) or not isinstance(raw.get("ladders"), dict) \
                 or not isinstance(raw.get("lines"), list) or len(raw["lines"]) != len(part):
@@ -226,6 +228,8 @@ class Evaluator:
     def _whole(self, regime: Regime, doc: dict[str, Any]) -> Result:
         """The order alone, its whole input in one evaluation (the contract's own way)."""
         self.calls += 1
+        lines = doc.get("order", {}).get("lines") if isinstance(doc.get("order"), dict) else None
+        self.lines += len(lines) if isinstance(lines, list) else 0
         try:
             return True, ask(self.engine, regime, "ladders", doc)
         except EngineError as exc:

@@ -239,3 +239,76 @@ def test_a_worker_that_dies_holds_its_orders_and_the_batch_goes_on(make_gate: An
         reserved = {row[0] for row in conn.execute("SELECT order_id FROM eg_reservations")}
     assert reserved.isdisjoint({d.order for d in held})
     assert any(not c.decision.error for c in decided)  # the next chunks got a fresh pool
+
+
+# -- evaluation by context ------------------------------------------------------
+
+
+def test_an_order_is_evaluated_in_slices_and_answered_whole(make_gate: Any) -> None:
+    """600 kinds of line: three evaluations of at most 256 lines, the order's facts in each;
+    the order's answer has its own lines in order, and decides as its whole input does."""
+    from exportgate._contexts import LINES_PER_CALL
+    real = RegopyEngine()
+    fake = FakeEngine(lambda regime, rule, doc: real.evaluate(regime, rule, doc))
+    gate = make_gate(engine=fake)
+    doc = h100_order("BIG", "IN", 1)
+    doc["lines"] = [{"id": str(10 * (i + 1)), "item": f"PART-{i}", "quantity": 1 + i % 7,
+                     "classification": {"eccn": "3A090.a", "tpp": 100 + i}} for i in range(600)]
+    evaluated = gate.evaluate(gate.prepare(doc))
+    assert [len(x["order"]["lines"]) for x in fake.inputs] == [256, 256, 88]
+    assert max(len(x["order"]["lines"]) for x in fake.inputs) <= LINES_PER_CALL
+    assert evaluated.answer is not None
+    whole = real.evaluate(evaluated.regime, "ladders", evaluated.doc)
+    assert evaluated.answer.value["lines"] == whole["lines"]
+    assert evaluated.answer.value["facts"] == whole["facts"]
+
+
+def test_measures_are_never_derived_from_an_answer_that_does_not_carry_them(
+        make_gate: Any) -> None:
+    """A kind of line is reused at another quantity only if its answer carried the measures
+    the contract defines; here the engine answers otherwise, so each order is evaluated whole
+    and keeps exactly what the engine said for it."""
+    real = RegopyEngine()
+
+    def doubled(regime: Any, rule: str, doc: dict[str, Any]) -> Any:
+        answer = real.evaluate(regime, rule, doc)
+        for line in answer["lines"]:
+            line["units"] *= 2
+        return answer
+    fake = FakeEngine(doubled)
+    gate = make_gate(engine=fake)
+    answers = [gate.evaluate(gate.prepare(h100_order(f"Q-{q}", "IN", q))).answer
+               for q in (10, 20)]
+    assert [a.value["lines"][0]["units"] for a in answers if a is not None] == [20, 40]
+    # Q-10 through its context (a line of its kind); Q-20, same context, whole and alone.
+    assert [(x["order"]["id"], x["order"]["lines"][0]["id"]) for x in fake.inputs] == [
+        ("Q-10", "1"), ("Q-20", "10")]
+
+
+def test_a_malformed_answer_sends_each_order_of_its_context_to_the_engine_alone(
+        make_gate: Any) -> None:
+    """Undefined for the shared input: each order is then evaluated whole and held, its own
+    id in the reason, as a check of it alone would say."""
+    fake = FakeEngine(lambda regime, rule, doc: None)
+    gate = make_gate(engine=fake)
+    same = [Record.from_value(h100_order(f"U-{i}", "IN", 10 + i), f"u:{i}") for i in range(3)]
+    decided = list(gate.batch(same, workers=0))
+    assert len(fake.inputs) == 4  # the context once, then each order alone
+    assert [fake.inputs[i]["order"]["id"] for i in (1, 2, 3)] == ["U-0", "U-1", "U-2"]
+    for checked in decided:
+        assert checked.decision.outcome is Outcome.LICENSE
+        assert f"undefined for order {checked.order.id}" in (checked.decision.error or "")
+    assert gate.ledger.reservations() == []
+
+
+def test_an_engine_that_cannot_answer_holds_every_order_of_the_context(make_gate: Any) -> None:
+    from exportgate import EngineError
+
+    def down(regime: Any, rule: str, doc: dict[str, Any]) -> Any:
+        raise EngineError("sidecar down")
+    gate = make_gate(engine=FakeEngine(down))
+    same = [Record.from_value(h100_order(f"D-{i}", "IN", 10 + i), f"d:{i}") for i in range(3)]
+    decided = list(gate.batch(same, workers=0))
+    assert [(c.decision.outcome, "sidecar down" in (c.decision.error or ""))
+            for c in decided] == [(Outcome.LICENSE, True)] * 3
+    assert gate.ledger.reservations() == []
