@@ -237,6 +237,25 @@ LIB_DATA: dict[str, Any] = {
               "schema": {"h100_tpp": {"type": "integer", "required": True, "min": 1}}},
     "licenses": {"type": "dict", "required": True, "schema": {
         "never_before": {"type": "list", "required": True, "schema": {"type": "string"}}}},
+    # What a screening hit on each list means (docs/regimes.md, "Screening hits").
+    "screening": {"type": "dict", "required": True, "schema": {
+        "unknown": {"type": "string", "required": True, "allowed": ["denial", "case-by-case"]},
+        "denial_phrases": {"type": "list", "required": True, "minlength": 1,
+                           "schema": {"type": "string", "empty": False,
+                                      "regex": "^[^A-Z]*$"}},
+        "lists": {"type": "dict", "required": True, "keysrules": {"type": "string"},
+                  "valuesrules": {"type": "dict", "schema": {
+                      "name": {"type": "string", "required": True, "empty": False},
+                      "policy": {"type": "string", "required": True,
+                                 "allowed": ["denial", "case-by-case", "from_entry", "meu",
+                                             "uvl"]},
+                      "cite": {"type": "string", "required": True, "empty": False}}}},
+        "meu": {"type": "dict", "required": True, "schema": {
+            "eccns": {"type": "list", "required": True,
+                      "schema": {"type": "string", "regex": "^[0-9][A-E][0-9]{3}$"}}}},
+        "uvl": {"type": "dict", "required": True, "schema": {
+            "exception_codes": {"type": "list", "required": True,
+                                "schema": {"type": "string", "regex": "^[A-Z0-9_]+$"}}}}}},
     "rows": REGIME_DATA["rows"],
     "obligations": REGIME_DATA["obligations"],
 }

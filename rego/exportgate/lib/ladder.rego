@@ -34,7 +34,8 @@ with_info(rows, e) := {"row": e.row, "outcome": info.outcome, "code": info.code}
 }
 
 # order_row: rows C1-C4, which depend on the order alone; C2A and C3A are
-# rows C2 and C3 for a party the Affiliates rule restricts.
+# rows C2 and C3 for a party the Affiliates rule restricts; C3P a possible
+# screening match (screening.rego), which a person must clear.
 order_row(f) := "C1" if {
 	f.embargoed
 } else := "C2" if {
@@ -45,6 +46,8 @@ order_row(f) := "C1" if {
 	f.restricted_party
 } else := "C3A" if {
 	f.affiliate_restricted
+} else := "C3P" if {
+	f.possible_match
 } else := "C4" if {
 	f.domestic
 }
@@ -276,17 +279,22 @@ _raise(e, row) := row if {
 } else := e
 
 # document: the whole answer for one order (p: the regime's parameters),
-# the standing rules applied to its ladders.
+# the standing rules applied to its ladders, then the screening hits that
+# reach lines (MEU, UVL: screening.rego). Its facts are the slots of the
+# reasons' texts.
 document(regime, f, p, ladders, lines) := {
 	"contract": CONTRACT,
 	"regime": regime,
-	"ladders": with_standing(ladders, standing(f, p)),
+	"ladders": screened_ladders(with_standing(ladders, standing(f, p)), lines, f),
 	"facts": {
 		"dest": f.dest, "hq": f.hq, "parent_hq": f.parent_hq,
 		"consignee": f.consignee, "year": f.year, "lists": f.lists,
 		"owners": f.owners,
+		"denied": f.denied, "denied_cite": f.denied_cite,
+		"restricted": f.restricted, "restricted_cite": f.restricted_cite,
+		"possible": f.possible, "meu_parties": f.meu_parties, "uvl_parties": f.uvl_parties,
 	},
-	"lines": lines,
+	"lines": screened_lines(lines, f),
 }
 
 # answer: a regime's entrypoint answer for the policy input `inp`: the

@@ -78,11 +78,12 @@ _any(gs, names) if {
 
 concern(c, d) if _any(groups_of(c, d), tables.concern)
 
-# restrictions: every screening hit of the order's parties, role by role in a
-# fixed order (an object's iteration order is not the same on both engines).
+# restrictions: every restriction of the order's parties that applies on its
+# date (a host's flag, or a screening hit: screening.rego), role by role in
+# a fixed order (an object's iteration order is not the same on both engines).
 _roles := ["sold_to", "ship_to", "end_user"]
 
-restrictions(o) := [r | some role in _roles; p := o.parties[role]; some r in object.get(p, "restrictions", [])]
+restrictions(o) := [x.r | some x in screened(o)]
 
 # restriction_lists names the lists with hits, each once, in the order the
 # parties' restrictions give them. Not sorted: rego-cpp orders strings by
@@ -117,38 +118,65 @@ affiliates_in_force(d) if {
 	_dated(p, d)
 }
 
-_restricted_owner(x) if count(object.get(x, "restrictions", [])) > 0
-
-# The share held by restricted owners, in hundredths of a percent, rounded:
+# The share held by owners restricted on date d (restricted_owner: a flag or
+# hit that restricts, screening.rego), in hundredths of a percent, rounded:
 # both engines then compare whole numbers (OPA's decimals and rego-cpp's
 # doubles round 33.3 + 16.7 alike).
-restricted_share(p) := round(sum(_restricted_shares(p)) * 100)
+restricted_share(p, d) := round(sum(_restricted_shares(p, d)) * 100)
 
-_restricted_shares(p) := [s | some x in object.get(p, "owners", []); _restricted_owner(x); s := x.share]
+_restricted_shares(p, d) := [s | some x in object.get(p, "owners", []); restricted_owner(x, d); s := x.share]
 
-_affiliated(p) if restricted_share(p) >= _aff.threshold_pct * 100
+# The share held by owners restricted or possibly restricted (a possible
+# match only) on date d.
+possible_share(p, d) := round(sum(_possible_shares(p, d)) * 100)
+
+_possible_shares(p, d) := [s | some x in object.get(p, "owners", []); _owner_counts(x, d); s := x.share]
+
+_owner_counts(x, d) if restricted_owner(x, d)
+
+_owner_counts(x, d) if possible_owner(x, d)
+
+_affiliated(p, d) if restricted_share(p, d) >= _aff.threshold_pct * 100
+
+# possibly_affiliated: the party reaches the threshold only with the owners
+# whose matches are possible: a person must clear them (row C3P).
+possibly_affiliated(p, d) if {
+	not _affiliated(p, d)
+	possible_share(p, d) >= _aff.threshold_pct * 100
+}
 
 # affiliated: the parties the rule restricts on the order's date, each
 # party looked up inside the call, in a fixed role order.
 affiliated(o) := [p |
 	affiliates_in_force(o.date)
 	some role in _roles
-	_affiliated(o.parties[role])
+	_affiliated(o.parties[role], o.date)
 	p := o.parties[role]
 ]
 
-_owner_policies(p) := {y | some x in p.owners; _restricted_owner(x); some r in x.restrictions; y := r.policy}
+_owner_policies(p, d) := {y | some x in p.owners; some y in owner_effects(x, d)}
 
-# The most restrictive policy among a party's restricted owners.
-_owner_policy(p) := "denial" if {
-	"denial" in _owner_policies(p)
+# The most restrictive policy among a party's restricted owners (an owner on
+# the MEU List restricts the affiliate case by case, for every item).
+_owner_policy(p, d) := "denial" if {
+	"denial" in _owner_policies(p, d)
 } else := "case-by-case"
 
-_owner_names(p) := [n | some x in p.owners; _restricted_owner(x); n := object.get(x, "name", x.id)]
+# An owner as the reasons name it: its name, and the entries it matched
+# when screening found it (a host's flag is the host's: the name alone).
+_owner_label(x, d) := concat("", [_str(object.get(x, "name", x.id)), " (", concat(", ", ts), ")"]) if {
+	ts := [t | some r in x.restrictions; not r.policy; _effect_or_none(r, d) in _restricting; t := _owner_entry(r)]
+	count(ts) > 0
+} else := _str(object.get(x, "name", x.id))
 
-_party_owners(p) := concat("", [object.get(p, "name", p.id), " (owned by ", concat(", ", _owner_names(p)), ")"])
+_owner_entry(r) := concat("", ["matched ", list_name(r.list), " entry ", _str(object.get(r, "entry", "(no id)")), _quoted(r, "entry_name", " ")])
 
-_owner_text(af) := concat("; ", [t | some p in af; t := _party_owners(p)])
+_owner_names(p, d) := [n | some x in p.owners; restricted_owner(x, d); n := _owner_label(x, d)]
+
+_party_owners(p, d) := concat("", [_str(object.get(p, "name", p.id)), " (owned by ", concat(", ", _owner_names(p, d)), ")"])
+
+_owner_text(af, d) := concat("; ", [t | some p in af; t := _party_owners(p, d)])
+
 
 # facts: everything the tables ask about an order, computed once per order
 # and passed to the per-line rules.
@@ -165,11 +193,22 @@ facts(o) := {
 	"certifications": certifications(o),
 	"lists": restriction_lists(rs),
 	"embargoed": _holds([1 | _any(dg, tables.embargo)]),
-	"denied_party": _holds([1 | some r in rs; r.policy == "denial"]),
-	"restricted_party": count(rs) > 0,
-	"affiliate_denied": _holds([1 | some x in af; _owner_policy(x) == "denial"]),
+	"denied_party": "denial" in ks,
+	"restricted_party": "case-by-case" in ks,
+	"possible_match": pm != "",
+	"meu": "meu" in ks,
+	"meu_lines": meu_lines(o, ks),
+	"uvl": "uvl" in ks,
+	"denied": effect_text(s, "denial"),
+	"denied_cite": effect_cite(s, "denial"),
+	"restricted": effect_text(s, "case-by-case"),
+	"restricted_cite": effect_cite(s, "case-by-case"),
+	"possible": pm,
+	"meu_parties": effect_text(s, "meu"),
+	"uvl_parties": effect_text(s, "uvl"),
+	"affiliate_denied": _holds([1 | some x in af; _owner_policy(x, o.date) == "denial"]),
 	"affiliate_restricted": count(af) > 0,
-	"owners": _owner_text(af),
+	"owners": _owner_text(af, o.date),
 	"domestic": _holds([1 | d == tables.home; ship_from(o) == tables.home]),
 	"dest_concern": _holds([1 | _any(dg, tables.concern)]),
 	"hq_concern": _holds([1 | some gs in [hg, pg]; _any(gs, tables.concern)]),
@@ -178,7 +217,10 @@ facts(o) := {
 	"end_user_groups": groups_of(country(end_user(o).country), o.date),
 	"hq_groups": hg | pg,
 } if {
-	rs := restrictions(o)
+	s := screened(o)
+	ks := effects(s)
+	rs := [x.r | some x in s]
+	pm := possible_text(o, s)
 	af := affiliated(o)
 	d := dest(o)
 	h := hq(o)

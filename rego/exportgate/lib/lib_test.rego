@@ -103,8 +103,8 @@ test_restricted_share_adds_restricted_owners_only if {
 		{"id": "b", "share": 16.7, "restrictions": [{"list": "meu", "policy": "case-by-case"}]},
 		{"id": "c", "share": 50, "restrictions": []},
 	]}
-	lib.restricted_share(p) == 5000
-	lib.restricted_share({"id": "q"}) == 0
+	lib.restricted_share(p, "2025-06-02") == 5000
+	lib.restricted_share({"id": "q"}, "2025-06-02") == 0
 }
 
 test_affiliates_rule_periods if {
