@@ -1,14 +1,19 @@
-"""Fault injection: kill the process at every write boundary of one check.
+"""Fault injection: kill the process at every write boundary of a check and of a batch.
 
 The boundaries of one ``exportgate check`` that reserves quota, with an audit
-log: the ledger commit, the audit record, the head rename, the output. The
-process is killed (``os._exit``, no cleanup, as SIGKILL would) just before
-and just after each. Every time:
+log: the ledger commit, the audit records' write and sync, the head's write,
+the output. The process is killed (``os._exit``, no cleanup, as SIGKILL
+would) just before and just after each; in a batch (several transactions),
+at the first and at the second occurrence of each. Every time:
 
 - what was reported (a complete decision line on stdout) is in the ledger,
-  as reported, and in the audit log;
+  as reported, and in the audit log as a decision;
+- every record `audit verify --ledger` counts as a decision is in the
+  ledger as recorded, and every record it reports as not committed left
+  nothing in the ledger: nothing in the log that was rolled back is taken
+  for a decision;
 - the audit log verifies, or recovers (a note, never a tampering report);
-- checking the same order again succeeds and leaves exactly one set of
+- checking the same orders again succeeds and leaves exactly one set of
   reservations and a log that verifies, with nothing left over.
 
 These hold whatever order the gate takes the steps in, on SQLite and on
@@ -26,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from exportgate.audit.log import pending_path, verify
+from exportgate.audit.log import Report, verify
 from exportgate.ledger.urls import open_ledger
 
 from tests.helpers import ROOT, h100_order
@@ -36,14 +41,24 @@ REGIME = "us-ai-diffusion-2025"
 #: Installs one kill point, then runs the command line. Exit status 9 = killed there.
 _RUNNER = textwrap.dedent("""
     import os, sys
-    point = sys.argv[1]
+    point, _, nth = sys.argv[1].partition("@")
+    nth = int(nth or 1)
     argv = sys.argv[2:]
+    seen = {}
 
     def die():
         sys.stdout.flush()
         os._exit(9)
 
-    from exportgate import _cli
+    def hit(name):
+        # die the nth time the run reaches the point
+        if name == point:
+            seen[name] = seen.get(name, 0) + 1
+            if seen[name] == nth:
+                die()
+
+    from exportgate import _batch, _cli
+    _batch.CHUNK = 2  # several transactions in a small batch, on SQLite too
 
     from exportgate.audit import log as _audit
 
@@ -52,11 +67,11 @@ _RUNNER = textwrap.dedent("""
     commit = _ledger_sqlite._Conn.commit
     def patched_commit(self):
         writing = self.raw.in_transaction and self.raw.total_changes > 0
-        if writing and point == "before-ledger-commit":
-            die()
+        if writing:
+            hit("before-ledger-commit")
         commit(self)
-        if writing and point == "after-ledger-commit":
-            die()
+        if writing:
+            hit("after-ledger-commit")
     _ledger_sqlite._Conn.commit = patched_commit
 
     try:  # PostgreSQL: a commit after a statement that wrote
@@ -71,51 +86,51 @@ _RUNNER = textwrap.dedent("""
         pg_commit = psycopg.Connection.commit
         def patched_pg_commit(self):
             writing, wrote[0] = wrote[0], False
-            if writing and point == "before-ledger-commit":
-                die()
+            if writing:
+                hit("before-ledger-commit")
             pg_commit(self)
-            if writing and point == "after-ledger-commit":
-                die()
+            if writing:
+                hit("after-ledger-commit")
         psycopg.Connection.commit = patched_pg_commit
     except ImportError:
         pass
 
     real_os = _audit.os
     class Os:
-        writes = 0
         def __getattr__(self, name):
             return getattr(real_os, name)
-        def write(self, fd, data):
-            Os.writes += 1  # 1: the pending head, 2: the record
-            if Os.writes == 2 and point == "before-audit-record":
-                die()
+        def write(self, fd, data):  # the records of one transaction
+            hit("before-audit-record")
             n = real_os.write(fd, data)
-            if Os.writes == 2 and point == "after-audit-record":
-                die()
+            hit("after-audit-record")
             return n
-        def replace(self, src, dst):
-            if str(dst).endswith(".head") and point == "before-head-rename":
-                die()
-            real_os.replace(src, dst)
-            if str(dst).endswith(".head") and point == "after-head-rename":
-                die()
+        def fsync(self, fd):
+            real_os.fsync(fd)
+            hit("after-audit-sync")
+        heads = 0
+        def pwrite(self, fd, data, offset):  # the head: its intent, then the head
+            Os.heads += 1
+            if Os.heads % 2 == 0:
+                hit("before-head")
+            n = real_os.pwrite(fd, data, offset)
+            if Os.heads % 2 == 0:
+                hit("after-head")
+            return n
     _audit.os = Os()
 
     printed = _cli._print_checked
     def patched_print(checked, args):
-        if point == "before-output":
-            die()
+        hit("before-output")
         printed(checked, args)
-        if point == "after-output":
-            die()
+        hit("after-output")
     _cli._print_checked = patched_print
 
     sys.exit(_cli.main(argv))
     """)
 
 POINTS = ["before-ledger-commit", "after-ledger-commit", "before-audit-record",
-          "after-audit-record", "before-head-rename", "after-head-rename", "before-output",
-          "after-output"]
+          "after-audit-record", "after-audit-sync", "before-head", "after-head",
+          "before-output", "after-output"]
 
 
 def _run(point: str, argv: list[str]) -> subprocess.CompletedProcess[str]:
@@ -142,6 +157,34 @@ def _state(db: str, log: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any
 
 def _consumes(decision: dict[str, Any]) -> list[tuple[str, int]]:
     return sorted((c["quota"], c["tpp"]) for line in decision["lines"] for c in line["consumes"])
+
+
+def _verified(db: str, log: Path) -> Report:
+    ledger = open_ledger(db)
+    try:
+        return verify(log, ledger=ledger)
+    finally:
+        ledger.close()
+
+
+def _held(rows: list[dict[str, Any]], order: str) -> list[tuple[str, int]]:
+    return sorted((r["quota"], r["tpp"]) for r in rows if r["order"] == order)
+
+
+def _check_nothing_rolled_back_counts(db: str, log: Path, point: str) -> Report:
+    """Every record taken as a decision is in the ledger as recorded; every record not
+    committed left nothing there (each order is decided once here)."""
+    rows, records = _state(db, log)
+    report = _verified(db, log)
+    assert report.ok, (point, report.problems)
+    rolled_back = {u.line for u in report.uncommitted}
+    for line, record in enumerate(records, 1):
+        if line in rolled_back:
+            assert _held(rows, record["order_id"]) == [], (point, record["order_id"])
+        else:
+            assert _held(rows, record["order_id"]) == _consumes(record["result"]), \
+                (point, record["order_id"])
+    return report
 
 
 @pytest.fixture(scope="module")
@@ -196,6 +239,7 @@ def test_a_kill_at_each_write_boundary_loses_nothing_reported(point: str, ledger
         assert audited and audited[-1]["result"]["outcome"] == decision["outcome"], point
     report = verify(log)
     assert report.ok, (point, report.problems)
+    _check_nothing_rolled_back_counts(db, log, point)
 
     again = _run("none", [*argv, str(tmp_path / "SO-1.json")])
     assert again.returncode == 0, (point, again.stderr)
@@ -207,4 +251,55 @@ def test_a_kill_at_each_write_boundary_loses_nothing_reported(point: str, ledger
     assert records[-1]["result"]["outcome"] == decision["outcome"]
     final = verify(log)
     assert final.ok and not final.notes, (point, final.problems, final.notes)
-    assert not pending_path(log).exists()
+    assert json.loads(log.with_name(log.name + ".head").read_text())["records"] == len(records)
+
+
+BATCH = [f"B-{n}" for n in range(5)]
+#: Kill points where a transaction's records are in the log and its commit never came.
+WRITTEN_NOT_COMMITTED = ("after-audit-record", "after-audit-sync", "before-head", "after-head",
+                         "before-ledger-commit")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("nth", [1, 2])
+@pytest.mark.parametrize("point", POINTS)
+def test_a_kill_at_each_write_boundary_of_a_batch_counts_no_rolled_back_record(
+        point: str, nth: int, ledger_url: str, tmp_path: Path) -> None:
+    db = ledger_url
+    log = tmp_path / "audit.jsonl"
+    config = tmp_path / "exportgate.yaml"
+    config.write_text(f"audit_log: {log}\n")
+    book = tmp_path / "book.jsonl"
+    book.write_text("".join(json.dumps(h100_order(o, "IN", 10)) + "\n" for o in BATCH))
+    argv = ["--config", str(config), "batch", "--json", "--workers", "0", "--regime", REGIME,
+            "--ledger", db, str(book)]
+
+    open_ledger(db).close()  # created and migrated: the commits counted are the batch's
+    killed = _run(f"{point}@{nth}", argv)
+    assert killed.returncode == 9, (point, nth, killed.returncode, killed.stderr)
+    assert "Traceback" not in killed.stderr
+
+    rows, records = _state(db, log)
+    report = _check_nothing_rolled_back_counts(db, log, point)
+    if point in WRITTEN_NOT_COMMITTED:  # the case the ledger's commit point is for
+        assert report.uncommitted, (point, nth)
+    decisions = {records[n - 1]["hash"] for n in range(1, len(records) + 1)
+                 if n not in {u.line for u in report.uncommitted}}
+    for decision in _reported(killed.stdout):
+        assert _held(rows, decision["order"]) == _consumes(decision), (point, decision["order"])
+        audited = [r for r in records if r["order_id"] == decision["order"]]
+        assert audited and audited[-1]["hash"] in decisions, (point, decision["order"])
+        assert audited[-1]["result"]["outcome"] == decision["outcome"], point
+
+    again = _run("none", argv)
+    assert again.returncode == 0, (point, again.stderr)
+    decided = _reported(again.stdout)
+    assert [d["order"] for d in decided] == BATCH
+    rows, records = _state(db, log)
+    for decision in decided:
+        assert _held(rows, decision["order"]) == _consumes(decision)
+        assert [r for r in records if r["order_id"] == decision["order"]][-1]["result"][
+            "outcome"] == decision["outcome"]
+    final = _verified(db, log)
+    assert final.ok and not final.notes, (point, final.problems, final.notes)
+    assert final.decisions == len(records) - len(report.uncommitted)
