@@ -41,6 +41,9 @@ from exportgate.screening.store import ScreeningStore
 
 ROOT = Path(__file__).resolve().parents[1]
 
+#: ``cleared`` calls timed together (one is too short to time alone).
+LOOKUPS = 200
+
 SOURCES = {
     "EL": "Entity List (EL) - Bureau of Industry and Security",
     "SDN": "Specially Designated Nationals (SDN) - Treasury Department",
@@ -86,9 +89,12 @@ def generate(n: int, seed: int = 20) -> list[dict[str, Any]]:
                     "alt_names": [" ".join(rnd.sample(WORDS, 2)) for _ in range(rnd.randint(0, 4))],
                     "programs": ["SDGT", "IRAN"] if code == "SDN" else []}
         if code in ("EL", "MEU"):
-            row |= {"federal_register_notice": f"{rnd.randint(80, 90)} FR {rnd.randint(1000, 99999)}",
-                    "start_date": f"20{rnd.randint(10, 25)}-0{rnd.randint(1, 9)}-1{rnd.randint(0, 9)}",
-                    "license_requirement": "For all items subject to the EAR. (See §744.11 of the EAR)",
+            row |= {"federal_register_notice": f"{rnd.randint(80, 90)} FR "
+                                               f"{rnd.randint(1000, 99999)}",
+                    "start_date": f"20{rnd.randint(10, 25)}-0{rnd.randint(1, 9)}-"
+                                  f"1{rnd.randint(0, 9)}",
+                    "license_requirement": "For all items subject to the EAR. "
+                                           "(See §744.11 of the EAR)",
                     "license_policy": "Presumption of denial."}
         out.append(row)
     return out
@@ -117,11 +123,12 @@ def csv_text(rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def best(fn: Callable[[], Any], repeat: int) -> float:
+def best(repeat: int, fn: Callable[..., Any], *args: Any) -> float:
+    """The shortest of ``repeat`` runs of ``fn(*args)``, in seconds."""
     times = []
     for _ in range(repeat):
         started = time.perf_counter()
-        fn()
+        fn(*args)
         times.append(time.perf_counter() - started)
     return min(times)
 
@@ -157,16 +164,17 @@ def measure_store(label: str, new_url: Callable[[], str], loaded: lists.LoadedLi
         try:
             floor_tables(ledger)
             store = ScreeningStore(ledger)
-            floor_load = min(floor_load, best(lambda: load_floor(ledger), 1))
-            load = min(load, best(lambda: store.load(loaded.version, loaded.entries), 1))
-            floor_read = min(floor_read, best(lambda: read_floor(ledger), 1))
-            read = min(read, best(lambda: store.entries(loaded.version.id), 1))
+            floor_load = min(floor_load, best(1, load_floor, ledger))
+            load = min(load, best(1, store.load, loaded.version, loaded.entries))
+            floor_read = min(floor_read, best(1, read_floor, ledger))
+            read = min(read, best(1, store.entries, loaded.version.id))
             entry = loaded.entries[len(loaded.entries) // 2]
             fp = party_fingerprint("Northern Optical Trading LLC", "5 Harbour Road", "HK")
-            store.clear("C-1", fp, "Northern Optical Trading LLC", entry, by="bench", why="bench")
-            calls = 200
-            cleared = min(cleared, best(lambda: [store.cleared(fp, loaded.version.id)
-                                                 for _ in range(calls)], 1) / calls)
+            store.clear("C-1", fp, "Northern Optical Trading LLC", entry, by="bench",
+                        why="bench")
+            lookups = best(1, lambda s, f: [s.cleared(f, loaded.version.id)
+                                            for _ in range(LOOKUPS)], store, fp)
+            cleared = min(cleared, lookups / LOOKUPS)
         finally:
             ledger.close()
     print(f"{label:10} {'load (one transaction)':28} {load:8.3f} s   floor {floor_load:7.3f} s"
@@ -208,8 +216,8 @@ def main() -> int:
                     ("csv", csv_path, lambda p: list(csv.reader(io.StringIO(
                         p.read_text(encoding="utf-8-sig"), newline="")))),
                     ("json", json_path, lambda p: json.loads(p.read_bytes()))):
-                t = best(lambda: lists.read(path), args.repeat)
-                f = best(lambda: floor(path), args.repeat)
+                t = best(args.repeat, lists.read, path)
+                f = best(args.repeat, floor, path)
                 print(f"{label:10} {'read (lists.read)':28} {t:8.3f} s   floor {f:7.3f} s"
                       f"   ratio {t / f:5.2f}")
             loaded = lists.read(csv_path)
