@@ -112,7 +112,7 @@ class ScreeningStore:
         Returns False when that version (the same file) is already in force:
         nothing is written. A version stored before and not in force is put
         back in force without writing its entries again. The counts per list
-        stored are the entries' own.
+        stored are the entries' own, and ``loaded_at`` the time of this load.
         """
         entries = list(entries)
         counts = dict(sorted(Counter(e.list for e in entries).items()))
@@ -127,7 +127,7 @@ class ScreeningStore:
             if cur.fetchone() is None:
                 cur.execute(sql("INSERT INTO eg_screening_versions (version_id, published, "
                                 "loaded_at, file, counts, entries) VALUES (?, ?, ?, ?, ?, ?)"),
-                            (version.id, version.published, version.loaded_at, version.file,
+                            (version.id, version.published, now(), version.file,
                              json.dumps(counts), len(entries)))
                 insert = sql("INSERT INTO eg_screening_entries (version_id, seq, entry_id, "
                              "fingerprint, doc) VALUES (?, ?, ?, ?, ?)")

@@ -116,6 +116,12 @@ def test_a_byte_order_mark_is_read_past(tmp_path: Path, suffix: str,
     assert marked.version.id == hashlib.sha256(marked_path.read_bytes()).hexdigest()
 
 
+def test_windows_line_ends_are_read_as_the_same_entries(tmp_path: Path) -> None:
+    plain = lists.read(csl.write(tmp_path / "c.csv", csl.csv_text()))
+    crlf = lists.read(csl.write(tmp_path / "crlf.csv", csl.csv_text().replace("\n", "\r\n")))
+    assert crlf.entries == plain.entries
+
+
 def test_the_columns_may_come_in_any_order(tmp_path: Path) -> None:
     columns = tuple(reversed(lists.CSV_COLUMNS))
     loaded = lists.read(csl.write(tmp_path / "c.csv", csl.csv_text(columns=columns)))
