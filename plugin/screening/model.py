@@ -37,6 +37,11 @@ class Address:
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
+    @property
+    def text(self) -> str:
+        """The address without its country, as the CSL's CSV writes it (parts joined by ", ")."""
+        return ", ".join(p for p in (self.address, self.city, self.state, self.postal_code) if p)
+
 
 #: The list-valued details of an entry beyond names, addresses and programmes.
 _DETAIL_LISTS = ("nationalities", "citizenships", "dates_of_birth", "places_of_birth", "ids")
@@ -81,8 +86,16 @@ class Entry:
 
     @property
     def fingerprint(self) -> str:
-        """What the entry says, hashed: a newer list that changes the entry shows it again."""
-        return fingerprint(self.to_dict())
+        """What the entry says, hashed: a newer list that changes the entry shows it again.
+
+        Addresses count as text and country, as the CSV download writes them,
+        so an entry read from the JSON download (its addresses in parts) has
+        the fingerprint it has in the CSV: a clearance survives a change of
+        download, not a change of the entry.
+        """
+        doc = self.to_dict()
+        doc["addresses"] = [[a.text, a.country] for a in self.addresses]
+        return fingerprint(doc)
 
     @property
     def countries(self) -> frozenset[str]:

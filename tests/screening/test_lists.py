@@ -78,6 +78,7 @@ def test_the_json_download_is_read_with_its_publication_date(tmp_path: Path) -> 
     for a, b in zip(loaded.entries, from_csv.entries, strict=True):
         assert a.to_dict() | {"addresses": None} == b.to_dict() | {"addresses": None}
         assert {x.country for x in a.addresses} == {x.country for x in b.addresses}
+        assert a.fingerprint == b.fingerprint  # a clearance survives a change of download
     # The newest source_last_updated of sources_used dates the version.
     assert loaded.version.published == "2026-12-02T14:30:00.000-05:00"
     assert loaded.version.id == hashlib.sha256(path.read_bytes()).hexdigest()
