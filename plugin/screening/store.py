@@ -245,17 +245,25 @@ class ScreeningStore:
             cur.execute(sql + " ORDER BY clearance_id")
             return [Clearance._from_row(r) for r in cur.fetchall()]
 
-    def revoke(self, clearance_id: int, by: str, why: str) -> Clearance:
-        """Withdraw a clearance from now on (who, when, why); InputError if unknown or revoked."""
+    def revoke(self, clearance_id: int | str, by: str, why: str) -> Clearance:
+        """Withdraw a clearance from now on (who, when, why); InputError if unknown or revoked.
+
+        ``clearance_id`` is its number, or the number as text (a command line's).
+        """
         by, why = (by or "").strip(), (why or "").strip()
         if not by or not why:
             raise InputError("revoking a clearance names who revokes it (--by) and why (--why)")
+        try:
+            number = int(clearance_id)
+        except ValueError:
+            raise InputError(f"clearance {clearance_id}: not recorded (clearances are "
+                             "numbered: exportgate screening clearances)") from None
         sql = self.ledger._sql
         select = sql(f"SELECT {', '.join(_CLEARANCE_COLUMNS)} FROM eg_screening_clearances "
                      "WHERE clearance_id = ?")
         with self.ledger._tx() as cur:
             self.ledger._lock(cur, [_LOCK], "")
-            cur.execute(select, (int(clearance_id),))
+            cur.execute(select, (number,))
             row = cur.fetchone()
             if row is None:
                 raise InputError(f"clearance {clearance_id}: not recorded")
@@ -265,8 +273,8 @@ class ScreeningStore:
                                  f"{found.revoked_by} at {found.revoked_at}")
             cur.execute(sql("UPDATE eg_screening_clearances SET revoked_at = ?, "
                             "revoked_by = ?, revoked_why = ? WHERE clearance_id = ?"),
-                        (now(), by, why, int(clearance_id)))
-            cur.execute(select, (int(clearance_id),))
+                        (now(), by, why, number))
+            cur.execute(select, (number,))
             return Clearance._from_row(cur.fetchone())
 
     def cleared(self, party_fingerprint: str,

@@ -258,7 +258,8 @@ def test_a_revoked_clearance_no_longer_applies(store: ScreeningStore, tmp_path: 
     store.load(loaded.version, loaded.entries)
     c = store.clear(PARTY[0], _party(), PARTY[1], _uvl(loaded), by="J. Rivera",
                     why="not them")
-    revoked = store.revoke(c.id, by="Compliance officer", why="registry number unverified")
+    revoked = store.revoke(str(c.id), by="Compliance officer",
+                           why="registry number unverified")  # as a command line gives it
     assert revoked.revoked and (revoked.revoked_by, revoked.revoked_why) == (
         "Compliance officer", "registry number unverified")
     assert revoked.to_dict()["revoked"]["by"] == "Compliance officer"
@@ -270,6 +271,8 @@ def test_a_revoked_clearance_no_longer_applies(store: ScreeningStore, tmp_path: 
         store.revoke(c.id, by="X", why="again")
     with pytest.raises(InputError, match="clearance 99: not recorded"):
         store.revoke(99, by="X", why="unknown")
+    with pytest.raises(InputError, match="clearance C-1: not recorded"):
+        store.revoke("C-1", by="X", why="not a number")
     # Clearing anew after a revocation is allowed and applies.
     again = store.clear(PARTY[0], _party(), PARTY[1], _uvl(loaded), by="A. Chen",
                         why="registry number verified")
