@@ -42,9 +42,6 @@ from exportgate.toolkit import (ERP_OPTIONS, Adapter, Decision, Fields, LineIn, 
 
 from ._address import address_line, words
 
-
-
-
 #: The Dynamics 365 adapter's options.
 D365_OPTIONS: dict[str, Any] = {
     **ERP_OPTIONS,

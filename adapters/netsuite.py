@@ -16,11 +16,11 @@ The order id is ``tranId``; the customer (``entity``) is the sold-to party
 whose country is ``shippingAddress.country``, name ``addressee`` (else the
 customer's) and address ``addr1`` .. ``addr3``, ``city``, ``zip``, ``state``;
 only an order with no shipping address at all falls back to the party master
-(by the customer's internal id), and the decision notes it. The end user is a custom body field
-(``custbody_end_user`` by default). The item is the item reference's
-``refName`` (its item name; of a hierarchical name ``Parent : Child`` the
-child). The quantity is ``quantity`` in ``units`` (``Each``, a pack the item
-catalog knows), converted to the item's base unit. Not assessed (listed in
+(by the customer's internal id), and the decision notes it. The end user is a
+custom body field (``custbody_end_user`` by default). The item is the item
+reference's ``refName`` (its item name; of a hierarchical name
+``Parent : Child`` the child). The quantity is ``quantity`` in ``units``
+(``Each``, a pack the item catalog knows), converted to the item's base unit. Not assessed (listed in
 the decision): closed lines, zero quantities, and lines that are not goods by
 ``itemType`` (a code or an ``{id, refName}`` reference): services, other
 charges, discounts, markups, subtotals, descriptions, payments, gift

@@ -10,8 +10,8 @@ many2one fields are ``[id, "display name"]`` pairs (``web_read``'s
 ``partner_shipping_id`` ship-to, the configured many2one end user), named by
 their display names; their countries come from the party master, keyed by
 those ids, unless the host reads the partners with ``web_read`` and their
-address (`_party`). The item is the
-product's internal reference, the ``[CODE]`` its display name starts with.
+address (`_party`). The item is the product's internal reference, the
+``[CODE]`` its display name starts with.
 The quantity is ``product_uom_qty`` in the unit ``product_uom_id`` (Odoo 17+)
 or ``product_uom`` names (``Units``, ``Dozens``, a pack the item catalog
 knows), converted to the item's base unit. Not assessed (listed in the

@@ -13,10 +13,10 @@ partners (``PARVW``, ``PARTN`` or, for a partner given by address, ``LIFNR``;
 ``WERKS``, ``ACTION``) with ``E1EDP19`` ``QUALF`` 002 (the seller's material
 number) and ``E1EDPA1`` item partners, which override the header partners.
 ``LAND1``, the name and the address on a partner segment win over the party
-master. ``MENGE`` is
-counted in ``MENEE`` and converted to the item's base unit. Not assessed:
-items with ``ACTION`` 003 (deleted, in an ORDCHG) and zero quantities; an
-order deleted whole (``E1EDK01-ACTION`` 003) is an input error.
+master. ``MENGE`` is counted in ``MENEE`` and converted to the item's base
+unit. Not assessed: items with ``ACTION`` 003 (deleted, in an ORDCHG) and
+zero quantities; an order deleted whole (``E1EDK01-ACTION`` 003) is an input
+error.
 Partner functions are read from SAP's standard table (`_sap.STANDARD_FUNCTIONS`):
 the vendor and the other functions that are no export party are skipped.
 
