@@ -130,7 +130,8 @@ def read(path: Path | str, plugins: "Plugins | None" = None, *,
     what it returns is checked as the CSL is); then the CSL's JSON download
     (a JSON object with ``results``) or its CSV download (its header).
     ``published`` dates a CSV, which states no date of its own; a JSON
-    document is dated by its newest ``sources_used[].source_last_updated``.
+    document is dated by its newest ``sources_used[].source_last_updated``
+    unless ``published`` is given.
     """
     path = Path(path)
     if plugins is not None:
@@ -179,6 +180,7 @@ def _read_csv(text: str, name: str) -> list[Entry]:
     except (csv.Error, StopIteration) as exc:
         raise ScreeningListError(f"the header does not parse ({exc})", file=name,
                                  row="line 1") from None
+    header = [h.strip() for h in header]
     _check_header(header, name)
     entries: list[Entry] = []
     seen: dict[str, str] = {}
@@ -496,7 +498,7 @@ def _checked(found: LoadedList, name: str) -> LoadedList:
     the CSL's are: each an `Entry` with an id, a source, a name and a list code, ids unique."""
     seen: dict[str, str] = {}
     for i, entry in enumerate(found.entries):
-        where = _Where(name, f"entry {i}")
+        where = _Where(name, f"entries[{i}]")
         if not isinstance(entry, Entry):
             raise ScreeningListError(f"not an Entry but {type(entry).__name__}",
                                      file=name, row=where.row)

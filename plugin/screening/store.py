@@ -175,6 +175,15 @@ class ScreeningStore:
             docs = [r[0] for r in cur.fetchall()]
         return [Entry.from_dict(json.loads(d)) for d in docs]
 
+    def entry(self, version_id: str, entry_id: str) -> Entry | None:
+        """One entry of a version as it lists it (to clear a party against), or None."""
+        with self.ledger._tx() as cur:
+            cur.execute(self.ledger._sql("SELECT doc FROM eg_screening_entries "
+                                         "WHERE version_id = ? AND entry_id = ?"),
+                        (version_id, entry_id))
+            row = cur.fetchone()
+        return Entry.from_dict(json.loads(row[0])) if row else None
+
     def _current_id(self, cur: Any) -> str | None:
         cur.execute("SELECT version_id FROM eg_screening_current WHERE slot = 1")
         row = cur.fetchone()

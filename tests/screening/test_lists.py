@@ -340,7 +340,7 @@ def test_a_plugins_list_is_checked_as_the_csl_is(tmp_path: Path) -> None:
 
     with pytest.raises(ScreeningListError) as caught:
         lists.read(path, _plugins(Twice()))
-    assert (caught.value.row, caught.value.field) == ("entry 1", "id")
+    assert (caught.value.row, caught.value.field) == ("entries[1]", "id")
 
 
 def test_a_plugin_that_raises_is_named_with_the_hook(tmp_path: Path) -> None:

@@ -67,6 +67,9 @@ def test_a_loaded_version_is_in_force_with_all_its_entries(store: ScreeningStore
         {"EL": 1, "MEU": 1, "SDN": 1, "UVL": 1})
     assert store.versions() == [current]
     assert store.entries(current.id) == list(loaded.entries)  # equal, in the file's order
+    uvl = loaded.entries[3]
+    assert store.entry(current.id, uvl.id) == uvl
+    assert store.entry(current.id, "no-such-entry") is None
 
 
 def test_loading_the_same_file_again_changes_nothing(store: ScreeningStore,
