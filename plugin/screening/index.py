@@ -60,7 +60,9 @@ sharing a surname). Measured at these defaults: recall of true variants
 """
 from __future__ import annotations
 
+import heapq
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -82,6 +84,7 @@ UNMATCHED_ENTRY = 0.5
 UNMATCHED_PARTY = 0.25
 FUZZY_MIN = 80.0
 FUZZY_MIN_LENGTH = 4
+NEAR_MAX = 8
 RESPLIT_PENALTY = 3.0
 PERSON_PENALTY = 8.0
 COUNTRY_POINTS = 5.0
@@ -179,6 +182,9 @@ class Index:
                     deletes.setdefault(key, []).append(tid)
         self._deletes = deletes
         self._addresses: dict[int, frozenset[str]] = {}
+        self._arrays: dict[int, tuple[NDArray[np.float32], NDArray[np.float32],
+                                      NDArray[np.float32]]] = {}
+        self._person = [(e.type or "").lower() in PERSON_TYPES for e in self.entries]
 
     def __len__(self) -> int:
         """The number of distinct names (names and aliases) held."""
@@ -197,19 +203,32 @@ class Index:
         if not party.tokens or not self._name_text:
             return []
         country = country.strip().upper() if country else None
-        floor = max(self.review - COUNTRY_POINTS - ADDRESS_POINTS, 1.0) / 100.0
+        floor = max(self.review - (COUNTRY_POINTS if country else 0.0)
+                    - (ADDRESS_POINTS if address else 0.0), 1.0) / 100.0
         cache: dict[str, _Word] = {}
         best: dict[int, _Best] = {}
+        sure: dict[int, float] = {}  # per entry found: the least its final score can be
+        slack = (COUNTRY_POINTS if country else 0.0) + (ADDRESS_POINTS if address else 0.0)
         for tokens, resplit in self._segmentations(party.tokens):
             words = [cache.get(t) or cache.setdefault(t, self._word(t)) for t in tokens]
-            for nid in self._candidates(words, floor):
+            names, bounds = self._candidates(words, floor)
+            penalty = RESPLIT_PENALTY if resplit else 0.0
+            for k in np.argsort(-bounds, kind="stable"):
+                # Names come best bound first: once `limit` entries are sure to
+                # rank above anything the rest can score, the rest cannot change
+                # the answer.
+                if len(sure) >= limit and heapq.nlargest(limit, sure.values())[-1] >= (
+                        100.0 * float(bounds[k]) - penalty + slack):
+                    break
+                nid = int(names[k])
                 score, matched = self._score(words, self._name_words[nid])
-                if resplit:
-                    score -= RESPLIT_PENALTY
+                score -= penalty
                 entry_number = int(self._name_entry[nid])
                 held = best.get(entry_number)
                 if held is None or score > held.score:
                     best[entry_number] = _Best(score, nid, matched, resplit)
+                    person = party.organisation and self._person[entry_number]
+                    sure[entry_number] = score - (PERSON_PENALTY if person else 0.0)
         hits = []
         for entry_number, found in best.items():
             hit = self._hit(self.entries[entry_number], found, party.organisation,
@@ -290,8 +309,9 @@ class Index:
                                                    score_cutoff=FUZZY_MIN))]
             if scored and own is None:
                 weight = float(self._weights[max(scored)[1]])
-            matches.update((tid, similarity) for similarity, tid in scored
-                           if self._weights[tid] == np.float32(weight))
+            same = sorted(((similarity, tid) for similarity, tid in scored
+                           if self._weights[tid] == np.float32(weight)), reverse=True)
+            matches.update((tid, similarity) for similarity, tid in same[:NEAR_MAX])
         return _Word(text, weight, weight == GENERIC_WEIGHT, matches)
 
     def _segmentations(self, tokens: tuple[str, ...]) -> list[tuple[tuple[str, ...], bool]]:
@@ -311,27 +331,42 @@ class Index:
         split: list[str] = []
         for token in tokens:
             split.extend(self._split(token))
-        if len(split) > len(tokens):
+        if split != list(tokens):
             out.append((tuple(dict.fromkeys(split)), True))
         return out
 
     def _split(self, token: str) -> list[str]:
-        """A word not in the list written as two that are ("huaweitechnologies")."""
-        if token in self._vocab or len(token) < 6:
+        """A word not in the list written as two that are ("huaweitechnologies", "zagrosco").
+
+        Either part may be a legal form or a stopword, then dropped; a letter
+        at the cut may have been one of a doubled pair ("antonnikolaevich"
+        became "antonikolaevich").
+        """
+        if token in self._vocab or len(token) < 5:
             return [token]
-        synonyms = self.tables.synonyms
         best: list[str] = [token]
         balance = 0
         for cut in range(2, len(token) - 1):
-            left = synonyms.get(token[:cut], token[:cut])
-            right = synonyms.get(token[cut:], token[cut:])
-            if left in self._vocab and right in self._vocab:
-                shorter = min(cut, len(token) - cut)
+            for left, right in ((token[:cut], token[cut:]), (token[:cut], token[cut - 1:])):
+                parts = [self._part(left), self._part(right)]
+                if None in parts or parts == ["", ""]:
+                    continue
+                shorter = min(len(left), len(right))
                 if shorter > balance:
-                    best, balance = [left, right], shorter
+                    best, balance = [p for p in parts if p], shorter
         return best
 
-    def _candidates(self, words: Sequence[_Word], floor: float) -> NDArray[np.int32]:
+    def _part(self, text: str) -> str | None:
+        """A part of a split word: a word of the list, "" for a legal form or stopword, or None."""
+        text = self.tables.synonyms.get(text, text)
+        if text in self._vocab:
+            return text
+        if text in self.tables.stopwords or (text,) in self.tables.legal.get(text, ()):
+            return ""
+        return None
+
+    def _candidates(self, words: Sequence[_Word],
+                    floor: float) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
         """The names whose score can reach ``floor`` (0..1): an upper bound, per name, in numpy.
 
         ``matched`` sums, per name, the weight of the party's words it holds
@@ -340,10 +375,10 @@ class Index:
         """
         total = float(sum(w.weight for w in words))
         if total <= 0:
-            return np.empty(0, dtype=np.int32)
-        size = len(self._name_text)
-        matched = np.zeros(size, dtype=np.float32)
-        own = np.zeros(size, dtype=np.float32)
+            return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float32)
+        matched, own, best = self._scratch()
+        matched.fill(0)
+        own.fill(0)
         for word in words:
             if word.weight <= 0 or not word.matches:
                 continue
@@ -355,20 +390,23 @@ class Index:
                 if not word.generic:
                     own[post] += gain
                 continue
-            best = np.zeros(size, dtype=np.float32)
-            for tid, similarity in word.matches.items():
-                post = self._postings[tid]
-                best[post] = np.maximum(best[post], np.float32(word.weight * similarity))
-            matched += best
+            # Near spellings: a name holding several counts the best once.
+            posts = [self._postings[tid] for tid in word.matches]
+            post = np.concatenate(posts)
+            gains = np.repeat(np.array([word.weight * s for s in word.matches.values()],
+                                       dtype=np.float32), [len(p) for p in posts])
+            np.maximum.at(best, post, gains)
+            matched[post] += best[post]  # once per name: fancy += does not repeat
             if not word.generic:
-                own += best
+                own[post] += best[post]
+            best[post] = 0
         # A name below `least` cannot score `floor` even if it holds none of
         # the words the party lacks (Tversky with the entry's term left out).
         beta = UNMATCHED_PARTY
         least = floor * beta * total / (1 - floor + floor * beta)
         names = np.flatnonzero(matched >= least - 1e-6).astype(np.int32)
         if not len(names):
-            return names
+            return names, np.empty(0, dtype=np.float32)
         m = matched[names]
         generic_only = own[names] <= 0
         alpha = np.where(generic_only, 1.0, UNMATCHED_ENTRY)
@@ -378,8 +416,20 @@ class Index:
         entry_left = np.maximum(self._name_weight[names] - m, 0)
         party_left = np.maximum(total - m, 0)
         bound = m / (m + alpha * entry_left + beta_each * party_left)
-        kept: NDArray[np.int32] = names[bound >= floor - 1e-6]
-        return kept
+        keep = bound >= floor - 1e-6
+        kept: NDArray[np.int32] = names[keep]
+        bounds: NDArray[np.float32] = bound[keep].astype(np.float32)
+        return kept, bounds
+
+    def _scratch(self) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32]]:
+        """Three arrays of one float per name, this thread's own (a search allocates none)."""
+        arrays = self._arrays.get(threading.get_ident())
+        if arrays is None:
+            size = len(self._name_text)
+            arrays = (np.zeros(size, dtype=np.float32), np.zeros(size, dtype=np.float32),
+                      np.zeros(size, dtype=np.float32))
+            self._arrays[threading.get_ident()] = arrays
+        return arrays
 
     def _score(self, words: Sequence[_Word],
                name: tuple[int, ...]) -> tuple[float, tuple[str, ...]]:
