@@ -20,12 +20,12 @@ only an order with no shipping address at all falls back to the party master
 custom body field (``custbody_end_user`` by default). The item is the item
 reference's ``refName`` (its item name; of a hierarchical name
 ``Parent : Child`` the child). The quantity is ``quantity`` in ``units``
-(``Each``, a pack the item catalog knows), converted to the item's base unit. Not assessed (listed in
-the decision): closed lines, zero quantities, and lines that are not goods by
-``itemType`` (a code or an ``{id, refName}`` reference): services, other
-charges, discounts, markups, subtotals, descriptions, payments, gift
-certificates, shipping items and group markers (a group's member lines are
-read).
+(``Each``, a pack the item catalog knows), converted to the item's base unit.
+Not assessed (listed in the decision): closed lines, zero quantities, and
+lines that are not goods by ``itemType`` (a code or an ``{id, refName}``
+reference): services, other charges, discounts, markups, subtotals,
+descriptions, payments, gift certificates, shipping items and group markers
+(a group's member lines are read).
 
 Write-back: a held order goes back to *Pending Approval* (``orderStatus``
 ``A``); the outcome goes into a custom body field and, per line, a custom
