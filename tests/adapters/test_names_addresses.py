@@ -352,3 +352,11 @@ def test_the_address_reaches_the_policy_input(registered: dict[str, Adapter]) ->
     party = order.to_dict()["parties"]["ship_to"]
     assert party["address"] == "Shahid Rajaee Port Complex, Bandar Abbas, 79171"
     assert party["name"] == "Gulf Trading FZE c/o Bandar Logistics"
+
+
+def test_an_address_longer_than_the_contract_allows_is_refused_not_cut(
+        registered: dict[str, Adapter]) -> None:
+    doc = ex.data(NETSUITE)
+    doc["shippingAddress"]["addr1"] = "Al Maryah Island " * 70  # over 1,000 characters
+    exc = ex.adapter_error(registered["netsuite"], doc)
+    assert exc.field == "parties.ship_to.address" and "maxlength" in str(exc)
