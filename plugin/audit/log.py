@@ -195,6 +195,9 @@ class AuditLog:
         self.key = key
         self._log_id: str | None = None
         self._cleaned = False
+        self._head = head_path(self.path)
+        #: After this object's last append: the log's size, last hash, seq and scheme.
+        self._tail: tuple[int, str, int, bool] | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -279,11 +282,15 @@ class AuditLog:
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            torn, prev, seq, keyed, first = _tail(self.path)
+            size = os.fstat(fd).st_size
+            if self._tail is not None and self._tail[0] == size:  # nobody appended since
+                torn, prev, seq, keyed, first = False, *self._tail[1:], self._log_id
+            else:
+                torn, prev, seq, keyed, first = _tail(self.path, self._log_id is None)
             if not self._cleaned:  # before the head is opened: this may replace it
                 _clean_older_versions(self.path, prev, seq)
                 self._cleaned = True
-            hfd = os.open(head_path(self.path), os.O_RDWR | os.O_CREAT, FILE_MODE)
+            hfd = os.open(self._head, os.O_RDWR | os.O_CREAT, FILE_MODE)
             try:
                 head = _read_head_fd(hfd)
                 head_keyed = head.get("chain") == KEYED
@@ -297,23 +304,27 @@ class AuditLog:
                                      "verify` with the key); nothing is appended to it")
                 chain = KEYED if self.key is not None else PLAIN
                 records: list[dict[str, Any]] = []
+                lines: list[str] = []
                 for event in events:
                     seq += 1
                     record: dict[str, Any] = {**event, "seq": seq, "prev_hash": prev,
                                               "chain": chain}
                     if commit is not None:
                         record["commit"] = commit
-                    record["hash"] = prev = record_hash(record, self.key)
+                    line, record["hash"] = _line_and_hash(record, self.key)
+                    prev = record["hash"]
                     records.append(record)
-                data = (b"\n" if torn else b"") + "".join(
-                    canonical(r) + "\n" for r in records).encode("utf-8")
+                    lines.append(line)
+                data = (b"\n" if torn else b"") + "".join(lines).encode("utf-8")
                 now = {"records": seq, "hash": prev, "chain": chain}
                 before: dict[str, Any] = {k: head[k] for k in ("records", "hash", "chain")
                                           if k in head}
                 _write_head(hfd, {**before, "next": now})  # the intent
+                self._tail = None  # unknown until the write is whole
                 _write_all(fd, data)
                 os.fsync(fd)
                 _write_head(hfd, now)
+                self._tail = (size + len(data), prev, seq, chain == KEYED)
             finally:
                 os.close(hfd)
         finally:
@@ -330,9 +341,28 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def _tail(path: Path) -> tuple[bool, str, int, bool, str | None]:
+def _line_and_hash(record: dict[str, Any], key: bytes | None) -> tuple[str, str]:
+    """The record's line (its canonical JSON, ``hash`` included) and its hash, with
+    the record serialised once: the keys before ``hash`` and those after it are
+    serialised apart, and joined with and without it."""
+    low = canonical({k: v for k, v in record.items() if k < "hash"})
+    high = canonical({k: v for k, v in record.items() if k > "hash"})
+    inner = ",".join(x for x in (low[1:-1], high[1:-1]) if x)
+    data = ("{" + inner + "}").encode("utf-8")
+    if chain_of(record) == KEYED:
+        if key is None:
+            raise ValueError("a keyed record needs the key")
+        digest = hmac.new(key, data, hashlib.sha256).hexdigest()
+    else:
+        digest = hashlib.sha256(data).hexdigest()
+    line = "{" + ",".join(x for x in (low[1:-1], f'"hash":"{digest}"', high[1:-1]) if x) + "}"
+    return line + "\n", digest
+
+
+def _tail(path: Path, want_first: bool = True) -> tuple[bool, str, int, bool, str | None]:
     """Under the append lock: whether the last line is torn, the last record's hash,
-    seq and scheme, and the first record's hash (None for an empty log)."""
+    seq and scheme, and (``want_first``) the first record's hash (None for an empty
+    log)."""
     rfd = os.open(path, os.O_RDONLY)
     try:
         size = os.lseek(rfd, 0, os.SEEK_END)
@@ -350,7 +380,7 @@ def _tail(path: Path) -> tuple[bool, str, int, bool, str | None]:
                 keyed = chain_of(before) == KEYED
             except (ValueError, KeyError, TypeError, RecursionError):
                 prev, seq = hashlib.sha256(last).hexdigest(), 0
-        return torn, prev, seq, keyed, _first_hash(rfd) if last else None
+        return torn, prev, seq, keyed, _first_hash(rfd) if last and want_first else None
     finally:
         os.close(rfd)
 

@@ -152,7 +152,16 @@ def test_a_group_is_one_write_and_one_sync(tmp_path: Path,
     assert [r["seq"] for r in written] == list(range(2, 12))
     assert all(r["commit"] == "ledger" for r in written)
     assert [r["hash"] for r in _records(path)[1:]] == [r["hash"] for r in written]
+    assert path.read_text().splitlines()[1:] == [canonical(r) for r in written]
     assert verify(path).ok and not verify(path).notes
+
+
+def test_each_line_is_the_records_canonical_json_keyed_or_not(tmp_path: Path) -> None:
+    for key in (None, KEY):
+        path = _log(tmp_path / ("keyed" if key else "plain"), 3, key)
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            assert line == canonical(record) and record_hash(record, key) == record["hash"]
 
 
 def test_a_keyed_log_recovers_the_same_way(tmp_path: Path) -> None:
