@@ -27,9 +27,10 @@ what is read (`store.ScreeningStore.load`), so a refused file leaves the
 version in force as it was.
 
 The list code of an entry is the code in brackets in its ``source``
-(``Entity List (EL) - Bureau of Industry and Security`` is ``EL``), written
-as trade.gov's own search names the lists (`CODE_ALIASES`). What a code
-means for an order is the regimes' (Rego and data), not this module's.
+(``Entity List (EL) - Bureau of Industry and Security`` is ``EL``; ``(NS-MBS
+List)`` is ``NS-MBS``), one code per list however the source spells it
+(`CODE_ALIASES`). What a code means for an order is the regimes' (Rego and
+data), not this module's.
 """
 from __future__ import annotations
 
@@ -61,11 +62,12 @@ CSV_COLUMNS: tuple[str, ...] = (
     "source_information_url", "ids",
 )
 
-#: Codes the sources write in more than one way, as trade.gov's search
-#: (its ``sources`` parameter) names them: ``Non-SDN Menu-Based Sanctions List
-#: (NS-MBS List)`` is MBS, ``(CAPTA)`` is CAP.
+#: Lists whose code is written more than one way, to the one code the
+#: regimes' data keys (``rego/exportgate/lib/data.yaml``, ``lists``): the CSL
+#: writes ``Non-SDN Menu-Based Sanctions List (NS-MBS List)`` (trade.gov's
+#: search parameter says MBS), ``Capta List (CAP)`` (formerly ``(CAPTA)``).
 CODE_ALIASES: dict[str, str] = {
-    "NS-MBS": "MBS", "CAPTA": "CAP", "NS-CMIC": "CMIC", "NS-PLC": "PLC",
+    "MBS": "NS-MBS", "CAPTA": "CAP", "NS-CMIC": "CMIC", "NS-PLC": "PLC",
 }
 
 # The code in brackets in a source: capitals, digits and hyphens, perhaps
@@ -162,7 +164,7 @@ def read_bytes(data: bytes, name: str, *, published: str | None = None) -> Loade
 
 
 def list_code(source: str) -> str | None:
-    """The list code in brackets in a CSL ``source`` (``EL``, ``SDN``, ``MBS``...), or None."""
+    """The list code in brackets in a CSL ``source`` (``EL``, ``SDN``, ``NS-MBS``...), or None."""
     m = _CODE.search(source)
     if m is None:
         return None

@@ -129,7 +129,7 @@ def test_the_columns_may_come_in_any_order(tmp_path: Path) -> None:
     assert [e.name for e in loaded.entries] == [r["name"] for r in csl.ROWS]
 
 
-@pytest.mark.parametrize("source, code", [
+CODES = [
     ("Entity List (EL) - Bureau of Industry and Security", "EL"),
     ("Specially Designated Nationals (SDN) - Treasury Department", "SDN"),
     ("Military End User (MEU) List - Bureau of Industry and Security", "MEU"),
@@ -140,7 +140,8 @@ def test_the_columns_may_come_in_any_order(tmp_path: Path) -> None:
     ("Foreign Sanctions Evaders (FSE) - Treasury Department", "FSE"),
     ("Sectoral Sanctions Identifications List (SSI) - Treasury Department", "SSI"),
     ("Palestinian Legislative Council List (PLC) - Treasury Department", "PLC"),
-    ("Non-SDN Menu-Based Sanctions List (NS-MBS List) - Treasury Department", "MBS"),
+    ("Non-SDN Menu-Based Sanctions List (NS-MBS List) - Treasury Department", "NS-MBS"),
+    ("Non-SDN Menu-Based Sanctions List (MBS) - Treasury Department", "NS-MBS"),
     ("Capta List (CAP) - Treasury Department", "CAP"),
     ("Correspondent Account or Payable-Through Account Sanctions (CAPTA) - Treasury "
      "Department", "CAP"),
@@ -148,9 +149,21 @@ def test_the_columns_may_come_in_any_order(tmp_path: Path) -> None:
      "Department", "CMIC"),
     ("Entity List - Bureau of Industry and Security", None),
     ("Entity List (el) - Bureau of Industry and Security", None),
-])
+]
+
+
+@pytest.mark.parametrize("source, code", CODES)
 def test_the_list_code_is_the_one_in_brackets(source: str, code: str | None) -> None:
     assert lists.list_code(source) == code
+
+
+def test_every_code_read_is_one_the_regimes_know() -> None:
+    """The codes of the CSL's lists are the keys of the regimes' ``lists`` table."""
+    import yaml
+    data = Path(__file__).resolve().parents[2] / "rego" / "exportgate" / "lib" / "data.yaml"
+    known = set(yaml.safe_load(data.read_text())["screening"]["lists"])
+    read = {lists.list_code(s) for s, c in CODES if c}
+    assert read <= known, read - known
 
 
 # -- refused whole ---------------------------------------------------------------
