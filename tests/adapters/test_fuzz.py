@@ -48,7 +48,12 @@ GARBAGE = st.one_of(
                      {"items": []}, {"__deferred": {"uri": "x"}}, {"id": "QQ"},
                      {"id": "Service", "refName": "Service"}, {"id": "4", "refName": "CS"},
                      {"links": [{"rel": "self", "href": "x/record/v1/purchaseOrder/1"}]},
-                     [2, "Dozens"], {"items": [], "hasMore": True}]).map(copy.deepcopy))
+                     [2, "Dozens"], {"items": [], "hasMore": True},
+                     # web_read many2ones, a partner with its address (names and addresses)
+                     {"id": 41, "display_name": "[A] b"}, {"id": 41},
+                     {"id": 42, "display_name": "x", "street": 5, "country_code": "QQ"},
+                     {"id": 42, "display_name": "x", "state_id": [1], "zip": False},
+                     {"refName": 3, "id": "CA"}]).map(copy.deepcopy))
 
 
 def _slots(node: Any, out: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
