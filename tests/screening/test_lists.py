@@ -85,6 +85,19 @@ def test_the_json_download_is_read_with_its_publication_date(tmp_path: Path) -> 
     assert loaded.version.counts == {"EL": 1, "MEU": 1, "SDN": 1, "UVL": 1}
 
 
+def test_a_json_entry_may_name_its_id_as_the_csv_does(tmp_path: Path) -> None:
+    rows = csl.rows()
+    for row in rows:
+        row["_id"] = row.pop("id")
+    loaded = lists.read(csl.write_json(tmp_path / "c.json", csl.json_doc(rows)))
+    assert [e.id for e in loaded.entries] == [r["id"] for r in csl.ROWS]
+    rows[0]["id"] = "another"
+    with pytest.raises(ScreeningListError) as caught:
+        lists.read(csl.write_json(tmp_path / "c.json", csl.json_doc(rows)))
+    assert (caught.value.row, caught.value.field) == ("results[0]", "id")
+    assert "differ" in str(caught.value)
+
+
 def test_the_entity_lists_way_of_joining_aliases_and_addresses(tmp_path: Path) -> None:
     """An Entity List row as the CSL writes it: "; and" before the last alias and
     address, an address whose country is spelt out rather than coded."""
