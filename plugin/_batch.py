@@ -30,12 +30,14 @@ input's size:
 """
 from __future__ import annotations
 
+import heapq
 import multiprocessing
 import os
 import pickle
 import sys
 import tempfile
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -54,6 +56,7 @@ from ._settings import Settings
 
 if TYPE_CHECKING:
     from ._gate import Gate
+    from ._regime import Regime
 
 #: Orders per chunk: per ledger transaction, and per spooled block.
 CHUNK = 256
@@ -144,13 +147,24 @@ class _Reader:
         started = time.perf_counter()
         jobs = [(regime, self.gate.policy_input(order, regime)) for _, order, _, regime in todo]
         answers: list[Result] = [(False, failure)] * len(jobs) if failure is not None \
-            else self.gate.evaluator.answers(jobs)
+            else self._answers(jobs, [order for _, order, _, _ in todo])
         seconds = (time.perf_counter() - started) / max(1, len(jobs))
         for (read, order, chosen, regime), (_, doc), answer in zip(todo, jobs, answers,
                                                                    strict=True):
             read.ready.append(_Ready(order, chosen.name if chosen is not None else None,
                                      regime.id, doc, answer, seconds))
         return out
+
+    def _answers(self, jobs: list[tuple[Regime, dict[str, Any]]],
+                 orders: list[Order]) -> list[Result]:
+        """The engine's answers; an order whose parties could not be screened is held."""
+        unscreened = {i: o.screening.error for i, o in enumerate(orders)
+                      if o.screening is not None and o.screening.error is not None}
+        asked = self.gate.evaluator.answers([j for i, j in enumerate(jobs)
+                                             if i not in unscreened])
+        it = iter(asked)
+        return [(False, unscreened[i]) if i in unscreened else next(it)
+                for i in range(len(jobs))]
 
     def _closed(self, order_ids: list[str]) -> set[str]:
         if not order_ids or not self.closed_check:
@@ -181,51 +195,68 @@ def _worker_read(task: Task) -> list[_Read]:
     return reader.read(task)
 
 
+def route(record: Record) -> int:
+    """Which worker reads a record: records of one consignee on one date go to the same
+    worker, so their orders' context is evaluated once in the batch rather than once per
+    worker (the workers keep their own answers). Only where the work goes: any record may
+    be read by any worker, and one the key cannot be read from goes by its source."""
+    data = record.data
+    try:
+        party = data["parties"]["ship_to"]
+        key = f"{party.get('id')}|{party.get('country')}|{data.get('date')}"
+    except (TypeError, KeyError, AttributeError):
+        key = record.source
+    return zlib.crc32(key.encode("utf-8", "replace"))
+
+
 class _Workers:
-    """The worker processes of a batch.
+    """The worker processes of a batch: one pool of one process per worker, so a task can
+    go to the worker that already evaluated its contexts (`route`).
 
     A worker that dies (killed, out of memory, a crash in an engine's native
-    code) breaks the pool: the records it was given are read again in the
+    code) breaks its pool: the records it was given are read again in the
     main process and their orders held, never guessed, and the next tasks
-    go to a fresh pool. The batch never waits on a dead worker (a
+    go to a fresh process. The batch never waits on a dead worker (a
     `multiprocessing.Pool` would: it loses the dead worker's task and waits
     for it for ever).
     """
 
     def __init__(self, n: int, initargs: tuple[Any, ...]) -> None:
-        self._n, self._initargs = n, initargs
-        self._pool = self._start()
+        self.n, self._initargs = n, initargs
+        self._pools = [self._start() for _ in range(n)]
 
     def _start(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self._n, mp_context=multiprocessing.get_context("spawn"),
+        return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_worker_start, initargs=self._initargs)
 
-    def submit(self, task: Task) -> Callable[[], list[_Read] | str]:
-        """Start reading ``task``; the returned call waits: its records, or why they are lost."""
-        pool = self._pool
+    def submit(self, worker: int, task: Task) -> Callable[[], list[_Read] | str]:
+        """Start reading ``task`` on ``worker``; the returned call waits: its records, or
+        why they are lost."""
+        pool = self._pools[worker]
         future: Future[list[_Read]]
         try:
             future = pool.submit(_worker_read, task)
         except BrokenProcessPool:
-            self._replace(pool)
-            pool = self._pool
+            self._replace(worker, pool)
+            pool = self._pools[worker]
             future = pool.submit(_worker_read, task)
 
         def wait() -> list[_Read] | str:
             try:
                 return future.result()
             except BrokenProcessPool as exc:  # a worker died: hold these orders
-                self._replace(pool)
+                self._replace(worker, pool)
                 return f"engine worker failed: {exc}"
         return wait
 
-    def _replace(self, broken: ProcessPoolExecutor) -> None:
-        if self._pool is broken:
+    def _replace(self, worker: int, broken: ProcessPoolExecutor) -> None:
+        if self._pools[worker] is broken:
             broken.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._start()
+            self._pools[worker] = self._start()
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        for pool in self._pools:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 # -- the spool -----------------------------------------------------------------
@@ -353,16 +384,26 @@ class BatchRun:
             for task in _tasks(numbered):
                 yield from self._reader.read(task)
             return
-        window: deque[tuple[Task, Callable[[], list[_Read] | str]]] = deque()
+        windows: deque[list[tuple[Task, Callable[[], list[_Read] | str]]]] = deque()
         try:
-            for task in _tasks(_chain(first, numbered)):
-                window.append((task, pool.submit(task)))
-                if len(window) > 2 * self._n_workers:
-                    yield from self._collect(*window.popleft())
-            while window:
-                yield from self._collect(*window.popleft())
+            for window in _tasks(_chain(first, numbered), TASK * pool.n):
+                tasks: list[Task] = [[] for _ in range(pool.n)]
+                for index, record in window:
+                    tasks[route(record) % pool.n].append((index, record))
+                windows.append([(task, pool.submit(w, task)) for w, task in enumerate(tasks)
+                                if task])
+                if len(windows) > 2:
+                    yield from self._merged(windows.popleft())
+            while windows:
+                yield from self._merged(windows.popleft())
         finally:
             pool.close()
+
+    def _merged(self, window: list[tuple[Task, Callable[[], list[_Read] | str]]]
+                ) -> Iterator[_Read]:
+        """A window's records back in input order, whichever worker read them."""
+        return heapq.merge(*(self._collect(task, wait) for task, wait in window),
+                           key=lambda read: read.index)
 
     def _collect(self, task: Task, wait: Callable[[], list[_Read] | str]) -> list[_Read]:
         got = wait()
@@ -370,15 +411,12 @@ class BatchRun:
             return self._reader.read(task, failure=got)
         return got
 
-    _n_workers = 0
-
     def _pool(self, large: bool) -> _Workers | None:
         workers = self.workers
         if workers is None:
             workers = (os.cpu_count() or 1) if large else 0
         if workers <= 0 or self.gate.engine_given:
             return None
-        self._n_workers = workers
         gate = self.gate
         fixed = gate.fixed_regime.id if gate.fixed_regime is not None else None
         return _Workers(workers, (gate.settings, gate.engine_name, fixed, gate.ledger_url,
@@ -418,9 +456,9 @@ def _chain(first: list[tuple[int, Record]], rest: Iterator[tuple[int, Record]]
     yield from rest
 
 
-def _tasks(numbered: Iterator[tuple[int, Record]]) -> Iterator[Task]:
+def _tasks(numbered: Iterator[tuple[int, Record]], size: int = TASK) -> Iterator[Task]:
     while True:
-        task = list(islice(numbered, TASK))
+        task = list(islice(numbered, size))
         if not task:
             return
         yield task

@@ -55,13 +55,13 @@ def cmd_screening(args: argparse.Namespace) -> int:
             _clear(args, settings, store)
         elif args.action == "clearances":
             rows = [c.to_dict() for c in store.clearances(include_revoked=args.all)]
-            _print_rows(rows, args.json, ("id", "party", "party_name", "entry", "list",
-                                          "by", "at", "why", "revoked_at"))
+            _print_rows(rows, args.json, ("id", "party", "party_name", "list", "entry",
+                                          "entry_name", "by", "at", "why", "revoked"))
         elif args.action == "revoke":
             cleared = store.revoke(args.id, by=args.by, why=args.why)
             _audit(settings, {"kind": "screening-clearance-revoked", **cleared.to_dict()})
-            print(f"clearance {args.id}: revoked ({cleared.party_name} against "
-                  f"{cleared.list} entry {cleared.entry})")
+            print(f"clearance {cleared.id}: revoked ({cleared.party_name} against "
+                  f"{cleared.entry_list} entry {cleared.entry_id})")
     finally:
         ledger.close()
     return 0
@@ -114,7 +114,7 @@ def _clear(args: argparse.Namespace, settings: Settings, store: Any) -> None:
     version = store.current()
     if version is None:
         raise InputError("no screening list loaded (exportgate screening load FILE)")
-    entry = next((e for e in store.entries(version.id) if e.id == args.entry), None)
+    entry = store.entry(version.id, args.entry)
     if entry is None:
         raise InputError(f"entry {args.entry!r} is not in the screening list in force "
                          f"({version.id[:12]})")

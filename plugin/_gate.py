@@ -30,6 +30,7 @@ from ._model import Order
 from ._plugins import Plugins
 from ._policy import policy_input
 from ._regime import Regime
+from .screening.screener import Screener
 from ._settings import Settings
 from ._validate import order_from_dict
 
@@ -57,6 +58,7 @@ class Gate:
         self._ledger: SqlLedger | None = None
         self._license_cache = _licenses.Cache()
         self._catalog: ItemCatalog | None = None
+        self._screener: Screener | None = None
         self.recorders: list[Recorder] = []
         if self.settings.audit_log is not None and not what_if:
             from .audit.log import AuditLog
@@ -75,6 +77,17 @@ class Gate:
         if self._ledger is None:
             self._ledger = open_ledger(self.ledger_url, self.settings.ledger_timeout)
         return self._ledger
+
+    @property
+    def screener(self) -> Screener | None:
+        """The screening step (docs/screening.md), or None when the configuration turns it off."""
+        if self._screener is None and self.settings.screening["enabled"]:
+            self._screener = Screener(self._screening_store, self.settings.screening)
+        return self._screener
+
+    def _screening_store(self) -> Any:
+        from .screening.store import ScreeningStore
+        return ScreeningStore(self.ledger)
 
     @property
     def engine(self) -> Engine:
@@ -125,6 +138,8 @@ class Gate:
             order = order_from_dict(order)
         order = _enrich.apply(order, self.plugins.enrich(order))
         _enrich.require_classification(order, self.catalog.suggest)
+        if self.screener is not None:
+            order = self.screener.screen(order)
         return order
 
     # -- deciding --------------------------------------------------------
@@ -163,9 +178,12 @@ class Gate:
         regime = self.regime_for(order)
         started = time.perf_counter()
         doc = self.policy_input(order, regime)
-        [(ok, got)] = self.evaluator.answers([(regime, doc)])
-        answer = got if ok and isinstance(got, Answer) else None
-        failure = None if answer is not None else str(got)
+        answer: Answer | None = None
+        failure = order.screening.error if order.screening is not None else None
+        if failure is None:  # a party that could not be screened is held, never evaluated
+            [(ok, got)] = self.evaluator.answers([(regime, doc)])
+            answer = got if ok and isinstance(got, Answer) else None
+            failure = None if answer is not None else str(got)
         return Evaluated(order, regime, doc, answer, failure, adapter,
                          time.perf_counter() - started)
 

@@ -96,8 +96,9 @@ class Screener:
         for role, party in order.parties().items():
             if not party.name:
                 raise ValidationError(
-                    "the party has no name, so it cannot be screened against the "
-                    "restricted-party lists (give it in the record or the party master)",
+                    f"parties.{role}.name: the {role.replace('_', '-')} party {party.id} has "
+                    "no name, so it cannot be screened against the restricted-party lists "
+                    "(give it in the record or the party master)",
                     record=order.id, field=f"parties.{role}.name")
             added = self._restrictions(index, version, role, party.id, party.name,
                                        party.address, party.country, notes)
