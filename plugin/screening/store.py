@@ -114,8 +114,14 @@ class ScreeningStore:
         back in force without writing its entries again. The counts per list
         stored are the entries' own, and ``loaded_at`` the time of this load.
         """
+        with self.ledger._tx() as cur:
+            if self._current_id(cur) == version.id:
+                return False
+        # Prepared before the transaction: on SQLite it holds the write lock,
+        # and every check waits for it.
         entries = list(entries)
         counts = dict(sorted(Counter(e.list for e in entries).items()))
+        rows = [(version.id, seq, e.id, e.fingerprint, _doc(e)) for seq, e in enumerate(entries)]
         sql = self.ledger._sql
         with self.ledger._tx() as cur:
             self.ledger._lock(cur, [_LOCK], "")
@@ -131,8 +137,6 @@ class ScreeningStore:
                              json.dumps(counts), len(entries)))
                 insert = sql("INSERT INTO eg_screening_entries (version_id, seq, entry_id, "
                              "fingerprint, doc) VALUES (?, ?, ?, ?, ?)")
-                rows = [(version.id, seq, e.id, e.fingerprint, _doc(e))
-                        for seq, e in enumerate(entries)]
                 for start in range(0, len(rows), _BATCH):
                     cur.executemany(insert, rows[start:start + _BATCH])
             stamp = now()
