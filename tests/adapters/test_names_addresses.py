@@ -360,3 +360,21 @@ def test_an_address_longer_than_the_contract_allows_is_refused_not_cut(
     doc["shippingAddress"]["addr1"] = "Al Maryah Island " * 70  # over 1,000 characters
     exc = ex.adapter_error(registered["netsuite"], doc)
     assert exc.field == "parties.ship_to.address" and "maxlength" in str(exc)
+
+
+@pytest.mark.parametrize("name,adapter,expected", [
+    ("d365-lot-keys.json", "d365-fo", {
+        "sold_to": ("Najd Hyperscale Co.", None),
+        "ship_to": ("Najd Hyperscale Co. - Riyadh Campus", "King Fahd Road 7420, Riyadh, 12361")}),
+    ("netsuite-hierarchical-items.json", "netsuite", {
+        "sold_to": ("C1187 Gulf AI Cloud LLC", None),
+        "ship_to": ("Gulf AI Cloud - Abu Dhabi Campus",
+                    "Al Maryah Island, ADGM Square, Abu Dhabi"),
+        "end_user": ("C2210 Falcon Sovereign Cloud", None)}),
+])
+def test_records_shaped_after_the_vendors_documentation(name: str, adapter: str,
+                                                        expected: dict[str, Any],
+                                                        registered: dict[str, Adapter]) -> None:
+    """Empty fields, as F&O and NetSuite send them, are left out of the line."""
+    doc = json.loads((PUBLIC / name).read_text("utf-8"))
+    assert named(one(registered[adapter], doc)) == expected

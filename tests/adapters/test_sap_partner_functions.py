@@ -15,7 +15,7 @@ from typing import Any
 
 import erp_examples as ex
 import pytest
-from exportgate import Adapter, AdapterError, Order
+from exportgate import Adapter, Order
 
 V2 = "sap-odata-v2/4711-de-research.json"
 V4 = "sap-odata-v4/4812-my-end-user.json"
