@@ -174,6 +174,15 @@ def not_assessed(line: Any) -> str | None:
     return None
 
 
+def line_name(line: Any) -> str:
+    """A sale line as a message about its sale names it: Tryton's name without ``@ <sale>``.
+
+    Tryton names a line ``1,000 u [H100-SXM5] NVIDIA H100 @ SO-5``; the
+    messages already name the sale, so the line says only what it is.
+    """
+    return str(line.rec_name).removesuffix(f" @ {line.sale.rec_name}")
+
+
 def _country(address: Any, party: Any, sale: Any) -> str:
     if address is None or address.country is None:
         raise ValidationError(f"party {party.rec_name} has no country on its address; "
@@ -221,7 +230,7 @@ def line(record: Any, sale: Any) -> Line:
     if quantity != int(quantity):
         raise ValidationError(f"quantity {quantity} {product.default_uom.symbol} is not a "
                               "whole number of units", record=sale.rec_name,
-                              line=record.rec_name, field="quantity")
+                              line=line_name(record), field="quantity")
     item = product.template.export_catalog_item or product.code or f"product-{product.id}"
     # Counted in the product's default unit (the unit its TPP is given for), so
     # no unit is passed on: exportgate takes the quantity in the item's base unit.

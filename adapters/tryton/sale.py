@@ -58,7 +58,7 @@ def reason_text(reason: Reason) -> str:
 
 def _line_text(line: Any, decided: LineDecision) -> str:
     reasons = "; ".join(reason_text(r) for r in decided.reasons) or "no reason given"
-    name = line.rec_name if line is not None else f"line {decided.id}"
+    name = _gate.line_name(line) if line is not None else f"line {decided.id}"
     return f"- {name}: {decided.outcome.value}: {reasons}"
 
 

@@ -12,12 +12,19 @@
    button, and prints what happened to each; a license is recorded in the
    registry with the real ``exportgate license add``.
 
-The held sale of docs/tryton.md is SO-5 here.
+Every line it prints starts with the time since the demo started, so a slow
+step shows as one. Creating the database takes longest (a quarter of a
+minute on an idle machine, a minute or more on a busy one): each module is
+named as trytond-admin activates it. Sales
+are numbered SO-1, SO-2, ... by Tryton's own sale sequence as they are
+entered, so the demo and Tryton's messages call each sale by one name. The
+held sale of docs/tryton.md is SO-5 here.
 """
 from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -29,6 +36,21 @@ from typing import Any, Callable
 
 DB = "exportgate_demo"
 SALE_DATE = dt.date(2025, 6, 2)
+#: The administrator's email trytond-admin asks for when it creates a database.
+ADMIN_EMAIL = "admin@example.com"
+#: trytond-admin's log line as it registers (first) and then activates each module.
+MODULE_LOG = re.compile(r"INFO trytond\.modules (\w+) (register|load)$")
+START = time.monotonic()
+
+
+def part(title: str) -> None:
+    """A heading for one sale's story."""
+    print(f"\n== {title}", flush=True)
+
+
+def say(text: str) -> None:
+    """Print ``text`` after the time since the demo started, at once (make may pipe stdout)."""
+    print(f"[{time.monotonic() - START:6.1f} s] {text}", flush=True)
 
 
 def prepare(workdir: Path) -> Path:
@@ -51,14 +73,45 @@ def prepare(workdir: Path) -> Path:
         config = {workdir / "exportgate.yaml"}
         """))
     (workdir / f"{DB}.sqlite").touch()
+    create_database(workdir, conf)
+    return conf
+
+
+def create_database(workdir: Path, conf: Path) -> None:
+    """``trytond-admin -u exportgate --activate-dependencies``, without a question asked.
+
+    The admin password comes from a file (TRYTONPASSFILE) and the email from
+    ``--email``, so trytond-admin never prompts. Its log (``-vv``, kept in
+    trytond-admin.log) names each module as it is activated: those lines are
+    the progress shown.
+    """
     password = workdir / "admin-password"
     password.write_text("exportgate-demo\n")
-    admin = Path(sys.executable).with_name("trytond-admin")
-    print(f"$ trytond-admin -c {conf} -d {DB} -u exportgate --activate-dependencies")
-    subprocess.run([str(admin), "-c", str(conf), "-d", DB, "-u", "exportgate",
-                    "--activate-dependencies"], check=True, input="\n", text=True,
-                   env={**os.environ, "TRYTONPASSFILE": str(password)})  # no admin email
-    return conf
+    command = [str(Path(sys.executable).with_name("trytond-admin")), "-c", str(conf), "-d", DB,
+               "-u", "exportgate", "--activate-dependencies", "--email", ADMIN_EMAIL, "-vv"]
+    say(f"Creating the Tryton database {DB}: trytond-admin activates exportgate and the "
+        "modules it needs")
+    print(f"           $ trytond-admin -c {conf} -d {DB} -u exportgate "
+          f"--activate-dependencies --email {ADMIN_EMAIL}", flush=True)
+    log_path = workdir / "trytond-admin.log"
+    modules: list[str] = []
+    with log_path.open("w") as log, subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "TRYTONPASSFILE": str(password)}) as admin:
+        assert admin.stderr is not None
+        for raw in admin.stderr:
+            log.write(raw)
+            found = MODULE_LOG.search(raw.rstrip())
+            if found and found[2] == "register":
+                modules.append(found[1])
+            elif found:
+                done = modules.index(found[1]) + 1 if found[1] in modules else "?"
+                say(f"  module {found[1]} activated ({done} of {len(modules)})")
+    if admin.returncode != 0:
+        tail = "".join(log_path.read_text().splitlines(keepends=True)[-20:])
+        sys.exit(f"trytond-admin failed (exit {admin.returncode}); the end of {log_path}:\n"
+                 f"{tail}")
+    say(f"Database ready: {len(modules)} modules")
 
 
 class Demo:
@@ -66,6 +119,7 @@ class Demo:
 
     def __init__(self) -> None:
         from trytond.pool import Pool
+        say("Loading the Tryton modules into this process, as a server does")
         self.pool = Pool(DB)
         self.pool.init()
         self.ids: dict[str, int] = {}
@@ -78,7 +132,8 @@ class Demo:
         from trytond.exceptions import UserError
         from trytond.transaction import Transaction
         from trytond.worker import run_task
-        print(f"\n* {title}")
+        print(flush=True)
+        say(f"* {title}")
         with Transaction().start(DB, 1, context=self.context()) as transaction:
             try:
                 said = action()
@@ -86,13 +141,13 @@ class Demo:
                 transaction.rollback()
                 if required:
                     raise
-                print(textwrap.indent(f"refused: {exc.message}", "    "))
+                print(textwrap.indent(f"refused: {exc.message}", "    "), flush=True)
                 return
             transaction.commit()
             tasks = list(transaction.tasks)
             transaction.tasks.clear()
         if said:
-            print(textwrap.indent(said, "    "))
+            print(textwrap.indent(said, "    "), flush=True)
         for task in tasks:  # what the queue worker does after the request
             run_task(self.pool, task)
 
@@ -120,6 +175,8 @@ def setup(demo: Demo) -> None:
         Company = pool.get("company.company")
         User = pool.get("res.user")
         Location = pool.get("stock.location")
+        Sequence = pool.get("ir.sequence")
+        ModelData = pool.get("ir.model.data")
         countries.update({code: Country(name=name, code=code) for code, name in [
             ("US", "United States"), ("DE", "Germany"), ("SG", "Singapore"),
             ("IR", "Iran")]})
@@ -132,7 +189,9 @@ def setup(demo: Demo) -> None:
         warehouse, = Location.search([("type", "=", "warehouse")], limit=1)
         Location.write([warehouse], {"address": us_party.addresses[0].id})
         demo.ids["company"] = company.id
-        return "company Austin Compute Inc., its warehouse in the US"
+        Sequence.write([Sequence(ModelData.get_id("sale", "sequence_sale"))], {"prefix": "SO-"})
+        return ("company Austin Compute Inc., its warehouse in the US; "
+                "sales numbered SO-1, SO-2, ...")
 
     def world() -> str:
         pool = demo.pool
@@ -165,6 +224,7 @@ def setup(demo: Demo) -> None:
 
 
 def sale(demo: Demo, key: str, customer: str, product: str, quantity: int) -> None:
+    """Enter a draft sale, numbered from the sale sequence at once (Tryton does it at quotation)."""
     def create() -> str:
         Sale = demo.pool.get("sale.sale")
         party = demo.get("party.party", customer)
@@ -172,11 +232,13 @@ def sale(demo: Demo, key: str, customer: str, product: str, quantity: int) -> No
         record, = Sale.create([{
             "party": party.id, "invoice_address": address.id, "shipment_address": address.id,
             "sale_date": SALE_DATE, "invoice_method": "manual", "shipment_method": "order",
-            "reference": key,
             "lines": [("create", [{"product": demo.ids[product], "quantity": quantity,
                                    "unit": demo.ids["unit"], "unit_price": Decimal(100)}])]}])
+        Sale.set_number([record])
+        if record.rec_name != key:  # the script below names the sales it expects
+            raise RuntimeError(f"the sale sequence gave {record.rec_name}, not {key}")
         demo.ids[key] = record.id
-        return f"draft sale {key}: {quantity} x {record.lines[0].product.rec_name} to {party.name}"
+        return f"draft sale {record.rec_name}: {line_name(record.lines[0])} to {party.name}"
 
     demo.step(f"{key}: new sale", create)
 
@@ -191,13 +253,19 @@ def button(demo: Demo, key: str, name: str) -> None:
     demo.step(f"{key}: {name}", press)
 
 
+def line_name(line: Any) -> str:
+    """A sale line named as exportgate's messages name it (imported once trytond is set up)."""
+    from exportgate.adapters.tryton._gate import line_name as name
+    return name(line)
+
+
 def describe(record: Any) -> str:
     out = [f"state {record.state}; export outcome {record.export_outcome or '-'}; "
            f"quota {record.export_quota or '-'}"]
     for line in record.lines:
         if line.export_reasons:
             first = line.export_reasons.splitlines()[0]
-            out.append(f"line {line.product.rec_name}: {line.export_outcome}: {first}")
+            out.append(f"line {line_name(line)}: {line.export_outcome}: {first}")
         if line.export_license:
             out.append(f"license on file: {line.export_license}")
     for filing in record.export_filings:
@@ -234,10 +302,11 @@ def record_license(workdir: Path, number: str, consignee: str, quantity: int) ->
         """))
     exportgate = Path(sys.executable).with_name("exportgate")
     ledger = f"sqlite:///{workdir / 'ledger.db'}"
-    print(f"\n* $ exportgate license --ledger {ledger} add {path.name}")
+    print(flush=True)
+    say(f"* $ exportgate license --ledger {ledger} add {path.name}")
     done = subprocess.run([str(exportgate), "license", "--ledger", ledger, "add", str(path)],
                           check=True, capture_output=True, text=True)
-    print(textwrap.indent(done.stdout.strip(), "    "))
+    print(textwrap.indent(done.stdout.strip(), "    "), flush=True)
     time.sleep(1.1)  # the server's gates read the registry again within a second
 
 
@@ -255,7 +324,8 @@ def mark_filed(demo: Demo, key: str, reference: str) -> None:
 def ledger(workdir: Path) -> None:
     from exportgate import Gate, Settings
     with Gate(Settings.from_file(workdir / "exportgate.yaml")) as gate:
-        print("\n* The ledger")
+        print(flush=True)
+        say("* The ledger")
         for quota in gate.ledger.show():
             unit = "units" if quota.quota.startswith("license:") else "TPP"
             of = f" of {quota.cap:,} {unit}" if quota.cap else ""
@@ -265,32 +335,33 @@ def ledger(workdir: Path) -> None:
 
 def main(argv: list[str]) -> int:
     workdir = Path(argv[1] if len(argv) > 1 else ".exportgate/tryton-demo").resolve()
+    say(f"exportgate in Tryton's sale workflow: a throwaway database in {workdir}")
     conf = prepare(workdir)
     from trytond import config
     config.update_etc(str(conf))
     demo = Demo()
     setup(demo)
 
-    print("\n== SO-1: cables to a research lab in Germany (allow)")
+    part("SO-1: cables to a research lab in Germany (allow)")
     sale(demo, "SO-1", "munich", "cable", 40)
     button(demo, "SO-1", "quote")
     button(demo, "SO-1", "confirm")
     ship(demo, "SO-1")
 
-    print("\n== SO-2: cables to Iran (deny)")
+    part("SO-2: cables to Iran (deny)")
     sale(demo, "SO-2", "tehran", "cable", 4)
     button(demo, "SO-2", "quote")
 
-    print("\n== SO-3: 1,000 H100 to Berlin AI, headquartered outside Tier 1 (LPP: notify)")
+    part("SO-3: 1,000 H100 to Berlin AI, headquartered outside Tier 1 (LPP: notify)")
     sale(demo, "SO-3", "berlin", "h100", 1000)
     button(demo, "SO-3", "quote")
 
-    print("\n== SO-4: 800 more H100 to Berlin AI (past the LPP allowance: license)")
+    part("SO-4: 800 more H100 to Berlin AI (past the LPP allowance: license)")
     sale(demo, "SO-4", "berlin", "h100", 800)
     button(demo, "SO-4", "quote")
     button(demo, "SO-4", "confirm")
 
-    print("\n== SO-3 is cancelled: its LPP quota is freed; SO-4 is quoted again (notify)")
+    part("SO-3 is cancelled: its LPP quota is freed; SO-4 is quoted again (notify)")
     button(demo, "SO-3", "cancel")
     button(demo, "SO-4", "draft")
     button(demo, "SO-4", "quote")
@@ -298,7 +369,7 @@ def main(argv: list[str]) -> int:
     mark_filed(demo, "SO-4", "BIS-LPP-2025-0042")
     ship(demo, "SO-4")
 
-    print("\n== SO-5: 1,000 H100 to Berlin AI after SO-4 shipped (license, then licensed)")
+    part("SO-5: 1,000 H100 to Berlin AI after SO-4 shipped (license, then licensed)")
     sale(demo, "SO-5", "berlin", "h100", 1000)
     button(demo, "SO-5", "quote")
     button(demo, "SO-5", "confirm")
@@ -307,6 +378,8 @@ def main(argv: list[str]) -> int:
     ship(demo, "SO-5")
 
     ledger(workdir)
+    print(flush=True)
+    say("Done")
     return 0
 
 

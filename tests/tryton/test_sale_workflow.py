@@ -31,6 +31,7 @@ from exportgate import Gate, Settings
 from exportgate.adapters.tryton import _gate
 from exportgate.adapters.tryton.exceptions import (ExportCheckError, ExportDenied,
                                                    ExportLicenseRequired)
+from tests.tryton.pages import VIEWS, doc_table, page_layout
 
 H100_TPP = 15832
 SALE_DATE = dt.date(2025, 6, 2)
@@ -276,7 +277,10 @@ class ExportgateTestCase(ModuleTestCase):
             with self.assertRaises(ExportLicenseRequired) as raised:
                 Sale.confirm([second])
             self.assertIn("AIA_UNAVAILABLE", raised.exception.message)
-            self.assertIn(line.rec_name, raised.exception.message)
+            message = raised.exception.message
+            self.assertIn(f"- {_gate.line_name(line)}: license: ", message)
+            self.assertIn(f'Sale "{second.rec_name}"', message)
+            self.assertNotIn(" @ ", message)  # the sale is named once, not again on its line
             self.assertIn("exportgate license add", raised.exception.message)
             self.assertEqual(second.state, "quotation")
 
@@ -644,6 +648,22 @@ class ExportgateTestCase(ModuleTestCase):
             arch = pool.get(model).fields_view_get(view_type="form")["arch"]
             for name in names:
                 self.assertIn(f'name="{name}"', arch, f"{model} form lacks {name}")
+
+    @with_transaction()
+    def test_docs_describe_the_export_control_pages(self) -> None:
+        "docs/tryton.md gives every field of the sale and line pages, where the client draws it"
+        pool = Pool()
+        for view, model in [("sale_form.xml", "sale.sale"), ("sale_line_form.xml", "sale.line")]:
+            placed = page_layout(VIEWS / view)
+            rows = doc_table(view)
+            self.assertEqual([r["Field"].strip("`") for r in rows], list(placed),
+                             f"docs/tryton.md's table for {view} and the view differ")
+            drawn = pool.get(model).fields_view_get(view_type="form")["fields"]
+            for row in rows:
+                name = row["Field"].strip("`")
+                self.assertEqual((row["Label"], row["Type"], row["Where on the page"]),
+                                 (drawn[name]["string"], drawn[name]["type"], placed[name]),
+                                 f"{view}: {name}")
 
 
 del ModuleTestCase
