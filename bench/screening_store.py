@@ -14,7 +14,10 @@ entries) and written as the CSV and JSON downloads. Measured, best of
   pointer) and ``ScreeningStore.entries`` (the rows, parsed back into
   entries), on SQLite and PostgreSQL, against the same rows written and read
   with bare ``executemany``/``SELECT`` on the same connection;
-- ``ScreeningStore.cleared`` for one party (one indexed query), per call.
+- ``ScreeningStore.cleared`` for one party (one indexed query), per call;
+- the longest wait of a check's read of the version in force (``current``,
+  from another connection, in a loop) while a list loads: on SQLite the
+  load's write transaction holds the database.
 
 Ratios are against the floor measured in the same run. Without
 ``--postgres`` a throw-away server is started with the test suite's fixture
@@ -29,6 +32,7 @@ import json
 import random
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -182,6 +186,39 @@ def measure_store(label: str, new_url: Callable[[], str], loaded: lists.LoadedLi
     print(f"{label:10} {'entries (read and parse)':28} {read:8.3f} s   floor {floor_read:7.3f} s"
           f"   ratio {read / floor_read:5.2f}")
     print(f"{label:10} {'cleared (one party)':28} {cleared * 1000:8.3f} ms")
+    wait, reads = longest_wait(new_url(), loaded)
+    print(f"{label:10} {'current() during a load':28} {wait * 1000:8.1f} ms longest "
+          f"of {reads} reads")
+
+
+def longest_wait(url: str, loaded: lists.LoadedList) -> tuple[float, int]:
+    """The longest ``current()`` (another connection) while ``loaded`` loads, and how many."""
+    waits: list[float] = []
+    started, done = threading.Event(), threading.Event()
+
+    def probe() -> None:
+        reader = open_ledger(url)
+        try:
+            store = ScreeningStore(reader)
+            while not done.is_set():
+                t = time.perf_counter()
+                store.current()
+                waits.append(time.perf_counter() - t)
+                started.set()
+        finally:
+            reader.close()
+
+    thread = threading.Thread(target=probe)
+    thread.start()
+    started.wait(30)
+    writer = open_ledger(url)
+    try:
+        ScreeningStore(writer).load(loaded.version, loaded.entries)
+    finally:
+        done.set()
+        thread.join(60)
+        writer.close()
+    return max(waits), len(waits)
 
 
 def main() -> int:
