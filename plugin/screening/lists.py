@@ -11,7 +11,9 @@ Administration, told apart by their content, not their name:
   (``programs``, ``alt_names``, ``nationalities``, ``ids``...); an address
   joins its parts (street, city, state, postal code, country) with ``", "``,
   leaving out the parts it lacks, so only a last part of two capitals is known
-  to be the country (ISO 3166-1 alpha-2); the rest is kept as one text;
+  to be the country (ISO 3166-1 alpha-2); the rest is kept as one text.
+  Entity List rows write "; and" before a last alias or address: the "and"
+  is dropped;
 - the JSON download: ``{"results": [...], "total": N, "sources_used":
   [{"source", "source_last_updated", ...}]}``, the same fields with lists as
   lists and addresses as objects (``address``, ``city``, ``state``,
@@ -22,7 +24,9 @@ short, a quote left open, an entry without a name or with an id already
 used, a date that is not ``YYYY-MM-DD``, a source with no list code) is
 refused whole with a `ScreeningListError` naming the file, the row (CSV
 line, or ``results[i]``) and the field: a list with a hole would screen
-parties against part of itself. Nothing is stored here; the store keeps
+parties against part of itself. (A CSV cut exactly between two rows cannot
+be told from a shorter list: it states no count. The JSON's ``total`` can.)
+Nothing is stored here; the store keeps
 what is read (`store.ScreeningStore.load`), so a refused file leaves the
 version in force as it was.
 
