@@ -43,7 +43,7 @@ import pluggy
 
 from . import _catalog, _parties, _regime, hookspecs
 
-from .engines import http as _engine_http
+from .engines import lazy as _engine_http
 
 from .engines import opa as _engine_opa
 

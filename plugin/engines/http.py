@@ -52,7 +52,6 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,13 +61,12 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.retry import Retry
 
-from .base import Answer, Engine
+from .base import Answer
 from .._exceptions import ConfigError, EngineError, EngineUnavailable, UndefinedResult
 from .._json import DuplicateKeyError, loads
 from .._redact import MASK, redact_url
 from .._regime import Regime
 from .._settings import ENGINE_DEFAULTS, Settings, parse_url
-from ..hookspecs import hookimpl
 
 #: Where a bundle made by ``exportgate bundle`` keeps each regime's revision.
 REVISIONS_PATH = "exportgate/revisions"
@@ -490,9 +488,3 @@ def _reason(exc: BaseException) -> str:
     if "Connection refused" in str(exc) or "Connection refused" in text:
         return "connection refused"
     return text
-
-
-@hookimpl
-def exportgate_register_engines(register: Callable[[str, Callable[[Settings], Engine]], None]
-                                ) -> None:
-    register("opa-http", OpaHttpEngine)
