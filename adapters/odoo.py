@@ -181,8 +181,8 @@ def _party(f: Fields, m: Mapping[str, Any], key: str) -> PartyRef:
     if not isinstance(partner, Mapping):
         return PartyRef(partner_id, key, None, name or None)
 
-    def read(name: str) -> str | None:  # ``false`` is Odoo's empty value
-        return None if partner.get(name) is False else f.text(partner, name, f"{key}.{name}")
+    def read(field: str) -> str | None:  # ``false`` is Odoo's empty value
+        return None if partner.get(field) is False else f.text(partner, field, f"{key}.{field}")
 
     state = partner.get("state_id")
     country = read("country_code")
