@@ -72,7 +72,7 @@ from rapidfuzz import fuzz
 
 from .._exceptions import ConfigError
 from .model import Entry, Hit
-from .normalise import Tables
+from .normalise import Name, Tables
 from .normalise import tables as default_tables
 
 HIT_THRESHOLD = 90.0
@@ -83,8 +83,9 @@ GENERIC_WEIGHT = 0.35
 UNMATCHED_ENTRY = 0.5
 UNMATCHED_PARTY = 0.25
 FUZZY_MIN = 80.0
-FUZZY_MIN_LENGTH = 4
+FUZZY_MIN_LENGTH = 5
 NEAR_MAX = 8
+NEAR_SURE = 0.9
 RESPLIT_PENALTY = 3.0
 PERSON_PENALTY = 8.0
 COUNTRY_POINTS = 5.0
@@ -108,8 +109,9 @@ class _Word:
 class _Best:
     score: float
     name: int
-    words: tuple[str, ...]
-    resplit: bool
+    words: tuple[str, ...]   # the listed name's words matched
+    near: tuple[str, ...]    # "party ~ listed" for a name's own word matched as a near spelling
+    resplit: str             # "", "joined" or "split": the party's words as matched
 
 
 def _spellings(entry: Entry) -> list[tuple[str, bool]]:
@@ -175,12 +177,22 @@ class Index:
         self._name_entry = np.array(name_entry, dtype=np.int32)
         self._name_weight = np.array([float(self._weights[list(ids)].sum())
                                       for ids in self._name_words], dtype=np.float32)
+        # Near spellings are looked up among the list's words and the other
+        # spellings of its company words ("industries" for "industri"), by
+        # their one-letter deletions: two words a letter or two apart share one.
+        self._forms = list(self._words) + [
+            spelling for spelling, word in self.tables.synonyms.items()
+            if word in vocab and spelling not in vocab]
+        self._form_word = list(range(len(self._words))) + [
+            vocab[self.tables.synonyms[f]] for f in self._forms[len(self._words):]]
+        self._form_id = {form: i for i, form in enumerate(self._forms)}
         deletes: dict[str, list[int]] = {}
-        for tid, word in enumerate(self._words):
-            if len(word) >= FUZZY_MIN_LENGTH:
-                for key in {word[:i] + word[i + 1:] for i in range(len(word))}:
-                    deletes.setdefault(key, []).append(tid)
+        for fid, form in enumerate(self._forms):
+            if len(form) >= FUZZY_MIN_LENGTH and not form.isdigit():
+                for key in {form[:i] + form[i + 1:] for i in range(len(form))}:
+                    deletes.setdefault(key, []).append(fid)
         self._deletes = deletes
+        self._legal_words = self.tables.legal_words
         self._addresses: dict[int, frozenset[str]] = {}
         self._arrays: dict[int, tuple[NDArray[np.float32], NDArray[np.float32],
                                       NDArray[np.float32]]] = {}
@@ -209,7 +221,7 @@ class Index:
         best: dict[int, _Best] = {}
         sure: dict[int, float] = {}  # per entry found: the least its final score can be
         slack = (COUNTRY_POINTS if country else 0.0) + (ADDRESS_POINTS if address else 0.0)
-        for tokens, resplit in self._segmentations(party.tokens):
+        for tokens, resplit in self._segmentations(party):
             words = [cache.get(t) or cache.setdefault(t, self._word(t)) for t in tokens]
             names, bounds = self._candidates(words, floor)
             penalty = RESPLIT_PENALTY if resplit else 0.0
@@ -221,12 +233,12 @@ class Index:
                         100.0 * float(bounds[k]) - penalty + slack):
                     break
                 nid = int(names[k])
-                score, matched = self._score(words, self._name_words[nid])
+                score, matched, near = self._score(words, self._name_words[nid])
                 score -= penalty
                 entry_number = int(self._name_entry[nid])
                 held = best.get(entry_number)
                 if held is None or score > held.score:
-                    best[entry_number] = _Best(score, nid, matched, resplit)
+                    best[entry_number] = _Best(score, nid, matched, near, resplit)
                     person = party.organisation and self._person[entry_number]
                     sure[entry_number] = score - (PERSON_PENALTY if person else 0.0)
         hits = []
@@ -244,8 +256,6 @@ class Index:
         name_score = found.score
         why = [f"name scores {found.score:.1f} against {self._name_text[found.name]!r}"
                + (f" (words {', '.join(found.words)})" if found.words else "")]
-        if found.resplit:
-            why.append("matched with the party's words joined or split")
         if organisation and (entry.type or "").lower() in PERSON_TYPES:
             name_score -= PERSON_PENALTY
             why.append(f"the party names an organisation, the entry a person "
@@ -274,6 +284,13 @@ class Index:
         if status == "hit" and other_country and name_score < self.hit + OTHER_COUNTRY_MARGIN:
             status = "possible"
             why.append("borderline in another country: a person must look")
+        if found.near:
+            why.append(f"near spellings: {', '.join(found.near)}")
+        if found.resplit:
+            why.append(f"found with the party's words {found.resplit}")
+        if status == "hit" and (found.near or found.resplit == "joined"):
+            status = "possible"
+            why.append("a near spelling or joined words: a person must look")
         return Hit(entry=entry, matched=self._name_text[found.name], score=score,
                    status=status, why=tuple(why))
 
@@ -295,44 +312,58 @@ class Index:
         weight = self._weight(text)
         own = self._vocab.get(text)
         matches: dict[int, float] = {} if own is None else {own: 1.0}
-        if len(text) >= FUZZY_MIN_LENGTH and weight > 0:
-            near: set[int] = set(self._deletes.get(text, ()))
+        if len(text) >= FUZZY_MIN_LENGTH and weight > 0 and not text.isdigit():
+            forms: set[int] = set(self._deletes.get(text, ()))
             for i in range(len(text)):
                 key = text[:i] + text[i + 1:]
-                tid = self._vocab.get(key)
-                if tid is not None:
-                    near.add(tid)
-                near.update(self._deletes.get(key, ()))
-            near.discard(-1 if own is None else own)
-            scored = [(similarity / 100.0, tid) for tid in near
-                      if (similarity := fuzz.ratio(text, self._words[tid],
-                                                   score_cutoff=FUZZY_MIN))]
+                fid = self._form_id.get(key)
+                if fid is not None:
+                    forms.add(fid)
+                forms.update(self._deletes.get(key, ()))
+            best: dict[int, float] = {}
+            for fid in forms:
+                form = self._forms[fid]
+                tid = self._form_word[fid]
+                if tid != own and len(form) >= FUZZY_MIN_LENGTH:
+                    similarity = fuzz.ratio(text, form, score_cutoff=FUZZY_MIN) / 100.0
+                    if similarity > best.get(tid, 0.0):
+                        best[tid] = similarity
+            scored = [(similarity, tid) for tid, similarity in best.items()]
             if scored and own is None:
                 weight = float(self._weights[max(scored)[1]])
             same = sorted(((similarity, tid) for similarity, tid in scored
                            if self._weights[tid] == np.float32(weight)), reverse=True)
             matches.update((tid, similarity) for similarity, tid in same[:NEAR_MAX])
-        return _Word(text, weight, weight == GENERIC_WEIGHT, matches)
+        return _Word(text, weight, np.float32(weight) == np.float32(GENERIC_WEIGHT), matches)
 
-    def _segmentations(self, tokens: tuple[str, ...]) -> list[tuple[tuple[str, ...], bool]]:
-        """The party's words, and joined or split where the parts are words of the list."""
-        out = [(tokens, False)]
+    def _segmentations(self, party: Name) -> list[tuple[tuple[str, ...], str]]:
+        """The party's words; joined where together they are a word of the list ("Hua Wei",
+        "Rosoboron Export"); split where a word is two ("HuaweiTechnologies",
+        "StockCompany")."""
+        out = [(party.tokens, "")]
+        words = party.words
+        synonyms = self.tables.synonyms
         joined: list[str] = []
         i = 0
-        while i < len(tokens):
+        while i < len(words):
             for size in (3, 2, 1):
-                word = "".join(tokens[i:i + size])
-                if size == 1 or (i + size <= len(tokens) and word in self._vocab):
+                word = "".join(words[i:i + size])
+                if size == 1 or (i + size <= len(words)
+                                 and synonyms.get(word, word) in self._vocab):
                     joined.append(word)
                     i += size
                     break
-        if len(joined) < len(tokens):
-            out.append((tuple(dict.fromkeys(joined)), True))
+        if len(joined) < len(words):
+            keys, _ = self.tables.keys(joined)
+            if keys and keys != party.tokens:
+                out.append((keys, "joined"))
         split: list[str] = []
-        for token in tokens:
-            split.extend(self._split(token))
-        if split != list(tokens):
-            out.append((tuple(dict.fromkeys(split)), True))
+        for word in words:
+            split.extend(self._split(word))
+        if len(split) > len(words):
+            keys, _ = self.tables.keys(split)  # "joint stock" + "company": a legal form
+            if keys and keys != party.tokens:
+                out.append((keys, "split"))
         return out
 
     def _split(self, token: str) -> list[str]:
@@ -342,26 +373,27 @@ class Index:
         at the cut may have been one of a doubled pair ("antonnikolaevich"
         became "antonikolaevich").
         """
-        if token in self._vocab or len(token) < 5:
+        if self.tables.synonyms.get(token, token) in self._vocab or len(token) < 5:
             return [token]
-        best: list[str] = [token]
-        balance = 0
-        for cut in range(2, len(token) - 1):
-            for left, right in ((token[:cut], token[cut:]), (token[:cut], token[cut - 1:])):
-                parts = [self._part(left), self._part(right)]
-                if None in parts or parts == ["", ""]:
+        for doubled in (0, 1):  # "antonikolaevich" only if no plain cut works
+            best: list[str] = [token]
+            balance = 0
+            for cut in range(2, len(token) - 1):
+                left, right = token[:cut], token[cut - doubled:]
+                if self._known(left) is None or self._known(right) is None:
                     continue
-                shorter = min(len(left), len(right))
-                if shorter > balance:
-                    best, balance = [p for p in parts if p], shorter
-        return best
+                if min(len(left), len(right)) > balance:
+                    best, balance = [left, right], min(len(left), len(right))
+            if balance:
+                return best
+        return [token]
 
-    def _part(self, text: str) -> str | None:
-        """A part of a split word: a word of the list, "" for a legal form or stopword, or None."""
-        text = self.tables.synonyms.get(text, text)
-        if text in self._vocab:
-            return text
-        if text in self.tables.stopwords or (text,) in self.tables.legal.get(text, ()):
+    def _known(self, text: str) -> str | None:
+        """A part of a split word: "word" for a word of the list, "" for one of a legal form
+        or a stopword, None for neither."""
+        if self.tables.synonyms.get(text, text) in self._vocab:
+            return "word"
+        if text in self.tables.stopwords or text in self._legal_words:
             return ""
         return None
 
@@ -432,7 +464,7 @@ class Index:
         return arrays
 
     def _score(self, words: Sequence[_Word],
-               name: tuple[int, ...]) -> tuple[float, tuple[str, ...]]:
+               name: tuple[int, ...]) -> tuple[float, tuple[str, ...], tuple[str, ...]]:
         """The name score (0..100) of the party's words against one listed name, word by word."""
         pairs = sorted(((similarity, qi, tid) for qi, word in enumerate(words)
                         for tid in name if (similarity := word.matches.get(tid))),
@@ -441,6 +473,7 @@ class Index:
         used_entry: set[int] = set()
         matched = own = 0.0
         shown: list[str] = []
+        near: list[str] = []
         for similarity, qi, tid in pairs:
             if qi in used_party or tid in used_entry:
                 continue
@@ -451,6 +484,8 @@ class Index:
             if not words[qi].generic and gain > 0:
                 own += gain
             shown.append(self._words[tid])
+            if similarity < NEAR_SURE and not words[qi].generic:
+                near.append(f"{words[qi].text} ~ {self._words[tid]}")
         entry_weight = float(sum(self._weights[tid] for tid in name))
         entry_left = entry_weight - matched
         party_left = sum(w.weight for w in words) - matched
@@ -471,11 +506,11 @@ class Index:
                         party_left -= 0.5 * word.weight
                         break
         if matched <= 0:
-            return 0.0, ()
+            return 0.0, (), ()
         alpha, beta = ((1.0, 1.0) if own <= 0 else (UNMATCHED_ENTRY, UNMATCHED_PARTY))
         score = matched / (matched + alpha * max(entry_left, 0.0)
                            + beta * max(party_left, 0.0))
-        return 100.0 * score, tuple(shown)
+        return 100.0 * score, tuple(shown), tuple(near)
 
     def _shared_address(self, entry: Entry, name: int, address: str) -> tuple[str, ...]:
         """Words of the party's address found in the entry's: two of them, or its postal code.

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -66,11 +66,14 @@ class Name:
     (spelling rules applied: keys, not spellings to show); ``text`` is them
     joined by spaces. ``organisation`` says the name carried a legal form or
     a company word, so it names an organisation rather than a person.
+    ``words`` are the name's words before step 6 (legal forms still in): the
+    index joins or splits them when a space is missing or extra.
     """
 
     text: str
     tokens: tuple[str, ...]
     organisation: bool
+    words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,18 @@ class Tables:
     def normalise(self, name: str) -> Name:
         """The name as the index compares it (every step)."""
         words = self.words(name)
+        tokens, organisation = self.keys(words)
+        if not tokens:  # a name that is nothing but a legal form or stopwords
+            tokens = self._synonyms(words) or tuple(dict.fromkeys(words))
+        organisation = organisation or any(t in self.generic for t in tokens)
+        return Name(" ".join(tokens), tokens, organisation, tuple(words))
+
+    def keys(self, words: Sequence[str]) -> tuple[tuple[str, ...], bool]:
+        """Step 6 on spelt words: legal forms dropped, synonyms made one, stopwords dropped.
+
+        Also the index's, on a party's words it has split ("companyavtosnab").
+        Says whether a legal form was dropped.
+        """
         kept: list[str] = []
         organisation = False
         i = 0
@@ -220,13 +235,14 @@ class Tables:
             else:
                 kept.append(words[i])
                 i += 1
-        tokens = self._tokens(kept)
-        if not tokens:  # a name that is nothing but a legal form or stopwords
-            tokens = self._tokens(words) or tuple(dict.fromkeys(words))
-        organisation = organisation or any(t in self.generic for t in tokens)
-        return Name(" ".join(tokens), tokens, organisation)
+        return self._synonyms(kept), organisation
 
-    def _tokens(self, words: Iterable[str]) -> tuple[str, ...]:
+    @property
+    def legal_words(self) -> frozenset[str]:
+        """Every word that is part of a legal form ("joint", "stock", "company", "llc")."""
+        return frozenset(w for forms in self.legal.values() for form in forms for w in form)
+
+    def _synonyms(self, words: Iterable[str]) -> tuple[str, ...]:
         out: dict[str, None] = {}
         for word in words:
             word = self.synonyms.get(word, word)
