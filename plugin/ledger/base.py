@@ -85,19 +85,6 @@ MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
             revoked_at   TEXT,
             added_at     TEXT NOT NULL)""",
     )),
-    # v5: the audit records committed with their decisions. A check's
-    # transaction inserts the hash of the decision's audit record, so the
-    # ledger's commit is the record's commit (plugin/audit/log.py); ``log_id``
-    # is the hash of the log's first record (several logs may share a ledger).
-    (5, (
-        """CREATE TABLE IF NOT EXISTS eg_audit (
-            hash        TEXT PRIMARY KEY,
-            log_id      TEXT NOT NULL,
-            seq         BIGINT NOT NULL,
-            order_id    TEXT NOT NULL,
-            recorded_at TEXT NOT NULL)""",
-        "CREATE INDEX IF NOT EXISTS eg_audit_log ON eg_audit (log_id, seq)",
-    )),
     # v4: restricted-party screening (docs/screening.md; `screening.store` holds
     # the logic). A loaded list is a version named by its file's sha256; its
     # entries (one row each, the entry as JSON text) are written with it and
@@ -560,14 +547,6 @@ class SqlLedger:
             return {h: (int(seq), order_id) for h, seq, order_id in cur.fetchall()}
 
 
-    def audit_records(self, log_id: str) -> dict[str, tuple[int, str]]:
-        """The audit records of one log committed here: hash -> (seq, order id)."""
-        with self._tx() as cur:
-            cur.execute(self._sql("SELECT hash, seq, order_id FROM eg_audit WHERE log_id = ?"),
-                        (log_id,))
-            return {h: (int(seq), order_id) for h, seq, order_id in cur.fetchall()}
-
-
     # -- licenses (docs/licenses.md; `ledger.licenses` holds the logic) ---------
 
     _LICENSE_COLUMNS = ("number", "issued", "expires", "destinations", "consignees",
@@ -680,13 +659,6 @@ class _SqlGroup:
 
     def hold(self, order_id: str, keys: Iterable[str]) -> "_SqlHold":
         return self._ledger._hold(self._cur, order_id, keys)
-
-    def audited(self, rows: Iterable[tuple[str, str, int, str]]) -> None:
-        """Commit audit records with this transaction: (hash, log id, seq, order id) each."""
-        stamp = now()
-        self._cur.executemany(self._ledger._sql(
-            "INSERT INTO eg_audit (hash, log_id, seq, order_id, recorded_at) "
-            "VALUES (?, ?, ?, ?, ?)"), [(*row, stamp) for row in rows])
 
     def audited(self, rows: Iterable[tuple[str, str, int, str]]) -> None:
         """Commit audit records with this transaction: (hash, log id, seq, order id) each."""
