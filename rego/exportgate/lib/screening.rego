@@ -100,6 +100,13 @@ _plain(r, k, before) := concat("", [before, r[k]]) if {
 	is_string(r[k])
 } else := ""
 
+# The entry's review policy, without its closing full stop (the reasons'
+# texts go on after it).
+_policy_text(r) := concat("", [": ", trim_right(r.license_policy, ". ")]) if {
+	is_string(r.license_policy)
+	trim_right(r.license_policy, ". ") != ""
+} else := ""
+
 # (round then format_int: both engines print a whole number alike.)
 _score(r) := concat("", [" (score ", format_int(round(r.score), 10), ")"]) if {
 	is_number(r.score)
@@ -111,7 +118,7 @@ restriction_text(who, r) := concat("", [
 	who, " matched ", list_name(r.list), " entry ", _str(object.get(r, "entry", "(no id)")),
 	_quoted(r, "entry_name", " "), _quoted(r, "matched", " as "), _score(r),
 	_plain(r, "start_date", ", listed "), _plain(r, "federal_register_notice", ", "),
-	_plain(r, "license_policy", ": "),
+	_policy_text(r),
 ]) if {
 	not r.policy
 } else := concat("", [who, " is on ", _str(r.list), " (the host's flag, policy ", _str(r.policy), ")"])
@@ -127,6 +134,8 @@ effect_text(s, k) := concat("; ", [t |
 _cite_of(r) := x if {
 	not r.policy
 	x := _scr.lists[r.list].cite
+} else := concat("", ["Supp. No. 3 to part 732 (know your customer); list ", _str(r.list), ", which the screening table does not describe: reviewed case by case"]) if {
+	not r.policy
 } else := _scr.lists.EL.cite
 
 effect_cite(s, k) := concat("; ", cs) if {
