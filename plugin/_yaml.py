@@ -74,7 +74,7 @@ def _libyaml() -> Any:
     """PyYAML's C loader if it has one whose libyaml bounds nesting (0.2.5 on), else None."""
     loader = getattr(yaml, "CSafeLoader", None)
     try:
-        from yaml import _yaml as libyaml  # type: ignore[attr-defined]
+        from yaml import _yaml as libyaml
         usable = tuple(libyaml.get_version()) >= (0, 2, 5)
     except (ImportError, AttributeError, TypeError):
         return None
