@@ -85,7 +85,6 @@ UNMATCHED_PARTY = 0.25
 FUZZY_MIN = 80.0
 FUZZY_MIN_LENGTH = 5
 NEAR_MAX = 8
-NEAR_SURE = 0.9
 RESPLIT_PENALTY = 3.0
 PERSON_PENALTY = 8.0
 COUNTRY_POINTS = 5.0
@@ -112,6 +111,26 @@ class _Best:
     words: tuple[str, ...]   # the listed name's words matched
     near: tuple[str, ...]    # "party ~ listed" for a name's own word matched as a near spelling
     resplit: str             # "", "joined" or "split": the party's words as matched
+
+
+def _claimed(words: list[_Word]) -> list[_Word]:
+    """The party's words, near spellings dropped where another party word has that word itself.
+
+    Scoring pairs words best first, so a listed word matched exactly by one
+    party word is never left for another's near spelling ("Xian Xinan":
+    "xinan" is not "xian" when "Xian" is there); dropping it keeps the bound
+    in `Index._candidates` tight.
+    """
+    exact = {tid for w in words for tid, s in w.matches.items() if s >= 1.0}
+    out = []
+    for word in words:
+        own = {tid for tid, s in word.matches.items() if s >= 1.0}
+        taken = exact - own
+        if taken & word.matches.keys():
+            word = _Word(word.text, word.weight, word.generic,
+                         {tid: s for tid, s in word.matches.items() if tid not in taken})
+        out.append(word)
+    return out
 
 
 def _spellings(entry: Entry) -> list[tuple[str, bool]]:
@@ -221,16 +240,17 @@ class Index:
         best: dict[int, _Best] = {}
         sure: dict[int, float] = {}  # per entry found: the least its final score can be
         slack = (COUNTRY_POINTS if country else 0.0) + (ADDRESS_POINTS if address else 0.0)
+        top: list[float] = []  # the `limit` largest of `sure`, a min-heap
         for tokens, resplit in self._segmentations(party):
-            words = [cache.get(t) or cache.setdefault(t, self._word(t)) for t in tokens]
+            words = _claimed([cache.get(t) or cache.setdefault(t, self._word(t))
+                              for t in tokens])
             names, bounds = self._candidates(words, floor)
             penalty = RESPLIT_PENALTY if resplit else 0.0
             for k in np.argsort(-bounds, kind="stable"):
                 # Names come best bound first: once `limit` entries are sure to
                 # rank above anything the rest can score, the rest cannot change
                 # the answer.
-                if len(sure) >= limit and heapq.nlargest(limit, sure.values())[-1] >= (
-                        100.0 * float(bounds[k]) - penalty + slack):
+                if len(top) >= limit and top[0] >= 100.0 * float(bounds[k]) - penalty + slack:
                     break
                 nid = int(names[k])
                 score, matched, near = self._score(words, self._name_words[nid])
@@ -241,6 +261,13 @@ class Index:
                     best[entry_number] = _Best(score, nid, matched, near, resplit)
                     person = party.organisation and self._person[entry_number]
                     sure[entry_number] = score - (PERSON_PENALTY if person else 0.0)
+                    if held is None:
+                        heapq.heappush(top, sure[entry_number])
+                        if len(top) > limit:
+                            heapq.heappop(top)
+                    else:  # an entry found again by a better name: rare, count afresh
+                        top = heapq.nlargest(limit, sure.values())
+                        heapq.heapify(top)
         hits = []
         for entry_number, found in best.items():
             hit = self._hit(self.entries[entry_number], found, party.organisation,
@@ -484,7 +511,7 @@ class Index:
             if not words[qi].generic and gain > 0:
                 own += gain
             shown.append(self._words[tid])
-            if similarity < NEAR_SURE and not words[qi].generic:
+            if similarity < 1.0 and not words[qi].generic:
                 near.append(f"{words[qi].text} ~ {self._words[tid]}")
         entry_weight = float(sum(self._weights[tid] for tid in name))
         entry_left = entry_weight - matched

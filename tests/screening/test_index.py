@@ -1,4 +1,4 @@
-"""The screening index: recall on the labelled set, near-misses, evidence, and the pruning's safety."""
+"""The screening index: recall on the labelled set, near-misses, evidence, pruning that is safe."""
 from __future__ import annotations
 
 import threading
