@@ -44,7 +44,8 @@ MAX_ENTRIES = 256
 _MAGIC = b"exportgate-cache"
 #: The modules whose code shapes what is cached (their source is part of every key).
 _PRODUCERS = ("_cache.py", "_yaml.py", "_json.py", "_validate.py", "_fastcheck.py",
-              "_schemas.py", "_regime.py", "_catalog.py", "engines/embedded.py")
+              "_schemas.py", "_regime.py", "_catalog.py", "_settings.py", "_redact.py",
+              "engines/embedded.py")
 
 T = TypeVar("T")
 

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import _schemas
+from . import _cache, _schemas, _yaml
 from ._exceptions import ConfigError
 from ._redact import has_credentials, redact_url
-from ._validate import load_yaml, validate_data
+from ._validate import validate_data
 
 DEFAULT_LEDGER = "sqlite:///.exportgate/ledger.db"
 LEDGER_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
@@ -137,30 +137,31 @@ class Settings:
 
     @classmethod
     def from_file(cls, path: Path) -> "Settings":
-        raw = load_yaml(path, "configuration") or {}
-        return cls.from_dict(raw, base=path.resolve().parent, source=path)
+        """The configuration file at ``path``, relative paths resolved against its folder.
+
+        What the file's text gives once checked is cached across processes
+        (`_cache`, keyed by the path and the text): a cold start does not
+        parse and check an unchanged file again.
+        """
+        text = _yaml.read(path, "configuration")
+        what = f"configuration {path}"
+        entry = _cache.key("settings", str(path), text, _cache.readers())
+        doc = _cache.get_json(entry)
+        if not isinstance(doc, dict):
+            doc = _checked(_yaml.parse(text, path, "configuration") or {}, what)
+            _cache.put_json(entry, doc)
+        return cls._from_checked(doc, path.resolve().parent, path, what)
 
     @classmethod
     def from_dict(cls, raw: Any, base: Path | None = None,
                   source: Path | None = None) -> "Settings":
         what = f"configuration {source}" if source else "configuration"
-        if isinstance(raw, dict):
-            # Checked before the schema: its messages quote the value, which may
-            # hold a password.
-            if raw.get("ledger") is not None:
-                check_ledger_url(raw["ledger"], f"{what}: ledger")
-            engine_raw = raw.get("engine")
-            if isinstance(engine_raw, dict) and engine_raw.get("url") is not None:
-                url = engine_raw["url"]
-                if not isinstance(url, str):
-                    raise ConfigError(f"{what}: engine.url: must be a URL string, got "
-                                      f"{redact_url(url)}")
-                if has_credentials(url):
-                    raise ConfigError(f"{what}: engine.url: {redact_url(url)!r} carries "
-                                      "credentials; give the sidecar's bearer token with "
-                                      "engine.token_file or engine.token_env instead")
-            _check_token_hashes(raw.get("service"), what)
-        doc = validate_data(raw, _schemas.SETTINGS, what)
+        return cls._from_checked(_checked(raw, what), base, source, what)
+
+    @classmethod
+    def _from_checked(cls, doc: dict[str, Any], base: Path | None, source: Path | None,
+                      what: str) -> "Settings":
+        """Settings from a checked document (`_checked`): paths resolved against ``base``."""
         base = base or Path.cwd()
 
         def rel(p: str) -> Path:
@@ -196,6 +197,28 @@ class Settings:
             adapters=doc.get("adapters", {}),
             plugins={"load": None, "block": [], **doc.get("plugins", {})},
             service={**SERVICE_DEFAULTS, **doc.get("service", {})},
-            screening={"enabled": True, "required": False, **doc.get("screening", {})},
             source=source,
         )
+
+
+def _checked(raw: Any, what: str) -> dict[str, Any]:
+    """A configuration document checked against its schema (`_schemas.SETTINGS`).
+
+    The URLs are checked first, without quoting them: the schema's messages
+    quote values, and a URL may hold a password.
+    """
+    if isinstance(raw, dict):
+        if raw.get("ledger") is not None:
+            check_ledger_url(raw["ledger"], f"{what}: ledger")
+        engine_raw = raw.get("engine")
+        if isinstance(engine_raw, dict) and engine_raw.get("url") is not None:
+            url = engine_raw["url"]
+            if not isinstance(url, str):
+                raise ConfigError(f"{what}: engine.url: must be a URL string, got "
+                                  f"{redact_url(url)}")
+            if has_credentials(url):
+                raise ConfigError(f"{what}: engine.url: {redact_url(url)!r} carries "
+                                  "credentials; give the sidecar's bearer token with "
+                                  "engine.token_file or engine.token_env instead")
+        _check_token_hashes(raw.get("service"), what)
+    return validate_data(raw, _schemas.SETTINGS, what)
