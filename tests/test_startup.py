@@ -22,6 +22,7 @@ import yaml
 
 from exportgate import _cache, _regime, _yaml
 from exportgate._exceptions import ConfigError
+from exportgate._settings import Settings
 
 from tests.helpers import exportgate_cmd
 
@@ -175,6 +176,20 @@ def test_old_entries_are_pruned(cache_home: Path, monkeypatch: pytest.MonkeyPatc
         _cache.put_json(_cache.key("data", str(i)), i)
     assert len(list(cache_home.iterdir())) <= 10
     assert _cache.get_json(_cache.key("data", "24")) == 24  # the newest is kept
+
+
+def test_a_changed_configuration_is_read_again(cache_home: Path, tmp_path: Path) -> None:
+    path = tmp_path / "exportgate.yaml"
+    path.write_text("ledger_timeout: 5\ncatalogs: [items.yaml]\n")
+    assert Settings.load(path).ledger_timeout == 5
+    assert any(p.name.startswith("settings-") for p in cache_home.iterdir())
+    again = Settings.load(path)  # from the cache: paths still resolved against the file
+    assert again.ledger_timeout == 5 and again.catalogs == [tmp_path / "items.yaml"]
+    path.write_text("ledger_timeout: 7\n")
+    assert Settings.load(path).ledger_timeout == 7
+    path.write_text("ledger_timeout: -1\n")
+    with pytest.raises(ConfigError, match="ledger_timeout"):
+        Settings.load(path)
 
 
 # -- what a check loads ----------------------------------------------------------------
