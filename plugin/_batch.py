@@ -64,6 +64,8 @@ CHUNK = 256
 TASK = 64
 #: Below this many records a batch reads and evaluates in process (starting workers costs more).
 PARALLEL_FROM = 400
+#: A worker grown past this resident memory (MB) is replaced once its tasks are done.
+WORKER_MB = 200
 #: Spooled orders kept in memory before the spool moves to a temporary file.
 SPOOL_IN_MEMORY = 32 * 1024 * 1024
 
@@ -190,9 +192,19 @@ def _worker_start(settings: Settings, engine: str, regime_id: str | None, ledger
     _WORKER["reader"] = _Reader(gate, adapter, closed_check)
 
 
-def _worker_read(task: Task) -> list[_Read]:
+def _worker_read(task: Task) -> tuple[list[_Read], int]:
+    """The task's records, and the worker's resident memory (MB) once it has read them."""
     reader: _Reader = _WORKER["reader"]
-    return reader.read(task)
+    reads = reader.read(task)
+    return reads, _resident_mb()
+
+
+def _resident_mb() -> int:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // (1 << 20)
+    except (OSError, ValueError, IndexError):  # not Linux: memory is not watched
+        return 0
 
 
 def route(record: Record) -> int:
@@ -213,6 +225,9 @@ class _Workers:
     """The worker processes of a batch: one pool of one process per worker, so a task can
     go to the worker that already evaluated its contexts (`route`).
 
+    A worker whose resident memory has grown past `WORKER_MB` (rego-cpp 1.5
+    keeps some memory of every query) finishes the tasks it holds and is
+    replaced by a fresh one, so a batch of any size runs in bounded memory.
     A worker that dies (killed, out of memory, a crash in an engine's native
     code) breaks its pool: the records it was given are read again in the
     main process and their orders held, never guessed, and the next tasks
@@ -224,6 +239,8 @@ class _Workers:
     def __init__(self, n: int, initargs: tuple[Any, ...]) -> None:
         self.n, self._initargs = n, initargs
         self._pools = [self._start() for _ in range(n)]
+        #: Workers replaced because they grew past `WORKER_MB`.
+        self.retired = 0
 
     def _start(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
@@ -233,7 +250,7 @@ class _Workers:
         """Start reading ``task`` on ``worker``; the returned call waits: its records, or
         why they are lost."""
         pool = self._pools[worker]
-        future: Future[list[_Read]]
+        future: Future[tuple[list[_Read], int]]
         try:
             future = pool.submit(_worker_read, task)
         except BrokenProcessPool:
@@ -243,10 +260,15 @@ class _Workers:
 
         def wait() -> list[_Read] | str:
             try:
-                return future.result()
+                reads, resident = future.result()
             except BrokenProcessPool as exc:  # a worker died: hold these orders
                 self._replace(worker, pool)
                 return f"engine worker failed: {exc}"
+            if resident > WORKER_MB and self._pools[worker] is pool:
+                pool.shutdown(wait=False)  # finishes what it was given, then exits
+                self._pools[worker] = self._start()
+                self.retired += 1
+            return reads
         return wait
 
     def _replace(self, worker: int, broken: ProcessPoolExecutor) -> None:
@@ -387,9 +409,7 @@ class BatchRun:
         windows: deque[list[tuple[Task, Callable[[], list[_Read] | str]]]] = deque()
         try:
             for window in _tasks(_chain(first, numbered), TASK * pool.n):
-                tasks: list[Task] = [[] for _ in range(pool.n)]
-                for index, record in window:
-                    tasks[route(record) % pool.n].append((index, record))
+                tasks = _shares(window, pool.n)
                 windows.append([(task, pool.submit(w, task)) for w, task in enumerate(tasks)
                                 if task])
                 if len(windows) > 2:
@@ -448,6 +468,18 @@ class BatchRun:
 
     def close(self) -> None:
         self._spool.close()
+
+
+def _shares(window: Task, n: int) -> list[Task]:
+    """A window's records split over ``n`` workers by `route`; evenly, in input order, when
+    one worker would get most of them (a book of one consignee still uses every core)."""
+    tasks: list[Task] = [[] for _ in range(n)]
+    for index, record in window:
+        tasks[route(record) % n].append((index, record))
+    if n > 1 and max(len(t) for t in tasks) > 0.75 * len(window):
+        size = -(-len(window) // n)
+        tasks = [window[i:i + size] for i in range(0, len(window), size)]
+    return tasks
 
 
 def _chain(first: list[tuple[int, Record]], rest: Iterator[tuple[int, Record]]

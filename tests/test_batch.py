@@ -40,6 +40,20 @@ def test_worker_processes_decide_exactly_as_one_process(make_gate: Any, tmp_path
     assert {"LPP", "TIER2_LICENSE"} <= codes  # the fold ran out of LPP part-way, in order
 
 
+@pytest.mark.slow
+def test_workers_replaced_for_their_memory_lose_nothing(make_gate: Any, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker past its memory bound finishes the tasks it holds and a fresh one takes the
+    next: with a bound every worker passes at once, the batch decides as one process does."""
+    import exportgate._batch as batch_module
+    monkeypatch.setattr(batch_module, "WORKER_MB", 0)
+    records = book(450)
+    alone = summary(list(make_gate().batch(records, workers=0)))
+    replaced = summary(list(make_gate(ledger=f"sqlite:///{tmp_path / 'r.db'}").batch(
+        records, workers=2)))
+    assert replaced == alone
+
+
 def test_identical_inputs_are_evaluated_once(make_gate: Any) -> None:
     """Two orders that differ only in their id are one evaluation; each still folds on its own."""
     real = RegopyEngine()
