@@ -51,12 +51,17 @@ T = TypeVar("T")
 
 
 def folder() -> Path | None:
-    """The cache folder, or None when the cache is turned off (``EXPORTGATE_NO_CACHE``)."""
+    """The cache folder, or None when the cache is off (``EXPORTGATE_NO_CACHE``) or the
+    user has no home to hold it."""
     if os.environ.get("EXPORTGATE_NO_CACHE", "") not in ("", "0"):
         return None
     base = os.environ.get("XDG_CACHE_HOME") or ""
-    root = Path(base) if os.path.isabs(base) else Path.home() / ".cache"
-    return root / "exportgate"
+    if os.path.isabs(base):
+        return Path(base) / "exportgate"
+    try:
+        return Path.home() / ".cache" / "exportgate"
+    except (RuntimeError, KeyError):  # no HOME and no password entry (a bare container)
+        return None
 
 
 _code_digest: str | None = None

@@ -170,6 +170,17 @@ def test_a_failed_build_caches_nothing(cache_home: Path) -> None:
     assert _cache.get_json(entry) is None
 
 
+def test_without_a_home_there_is_no_cache_and_no_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.delenv("EXPORTGATE_NO_CACHE", raising=False)
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    assert _cache.folder() is None
+    assert _cache.memo_json(_cache.key("data", "no home"), lambda: {"built": True}) == \
+        {"built": True}
+
+
 def test_old_entries_are_pruned(cache_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_cache, "MAX_ENTRIES", 10)
     for i in range(25):
