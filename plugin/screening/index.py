@@ -226,12 +226,13 @@ class Index:
         self._form_word = list(range(len(self._words))) + [
             vocab[self.tables.synonyms[f]] for f in self._forms[len(self._words):]]
         self._form_id = {form: i for i, form in enumerate(self._forms)}
-        deletes: dict[str, list[int]] = {}
+        deletes: dict[str, list[int]] = {}  # a deletion -> the forms it comes from
         for fid, form in enumerate(self._forms):
             if len(form) >= FUZZY_MIN_LENGTH and not form.isdigit():
                 for key in {form[:i] + form[i + 1:] for i in range(len(form))}:
                     deletes.setdefault(key, []).append(fid)
-        self._deletes = deletes
+        # Tuples of ints: the garbage collector stops looking at them.
+        self._deletes = {key: tuple(fids) for key, fids in deletes.items()}
         self._legal_words = self.tables.legal_words
         self._addresses: dict[int, frozenset[str]] = {}
         self._arrays: dict[int, tuple[NDArray[np.float32], NDArray[np.float32],
@@ -252,7 +253,7 @@ class Index:
         or qualify a name match, never make one. At most ``limit`` hits.
         """
         party = self.tables.normalise(name)
-        if not party.tokens or not self._name_text:
+        if not party.tokens or not self._name_text or limit < 1:
             return []
         country = country.strip().upper() if country else None
         floor = max(self.review - (COUNTRY_POINTS if country else 0.0)
