@@ -31,14 +31,16 @@ so messages do not depend on which is installed.
 """
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from . import _json
 from ._exceptions import ConfigError
+
+if TYPE_CHECKING:
+    import yaml
 
 MAX_BYTES = 64 * 1024 * 1024
 MAX_DEPTH = 64
@@ -49,29 +51,36 @@ class _Refused(Exception):
     pass
 
 
-class _LimitedLoader(yaml.SafeLoader):  # type: ignore[misc]
-    """The safe loader, counting depth while it composes and expansion before it constructs."""
+@functools.cache
+def _python_loader() -> Any:
+    """The safe loader, counting depth while it composes (PyYAML is imported on first use:
+    a start whose YAML all comes from the start-up cache never loads it)."""
+    import yaml
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._depth = 0
+    class LimitedLoader(yaml.SafeLoader):  # type: ignore[misc]
+        def __init__(self, stream: str) -> None:
+            super().__init__(stream)
+            self._depth = 0
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            return super().compose_node(parent, index)
-        self._depth += 1
-        try:
-            if self._depth > MAX_DEPTH:
-                mark = self.peek_event().start_mark
-                raise _Refused(f"nested more than {MAX_DEPTH} levels deep "
-                               f"(line {mark.line + 1})")
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                return super().compose_node(parent, index)
+            self._depth += 1
+            try:
+                if self._depth > MAX_DEPTH:
+                    mark = self.peek_event().start_mark
+                    raise _Refused(f"nested more than {MAX_DEPTH} levels deep "
+                                   f"(line {mark.line + 1})")
+                return super().compose_node(parent, index)
+            finally:
+                self._depth -= 1
+
+    return LimitedLoader
 
 
 def _libyaml() -> Any:
     """PyYAML's C loader if it has one whose libyaml bounds nesting (0.2.5 on), else None."""
+    import yaml
     loader = getattr(yaml, "CSafeLoader", None)
     try:
         from yaml import _yaml as libyaml
@@ -81,8 +90,17 @@ def _libyaml() -> Any:
     return loader if usable else None
 
 
-#: The C loader used when present (None: the Python loader only). Tests switch it off.
-C_LOADER: Any = _libyaml()
+#: The C loader (None: the Python loader only); looked for on first use (`c_loader`).
+#: Tests set it to None to read with the Python loader.
+C_LOADER: Any = ...
+
+
+def c_loader() -> Any:
+    """The C loader used when present, else None."""
+    global C_LOADER
+    if C_LOADER is ...:
+        C_LOADER = _libyaml()
+    return C_LOADER
 
 
 def _check_depth(root: yaml.Node) -> None:
@@ -92,6 +110,7 @@ def _check_depth(root: yaml.Node) -> None:
     counts it while composing: walked in document order, a node is entered
     once (at its anchor), never again through an alias, so a loop ends.
     """
+    import yaml
     seen: set[int] = set()
     stack: list[tuple[yaml.Node, int]] = [(root, 1)]
     while stack:
@@ -109,6 +128,7 @@ def _check_depth(root: yaml.Node) -> None:
 
 def _check_expansion(root: yaml.Node) -> None:
     """Refuse a node graph whose aliases expand too far or loop (one pass, memoised)."""
+    import yaml
     size: dict[int, int] = {}
     distinct: set[int] = set()
     active: set[int] = set()
@@ -155,6 +175,7 @@ def _check_keys(loader: Any, root: yaml.Node) -> None:
     Keys are compared as they read (``1`` and ``0x1`` are one key); an alias
     is walked once. Runs after `_check_expansion`, so the graph has no cycle.
     """
+    import yaml
     walked: set[int] = set()
     stack: list[tuple[yaml.Node, str]] = [(root, "")]
     while stack:
@@ -226,13 +247,15 @@ def loads(text: str, what: str) -> Any:
     """
     if len(text) > MAX_BYTES:
         raise ConfigError(f"{what}: larger than {MAX_BYTES // (1024 * 1024)} MiB")
-    if C_LOADER is not None:
+    import yaml
+    fast = c_loader()
+    if fast is not None:
         try:
-            return _document(C_LOADER(text))
+            return _document(fast(text))
         except (_Refused, yaml.YAMLError, RecursionError, MemoryError, ValueError):
             pass
     try:
-        return _document(_LimitedLoader(text))
+        return _document(_python_loader()(text))
     except _Refused as exc:
         raise ConfigError(f"{what}: refused: {exc}") from None
     except yaml.YAMLError as exc:
@@ -249,7 +272,7 @@ def _document(loader: Any) -> Any:
         node = loader.get_single_node()
         if node is None:
             return None
-        if not isinstance(loader, _LimitedLoader):  # which counted depth as it composed
+        if not isinstance(loader, _python_loader()):  # which counted depth as it composed
             _check_depth(node)
         _check_expansion(node)
         _check_keys(loader, node)
