@@ -5,6 +5,8 @@ import threading
 from collections import Counter
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from exportgate._exceptions import ConfigError
 from exportgate.screening.index import (
@@ -152,6 +154,16 @@ def test_results_are_best_first_and_limited() -> None:
     assert scores == sorted(scores, reverse=True) and scores[0] > scores[-1]
     top = index.search("CETC", limit=1)
     assert [(h.entry.id, h.score) for h in top] == [(everything[0].entry.id, scores[0])]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=60), st.sampled_from([None, "CN", "RU", "de", ""]))
+def test_any_text_searches_without_error(text: str, country: str | None) -> None:
+    for hit in _INDEX.search(text, country=country, address=text or None):
+        assert REVIEW_THRESHOLD <= hit.score <= 100 and hit.status in ("hit", "possible")
+
+
+_INDEX = Index(ENTRIES)
 
 
 def test_nothing_to_search_finds_nothing() -> None:

@@ -1,7 +1,12 @@
 """Names as the index compares them: spellings of one name become one set of words."""
 from __future__ import annotations
 
+import re
+
 import pytest
+from anyascii import anyascii
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from exportgate._exceptions import ConfigError
 from exportgate.screening.normalise import Tables, normalise, tables
@@ -59,6 +64,21 @@ def test_spellings_of_one_name_are_one_set_of_words(one: str, other: str) -> Non
 ])
 def test_different_names_stay_different(one: str, other: str) -> None:
     assert words(one) != words(other)
+
+
+def test_a_plain_transliteration_is_not_how_the_lists_write_chinese() -> None:
+    # Why Han words have a table (the module's docstring shows this).
+    assert anyascii("华为技术有限公司") == "HuaWeiJiShuYouXianGongSi"
+    assert words(anyascii("华为技术有限公司")) != words("Huawei Technologies Co., Ltd.")
+    assert words("华为技术有限公司") == words("Huawei Technologies Co., Ltd.")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=80))
+def test_any_text_normalises_to_latin_keys(text: str) -> None:
+    name = normalise(text)
+    assert all(re.fullmatch(r"[a-z0-9]+", t) for t in name.tokens)
+    assert len(set(name.tokens)) == len(name.tokens)
 
 
 def test_han_characters_become_pinyin_words_as_the_lists_write_them() -> None:
