@@ -190,6 +190,13 @@ def _country(address: Any, party: Any, sale: Any) -> str:
     return str(address.country.code)
 
 
+def _address_line(address: Any) -> str | None:
+    """The address the goods go to, as one line (screening's supporting evidence)."""
+    parts = [getattr(address, f, None) for f in ("street", "city", "postal_code")]
+    text = ", ".join(" ".join(str(p).split()) for p in parts if p)
+    return text or None
+
+
 def party(record: Any, address: Any, sale: Any) -> Party:
     """A Tryton party (and the address the goods go to) as a canonical party."""
     hq = record.export_hq_country
@@ -198,6 +205,7 @@ def party(record: Any, address: Any, sale: Any) -> Party:
         id=str(record.code or f"party-{record.id}"),
         country=_country(address, record, sale),
         name=record.name,
+        address=_address_line(address),
         hq_country=hq.code if hq else None,
         parent_hq_country=parent.code if parent else None,
         verified=record.export_verified or None,
