@@ -83,7 +83,11 @@ concern(c, d) if _any(groups_of(c, d), tables.concern)
 # a fixed order (an object's iteration order is not the same on both engines).
 _roles := ["sold_to", "ship_to", "end_user"]
 
-restrictions(o) := [x.r | some x in screened(o)]
+restrictions(o) := restrictions_of(screened(o))
+
+restrictions_of(s) := [] if {
+	count(s) == 0
+} else := [x.r | some x in s]
 
 # restriction_lists names the lists with hits, each once, in the order the
 # parties' restrictions give them. Not sorted: rego-cpp orders strings by
@@ -195,17 +199,17 @@ facts(o) := {
 	"embargoed": _holds([1 | _any(dg, tables.embargo)]),
 	"denied_party": "denial" in ks,
 	"restricted_party": "case-by-case" in ks,
-	"possible_match": pm != "",
+	"possible_match": sf.possible != "",
 	"meu": "meu" in ks,
 	"meu_lines": meu_lines(o, ks),
 	"uvl": "uvl" in ks,
-	"denied": effect_text(s, "denial"),
-	"denied_cite": effect_cite(s, "denial"),
-	"restricted": effect_text(s, "case-by-case"),
-	"restricted_cite": effect_cite(s, "case-by-case"),
-	"possible": pm,
-	"meu_parties": effect_text(s, "meu"),
-	"uvl_parties": effect_text(s, "uvl"),
+	"denied": sf.denied,
+	"denied_cite": sf.denied_cite,
+	"restricted": sf.restricted,
+	"restricted_cite": sf.restricted_cite,
+	"possible": sf.possible,
+	"meu_parties": sf.meu_parties,
+	"uvl_parties": sf.uvl_parties,
 	"affiliate_denied": _holds([1 | some x in af; _owner_policy(x, o.date) == "denial"]),
 	"affiliate_restricted": count(af) > 0,
 	"owners": _owner_text(af, o.date),
@@ -219,8 +223,8 @@ facts(o) := {
 } if {
 	s := screened(o)
 	ks := effects(s)
-	rs := [x.r | some x in s]
-	pm := possible_text(o, s)
+	rs := restrictions_of(s)
+	sf := screening_texts(o, s, ks)
 	af := affiliated(o)
 	d := dest(o)
 	h := hq(o)

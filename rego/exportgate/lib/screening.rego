@@ -61,7 +61,9 @@ _effect_or_none(r, d) := x if {
 # screened: every restriction of the order's parties that applies on the
 # order's date, with the party's role and the restriction's effect, role by
 # role in a fixed order.
-screened(o) := [x |
+screened(o) := [] if {
+	not _restricted_parties(o)
+} else := [x |
 	some role in _roles
 	p := o.parties[role]
 	some r in object.get(p, "restrictions", [])
@@ -70,7 +72,16 @@ screened(o) := [x |
 	x := {"role": role, "party": p, "r": r, "effect": k}
 ]
 
-effects(s) := {k | some x in s; k := x.effect}
+# Whether any party of the order has restrictions at all (the usual order has
+# none: then nothing below is computed).
+_restricted_parties(o) if {
+	some role in _roles
+	count(object.get(o.parties[role], "restrictions", [])) > 0
+}
+
+effects(s) := set() if {
+	count(s) == 0
+} else := {k | some x in s; k := x.effect}
 
 # Texts for the reasons ---------------------------------------------------------
 # Each names the party (its role, name and id) and, for a hit, the entry it
@@ -213,6 +224,41 @@ _owner_possible_text(o) := concat("; ", [t |
 # the Affiliates rule may restrict a party) its owners'; "" when none.
 possible_text(o, s) := concat("; ", [t | some t in [effect_text(s, "possible"), _owner_possible_text(o)]; t != ""])
 
+# screening_texts: the slots of the screening rows' reasons (ks: the effects
+# of the order's restrictions). The usual order, with no restriction and no
+# owner the Affiliates rule could weigh, costs one test.
+screening_texts(o, s, ks) := _no_texts if {
+	count(s) == 0
+	not _owners_weighed(o)
+} else := {
+	"denied": _text_of(s, ks, "denial"),
+	"denied_cite": _cite_of_effect(s, ks, "denial"),
+	"restricted": _text_of(s, ks, "case-by-case"),
+	"restricted_cite": _cite_of_effect(s, ks, "case-by-case"),
+	"possible": possible_text(o, s),
+	"meu_parties": _text_of(s, ks, "meu"),
+	"uvl_parties": _text_of(s, ks, "uvl"),
+}
+
+_no_texts := {
+	"denied": "", "denied_cite": "", "restricted": "", "restricted_cite": "",
+	"possible": "", "meu_parties": "", "uvl_parties": "",
+}
+
+_owners_weighed(o) if {
+	affiliates_in_force(o.date)
+	some role in _roles
+	count(object.get(o.parties[role], "owners", [])) > 0
+}
+
+_text_of(s, ks, k) := effect_text(s, k) if {
+	k in ks
+} else := ""
+
+_cite_of_effect(s, ks, k) := effect_cite(s, k) if {
+	k in ks
+} else := ""
+
 # UVL: license exceptions suspended, the UVL statement before an export that
 # needs no license ---------------------------------------------------------------
 
@@ -237,7 +283,10 @@ uvl_ladder(entries) := until_stateless(raised) if {
 # screened_ladders: the ladders with the hits that reach lines applied: an
 # MEU hit raises the ladders of lines of listed items to row C3M (each such
 # ladder gets a "|meu" variant), a UVL hit every ladder (uvl_ladder).
-screened_ladders(ladders, lines, f) := _uvl_all(object.union(ladders, _meu_variants(ladders, lines, f)), f)
+screened_ladders(ladders, lines, f) := ladders if {
+	not f.meu
+	not f.uvl
+} else := _uvl_all(object.union(ladders, _meu_variants(ladders, lines, f)), f)
 
 _meu_variants(ladders, lines, f) := {k: v |
 	some key in _meu_keys(lines, f)
