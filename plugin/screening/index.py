@@ -291,16 +291,20 @@ class Index:
                         top = heapq.nlargest(limit, sure.values())
                         heapq.heapify(top)
         hits = []
+        party_address = None
+        if address:
+            spelt = self.tables.words(address)
+            party_address = frozenset(spelt) | {"postal:" + w for w in spelt}
         for entry_number, found in best.items():
             hit = self._hit(self.entries[entry_number], found, party.organisation,
-                            country, address)
+                            country, party_address)
             if hit is not None:
                 hits.append(hit)
         hits.sort(key=lambda h: (-h.score, h.entry.list, h.entry.id))
         return hits[:limit]
 
     def _hit(self, entry: Entry, found: _Best, organisation: bool, country: str | None,
-             address: str | None) -> Hit | None:
+             address: frozenset[str] | None) -> Hit | None:
         """The name score with the supporting evidence; None below the review threshold."""
         name_score = found.score
         why = [f"name scores {found.score:.1f} against {self._name_text[found.name]!r}"
@@ -561,7 +565,8 @@ class Index:
                            + beta * max(party_left, 0.0))
         return 100.0 * score, tuple(shown), tuple(near)
 
-    def _shared_address(self, entry: Entry, name: int, address: str) -> tuple[str, ...]:
+    def _shared_address(self, entry: Entry, name: int,
+                        party_words: frozenset[str]) -> tuple[str, ...]:
         """Words of the party's address found in the entry's: two of them, or its postal code.
 
         The entry's address words are read the first time the entry is hit
@@ -579,8 +584,6 @@ class Index:
                     words.add("postal:" + "".join(self.tables.words(a.postal_code)))
             listed = frozenset(w for w in words if w not in self.tables.generic)
             self._addresses[number] = listed
-        party = self.tables.words(address)
-        party_words = set(party) | {"postal:" + w for w in party}
         shared = sorted(w.removeprefix("postal:") for w in party_words & listed)
         if len(shared) >= 2 or any(w.startswith("postal:") for w in party_words & listed):
             return tuple(shared)
