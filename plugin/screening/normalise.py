@@ -14,13 +14,16 @@ in this order:
 3. Everything else in Latin letters with `anyascii` (Cyrillic, Greek, Arabic,
    accented letters: "ООО «Ромашка»" -> "OOO <<Romashka>>"). anyascii rather
    than unidecode: ISC licence (unidecode is GPL, which a library linked into
-   a company's order path should not carry), and it covers CJK and every
-   other script, where unidecode's tables stop short.
+   a company's order path should not carry), and its tables cover CJK and
+   every other script, the supplementary planes included. Arabic and Persian
+   script come out without their short vowels ("شركة" -> "shrkh"), which the
+   lists write: a name in that script rarely matches its listed spelling.
 4. Lower case; dotted initials joined ("L.L.C." -> "llc", "S.A." -> "sa");
    apostrophes dropped ("Int'l", "ob'edinenie"); any other punctuation is a
    word break ("Almaz-Antey" -> "almaz antey"); ordinals as numbers ("14th").
 5. Each word through the spelling rules transliterations differ in ("Yuriy",
-   "Yurii" and "Yuri" become one word), doubled letters single.
+   "Yurii" and "Yuri" become one word; "Eksport" and "Export"), doubled
+   letters single in words of four letters or more.
 6. Legal forms dropped wherever they stand (Co., Ltd., LLC, GmbH, JSC, OOO,
    "Obshchestvo s ogranichennoy otvetstvennostyu", ...), the longest first;
    company words written several ways made one ("Tech", "Technologies");
