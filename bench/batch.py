@@ -14,6 +14,7 @@ For each engine, in one run on this machine:
 
     python bench/batch.py                                  # 100k lines, embedded and opa
     python bench/batch.py --lines 1000000 --engines embedded
+    python bench/batch.py --large        # Gate.check of one 1,000- and one 100,000-line order
 """
 from __future__ import annotations
 
@@ -138,13 +139,65 @@ def baseline(engine: str, book: Path, settings: Settings, tmp: Path, lines: int
             "cpu_ms_per_line": cpu / decided * 1e3}
 
 
+def large_order(lines: int, seed: int = 11) -> dict[str, Any]:
+    """One order of ``lines`` lines: catalog items and 700 kinds of part classified on the
+    line, to a Tier 2 consignee (LPP runs out part-way)."""
+    import random
+    rng = random.Random(seed)
+    items = [i for i, _, _ in orderbook.ITEMS if i not in orderbook.INLINE]
+    out = []
+    for i in range(lines):
+        line: dict[str, Any] = {"id": str(i + 1), "quantity": rng.randint(1, 40)}
+        if i % 2:
+            line["item"] = rng.choice(items)
+        else:
+            k = rng.randrange(700)
+            line.update(item=f"PART-{k}", classification={"eccn": "3A090.a", "tpp": 1000 + k})
+        out.append(line)
+    return {"id": f"LARGE-{lines}", "date": "2025-06-02",
+            "parties": {"ship_to": {"id": "in-large", "country": "IN"}}, "lines": out}
+
+
+def one_order(engine: str, lines: int, settings: Settings, tmp: Path, repeat: int
+              ) -> dict[str, Any]:
+    """`Gate.check` of one large order: median seconds over ``repeat`` checks (each order
+    new to the gate, so nothing is answered from an earlier one), and the peak memory."""
+    times = []
+    for n in range(repeat):
+        gate = Gate(settings, regime_id=REGIME, engine=engine,
+                    ledger_url=f"sqlite:///{tmp / f'large-{engine}-{lines}-{n}.db'}")
+        gate.evaluate(gate.prepare(large_order(1)))  # compile the regime first
+        doc = large_order(lines, seed=n)
+        started = time.perf_counter()
+        checked = gate.check(doc)
+        times.append(time.perf_counter() - started)
+        assert checked.decision.error is None, checked.decision.error
+        gate.close()
+    times.sort()
+    return {"seconds": times[len(times) // 2],
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--engines", default="embedded,opa")
     ap.add_argument("--lines", type=int, default=100_000)
     ap.add_argument("--baseline-lines", type=int, default=5_000)
     ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--large", action="store_true",
+                    help="instead: Gate.check of one 1,000-line order (opa) and one "
+                         "100,000-line order (each engine)")
     args = ap.parse_args()
+    if args.large:
+        with tempfile.TemporaryDirectory() as name:
+            for engine, lines, repeat in (("opa", 1_000, 5), ("opa", 100_000, 1),
+                                          ("embedded", 1_000, 5), ("embedded", 100_000, 1)):
+                if engine in args.engines.split(","):
+                    got = one_order(engine, lines, Settings(), Path(name), repeat)
+                    print(f"{engine:9} one order of {lines:7,} lines: "
+                          f"{got['seconds'] * 1e3:9,.0f} ms (median of {repeat}); "
+                          f"peak {got['peak_mb']:,.0f} MB (this process)")
+        return 0
     os.environ.setdefault("EXPORTGATE_LOAD_PLUGINS", "")
     print(f"# exportgate batch at scale ({os.cpu_count()} CPUs, Python "
           f"{sys.version.split()[0]}, load average {os.getloadavg()[0]:.1f} at start)\n")
