@@ -10,17 +10,18 @@ evaluates them, then hands them here, in order. Per order:
 2. **fold** the lines (`_fold`): each takes the first candidate that fits; a
    license the ledger found revoked or out of its dates covers nothing;
 3. **reserve** what the lines take, replacing what the order held before;
-4. **audit**: append the records of the transaction's decisions to the
-   audit log together (one write, one sync), before the commit, and write
-   their hashes into the transaction (``eg_audit``): the ledger's commit is
-   the records' commit, and a record whose transaction did not commit is
-   never taken as a decision (`audit verify --ledger`). If the log cannot
-   take them, the transaction rolls back and its orders are held with the
-   `AuditError` (nothing of them is reserved);
-5. **commit**. A ledger that cannot answer (cannot be opened, a lock
-   timeout, a failed commit) rolls back and holds the transaction's orders,
-   audited together (records committed by the log's sync: they reserve
-   nothing);
+4. **audit**: under the audit log's lock, chain the records of the
+   transaction's decisions and store them in the transaction (``eg_audit``):
+   the ledger's commit is the records' commit, the one durable write of the
+   decision. If the log cannot take them, the transaction rolls back and its
+   orders are held with the `AuditError` (nothing of them is reserved);
+5. **commit**, then write the records to the log file (synced every few
+   hundred records; the ledger holds their lines until then, and the next
+   append writes what a stopped writer did not). A record of a transaction
+   that rolled back never reaches the log. A ledger that cannot answer
+   (cannot be opened, a lock timeout, a failed commit) rolls back and holds
+   the transaction's orders, audited together (with one sync of the log:
+   they reserve nothing);
 6. **tell the host**: the write-back, ``on_committed`` (a command line
    prints there), the ``exportgate_decision`` hook. Nothing is reported that
    is not both reserved and audited.
@@ -37,6 +38,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from contextlib import AbstractContextManager, ExitStack
 from typing import Any, Protocol, runtime_checkable
 
 from ._adapter import Adapter
@@ -46,6 +48,7 @@ from ._fold import Renderer, fold
 from ._model import Decision, Order
 from ._policy import Ladders, parse_ladders
 from ._regime import Regime
+from .audit.log import LedgerSide, Staged
 from .ledger.base import Hold, SqlLedger
 
 #: Called after each decision is recorded: (order, decision, policy input,
@@ -57,19 +60,19 @@ Recorder = Callable[[Order, Decision, dict[str, Any], float], None]
 @runtime_checkable
 class GroupRecorder(Protocol):
     """A recorder that takes the records of a transaction's decisions at once (the
-    audit log): ``event`` builds one decision's record, ``append_many`` writes
-    them with one sync (``commit="ledger"``: each is a decision only if the
-    transaction that carries its hash commits) and returns them as written;
-    ``log_id`` names the log in the ledger (known after the first append)."""
+    audit log, `AuditLog`): ``event`` builds one decision's record; ``staged``
+    chains them for the open ledger transaction to commit (one durable write:
+    the ledger's) and writes them once it committed; ``append_many`` writes
+    records that stand on their own, with one sync."""
 
     def event(self, order: Order, decision: Decision, policy_input: dict[str, Any],
               seconds: float) -> dict[str, Any]: ...
 
+    def staged(self, events: list[dict[str, Any]], ledger: LedgerSide
+               ) -> AbstractContextManager[Staged]: ...
+
     def append_many(self, events: list[dict[str, Any]], commit: str | None = None
                     ) -> list[dict[str, Any]]: ...
-
-    @property
-    def log_id(self) -> str | None: ...
 
 
 #: The host's callbacks (``Plugins.decided``): the failures, never raised.
@@ -85,7 +88,9 @@ class Checked:
     writeback: dict[str, Any] | None = None
     plugin_errors: list[PluginError] = field(default_factory=list)
     #: The audit log could not take the decision's record: the decision is
-    #: held and nothing of it was reserved.
+    #: held and nothing of it was reserved. Or, with a decision that is not
+    #: held, the log file could not be written after the commit: the record is
+    #: committed in the ledger, and the next append writes it to the log.
     audit_error: AuditError | None = None
 
 
@@ -149,34 +154,39 @@ class DecisionStep:
         """One transaction for ``answered``: every decision and its record, or none."""
         out: list[tuple[Evaluated, Decision, AuditError | None]] = []
         records: list[tuple[Evaluated, Decision, float]] = []
+        stages: list[Staged] = []
         try:
-            with ledger.group() as group:
-                for ev, ladders in answered:
-                    started = time.perf_counter()
-                    if isinstance(ladders, Decision):
-                        decision = ladders
-                    else:
-                        try:
-                            hold = group.hold(ev.order.id, ladders.keys())
-                        except OrderClosedError as exc:  # shipped since it was read
-                            decision = _held(ev, exc)
+            with ExitStack() as after_commit:  # the records are written once committed
+                with ledger.group() as group:
+                    for ev, ladders in answered:
+                        started = time.perf_counter()
+                        if isinstance(ladders, Decision):
+                            decision = ladders
                         else:
-                            decision = self._settle(ev, ladders, hold)
-                    seconds = time.perf_counter() - started
-                    failed = self._record(ev, decision, seconds)
-                    if failed is not None:
-                        raise failed  # roll the transaction back
-                    records.append((ev, decision, seconds))
-                    out.append((ev, decision, None))
-                rows = self._log(records, in_ledger=True)  # AuditError: roll back
-                if rows:
-                    group.audited(rows)
+                            try:
+                                hold = group.hold(ev.order.id, ladders.keys())
+                            except OrderClosedError as exc:  # shipped since it was read
+                                decision = _held(ev, exc)
+                            else:
+                                decision = self._settle(ev, ladders, hold)
+                        seconds = time.perf_counter() - started
+                        failed = self._record(ev, decision, seconds)
+                        if failed is not None:
+                            raise failed  # roll the transaction back
+                        records.append((ev, decision, seconds))
+                        out.append((ev, decision, None))
+                    for recorder in self._group_recorders():  # AuditError: roll back
+                        stage = after_commit.enter_context(
+                            recorder.staged(self._events(recorder, records), group))
+                        group.audited(stage.rows)
+                        stages.append(stage)
         except AuditError as exc:
             return [(ev, _held(ev, exc), exc) for ev, _ in answered]
         except LedgerError as exc:
             ledger.close()  # the next transaction reconnects
             return list(self._held_alone(answered, exc))
-        return out
+        late = next((stage.error for stage in stages if stage.error is not None), None)
+        return [(ev, decision, late) for ev, decision, _ in out]
 
     def _held_alone(self, answered: list[tuple[Evaluated, Ladders | Decision]],
                     exc: LedgerError) -> Iterator[tuple[Evaluated, Decision, AuditError | None]]:
@@ -188,7 +198,7 @@ class DecisionStep:
         for ev, decision in held:
             failed = failed or self._record(ev, decision, 0.0)
         try:
-            self._log([(ev, decision, 0.0) for ev, decision in held], in_ledger=False)
+            self._log([(ev, decision, 0.0) for ev, decision in held])
         except AuditError as error:
             failed = failed or error
         for ev, decision in held:
@@ -245,25 +255,25 @@ class DecisionStep:
             return exc
         return None
 
-    def _log(self, decided: list[tuple[Evaluated, Decision, float]], in_ledger: bool
-             ) -> list[tuple[str, str, int, str]]:
-        """Append the decisions' records to each audit log, one sync per log.
-
-        ``in_ledger``: the records commit with the open ledger transaction;
-        returns the rows it must carry (hash, log id, seq, order id).
-        Raises `AuditError`.
-        """
-        rows: list[tuple[str, str, int, str]] = []
+    def _group_recorders(self) -> list[GroupRecorder]:
+        found: list[GroupRecorder] = []
         for recorder in self.recorders:
-            if not isinstance(recorder, GroupRecorder) or not decided:
-                continue
-            events = [recorder.event(ev.order, decision.annotate(ev.order), ev.doc,
-                                     ev.seconds + seconds) for ev, decision, seconds in decided]
-            written = recorder.append_many(events, "ledger" if in_ledger else None)
-            log_id = recorder.log_id or ""
-            rows.extend((r["hash"], log_id, r["seq"], str(r.get("order_id")))
-                        for r in written)
-        return rows
+            if isinstance(recorder, GroupRecorder):
+                found.append(recorder)
+        return found
+
+    @staticmethod
+    def _events(recorder: GroupRecorder, decided: list[tuple[Evaluated, Decision, float]]
+                ) -> list[dict[str, Any]]:
+        return [recorder.event(ev.order, decision.annotate(ev.order), ev.doc,
+                               ev.seconds + seconds) for ev, decision, seconds in decided]
+
+    def _log(self, decided: list[tuple[Evaluated, Decision, float]]) -> None:
+        """Append decisions made without the ledger to each audit log, one sync per log
+        (`AuditError` if one cannot take them)."""
+        for recorder in self._group_recorders():
+            if decided:
+                recorder.append_many(self._events(recorder, decided))
 
     # -- after the commit ----------------------------------------------------
 

@@ -79,10 +79,11 @@ import hmac
 import json
 import os
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .._exceptions import AuditError, ConfigError
 from .._json import DuplicateKeyError, loads
@@ -198,6 +199,9 @@ class AuditLog:
         self._head = head_path(self.path)
         #: After this object's last append: the log's size, last hash, seq and scheme.
         self._tail: tuple[int, str, int, bool] | None = None
+        #: Records and bytes `staged` wrote since the last sync; the seq last synced
+        #: whose lines the ledger has not yet been told it may drop.
+        self._unsynced = self._unsynced_bytes = self._synced_seq = 0
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -252,23 +256,81 @@ class AuditLog:
                     ) -> list[dict[str, Any]]:
         """Chain ``events`` in order and append them with one write and one sync.
 
-        ``commit`` is ``"ledger"`` when the caller commits a ledger
-        transaction carrying the records' hashes after this returns (the
-        decision step): each record then says so, and is a decision only if
-        that transaction commits. Returns the records as written. A log that
-        cannot be written raises `AuditError`, and nothing of the call counts.
+        For records that stand on their own (a decision held because the
+        ledger could not answer, other events); a decision step that commits
+        a ledger transaction uses `staged`. Returns the records as written. A
+        log that cannot be written raises `AuditError`, and nothing of the
+        call counts.
         """
         if not events:
             return []
+        with self._errors():
+            with self._locked() as at:
+                records, data = self._chain(at, events, commit)
+                self._write(at, records, data)
+                os.fsync(at.fd)
+                self._synced(at)
+        return records
+
+    @contextmanager
+    def staged(self, events: list[dict[str, Any]], ledger: LedgerSide
+               ) -> Iterator[Staged]:
+        """The records of ``events``, chained for a ledger transaction to commit.
+
+        Entered inside the transaction, before its commit: under the log's
+        lock (held until the block ends), it writes first what ``ledger``
+        committed and the log lacks (a writer stopped between its commit and
+        its write, or a power loss took the log's unsynced end), chains the
+        records (``"commit": "ledger"``) and yields them: the transaction
+        stores each record's line (`Staged.rows`). When the block ends
+        normally (the transaction committed) the records are written to the
+        log, unsynced: the ledger's commit was their durable write. The log
+        is synced once `SYNC_RECORDS` records or `SYNC_BYTES` bytes wait,
+        and the ledger then lets go of the synced lines. If the block raises
+        (the transaction rolled back), nothing is written. An error before
+        the commit raises `AuditError`; a write that fails after it is kept
+        in `Staged.error` (the records are committed in the ledger, and the
+        next append writes them).
+        """
+        with self._errors():
+            locked = self._locked()
+            at = locked.__enter__()
         try:
-            return self._append(events, commit)
-        except OSError as exc:
-            raise AuditError(f"audit log {self.path}: cannot append the decision "
-                             f"({exc.strerror or exc})") from None
-        except (ValueError, TypeError) as exc:  # not encodable (e.g. a lone surrogate)
-            raise AuditError(f"audit log {self.path}: cannot append the decision: "
-                             f"it cannot be written as UTF-8 JSON ({type(exc).__name__})") \
-                from None
+            with self._errors():
+                first = at.first or self._log_id
+                if first is not None:
+                    self._recover(at, first, ledger)
+                    if self._synced_seq:
+                        ledger.audit_synced(first, self._synced_seq)
+                        self._synced_seq = 0
+                if at.size == 0:  # nothing recovered: a new log, named by its first record
+                    first = at.first = self._log_id = None
+                records, data = self._chain(at, events, LEDGER)
+                log_id = first or records[0]["hash"]
+                if first is None:  # a new log: its id goes into the head before the commit
+                    _write_head(at.hfd, {"log": log_id, "next": _head_of(records[-1], log_id)})
+            staged = Staged(records, [(r["hash"], log_id, r["seq"], str(r.get("order_id")),
+                                       line) for r, line in zip(records, at.lines, strict=True)])
+            yield staged
+            try:
+                self._write(at, records, data)
+                self._unsynced += len(records)
+                self._unsynced_bytes += len(data)
+                if self._unsynced >= self.SYNC_RECORDS \
+                        or self._unsynced_bytes >= self.SYNC_BYTES:
+                    os.fsync(at.fd)
+                    self._synced(at)
+            except OSError as exc:
+                staged.error = AuditError(
+                    f"audit log {self.path}: cannot write the decision ({exc.strerror or exc}); "
+                    "its record is committed in the ledger, and the next append writes it")
+        finally:
+            locked.__exit__(None, None, None)
+
+    #: The log is synced once this many records, or bytes, written by `staged`
+    #: wait unsynced (their lines are held by the ledger until then).
+    SYNC_RECORDS = 256
+    SYNC_BYTES = 4 << 20
 
     @property
     def log_id(self) -> str | None:
@@ -278,8 +340,24 @@ class AuditLog:
         """
         return self._log_id
 
-    def _append(self, events: list[dict[str, Any]], commit: str | None) -> list[dict[str, Any]]:
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """OSError and an unencodable record as `AuditError`."""
+        try:
+            yield
+        except OSError as exc:
+            raise AuditError(f"audit log {self.path}: cannot append the decision "
+                             f"({exc.strerror or exc})") from None
+        except (ValueError, TypeError) as exc:  # not encodable (e.g. a lone surrogate)
+            raise AuditError(f"audit log {self.path}: cannot append the decision: "
+                             f"it cannot be written as UTF-8 JSON ({type(exc).__name__})") \
+                from None
+
+    @contextmanager
+    def _locked(self) -> Iterator[_At]:
+        """The log and its head open, under the append lock, with the log's tail read."""
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+        hfd = -1
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             size = os.fstat(fd).st_size
@@ -291,47 +369,134 @@ class AuditLog:
                 _clean_older_versions(self.path, prev, seq)
                 self._cleaned = True
             hfd = os.open(self._head, os.O_RDWR | os.O_CREAT, FILE_MODE)
-            try:
-                head = _read_head_fd(hfd)
-                head_keyed = head.get("chain") == KEYED
-                if (keyed or head_keyed) and self.key is None:
-                    raise AuditError(f"audit log {self.path}: its chain is keyed (HMAC); "
-                                     "configure audit_key_file to append to it")
-                if head_keyed and not keyed:
-                    raise AuditError(f"audit log {self.path}: its head says the chain is "
-                                     "keyed, but its last record is not: the log was "
-                                     "rewritten without the key (run `exportgate audit "
-                                     "verify` with the key); nothing is appended to it")
-                chain = KEYED if self.key is not None else PLAIN
-                records: list[dict[str, Any]] = []
-                lines: list[str] = []
-                for event in events:
-                    seq += 1
-                    record: dict[str, Any] = {**event, "seq": seq, "prev_hash": prev,
-                                              "chain": chain}
-                    if commit is not None:
-                        record["commit"] = commit
-                    line, record["hash"] = _line_and_hash(record, self.key)
-                    prev = record["hash"]
-                    records.append(record)
-                    lines.append(line)
-                data = (b"\n" if torn else b"") + "".join(lines).encode("utf-8")
-                now = {"records": seq, "hash": prev, "chain": chain}
-                before: dict[str, Any] = {k: head[k] for k in ("records", "hash", "chain")
-                                          if k in head}
-                _write_head(hfd, {**before, "next": now})  # the intent
-                self._tail = None  # unknown until the write is whole
-                _write_all(fd, data)
-                os.fsync(fd)
-                _write_head(hfd, now)
-                self._tail = (size + len(data), prev, seq, chain == KEYED)
-            finally:
-                os.close(hfd)
+            head = _read_head_fd(hfd)
+            head_keyed = head.get("chain") == KEYED
+            if (keyed or head_keyed) and self.key is None:
+                raise AuditError(f"audit log {self.path}: its chain is keyed (HMAC); "
+                                 "configure audit_key_file to append to it")
+            if head_keyed and not keyed:
+                raise AuditError(f"audit log {self.path}: its head says the chain is "
+                                 "keyed, but its last record is not: the log was "
+                                 "rewritten without the key (run `exportgate audit "
+                                 "verify` with the key); nothing is appended to it")
+            named = _log_named(head)
+            yield _At(fd, hfd, size, torn, prev, seq, first or self._log_id or named, head)
         finally:
+            if hfd >= 0:
+                os.close(hfd)
             os.close(fd)  # releases the lock
+
+    def _chain(self, at: _At, events: list[dict[str, Any]], commit: str | None
+               ) -> tuple[list[dict[str, Any]], bytes]:
+        """The records of ``events`` after the log's last, and the bytes to append."""
+        chain = KEYED if self.key is not None else PLAIN
+        records: list[dict[str, Any]] = []
+        at.lines = []
+        prev, seq = at.prev, at.seq
+        for event in events:
+            seq += 1
+            record: dict[str, Any] = {**event, "seq": seq, "prev_hash": prev, "chain": chain}
+            if commit is not None:
+                record["commit"] = commit
+            line, record["hash"] = _line_and_hash(record, self.key)
+            prev = record["hash"]
+            records.append(record)
+            at.lines.append(line)
+        data = (b"\n" if at.torn else b"") + "".join(at.lines).encode("utf-8")
+        return records, data
+
+    def _write(self, at: _At, records: list[dict[str, Any]], data: bytes) -> None:
+        """Append ``data`` (the records), with the head's intent before and the head after."""
+        last = records[-1]
+        log_id = self._log_id or at.first or records[0]["hash"]
+        now = _head_of(last, log_id)
+        before: dict[str, Any] = {k: at.head[k] for k in ("records", "hash", "chain", "log")
+                                  if k in at.head}
+        _write_head(at.hfd, {**before, "next": now})  # the intent
+        self._tail = None  # unknown until the write is whole
+        _write_all(at.fd, data)
+        _write_head(at.hfd, now)
+        at.size += len(data)
+        at.torn, at.prev, at.seq, at.head = False, last["hash"], last["seq"], now
+        self._tail = (at.size, at.prev, at.seq, last["chain"] == KEYED)
         if self._log_id is None:
-            self._log_id = first or records[0]["hash"]
-        return records
+            self._log_id = at.first or records[0]["hash"]
+            at.first = self._log_id
+
+    def _synced(self, at: _At) -> None:
+        """The log is synced up to its last record: the ledger may let go of the lines."""
+        self._synced_seq = at.seq
+        self._unsynced = self._unsynced_bytes = 0
+
+    def _recover(self, at: _At, first: str, ledger: LedgerSide) -> None:
+        """Write the records ``ledger`` committed after the log's last, if they follow it."""
+        missing = ledger.audit_lines(first, at.seq)
+        if not missing:
+            return
+        records = [loads(line) for _, line in missing]
+        prev, seq = at.prev, at.seq
+        for record in records:
+            if not isinstance(record, dict) or record.get("prev_hash") != prev \
+                    or record.get("seq") != seq + 1:
+                return  # they do not follow: `audit verify --ledger` reports them
+            prev, seq = record["hash"], seq + 1
+        data = (b"\n" if at.torn else b"") + "".join(
+            line.rstrip("\n") + "\n" for _, line in missing).encode("utf-8")
+        self._write(at, records, data)
+        os.fsync(at.fd)
+        self._synced(at)
+
+
+@dataclass
+class _At:
+    """The log under the append lock: its files, size, tail and head."""
+
+    fd: int
+    hfd: int
+    size: int
+    torn: bool
+    prev: str
+    seq: int
+    first: str | None
+    head: dict[str, Any]
+    lines: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Staged:
+    """The records `AuditLog.staged` chained, and what the ledger transaction stores.
+
+    ``rows`` are (hash, log id, seq, order id, line) for ``eg_audit``.
+    ``error`` is set when the records could not be written after the commit.
+    """
+
+    records: list[dict[str, Any]]
+    rows: list[tuple[str, str, int, str, str]]
+    error: AuditError | None = None
+
+
+class LedgerSide(Protocol):
+    """What `AuditLog.staged` asks of the open ledger transaction (`SqlLedger.group`)."""
+
+    def audit_lines(self, log_id: str, after_seq: int) -> list[tuple[int, str]]:
+        """The lines of this log committed after ``after_seq`` and still held, by seq."""
+
+    def audit_synced(self, log_id: str, seq: int) -> None:
+        """The log is synced up to ``seq``: the lines up to it need not be held."""
+
+
+def _log_named(head: Mapping[str, Any] | None) -> str | None:
+    """The log id a head (or its intent) names, if any."""
+    for doc in (head or {}, (head or {}).get("next")):
+        if isinstance(doc, Mapping) and isinstance(doc.get("log"), str):
+            return str(doc["log"])
+    return None
+
+
+def _head_of(record: Mapping[str, Any], log_id: str) -> dict[str, Any]:
+    """The head naming ``record`` as the last of the log ``log_id``."""
+    return {"records": record["seq"], "hash": record["hash"], "chain": record["chain"],
+            "log": log_id}
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -553,7 +718,7 @@ def verify(path: str | Path, head: dict[str, Any] | None = None,
     log = _read_records(path, raw_lines, key, problems)
     if pending is not None:
         head = _settle_pending(log, head, pending, notes)
-    committed = _committed(log, ledger) if ledger is not None else None
+    committed = _committed(log, beside, ledger) if ledger is not None else None
     if committed is not None and head is not None and anchor is None:
         head = _ledger_anchors(log, head, committed, notes)
     start = _chain_end(log, head, problems)
@@ -563,7 +728,7 @@ def verify(path: str | Path, head: dict[str, Any] | None = None,
         _check_keyed(log, chain, claims, problems, notes)
     uncommitted: list[Uncommitted] = []
     if committed is not None:
-        uncommitted = _check_ledger(log, committed, problems)
+        uncommitted = _check_ledger(log, committed, problems, notes)
     problems.sort(key=lambda p: (p.line or 0, p.kind))
     last_hash = log.records[start]["hash"] if start is not None else None
     return Report(path, len(raw_lines), last_hash, head is not None, tuple(problems),
@@ -571,16 +736,20 @@ def verify(path: str | Path, head: dict[str, Any] | None = None,
                   sum(1 for r in log.records.values() if r.get("commit") == LEDGER))
 
 
-def _committed(log: _Records, ledger: SqlLedger) -> dict[str, tuple[int, str]]:
-    """What the ledger holds of this log: record hash -> (seq, order id)."""
+def _committed(log: _Records, head: dict[str, Any] | None, ledger: SqlLedger
+               ) -> dict[str, tuple[int, str, bool]]:
+    """What the ledger holds of this log: record hash -> (seq, order id, line held).
+
+    The log is named by its first record's hash, or (a log whose first
+    records were committed but not yet written) by the head's ``log``.
+    """
     first = log.records.get(1)
-    if first is None:
-        return {}
-    return ledger.audit_records(str(first["hash"]))
+    log_id = first["hash"] if first is not None else _log_named(head)
+    return ledger.audit_records(log_id) if isinstance(log_id, str) else {}
 
 
 def _ledger_anchors(log: _Records, head: dict[str, Any],
-                    committed: Mapping[str, tuple[int, str]], notes: list[str]
+                    committed: Mapping[str, tuple[int, str, bool]], notes: list[str]
                     ) -> dict[str, Any]:
     """The head, or the newest record when the ledger holds every record after the head.
 
@@ -604,17 +773,34 @@ def _ledger_anchors(log: _Records, head: dict[str, Any],
             "chain": log.records[newest].get("chain", PLAIN)}
 
 
-def _check_ledger(log: _Records, committed: Mapping[str, tuple[int, str]],
-                  problems: list[Problem]) -> list[Uncommitted]:
-    """Records the ledger did not commit (not decisions); committed ones the log lost."""
+def _check_ledger(log: _Records, committed: Mapping[str, tuple[int, str, bool]],
+                  problems: list[Problem], notes: list[str]) -> list[Uncommitted]:
+    """Records the ledger did not commit (not decisions); committed ones the log lacks.
+
+    A committed record after the log's last whose line the ledger still holds
+    was not written yet (its writer stopped between the commit and the write,
+    or a power loss took the log's unsynced end): the next append writes it.
+    Any other committed record the log lacks was removed.
+    """
     uncommitted = [Uncommitted(n, log.seq(n), str(rec.get("order_id", "?")))
                    for n, rec in sorted(log.records.items())
                    if rec.get("commit") == LEDGER and rec["hash"] not in committed
                    and n not in log.edited]
-    for h, (seq, order_id) in sorted(committed.items(), key=lambda kv: kv[1][0]):
-        if h not in log.lines_of:
+    last = log.seq(log.newest()) if log.records else 0
+    pending: list[int] = []
+    for h, (seq, order_id, held) in sorted(committed.items(), key=lambda kv: kv[1][0]):
+        if h in log.lines_of:
+            continue
+        if held and seq > last:
+            pending.append(seq)
+        else:
             problems.append(Problem("removed", None, f"record {seq} (order {order_id}) "
                                     "is committed in the ledger but not in the log"))
+    if pending:
+        notes.append(f"{len(pending)} committed record(s) ({pending[0]}-{pending[-1]}) are "
+                     "in the ledger, not yet in the log (a writer stopped between its "
+                     "commit and its write, or a power loss took the log's unsynced end): "
+                     "the next append writes them")
     return uncommitted
 
 

@@ -143,6 +143,13 @@ MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
             recorded_at TEXT NOT NULL)""",
         "CREATE INDEX IF NOT EXISTS eg_audit_log ON eg_audit (log_id, seq)",
     )),
+    # v6: the ledger's commit is the audit record's one durable write: the
+    # transaction stores the record's line, held until the log file is synced
+    # past it (then set NULL); the next append writes what a writer stopped
+    # between its commit and its write did not.
+    (6, (
+        "ALTER TABLE eg_audit ADD COLUMN line TEXT",
+    )),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -539,12 +546,14 @@ class SqlLedger:
                     "check_seq")
             return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
-    def audit_records(self, log_id: str) -> dict[str, tuple[int, str]]:
-        """The audit records of one log committed here: hash -> (seq, order id)."""
+    def audit_records(self, log_id: str) -> dict[str, tuple[int, str, bool]]:
+        """The audit records of one log committed here: hash -> (seq, order id, whether
+        the ledger still holds its line: the log was not synced past it yet)."""
         with self._tx() as cur:
-            cur.execute(self._sql("SELECT hash, seq, order_id FROM eg_audit WHERE log_id = ?"),
-                        (log_id,))
-            return {h: (int(seq), order_id) for h, seq, order_id in cur.fetchall()}
+            cur.execute(self._sql("SELECT hash, seq, order_id, line IS NOT NULL FROM eg_audit "
+                                  "WHERE log_id = ?"), (log_id,))
+            return {h: (int(seq), order_id, bool(held))
+                    for h, seq, order_id, held in cur.fetchall()}
 
 
     # -- licenses (docs/licenses.md; `ledger.licenses` holds the logic) ---------
@@ -660,12 +669,26 @@ class _SqlGroup:
     def hold(self, order_id: str, keys: Iterable[str]) -> "_SqlHold":
         return self._ledger._hold(self._cur, order_id, keys)
 
-    def audited(self, rows: Iterable[tuple[str, str, int, str]]) -> None:
-        """Commit audit records with this transaction: (hash, log id, seq, order id) each."""
+    def audited(self, rows: Iterable[tuple[str, str, int, str, str]]) -> None:
+        """Commit audit records with this transaction: (hash, log id, seq, order id, line)."""
         stamp = now()
         self._cur.executemany(self._ledger._sql(
-            "INSERT INTO eg_audit (hash, log_id, seq, order_id, recorded_at) "
-            "VALUES (?, ?, ?, ?, ?)"), [(*row, stamp) for row in rows])
+            "INSERT INTO eg_audit (hash, log_id, seq, order_id, recorded_at, line) "
+            "VALUES (?, ?, ?, ?, ?, ?)"),
+            [(h, log_id, seq, order, stamp, line) for h, log_id, seq, order, line in rows])
+
+    def audit_lines(self, log_id: str, after_seq: int) -> list[tuple[int, str]]:
+        """The held lines of a log's records after ``after_seq``, by seq."""
+        self._cur.execute(self._ledger._sql(
+            "SELECT seq, line FROM eg_audit WHERE log_id = ? AND seq > ? "
+            "AND line IS NOT NULL ORDER BY seq"), (log_id, after_seq))
+        return [(int(seq), str(line)) for seq, line in self._cur.fetchall()]
+
+    def audit_synced(self, log_id: str, seq: int) -> None:
+        """The log is synced up to ``seq``: its lines up to there are dropped."""
+        self._cur.execute(self._ledger._sql(
+            "UPDATE eg_audit SET line = NULL WHERE log_id = ? AND seq <= ? "
+            "AND line IS NOT NULL"), (log_id, seq))
 
 
 class _SqlHold:
