@@ -33,10 +33,12 @@ Elara") is tried again split, one written with an extra space ("Hua Wei",
 (`RESPLIT_PENALTY` points less). A match that needs a near spelling of one
 of the name's own words, or words joined, is "possible" whatever its score:
 "Huawai" may be a typing error for Huawei or another company, and a person
-tells which. A party whose name carries a legal form or a company word
-scores `PERSON_PENALTY` points less against a listed person. The lists'
-names in brackets ("... 14th Research Institute (CETC 14)") are names of
-their own.
+tells which; so is a listed acronym ("HIT", "ZTE": one word of at most
+`ACRONYM_LENGTH` letters that the list writes in capitals) found among
+other words of the party's name ("HIT Trading"). A party whose name carries
+a legal form or a company word scores `PERSON_PENALTY` points less against a
+listed person. The lists' names in brackets ("... 14th Research Institute
+(CETC 14)") are names of their own.
 
 Country and address
 -------------------
@@ -107,6 +109,7 @@ FUZZY_MIN = 80.0
 FUZZY_MIN_LENGTH = 5
 NEAR_MAX = 8
 RESPLIT_PENALTY = 3.0
+ACRONYM_LENGTH = 5
 PERSON_PENALTY = 8.0
 COUNTRY_POINTS = 5.0
 ADDRESS_POINTS = 3.0
@@ -132,6 +135,7 @@ class _Best:
     words: tuple[str, ...]   # the listed name's words matched
     near: tuple[str, ...]    # "party ~ listed" for a name's own word matched as a near spelling
     resplit: str             # "", "joined" or "split": the party's words as matched
+    extra: bool              # the party's name has words the listed name lacks
 
 
 def _claimed(words: list[_Word]) -> list[_Word]:
@@ -191,25 +195,29 @@ class Index:
         name_entry: list[int] = []
         self._name_text: list[str] = []
         self._name_words: list[tuple[int, ...]] = []
+        self._acronyms: set[int] = set()  # names that are one word in capitals: "HIT", "SMIC"
         for number, entry in enumerate(self.entries):
-            seen: set[frozenset[str]] = set()
+            seen: dict[frozenset[str], int] = {}  # the entry's names so far, by their words
             for text, inner in _spellings(entry):
                 tokens = self.tables.normalise(text).tokens
-                if not tokens or frozenset(tokens) in seen:
+                if not tokens or (inner and all(t in self.tables.generic for t in tokens)):
                     continue
-                if inner and all(t in self.tables.generic for t in tokens):
-                    continue
-                seen.add(frozenset(tokens))
-                ids = []
-                for token in tokens:
-                    tid = vocab.setdefault(token, len(vocab))
-                    if tid == len(postings):
-                        postings.append([])
-                    postings[tid].append(len(name_entry))
-                    ids.append(tid)
-                name_entry.append(number)
-                self._name_text.append(text)
-                self._name_words.append(tuple(ids))
+                nid = seen.get(frozenset(tokens))
+                if nid is None:
+                    nid = seen[frozenset(tokens)] = len(name_entry)
+                    ids = []
+                    for token in tokens:
+                        tid = vocab.setdefault(token, len(vocab))
+                        if tid == len(postings):
+                            postings.append([])
+                        postings[tid].append(nid)
+                        ids.append(tid)
+                    name_entry.append(number)
+                    self._name_text.append(text)
+                    self._name_words.append(tuple(ids))
+                if (len(tokens) == 1 and len(tokens[0]) <= ACRONYM_LENGTH
+                        and tokens[0].isalpha() and not any(c.islower() for c in text)):
+                    self._acronyms.add(nid)  # "ZTE" makes "ZTE Corporation" one too
         self._vocab = vocab
         self._words = list(vocab)
         self._weights = np.array([self._weight(w) for w in self._words], dtype=np.float32)
@@ -275,12 +283,12 @@ class Index:
                 if len(top) >= limit and top[0] >= 100.0 * float(bounds[k]) - penalty + slack:
                     break
                 nid = int(names[k])
-                score, matched, near = self._score(words, self._name_words[nid])
+                score, matched, near, extra = self._score(words, self._name_words[nid])
                 score -= penalty
                 entry_number = int(self._name_entry[nid])
                 held = best.get(entry_number)
                 if held is None or score > held.score:
-                    best[entry_number] = _Best(score, nid, matched, near, resplit)
+                    best[entry_number] = _Best(score, nid, matched, near, resplit, extra)
                     person = party.organisation and self._person[entry_number]
                     sure[entry_number] = score - (PERSON_PENALTY if person else 0.0)
                     if held is None:
@@ -344,6 +352,9 @@ class Index:
         if status == "hit" and (found.near or found.resplit == "joined"):
             status = "possible"
             why.append("a near spelling or joined words: a person must look")
+        if status == "hit" and found.extra and found.name in self._acronyms:
+            status = "possible"
+            why.append("the listed acronym is one word of the party's name: a person must look")
         return Hit(entry=entry, matched=self._name_text[found.name], score=score,
                    status=status, why=tuple(why))
 
@@ -517,7 +528,7 @@ class Index:
         return arrays
 
     def _score(self, words: Sequence[_Word],
-               name: tuple[int, ...]) -> tuple[float, tuple[str, ...], tuple[str, ...]]:
+               name: tuple[int, ...]) -> tuple[float, tuple[str, ...], tuple[str, ...], bool]:
         """The name score (0..100) of the party's words against one listed name, word by word."""
         pairs = sorted(((similarity, qi, tid) for qi, word in enumerate(words)
                         for tid in name if (similarity := word.matches.get(tid))),
@@ -559,11 +570,11 @@ class Index:
                         party_left -= 0.5 * word.weight
                         break
         if matched <= 0:
-            return 0.0, (), ()
+            return 0.0, (), (), False
         alpha, beta = ((1.0, 1.0) if own <= 0 else (UNMATCHED_ENTRY, UNMATCHED_PARTY))
         score = matched / (matched + alpha * max(entry_left, 0.0)
                            + beta * max(party_left, 0.0))
-        return 100.0 * score, tuple(shown), tuple(near)
+        return 100.0 * score, tuple(shown), tuple(near), party_left > 1e-6
 
     def _shared_address(self, entry: Entry, name: int,
                         party_words: frozenset[str]) -> tuple[str, ...]:

@@ -134,6 +134,17 @@ def test_near_spellings_and_joined_words_are_possible_not_hit(index: Index) -> N
     assert split is not None and split.status == "hit"
 
 
+def test_a_listed_acronym_among_other_words_is_possible_alone_a_hit(index: Index) -> None:
+    alone = found(index, "ZTE", "EL-18")
+    assert alone is not None and alone.status == "hit"
+    among = found(index, "ZTE Trading Co", "EL-18")
+    assert among is not None and among.status == "possible"
+    assert any("acronym" in w for w in among.why)
+    # A name in capitals that is not one short word is not an acronym.
+    whole = found(index, "SBERBANK MOSCOW", "SDN-3")
+    assert whole is not None and whole.status == "hit"
+
+
 def test_thresholds_are_checked_and_applied() -> None:
     with pytest.raises(ConfigError, match="thresholds"):
         Index(ENTRIES, hit=70, review=80)
