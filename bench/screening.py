@@ -11,22 +11,25 @@ companies in the Gulf, Hong Kong and Turkey, and persons written
 aliases and 1-2 addresses. The Chinese and Russian names are made from Han
 and Cyrillic words, so the queries can come in those scripts.
 
-Every query runs once untimed first (a warm process), then three times
-timed; its best run is counted (a machine shared with other work adds pauses
-that are not the index's: the single runs' figures are printed beside). Queries mix variants of listed names (case, legal forms, abbreviations,
+Queries mix variants of listed names (case, legal forms, abbreviations,
 word order, a misspelling, a missing space, an alias, the name in Han or
 Cyrillic characters) with clean names (the same pools, combined as no entry
-is, and a distributor's customers). Printed: the index's build time and
-size; `Index.search` p50/p99; the ratio against a baseline measured in the
-same run (rapidfuzz's ``process.extract`` over every normalised name,
-token_set_ratio, the review threshold as cutoff: what a search without an
-index costs); how many variants found their entry and how many clean names
-came back with a "hit" or a "possible".
+is, and a distributor's customers). Every query runs once untimed first (a
+warm process), then three times timed; its best run is counted (a machine
+shared with other work adds pauses that are not the index's: the single
+runs' wall and CPU times are printed beside, and the machine's load).
+Printed: the index's build time and size; `Index.search` p50/p99; the
+ratio against a baseline measured in the same run (rapidfuzz's
+``process.extract`` over every normalised name, token_set_ratio, the review
+threshold as cutoff: what a search without an index costs); how many
+variants found their entry and how many clean names came back with a "hit"
+or a "possible".
 """
 from __future__ import annotations
 
 import argparse
 import gc
+import os
 import random
 import resource
 import statistics
@@ -322,6 +325,8 @@ def main() -> int:
     print(f"list: {len(entries):,} entries, {names:,} names and aliases "
           f"({len(index):,} distinct after normalising)")
     print(f"index build: {build:.2f} s, peak memory +{grown:.0f} MiB")
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} "
+          "(above the CPU count, other work shares the CPUs and the timings)")
 
     rng = random.Random(args.seed + 1)
     queries: list[tuple[str, str | None]] = []
