@@ -39,32 +39,39 @@ beside the log that says it was keyed: an anchor copied elsewhere (it says
 Records written before the key was turned on stay plain: the first keyed
 record covers them through its ``prev_hash``.
 
+The commit point: one durable write per decision. The decision step
+(`_decide`) takes the log's lock inside its ledger transaction, chains the
+records of the transaction's decisions (each says ``"commit": "ledger"``)
+and stores them in the transaction (``eg_audit``: hash, seq, line, and the
+log's id, the hash of its first record). The ledger's commit is the records'
+durable write; then they are written to the log, unsynced, and the lock is
+released. The log is synced once `AuditLog.SYNC_RECORDS` records or
+`AuditLog.SYNC_BYTES` bytes wait; the ledger then lets go of their lines.
+So a transaction that rolls back never reaches the log; a writer stopped
+between its commit and its write (or a power loss that took the log's
+unsynced end) leaves records that the ledger holds and the log lacks: the
+next append writes them first, and ``audit verify --ledger URL`` notes them
+meanwhile. ``audit verify --ledger`` reports a record that says it commits
+with the ledger but is not there as not committed (a forgery: it is never
+taken for a decision), and a committed record the log lost after its sync
+as removed. A record without ``commit`` (a decision held because the ledger
+could not answer, which reserves nothing; other events) is appended with
+`AuditLog.append_many`: one write and one sync, its own commit.
+
 Appends are safe across processes: the log is opened with ``O_APPEND`` and
 held under an exclusive ``fcntl`` lock while the last record is read, the
 head's intent written (``"next"``: the count and hash the head will name),
-the new records written in one write and synced (one ``fsync`` for all the
-records of one call: a check's, a batch chunk's, a service group's), and the
-head written to name the last of them. The head is rewritten in place (one
-fixed-size write, no rename, not synced): a process killed after the log's
-sync leaves a head whose intent names the records it synced, which the next
-append and ``audit verify`` accept instead of reporting tampering. A head
-whose intent names no record that follows it is an append stopped before
-its records (nothing lost). A power loss may lose the head's last write
-(the log and the ledger are synced, the head is not): the records after the
-head are then committed decisions that ``audit verify --ledger`` finds in
-the ledger, and that a verify without the ledger reports as inserted after
-the head.
-
-The commit point. A record that says ``"commit": "ledger"`` was written
-before the ledger transaction of its decision committed, and that
-transaction carries the record's hash (``eg_audit``): it is a decision only
-if the ledger holds its hash. A kill, or a failed commit, after the log's
-sync leaves such records in the log (a whole batch chunk on SQLite); the
-chain stays intact, and ``audit verify --ledger URL`` reports each as not
-committed (rolled back), never as a decision, and reports a committed
-record missing from the log as removed. A record without ``commit`` (a
-decision held because the ledger could not answer, which reserves nothing;
-other events) is committed when the log's sync returns.
+the records written in one write, and the head written to name the last of
+them. The head is rewritten in place (one fixed-size write, no rename, not
+synced) and names the log's id (``"log"``; a new log's goes into the head
+before its first commit). A process killed between the records' write and
+the head's leaves an intent naming records that follow the head, which the
+next append and ``audit verify`` accept instead of reporting tampering. An
+intent naming no such record is an append stopped before its records
+(nothing lost). A power loss may lose the head's last write: the records
+after the head are then committed decisions that ``audit verify --ledger``
+finds in the ledger, and that a verify without the ledger reports as
+inserted after the head.
 
 The log holds the full policy input (party names, restrictions): the log and
 its head files are created owner-only (0600). A log that cannot be written
