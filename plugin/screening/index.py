@@ -59,9 +59,11 @@ thread keeps, and an upper bound of the score drops the names that cannot
 reach the review threshold. The names left are scored word by word, best
 bound first, until the answer cannot change. ``bench/screening.py`` on a
 generated list of 30,000 entries (74,510 names and aliases), 4,000 queries,
-a 2-CPU machine shared with other work: p50 0.08 ms, p99 0.33 ms (each
-query's best of 3 runs; CPU time of single runs p99 0.46 ms); build 1.5-2.7
-s, +43 MiB; rapidfuzz's ``process.extract`` over every name takes p50 38 ms.
+on 2 CPUs shared with other work (load average 4-10): p50 0.08 ms, p99
+0.32-0.36 ms (each query's best of 3 runs; CPU time of single runs p99
+0.46-0.51 ms); build 1.5-3.7 s, +43-55 MiB; rapidfuzz's ``process.extract``
+over every name, measured in the same runs, p50 38-61 ms (500-900 times
+slower).
 
 Thresholds
 ----------
