@@ -197,6 +197,7 @@ class Settings:
             adapters=doc.get("adapters", {}),
             plugins={"load": None, "block": [], **doc.get("plugins", {})},
             service={**SERVICE_DEFAULTS, **doc.get("service", {})},
+            screening={"enabled": True, "required": False, **doc.get("screening", {})},
             source=source,
         )
 
