@@ -95,9 +95,18 @@ _str(x) := x if {
 	is_string(x)
 } else := json.marshal(x)
 
-party_label(role, p) := concat("", ["The ", _role_names[role], " ", _str(p.name), " (", _str(p.id), ")"]) if {
+party_label(role, p) := roles_label([_role_names[role]], p)
+
+# roles_label: a party in one or more roles ("The sold-to party, ship-to
+# party and end user ACME Ltd (C-1)"): an order whose roles are one customer
+# names it once.
+roles_label(names, p) := concat("", ["The ", _and(names), " ", _str(p.name), " (", _str(p.id), ")"]) if {
 	is_string(p.name)
-} else := concat("", ["The ", _role_names[role], " ", _str(p.id)])
+} else := concat("", ["The ", _and(names), " ", _str(p.id)])
+
+_and(xs) := xs[0] if {
+	count(xs) == 1
+} else := concat(" and ", [concat(", ", array.slice(xs, 0, count(xs) - 1)), xs[count(xs) - 1]])
 
 list_name(code) := x if {
 	x := _scr.lists[code].name
@@ -137,10 +146,24 @@ restriction_text(who, r) := concat("", [
 # The text of the order's restrictions with effect k, and the citations of
 # their lists (each once, in order; a host's flag cites the Entity List).
 effect_text(s, k) := concat("; ", [t |
-	some x in s
+	some i
+	x := s[i]
 	x.effect == k
-	t := restriction_text(party_label(x.role, x.party), x.r)
+	not _held_before(s, i, x)
+	t := restriction_text(roles_label(_roles_holding(s, x), x.party), x.r)
 ])
+
+# The same party (by id) with the same restriction in another role is named
+# once, with all its roles.
+_held_before(s, i, x) if {
+	some j
+	y := s[j]
+	j < i
+	y.party.id == x.party.id
+	y.r == x.r
+}
+
+_roles_holding(s, x) := [n | some y in s; y.party.id == x.party.id; y.r == x.r; n := _role_names[y.role]]
 
 _cite_of(r) := x if {
 	not r.policy
@@ -208,6 +231,21 @@ possible_owner(x, d) if {
 # The text of the possible matches among the owners of parties the rule may
 # restrict: "The owner O of the end user P (id) matched ...".
 _owner_possible_text(o) := concat("; ", [t |
+	some i
+	y := ps[i]
+	not _held_before(ps, i, y)
+	who := concat("", [
+		"The owner ", _str(object.get(y.owner, "name", y.owner.id)), " (", _str(y.owner.id), ") of the ",
+		_and(_roles_holding(ps, y)), " ", _str(object.get(y.party, "name", y.party.id)),
+	])
+	t := restriction_text(who, y.r)
+]) if {
+	ps := _owner_possibles(o)
+}
+
+# The possible matches of the owners of parties the rule may restrict, role
+# by role, each with its party and owner (as `screened` gives a party's).
+_owner_possibles(o) := [y |
 	affiliates_in_force(o.date)
 	some role in _roles
 	p := o.parties[role]
@@ -216,9 +254,8 @@ _owner_possible_text(o) := concat("; ", [t |
 	possible_owner(x, o.date)
 	some r in x.restrictions
 	_effect_or_none(r, o.date) == "possible"
-	who := concat("", ["The owner ", _str(object.get(x, "name", x.id)), " (", _str(x.id), ") of the ", _role_names[role], " ", _str(object.get(p, "name", p.id))])
-	t := restriction_text(who, r)
-])
+	y := {"role": role, "party": p, "owner": x, "r": r}
+]
 
 # possible_text: every possible match of the order, its parties' and (where
 # the Affiliates rule may restrict a party) its owners'; "" when none.

@@ -270,3 +270,25 @@ test_the_entry_policy_is_quoted_without_its_full_stop if {
 	lib.restriction_text("P", _el("Policy of denial. ")) == "P matched Entity List entry e-1 \"ACME LIMITED\" as \"ACME LIMITED\" (score 97), listed 2024-12-05, 89 FR 96790: Policy of denial"
 	lib.restriction_text("P", _el(".")) == "P matched Entity List entry e-1 \"ACME LIMITED\" as \"ACME LIMITED\" (score 97), listed 2024-12-05, 89 FR 96790"
 }
+
+test_one_customer_in_every_role_is_named_once if {
+	hit := _el("Presumption of denial.")
+	acme := _end_user([hit])
+	o := object.union(t.order("DE", _other, 1), {"parties": {"sold_to": acme, "ship_to": acme, "end_user": acme}})
+	startswith(_doc(o).facts.denied, "The sold-to party, ship-to party and end user ACME Ltd (C-1) matched Entity List entry e-1")
+	not contains(_doc(o).facts.denied, "; ")
+	two := object.union(t.order("DE", _other, 1), {"parties": {"ship_to": acme, "end_user": acme}})
+	startswith(_doc(two).facts.denied, "The ship-to party and end user ACME Ltd (C-1) matched")
+	# another party with the same hit is named on its own
+	other := object.union(acme, {"id": "C-2", "name": "ACME GmbH"})
+	both := object.union(t.order("DE", _other, 1), {"parties": {"ship_to": other, "end_user": acme}})
+	contains(_doc(both).facts.denied, "; The end user ACME Ltd (C-1) matched")
+	startswith(_doc(both).facts.denied, "The ship-to party ACME GmbH (C-2) matched")
+}
+
+test_owners_shared_by_roles_are_named_once if {
+	possible := _hit("EL", {"status": "possible", "entry": "p-1"})
+	aff := {"id": "aff", "name": "Aff Ltd", "country": "DE", "owners": [_owner("O1", 60, [possible])]}
+	o := t.with_date(object.union(t.order("DE", _other, 1), {"parties": {"ship_to": aff, "end_user": aff}}), "2026-11-10")
+	_doc(o).facts.possible == "The owner O1 (O1) of the ship-to party and end user Aff Ltd matched Entity List entry p-1 \"ACME LIMITED\" as \"ACME LIMITED\" (score 97)"
+}
