@@ -109,7 +109,7 @@ CHAINS = (PLAIN, KEYED)
 FILE_MODE = 0o600
 MIN_KEY_BYTES = 16
 #: The size of the head file: written in place, whole, padded with spaces.
-HEAD_SIZE = 512
+HEAD_SIZE = 1024
 #: The ``commit`` of a record whose decision commits with the ledger transaction.
 LEDGER = "ledger"
 
@@ -206,9 +206,6 @@ class AuditLog:
         self._head = head_path(self.path)
         #: After this object's last append: the log's size, last hash, seq and scheme.
         self._tail: tuple[int, str, int, bool] | None = None
-        #: Records and bytes `staged` wrote since the last sync; the seq last synced
-        #: whose lines the ledger has not yet been told it may drop.
-        self._unsynced = self._unsynced_bytes = self._synced_seq = 0
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -275,8 +272,7 @@ class AuditLog:
             with self._locked() as at:
                 records, data = self._chain(at, events, commit)
                 self._write(at, records, data)
-                os.fsync(at.fd)
-                self._synced(at)
+                self._sync(at)
         return records
 
     @contextmanager
@@ -305,11 +301,12 @@ class AuditLog:
         try:
             with self._errors():
                 first = at.first or self._log_id
+                pruned = at.pruned
                 if first is not None:
                     self._recover(at, first, ledger)
-                    if self._synced_seq:
-                        ledger.audit_synced(first, self._synced_seq)
-                        self._synced_seq = 0
+                    if at.synced > at.pruned:  # the ledger may let go of the synced lines
+                        ledger.audit_synced(first, at.pruned, at.synced)
+                        pruned = at.synced
                 if at.size == 0:  # nothing recovered: a new log, named by its first record
                     first = at.first = self._log_id = None
                 records, data = self._chain(at, events, LEDGER)
@@ -320,13 +317,11 @@ class AuditLog:
                                        line) for r, line in zip(records, at.lines, strict=True)])
             yield staged
             try:
+                at.pruned = pruned  # committed
                 self._write(at, records, data)
-                self._unsynced += len(records)
-                self._unsynced_bytes += len(data)
-                if self._unsynced >= self.SYNC_RECORDS \
-                        or self._unsynced_bytes >= self.SYNC_BYTES:
-                    os.fsync(at.fd)
-                    self._synced(at)
+                if at.seq - at.synced >= self.SYNC_RECORDS \
+                        or at.size - at.synced_at >= self.SYNC_BYTES:
+                    self._sync(at)
             except OSError as exc:
                 staged.error = AuditError(
                     f"audit log {self.path}: cannot write the decision ({exc.strerror or exc}); "
@@ -334,8 +329,9 @@ class AuditLog:
         finally:
             locked.__exit__(None, None, None)
 
-    #: The log is synced once this many records, or bytes, written by `staged`
-    #: wait unsynced (their lines are held by the ledger until then).
+    #: The log is synced once this many records, or bytes, wait unsynced (their
+    #: lines are held by the ledger until then). The head counts them (``synced``,
+    #: ``synced_at``), so the writers of one log share the count.
     SYNC_RECORDS = 256
     SYNC_BYTES = 4 << 20
 
@@ -387,7 +383,9 @@ class AuditLog:
                                  "rewritten without the key (run `exportgate audit "
                                  "verify` with the key); nothing is appended to it")
             named = _log_named(head)
-            yield _At(fd, hfd, size, torn, prev, seq, first or self._log_id or named, head)
+            yield _At(fd, hfd, size, torn, prev, seq, first or self._log_id or named, head,
+                      _int(head.get("synced")), _int(head.get("synced_at")),
+                      _int(head.get("pruned")))
         finally:
             if hfd >= 0:
                 os.close(hfd)
@@ -417,23 +415,25 @@ class AuditLog:
         last = records[-1]
         log_id = self._log_id or at.first or records[0]["hash"]
         now = _head_of(last, log_id)
-        before: dict[str, Any] = {k: at.head[k] for k in ("records", "hash", "chain", "log")
-                                  if k in at.head}
-        _write_head(at.hfd, {**before, "next": now})  # the intent
+        _write_head(at.hfd, {**at.head, "next": now})  # the intent
         self._tail = None  # unknown until the write is whole
         _write_all(at.fd, data)
-        _write_head(at.hfd, now)
         at.size += len(data)
-        at.torn, at.prev, at.seq, at.head = False, last["hash"], last["seq"], now
+        at.torn, at.prev, at.seq = False, last["hash"], last["seq"]
+        at.head = {**now, "synced": at.synced, "synced_at": at.synced_at, "pruned": at.pruned}
+        _write_head(at.hfd, at.head)
         self._tail = (at.size, at.prev, at.seq, last["chain"] == KEYED)
         if self._log_id is None:
             self._log_id = at.first or records[0]["hash"]
             at.first = self._log_id
 
-    def _synced(self, at: _At) -> None:
-        """The log is synced up to its last record: the ledger may let go of the lines."""
-        self._synced_seq = at.seq
-        self._unsynced = self._unsynced_bytes = 0
+    @staticmethod
+    def _sync(at: _At) -> None:
+        """Sync the log, and say in the head how far (the ledger may let go of the lines)."""
+        os.fsync(at.fd)
+        at.synced, at.synced_at = at.seq, at.size
+        at.head = {**at.head, "synced": at.synced, "synced_at": at.synced_at}
+        _write_head(at.hfd, at.head)
 
     def _recover(self, at: _At, first: str, ledger: LedgerSide) -> None:
         """Write the records ``ledger`` committed after the log's last, if they follow it."""
@@ -450,8 +450,7 @@ class AuditLog:
         data = (b"\n" if at.torn else b"") + "".join(
             line.rstrip("\n") + "\n" for _, line in missing).encode("utf-8")
         self._write(at, records, data)
-        os.fsync(at.fd)
-        self._synced(at)
+        self._sync(at)
 
 
 @dataclass
@@ -466,6 +465,11 @@ class _At:
     seq: int
     first: str | None
     head: dict[str, Any]
+    #: The seq and size the log was last synced at, and the seq up to which the
+    #: ledger let go of the lines (all as the head says).
+    synced: int = 0
+    synced_at: int = 0
+    pruned: int = 0
     lines: list[str] = field(default_factory=list)
 
 
@@ -488,8 +492,9 @@ class LedgerSide(Protocol):
     def audit_lines(self, log_id: str, after_seq: int) -> list[tuple[int, str]]:
         """The lines of this log committed after ``after_seq`` and still held, by seq."""
 
-    def audit_synced(self, log_id: str, seq: int) -> None:
-        """The log is synced up to ``seq``: the lines up to it need not be held."""
+    def audit_synced(self, log_id: str, after_seq: int, seq: int) -> None:
+        """The log is synced up to ``seq``: the lines after ``after_seq`` up to it need
+        not be held."""
 
 
 def _log_named(head: Mapping[str, Any] | None) -> str | None:

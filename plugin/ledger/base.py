@@ -684,11 +684,12 @@ class _SqlGroup:
             "AND line IS NOT NULL ORDER BY seq"), (log_id, after_seq))
         return [(int(seq), str(line)) for seq, line in self._cur.fetchall()]
 
-    def audit_synced(self, log_id: str, seq: int) -> None:
-        """The log is synced up to ``seq``: its lines up to there are dropped."""
+    def audit_synced(self, log_id: str, after_seq: int, seq: int) -> None:
+        """The log is synced up to ``seq``: its lines after ``after_seq`` up to there
+        are dropped."""
         self._cur.execute(self._ledger._sql(
-            "UPDATE eg_audit SET line = NULL WHERE log_id = ? AND seq <= ? "
-            "AND line IS NOT NULL"), (log_id, seq))
+            "UPDATE eg_audit SET line = NULL WHERE log_id = ? AND seq > ? AND seq <= ? "
+            "AND line IS NOT NULL"), (log_id, after_seq, seq))
 
 
 class _SqlHold:

@@ -223,3 +223,21 @@ def test_a_batch_chunk_is_one_write_of_the_log_and_no_sync_of_its_own(
     assert len(decided) == 6 and len(writes) == 1 and syncs == []
     report = _verified(tmp_path)
     assert report.ok and report.decisions == 6
+
+
+def test_one_check_per_process_still_syncs_the_log_and_lets_go_of_the_lines(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The head counts what waits unsynced, so writers that each append once (one
+    `exportgate check` per process) share the count."""
+    monkeypatch.setattr(audit.AuditLog, "SYNC_RECORDS", 3)
+    for n in range(7):
+        with _gate(tmp_path) as gate:  # a fresh log object each time
+            gate.check(h100_order(f"SO-{n}", "IN", 10))
+    with _gate(tmp_path) as gate:
+        first = _records(tmp_path / "audit.jsonl")[0]["hash"]
+        held = sorted(seq for seq, _, line in gate.ledger.audit_records(first).values() if line)
+    head = json.loads(head_path(tmp_path / "audit.jsonl").read_text())
+    assert head["synced"] == 6 and head["pruned"] == 6  # synced after 3 and 6, let go after
+    assert held == [7]
+    report = _verified(tmp_path)
+    assert report.ok and report.decisions == 7 and not report.notes
