@@ -292,3 +292,9 @@ test_owners_shared_by_roles_are_named_once if {
 	o := t.with_date(object.union(t.order("DE", _other, 1), {"parties": {"ship_to": aff, "end_user": aff}}), "2026-11-10")
 	_doc(o).facts.possible == "The owner O1 (O1) of the ship-to party and end user Aff Ltd matched Entity List entry p-1 \"ACME LIMITED\" as \"ACME LIMITED\" (score 97)"
 }
+
+test_a_numeric_entry_id_and_a_party_without_a_name_are_written_alike if {
+	r := {"list": "EL", "entry": 12345, "score": 100}
+	lib.restriction_text(lib.party_label("ship_to", {"id": "S-1"}), r) == "The ship-to party S-1 matched Entity List entry 12345 (score 100)"
+	lib.party_label("sold_to", {"id": 7}) == "The sold-to party 7"
+}
