@@ -208,7 +208,9 @@ def test_a_changed_configuration_is_read_again(cache_home: Path, tmp_path: Path)
 #: Modules a check of one order on the embedded engine has no use for.
 NOT_FOR_A_CHECK = ("exportgate.service", "exportgate._impact", "exportgate._impact_html",
                    "exportgate.engines.http", "exportgate.engines.bundle", "matplotlib",
-                   "starlette", "uvicorn", "requests", "urllib3", "psycopg")
+                   "starlette", "uvicorn", "requests", "urllib3", "psycopg",
+                   # the screening index, while no list is loaded
+                   "exportgate.screening.index", "numpy", "rapidfuzz")
 
 
 def test_a_check_does_not_import_the_service_the_report_or_an_http_stack(

@@ -13,6 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+#: The default thresholds of a match's score (0..100): at or above `HIT_THRESHOLD`
+#: a hit, from `REVIEW_THRESHOLD` a possible match a person clears. Chosen and
+#: measured in `exportgate.screening.index` (its docstring gives the figures).
+HIT_THRESHOLD = 90.0
+REVIEW_THRESHOLD = 80.0
+
+
 def fingerprint(doc: Any) -> str:
     """A short stable hash of a JSON-able value (a clearance binds to these)."""
     text = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))

@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from .._exceptions import LedgerError, ValidationError
 from .._model import Order, Owner, Party, Restriction, Screened
-from .model import Hit, ListVersion, party_fingerprint
+from .model import HIT_THRESHOLD, REVIEW_THRESHOLD, Hit, ListVersion, party_fingerprint
 
 #: How many parties' results one process keeps per list version.
 PARTY_CACHE = 20_000
@@ -38,7 +38,6 @@ class Screener:
     """
 
     def __init__(self, store: Callable[[], Any], options: dict[str, Any]) -> None:
-        from .index import HIT_THRESHOLD, REVIEW_THRESHOLD
         self._open_store = store
         self._opened: Any = None
         self.hit = float(options.get("hit") or HIT_THRESHOLD)
