@@ -298,3 +298,18 @@ test_a_numeric_entry_id_and_a_party_without_a_name_are_written_alike if {
 	lib.restriction_text(lib.party_label("ship_to", {"id": "S-1"}), r) == "The ship-to party S-1 matched Entity List entry 12345 (score 100)"
 	lib.party_label("sold_to", {"id": 7}) == "The sold-to party 7"
 }
+
+test_a_granted_license_covers_a_uvl_line_but_not_an_meu_or_possible_one if {
+	lic := {
+		"number": "D1", "issued": "2025-01-01", "expires": "2027-01-01", "destinations": ["DE", "SA"],
+		"consignees": ["c1"], "items": [{"eccn": "5A992.c", "quantity": 10}, {"eccn": "3A090.b", "quantity": 10}],
+	}
+	meu := _order({"eccn": "5A992.c"}, _meu)
+	not contains(lib.with_licenses(_doc(meu), meu, [lic]).lines[0].ladder, "|lic:")
+	possible := _order({"eccn": "5A992.c"}, [_hit("EL", {"status": "possible"})])
+	not contains(lib.with_licenses(_doc(possible), possible, [lic]).lines[0].ladder, "|lic:")
+	# ACA suspended (C3X): a license for the line covers it
+	sa := t.with_end_user(t.order("SA", t.bchip, 1), object.union(_end_user(_uvl), {"country": "SA"}))
+	uvl := lib.with_licenses(_doc(sa), sa, [lic])
+	t.line_of(uvl, 0, {}).row == "LICENSED"
+}
