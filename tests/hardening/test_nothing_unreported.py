@@ -95,3 +95,32 @@ def test_with_keep_going_a_shipped_order_is_reported_and_the_rest_decided(
     assert "A" in err and "Traceback" not in err
     assert code == 2
     assert states == {"A": "committed", "B": "reserved", "C": "reserved"}
+
+
+def test_a_log_that_fails_after_the_commit_still_reports_what_was_reserved(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ledger's commit is the records' durable write: a log file that cannot be
+    written after it leaves the decisions reserved, so they are reported (exit 5)."""
+    from exportgate.audit import log as audit
+
+    def full(fd: int, data: bytes) -> int:
+        raise OSError(28, "No space left on device")
+    db = f"sqlite:///{tmp_path / 'l.db'}"
+    config = tmp_path / "c.yaml"
+    config.write_text(f"audit_log: {tmp_path / 'audit.jsonl'}\n")
+    batch = tmp_path / "b.jsonl"
+    batch.write_text("".join(json.dumps(h100_order(x, "IN", 10)) + "\n" for x in "ABC"))
+    monkeypatch.setattr(audit.os, "write", full)
+    code = main(["--config", str(config), "batch", "--json", "--regime", REGIME,
+                 "--ledger", db, str(batch)])
+    out, err = capsys.readouterr()
+    assert code == 5 and "committed in the ledger" in err and "Traceback" not in err
+    reported = [json.loads(x) for x in out.splitlines()]
+    assert [d["order"] for d in reported] == ["A", "B", "C"]
+    assert all(d["error"] is None for d in reported)
+    ledger = open_ledger(db)
+    try:
+        assert {r["order"] for r in ledger.reservations()} == {"A", "B", "C"}
+    finally:
+        ledger.close()
