@@ -3,8 +3,10 @@
 `Gate` is the Python API a host embeds and the engine behind the command
 line. Per order: adapt, validate, enrich, check completeness (input errors
 stop here: nothing is evaluated or reserved); build the policy input (with
-the licenses that could apply) and evaluate the regime once, which gives
-every line its ladder (policy contract version 2); then the decision step
+the licenses that could apply) and evaluate the regime, which gives every
+line its ladder (policy contract version 2: through `_contexts`, one line of
+each kind, in slices an engine can hold, answers kept for orders with the
+same facts); then the decision step
 (`_decide`) holds the ladders' quota keys, folds, reserves, audits, commits
 and tells the host. If the engine or the ledger cannot answer, every line is
 ``license`` with an ``error``, and the ledger is left as it was. A check is
