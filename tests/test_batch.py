@@ -152,6 +152,24 @@ def test_a_bad_record_stops_the_batch_before_anything_is_decided(make_gate: Any)
     assert gate.ledger.reservations() == []
 
 
+@pytest.mark.slow
+def test_a_bad_record_read_by_a_worker_is_named_as_in_process(make_gate: Any) -> None:
+    """An input error crosses from the worker with its record, line and field; with
+    keep_going the batch decides the rest, in input order, and nothing of the bad order."""
+    from exportgate import ValidationError
+    records = book(450)
+    bad = dict(records[200].data)
+    bad["lines"] = [{"id": "10", "item": "H100", "quantity": -1}]
+    records[200] = Record.from_value(bad, "book:200")
+    errors: list[InputError] = []
+    decided = list(make_gate().batch(records, workers=2, keep_going=True,
+                                     on_error=errors.append))
+    [error] = errors
+    assert isinstance(error, ValidationError)
+    assert (error.record, error.line, error.field) == ("B-200", "10", "quantity")
+    assert [c.order.id for c in decided] == [f"B-{i:03d}" for i in range(450) if i != 200]
+
+
 def test_a_chunk_whose_commit_fails_is_held_whole(make_gate: Any,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from exportgate import LedgerError
