@@ -173,11 +173,16 @@ _owner_label(x, d) := concat("", [_str(object.get(x, "name", x.id)), " (", conca
 	count(ts) > 0
 } else := _str(object.get(x, "name", x.id))
 
-_owner_entry(r) := concat("", ["matched ", list_name(r.list), " entry ", _str(object.get(r, "entry", "(no id)")), _quoted(r, "entry_name", " ")])
+_owner_entry(r) := concat("", [
+	"matched ", list_name(r.list), " entry ", _str(object.get(r, "entry", "(no id)")),
+	_quoted(r, "entry_name", " "),
+])
 
 _owner_names(p, d) := [n | some x in p.owners; restricted_owner(x, d); n := _owner_label(x, d)]
 
-_party_owners(p, d) := concat("", [_str(object.get(p, "name", p.id)), " (owned by ", concat(", ", _owner_names(p, d)), ")"])
+_party_owners(p, d) := concat("", [
+	_str(object.get(p, "name", p.id)), " (owned by ", concat(", ", _owner_names(p, d)), ")",
+])
 
 _owner_text(af, d) := concat("; ", [t | some p in af; t := _party_owners(p, d)])
 

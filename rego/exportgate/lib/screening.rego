@@ -168,7 +168,10 @@ _roles_holding(s, x) := [n | some y in s; y.party.id == x.party.id; y.r == x.r; 
 _cite_of(r) := x if {
 	not r.policy
 	x := _scr.lists[r.list].cite
-} else := concat("", ["Supp. No. 3 to part 732 (know your customer); list ", _str(r.list), ", which the screening table does not describe: reviewed case by case"]) if {
+} else := concat("", [
+	"Supp. No. 3 to part 732 (know your customer); list ", _str(r.list),
+	", which the screening table does not describe: reviewed case by case",
+]) if {
 	not r.policy
 } else := _scr.lists.EL.cite
 
