@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from contextlib import AbstractContextManager, ExitStack
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ._adapter import Adapter
 from .engines.base import Answer
@@ -48,8 +48,10 @@ from ._fold import Renderer, fold
 from ._model import Decision, Order
 from ._policy import Ladders, parse_ladders
 from ._regime import Regime
-from .audit.log import LedgerSide, Staged
 from .ledger.base import Hold, SqlLedger
+
+if TYPE_CHECKING:  # the audit log is imported where it is configured (`Gate`)
+    from .audit.log import LedgerSide, Staged
 
 #: Called after each decision is recorded: (order, decision, policy input,
 #: seconds spent deciding it). The audit log is one such recorder.
