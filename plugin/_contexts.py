@@ -44,7 +44,7 @@ from ._regime import Regime
 #: The most lines one evaluation carries (rego-cpp grows faster than the lines past ~200).
 LINES_PER_CALL = 256
 #: Answer lines kept for later orders (the contexts that hold them, least recently used out).
-CACHE_LINES = 200_000
+CACHE_LINES = 50_000
 
 #: (regime, policy input) of one order.
 Job = tuple[Regime, dict[str, Any]]
