@@ -241,3 +241,37 @@ def test_one_check_per_process_still_syncs_the_log_and_lets_go_of_the_lines(
     assert held == [7]
     report = _verified(tmp_path)
     assert report.ok and report.decisions == 7 and not report.notes
+
+
+def _checks_in_a_process(folder: str, worker: int, n: int) -> None:
+    with _gate(Path(folder)) as gate:
+        for i in range(n):
+            gate.check(h100_order(f"W{worker}-{i}", "IN", 1))
+
+
+def test_processes_checking_at_once_keep_one_chain_every_record_committed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The log's lock is held from before each commit to after the write: the chain
+    follows the commits, whatever the processes' interleaving."""
+    import multiprocessing
+    monkeypatch.setenv("EXPORTGATE_LOAD_PLUGINS", "")
+    open_ledger(f"sqlite:///{tmp_path / 'l.db'}").close()
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_checks_in_a_process, args=(str(tmp_path), w, 8))
+             for w in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    records = _records(tmp_path / "audit.jsonl")
+    assert [r["seq"] for r in records] == list(range(1, 25))
+    assert len({r["order_id"] for r in records}) == 24
+    report = _verified(tmp_path)
+    assert report.ok and report.decisions == 24 and not report.notes, report
+    ledger = open_ledger(f"sqlite:///{tmp_path / 'l.db'}")
+    try:
+        order = [o["order"] for o in ledger.orders()]  # by check_seq: the commit order
+    finally:
+        ledger.close()
+    assert order == [r["order_id"] for r in records]
