@@ -24,6 +24,10 @@ from .._exceptions import LedgerError, ValidationError
 from .._model import Order, Owner, Party, Restriction, Screened
 from .model import HIT_THRESHOLD, REVIEW_THRESHOLD, Hit, ListVersion, party_fingerprint
 
+#: Why an order is held when screening is required and no list is loaded.
+SCREENING_REQUIRED = ("screening is required and no list is loaded "
+                      "(exportgate screening load FILE)")
+
 #: How many parties' results one process keeps per list version.
 PARTY_CACHE = 20_000
 
@@ -79,14 +83,12 @@ class Screener:
             version = self.version()
             if version is None:
                 if self.required:
-                    return replace(order, screening=Screened(
-                        None, error="screening is required and no list is loaded "
-                                    "(exportgate screening load FILE)"))
+                    return replace(order, screening=Screened(None, error=SCREENING_REQUIRED))
                 return order
             return self._screen(order, version)
         except LedgerError as exc:
             return replace(order, screening=Screened(
-                None, error=f"the screening list could not be read: {exc}"))
+                None, error=f"{exc} (the screening list could not be read)"))
 
     def _screen(self, order: Order, version: ListVersion) -> Order:
         index = self.index(version)

@@ -1,7 +1,7 @@
 """What ``GET /metrics`` reports (Prometheus text, one registry per application).
 
 Decisions by outcome and regime, held decisions by cause (``engine``,
-``ledger``, ``audit``, ``deadline``, ``shipped``), request latency by endpoint, the
+``ledger``, ``audit``, ``deadline``, ``shipped``, ``screening``), request latency by endpoint, the
 time spent in the engine on its own, and how many checks each decision step
 took at once (the decider's groups). With ``--workers N`` each worker
 process keeps its own counts: scrape each replica, or run one worker per
@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from .._decide import Checked
+from ..screening.screener import SCREENING_REQUIRED
 from .decider import DEADLINE_PASSED
 
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
@@ -52,7 +53,7 @@ class Metrics:
 
 
 def cause_of(checked: Checked) -> str:
-    """Why an order was held: the audit log, its deadline, the ledger, or the engine."""
+    """Why an order was held: the audit log, its deadline, the ledger, screening, or the engine."""
     error = checked.decision.error or ""
     if checked.audit_error is not None:
         return "audit"
@@ -62,4 +63,6 @@ def cause_of(checked: Checked) -> str:
         return "shipped"
     if error.startswith("ledger") or "ledger " in error[:40]:
         return "ledger"
+    if error.startswith(SCREENING_REQUIRED):
+        return "screening"
     return "engine"
