@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from exportgate.toolkit import ERP_OPTIONS, Fields, LineDecision, Order, Outcome, held, is_part
+from exportgate.toolkit import ERP_OPTIONS, Fields, LineDecision, Order, Outcome, blocks, is_part
 
 #: The SAP delivery block reason of each outcome. ``allow`` clears the block
 #: (``""``); every other outcome must name one, so nothing held ships unblocked.
@@ -139,7 +139,7 @@ class BlockCodes:
 
     def statuses(self, line: LineDecision) -> dict[str, str]:
         """A line's SAP trade-compliance statuses: embargo, sanctioned list, legal control."""
-        if not held(line.outcome):
+        if not blocks(line.outcome):
             return {"embargo": self.ok, "sanctioned_list": self.ok, "legal_control": self.ok}
         # Each row of the regime's data names its check (`check:` in data.yaml).
         checks = {r.check or "legal_control" for r in line.reasons}

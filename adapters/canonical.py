@@ -32,7 +32,7 @@ class CanonicalAdapter:
         return [order_from_dict(record.data)]
 
     def writeback(self, order: Order, decision: Decision) -> dict[str, Any]:
-        return {"order": order.id, "hold": decision.outcome.value != "allow",
+        return {"order": order.id, "block": decision.outcome.value != "allow",
                 "outcome": decision.outcome.value,
                 "lines": {ld.id: ld.outcome.value for ld in decision.lines}}
 

@@ -36,7 +36,7 @@ import math
 from typing import Any, Callable, Mapping
 
 from exportgate.toolkit import (ERP_OPTIONS, Adapter, Decision, Fields, LineIn, NotAssessed,
-                               Order, PartyRef, Record, Settings, build_orders, document_id, held,
+                               Order, PartyRef, Record, Settings, build_orders, document_id, blocks,
                                hookimpl, is_part, item_catalog, options, party_master, ship_from,
                                summary)
 
@@ -173,17 +173,18 @@ class Dynamics365Adapter:
             quantity_field=f"{at}.OrderedSalesQuantity", unit_field=f"{at}.SalesUnitSymbol")
 
     def writeback(self, order: Order, decision: Decision) -> dict[str, Any]:
-        """Stop the order and each held line; a part of a split order never un-stops the header."""
+        """Stop the order and each blocked line; a part of a split order never un-stops the
+        header."""
         area, _, number = document_id(order).partition(":")
-        hold = held(decision.outcome)
-        header = ({} if is_part(order) and not hold
-                  else {"IsSalesProcessingStopped": "Yes" if hold else "No"})
+        block = blocks(decision.outcome)
+        header = ({} if is_part(order) and not block
+                  else {"IsSalesProcessingStopped": "Yes" if block else "No"})
         return {"adapter": self.name, "entity": "SalesOrderHeadersV2", "dataAreaId": area,
                 "SalesOrderNumber": number, "order": order.id,
-                "outcome": decision.outcome.value, "hold": hold, "header": header,
+                "outcome": decision.outcome.value, "block": block, "header": header,
                 "lines": [{"entity": "SalesOrderLines", **self._line_key(order, ld.id),
                            "outcome": ld.outcome.value,
-                           "IsLineStopped": "Yes" if held(ld.outcome) else "No"}
+                           "IsLineStopped": "Yes" if blocks(ld.outcome) else "No"}
                           for ld in decision.lines],
                 "message": summary(decision)}
 

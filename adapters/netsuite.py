@@ -27,7 +27,7 @@ reference): services, other charges, discounts, markups, subtotals,
 descriptions, payments, gift certificates, shipping items and group markers
 (a group's member lines are read).
 
-Write-back: a held order goes back to *Pending Approval* (``orderStatus``
+Write-back: a blocked order goes back to *Pending Approval* (``orderStatus``
 ``A``); the outcome goes into a custom body field and, per line, a custom
 column field. An allowed order's status is left to the host's own approval
 workflow.
@@ -38,7 +38,7 @@ import re
 from typing import Any, Callable, Mapping
 
 from exportgate.toolkit import (ERP_OPTIONS, Adapter, Decision, Fields, LineIn, NotAssessed,
-                               Order, PartyRef, Record, Settings, build_orders, document_id, held,
+                               Order, PartyRef, Record, Settings, build_orders, document_id, blocks,
                                hookimpl, item_catalog, lacks, options, party_master, ship_from,
                                summary)
 
@@ -163,13 +163,13 @@ class NetSuiteAdapter:
                       quantity_field=f"{at}.quantity", unit_field=f"{at}.units")
 
     def writeback(self, order: Order, decision: Decision) -> dict[str, Any]:
-        """Pending Approval when held; the outcome on the order and on every line."""
-        hold = held(decision.outcome)
+        """Pending Approval when blocked; the outcome on the order and on every line."""
+        block = blocks(decision.outcome)
         body: dict[str, Any] = {self.options["outcome_field"]: decision.outcome.value}
-        if hold:
+        if block:
             body["orderStatus"] = {"id": self.options["hold_status"]}
         return {"adapter": self.name, "record": "salesOrder", "tranId": document_id(order),
-                "order": order.id, "outcome": decision.outcome.value, "hold": hold,
+                "order": order.id, "outcome": decision.outcome.value, "block": block,
                 "body": body,
                 "item": [{"line": int(ld.id) if ld.id.isdigit() else ld.id,
                           self.options["line_outcome_field"]: ld.outcome.value}

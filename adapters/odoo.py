@@ -20,7 +20,7 @@ decision): section and note lines (``display_type``), down payments
 the host reads it) and zero quantities. A cancelled order (``state``
 ``cancel``) is an input error: there is nothing to check.
 
-Odoo has no compliance hold: the write-back asks the host to keep a held
+Odoo has no compliance block: the write-back asks the host to keep a blocked
 order in draft (refuse to confirm) and to post the reasons on its chatter.
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ import re
 from typing import Any, Callable, Mapping
 
 from exportgate.toolkit import (ERP_OPTIONS, Adapter, Decision, Fields, LineIn, NotAssessed,
-                               Order, PartyRef, Record, Settings, build_orders, document_id, held,
+                               Order, PartyRef, Record, Settings, build_orders, document_id, blocks,
                                hookimpl, item_catalog, lacks, options, party_master, ship_from,
                                summary)
 
@@ -129,10 +129,10 @@ class OdooAdapter:
 
     def writeback(self, order: Order, decision: Decision) -> dict[str, Any]:
         """Confirm or keep in draft; the reasons go to the order's chatter, line by line."""
-        hold = held(decision.outcome)
+        block = blocks(decision.outcome)
         return {"adapter": self.name, "model": "sale.order", "name": document_id(order),
-                "order": order.id, "outcome": decision.outcome.value, "hold": hold,
-                "confirm": not hold, "state": "draft" if hold else "sale",
+                "order": order.id, "outcome": decision.outcome.value, "block": block,
+                "confirm": not block, "state": "draft" if block else "sale",
                 "message_post": {"body": summary(decision), "message_type": "comment",
                                  "subtype_xmlid": "mail.mt_note"},
                 "order_line": [{"id": int(ld.id) if ld.id.isdigit() else ld.id,

@@ -32,7 +32,7 @@ from typing import Any, Callable
 
 
 from exportgate.toolkit import (Adapter, Decision, Fields, LineIn, NotAssessed, Order, Outcome,
-                               PartyRef, Record, Settings, build_orders, document_id, held,
+                               PartyRef, Record, Settings, build_orders, document_id, blocks,
                                hookimpl, item_catalog, options, party_master, ship_from, summary)
 
 from ._address import address_line, words
@@ -167,7 +167,7 @@ class IdocOrders05Adapter:
                 item["ABGRU"] = self.codes.rejection_reason
             items.append(item)
         return {"adapter": self.name, "BELNR": document_id(order), "order": order.id,
-                "outcome": decision.outcome.value, "hold": held(decision.outcome),
+                "outcome": decision.outcome.value, "block": blocks(decision.outcome),
                 "E1EDK01": self.codes.header(order, {"LIFSK": self.codes.block(decision.outcome)}),
                 "E1EDP01": items, "block_codes": self.codes.own, "message": summary(decision)}
 

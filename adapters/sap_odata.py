@@ -37,7 +37,7 @@ from typing import Any, Callable, Mapping
 
 
 from exportgate.toolkit import (Adapter, Decision, Fields, LineIn, NotAssessed, Order, PartyRef,
-                               Record, Settings, build_orders, document_id, held, hookimpl,
+                               Record, Settings, build_orders, document_id, blocks, hookimpl,
                                item_catalog, options, party_master, ship_from, summary)
 
 from ._address import address_line, words
@@ -272,7 +272,7 @@ class SapODataAdapter:
                 OvrlTrdCmplncLegalCtrlChkSts=codes.worst(
                     [i["OvrlTrdCmplncLegalCtrlChkSts"] for i in items]))
         return {"adapter": self.name, "SalesOrder": document_id(order), "order": order.id,
-                "outcome": decision.outcome.value, "hold": held(decision.outcome),
+                "outcome": decision.outcome.value, "block": blocks(decision.outcome),
                 "header": {"entity": d.header_entity, **codes.header(order, header)},
                 "items": [{"entity": d.schedule_line_entity, **i} for i in items],
                 "block_codes": codes.own, "message": summary(decision)}

@@ -30,7 +30,7 @@ from typing import Any, Callable, Mapping
 
 from exportgate.toolkit import (ERP_OPTIONS, Adapter, Decision, Fields, InputError, LineIn,
                                NotAssessed, Order, PartyRef, Record, Settings, build_orders,
-                               document_id, held, hookimpl, item_catalog, load_yaml, options,
+                               document_id, blocks, hookimpl, item_catalog, load_yaml, options,
                                party_master, validate_data)
 
 
@@ -239,7 +239,7 @@ class TabularAdapter:
         """The outcome of every row, keyed by the mapping's order and line columns."""
         c = self.columns
         return {"adapter": self.name, "order": order.id, "outcome": decision.outcome.value,
-                "hold": held(decision.outcome),
+                "block": blocks(decision.outcome),
                 "rows": [{c.get("order_id", "order_id"): document_id(order),
                           c.get("line_id", "line_id"): ld.id, "outcome": ld.outcome.value}
                          for ld in decision.lines]}

@@ -34,9 +34,9 @@ def work(task: tuple[str, int, int, bool]) -> int:
     key = "lpp:bench:2025" if shared else f"lpp:bench-{worker}:2025"
     try:
         for i in range(n):
-            with ledger.hold(f"B-{worker}-{i}", [key]) as hold:
-                used = hold.usage.get(key, 0)
-                hold.reserve([("10", Consumption(key, 1, used + 10))], "bench", "notify", {})
+            with ledger.lock_keys(f"B-{worker}-{i}", [key]) as lock:
+                used = lock.usage.get(key, 0)
+                lock.reserve([("10", Consumption(key, 1, used + 10))], "bench", "notify", {})
     finally:
         ledger.close()
     return n

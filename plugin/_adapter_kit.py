@@ -378,16 +378,18 @@ def is_part(order: Order) -> bool:
     return PART in order.id
 
 
-def held(outcome: Outcome) -> bool:
-    """Anything but ``allow`` holds the goods: a filing, a license or a denial comes first."""
+def blocks(outcome: Outcome) -> bool:
+    """Should the ERP block the goods? Anything but ``allow``: a filing, a license or a
+    denial comes first. (A *held* decision is another thing: one the gate could not
+    make, every line ``license`` with an ``error``; it blocks too.)"""
     return outcome is not Outcome.ALLOW
 
 
 def summary(decision: Decision) -> str:
-    """One sentence a person reads in the ERP: the outcome and each held line's reasons."""
+    """One sentence a person reads in the ERP: the outcome and each blocked line's reasons."""
     parts = [f"exportgate {decision.regime}: {decision.outcome.value}"]
     for line in decision.lines:
-        if held(line.outcome):
+        if blocks(line.outcome):
             codes = ", ".join(r.code for r in line.reasons) or "no reason given"
             parts.append(f"line {line.id} {line.outcome.value} ({codes})")
         licensed = sorted({c.quota.split(":")[1] for c in line.consumes

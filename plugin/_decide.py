@@ -3,7 +3,7 @@
 Every way of deciding orders (`Gate.check`, a batch, a host's service) first
 evaluates them, then hands them here, in order. Per order:
 
-1. **hold**: in a ledger transaction, lock the quota keys of the order's
+1. **lock**: in a ledger transaction, lock the quota keys of the order's
    ladders and its order id, and read what other orders hold of the keys and
    the terms of the granted licenses among them (docs/licenses.md); an order
    already shipped (its quota committed) is held, with the reason;
@@ -48,7 +48,7 @@ from ._fold import Renderer, fold
 from ._model import Decision, Order
 from ._policy import Ladders, parse_ladders
 from ._regime import Regime
-from .ledger.base import Hold, SqlLedger
+from .ledger.base import QuotaLock, SqlLedger
 
 if TYPE_CHECKING:  # the audit log is imported where it is configured (`Gate`)
     from .audit.log import LedgerSide, Staged
@@ -166,11 +166,11 @@ class DecisionStep:
                             decision = ladders
                         else:
                             try:
-                                hold = group.hold(ev.order.id, ladders.keys())
+                                lock = group.lock_keys(ev.order.id, ladders.keys())
                             except OrderClosedError as exc:  # shipped since it was read
                                 decision = _held(ev, exc)
                             else:
-                                decision = self._settle(ev, ladders, hold)
+                                decision = self._settle(ev, ladders, lock)
                         seconds = time.perf_counter() - started
                         failed = self._record(ev, decision, seconds)
                         if failed is not None:
@@ -217,8 +217,8 @@ class DecisionStep:
         except EngineError as exc:
             return _held(ev, exc)
 
-    def _settle(self, ev: Evaluated, ladders: Ladders, hold: Hold) -> Decision:
-        """Fold against what the hold read under its locks, and reserve what the lines take.
+    def _settle(self, ev: Evaluated, ladders: Ladders, lock: QuotaLock) -> Decision:
+        """Fold against what the lock read under its locks, and reserve what the lines take.
 
         A license candidate applies only if the ledger read its license as in
         force on the order date in this very transaction. A fold that breaks
@@ -226,15 +226,15 @@ class DecisionStep:
         order and reserves nothing.
         """
         order, regime = ev.order, ev.regime
-        in_force = {n for n, terms in hold.licenses.items() if terms.in_force(order.date)}
+        in_force = {n for n, terms in lock.licenses.items() if terms.in_force(order.date)}
         try:
             decision = self.renderer(regime).decide(order, ladders,
-                                                    fold(ladders, hold.usage, in_force))
+                                                    fold(ladders, lock.usage, in_force))
         except EngineError as exc:
             return _held(ev, exc)
         if ev.answer is not None and ev.answer.decision_id is not None:
             decision = replace(decision, engine_decision_id=ev.answer.decision_id)
-        hold.reserve(decision.consumes, regime.id, decision.outcome.value, regime.parameters)
+        lock.reserve(decision.consumes, regime.id, decision.outcome.value, regime.parameters)
         return decision
 
     def renderer(self, regime: Regime) -> Renderer:

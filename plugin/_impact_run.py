@@ -72,8 +72,8 @@ def _seed(url: str, committed: dict[str, list[tuple[str, Consumption]]]) -> None
     ledger = open_ledger(url)
     try:
         for order_id, consumes in committed.items():
-            with ledger.hold(order_id, [c.quota for _, c in consumes]) as hold:
-                hold.reserve(consumes, "committed", "committed", {})
+            with ledger.lock_keys(order_id, [c.quota for _, c in consumes]) as lock:
+                lock.reserve(consumes, "committed", "committed", {})
             ledger.commit(order_id)
     finally:
         ledger.close()

@@ -127,7 +127,8 @@ class Party:
     def from_dict(cls, d: Mapping[str, Any]) -> "Party":
         return cls(
             id=str(d["id"]), country=d["country"], name=d.get("name"),
-            address=d.get("address"), hq_country=d.get("hq_country"), parent_hq_country=d.get("parent_hq_country"),
+            address=d.get("address"), hq_country=d.get("hq_country"),
+            parent_hq_country=d.get("parent_hq_country"),
             verified=d.get("verified"),
             certifications=tuple(d.get("certifications") or ()),
             restrictions=tuple(Restriction.from_dict(r)

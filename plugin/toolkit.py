@@ -24,7 +24,7 @@ alone, exactly as a third-party ``exportgate-<erp>`` distribution would be
 from __future__ import annotations
 
 from ._adapter import Adapted, Adapter, Record
-from ._adapter_kit import (PART, Fields, LineIn, PartyRef, build_orders, document_id, held,
+from ._adapter_kit import (PART, Fields, LineIn, PartyRef, build_orders, document_id, blocks,
                            is_part, lacks, options, ship_from, summary)
 from ._catalog import ItemCatalog, UnitError, item_catalog
 from ._exceptions import AdapterError, InputError, ValidationError
@@ -40,7 +40,7 @@ __all__ = [
     "COUNTRY", "ERP_OPTIONS", "MAX_UNITS", "PART", "Adapted", "Adapter", "AdapterError",
     "Classification", "Decision", "Fields", "InputError", "ItemCatalog", "Line", "LineDecision",
     "LineIn", "NotAssessed", "Order", "Outcome", "Party", "PartyMaster", "PartyRef", "Record",
-    "Settings", "UnitError", "ValidationError", "build_orders", "document_id", "held",
+    "Settings", "UnitError", "ValidationError", "blocks", "build_orders", "document_id",
     "hookimpl", "is_country", "is_part", "item_catalog", "lacks", "load_yaml", "options",
     "order_from_dict", "party_master", "ship_from", "summary", "validate_data",
 ]

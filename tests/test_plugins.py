@@ -115,7 +115,7 @@ def test_the_host_callback_receives_every_decision_and_its_failure_is_reported(
     gate = make_gate("us-advanced-computing-2023", plugins=plugins)
     from exportgate._adapter import Record
     [checked] = gate.check_record(Record.from_value(h100_order("H", "CN", 1), "t"))
-    assert seen == [("H", "deny", {"order": "H", "hold": True, "outcome": "deny",
+    assert seen == [("H", "deny", {"order": "H", "block": True, "outcome": "deny",
                                    "lines": {"10": "deny"}})]
     assert [str(e) for e in checked.plugin_errors] == [
         "plugin 'exportgate-flaky': exportgate_decision: ValueError: ERP unreachable"]

@@ -197,7 +197,7 @@ class LicenseTerms:
         return self.revoked_at is None and self.issued <= date <= self.expires
 
 
-class Hold(Protocol):
+class QuotaLock(Protocol):
     """An open ledger transaction for one order, its quota keys locked.
 
     ``usage`` is what other orders hold of the keys; ``licenses`` the terms
@@ -216,7 +216,7 @@ class SqlLedger:
     """The ledger logic over a DB-API connection. Backends subclass it.
 
     Its public methods are the ledger's interface for hosts and plugins
-    (the Tryton module, the impact report): ``hold``/``group`` for checks,
+    (the Tryton module, the impact report): ``lock_keys``/``group`` for checks,
     ``commit``, ``release``, ``expire``, ``orders``, ``reservations``,
     ``show``, and the license registry's ``add_licenses``, ``license_rows``,
     ``licenses_for``, ``revoke_license``, ``license_reservations``.
@@ -374,29 +374,29 @@ class SqlLedger:
     group_commits = False
 
     @contextmanager
-    def hold(self, order_id: str, keys: Iterable[str]) -> Iterator["_SqlHold"]:
+    def lock_keys(self, order_id: str, keys: Iterable[str]) -> Iterator["_SqlQuotaLock"]:
         """Lock ``keys`` for one order and expose what other orders use of them.
 
-        The reservations written through the hold become visible atomically
+        The reservations written through the lock become visible atomically
         when the block ends; an exception inside leaves the ledger as it was.
         """
         with self._tx() as cur:
-            yield self._hold(cur, order_id, keys)
+            yield self._lock_keys(cur, order_id, keys)
 
     @contextmanager
     def group(self) -> Iterator["_SqlGroup"]:
         """One transaction for the checks of several orders, in order (``batch``).
 
-        Each order's hold sees what the earlier orders of the group reserved;
+        Each order's lock sees what the earlier orders of the group reserved;
         everything becomes visible, durably, when the block ends, or nothing
         does. Several orders only on ledgers with `group_commits` (elsewhere
         the first order's locks would be held until the last commits); one
-        order on any ledger, where it is `hold`.
+        order on any ledger, where it is `lock_keys`.
         """
         with self._tx() as cur:
             yield _SqlGroup(self, cur)
 
-    def _hold(self, cur: Any, order_id: str, keys: Iterable[str]) -> "_SqlHold":
+    def _lock_keys(self, cur: Any, order_id: str, keys: Iterable[str]) -> "_SqlQuotaLock":
         """Lock and read for one order inside an open transaction (OrderClosedError if shipped)."""
         keys = sorted(set(keys))
         self._lock(cur, keys, order_id)
@@ -413,7 +413,7 @@ class SqlLedger:
                 "AND order_id <> ? AND state IN ('reserved', 'committed') GROUP BY quota"),
                 (*keys, order_id))
             usage = {q: int(total) for q, total in cur.fetchall()}
-        return _SqlHold(self, cur, order_id, usage, self._license_terms(cur, keys))
+        return _SqlQuotaLock(self, cur, order_id, usage, self._license_terms(cur, keys))
 
     def _license_terms(self, cur: Any, keys: list[str]) -> dict[str, LicenseTerms]:
         """The terms of the licenses whose entries are among ``keys``; under their locks."""
@@ -660,14 +660,14 @@ class SqlLedger:
 
 
 class _SqlGroup:
-    """The open transaction `SqlLedger.group` yields: one hold per order, in order."""
+    """The open transaction `SqlLedger.group` yields: one lock per order, in order."""
 
     def __init__(self, ledger: SqlLedger, cur: Any) -> None:
         self._ledger = ledger
         self._cur = cur
 
-    def hold(self, order_id: str, keys: Iterable[str]) -> "_SqlHold":
-        return self._ledger._hold(self._cur, order_id, keys)
+    def lock_keys(self, order_id: str, keys: Iterable[str]) -> "_SqlQuotaLock":
+        return self._ledger._lock_keys(self._cur, order_id, keys)
 
     def audited(self, rows: Iterable[tuple[str, str, int, str, str]]) -> None:
         """Commit audit records with this transaction: (hash, log id, seq, order id, line)."""
@@ -692,8 +692,8 @@ class _SqlGroup:
             "AND line IS NOT NULL"), (log_id, after_seq, seq))
 
 
-class _SqlHold:
-    """The hold `SqlLedger.hold` yields."""
+class _SqlQuotaLock:
+    """The lock `SqlLedger.lock_keys` yields."""
 
     def __init__(self, ledger: SqlLedger, cur: Any, order_id: str, usage: dict[str, int],
                  licenses: dict[str, LicenseTerms]) -> None:
@@ -709,7 +709,7 @@ class _SqlHold:
 
         Whatever the order held before (reserved, or released rows kept from
         an earlier cancellation) is dropped: a re-check never counts twice.
-        A committed order never gets here (`SqlLedger.hold` refuses it).
+        A committed order never gets here (`SqlLedger.lock_keys` refuses it).
         """
         sql, cur, stamp = self._ledger._sql, self._cur, now()
         check_seq = self._ledger._next_check_seq(cur)

@@ -65,4 +65,4 @@ def test_check_record_hands_the_adapters_writeback_to_the_host(rel: str, gate_fo
         assert c.writeback["adapter"] == ex.adapter_of(rel)
         assert c.writeback["order"] == c.order.id
         assert c.writeback["outcome"] == c.decision.outcome.value
-        assert c.writeback["hold"] is (c.decision.outcome.value != "allow")
+        assert c.writeback["block"] is (c.decision.outcome.value != "allow")

@@ -33,14 +33,14 @@ def test_sap_v2_blocks_the_header_and_each_items_schedule_lines(
     adapter = registered["sap-odata-v2"]
     [order] = orders_of(adapter, "sap-odata-v2/4711-de-research.json")
     wb = adapter.writeback(order, decide(order, LICENSE, ALLOW))
-    assert (wb["SalesOrder"], wb["outcome"], wb["hold"]) == ("4711", "license", True)
+    assert (wb["SalesOrder"], wb["outcome"], wb["block"]) == ("4711", "license", True)
     assert wb["header"] == {"entity": "A_SalesOrder", "DeliveryBlockReason": "ZL"}
     assert [(i["SalesOrderItem"], i["DelivBlockReasonForSchedLine"]) for i in wb["items"]] \
         == [("10", "ZL"), ("20", "")]
     assert wb["block_codes"] == ["ZD", "ZL", "ZN"]
     assert "line 10 license (ROW)" in wb["message"]
     cleared = adapter.writeback(order, decide(order, ALLOW, ALLOW))
-    assert cleared["header"]["DeliveryBlockReason"] == "" and cleared["hold"] is False
+    assert cleared["header"]["DeliveryBlockReason"] == "" and cleared["block"] is False
 
 
 def test_sap_block_codes_are_configurable() -> None:
@@ -150,4 +150,4 @@ def test_a_fail_closed_decision_is_held_everywhere(rel: str,
     adapter = registered[ex.adapter_of(rel)]
     for order in orders_of(adapter, rel):
         wb: dict[str, Any] = adapter.writeback(order, Decision.held(order, "r", "engine down"))
-        assert (wb["hold"], wb["outcome"], wb["order"]) == (True, "license", order.id)
+        assert (wb["block"], wb["outcome"], wb["order"]) == (True, "license", order.id)

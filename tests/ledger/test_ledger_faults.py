@@ -140,10 +140,10 @@ def test_lock_timeout(pg_url: str) -> None:
     try:
         with LockHolder(pg_url):  # never let go: only the lock timeout ends the wait
             with pytest.raises(LedgerError, match="lock timeout"):
-                with led.hold("X", [scenario.LPP_KEY]):
+                with led.lock_keys("X", [scenario.LPP_KEY]):
                     pass
-        with led.hold("X", [scenario.LPP_KEY]) as hold:  # usable again
-            assert hold.usage == {}
+        with led.lock_keys("X", [scenario.LPP_KEY]) as lock:  # usable again
+            assert lock.usage == {}
     finally:
         led.close()
 

@@ -32,9 +32,9 @@ def ledger(ledger_url: str) -> Iterator[SqlLedger]:
 def check(ledger: SqlLedger, order: str, consumes: list[tuple[str, Consumption]],
           outcome: str = "notify") -> dict[str, int]:
     """Reserve ``consumes`` for ``order``; return the usage the hold saw."""
-    with ledger.hold(order, [c.quota for _, c in consumes]) as hold:
-        seen = dict(hold.usage)
-        hold.reserve(consumes, "test-regime", outcome, {})
+    with ledger.lock_keys(order, [c.quota for _, c in consumes]) as lock:
+        seen = dict(lock.usage)
+        lock.reserve(consumes, "test-regime", outcome, {})
     return seen
 
 
@@ -157,9 +157,9 @@ def test_usage_is_what_other_orders_hold(ledger: SqlLedger) -> None:
     assert check(ledger, "A", [use("lpp:c1:2025", 300), use("alloc:IN", 50, "20")]) == {}
     assert check(ledger, "B", [use("lpp:c1:2025", 200)]) == {"lpp:c1:2025": 300}
     # A's own reservation is not part of what A sees when it is re-checked.
-    with ledger.hold("A", ["lpp:c1:2025", "alloc:IN", "other"]) as hold:
-        assert hold.usage == {"lpp:c1:2025": 200}
-        hold.reserve([use("lpp:c1:2025", 300), use("alloc:IN", 50, "20")], "r", "notify", {})
+    with ledger.lock_keys("A", ["lpp:c1:2025", "alloc:IN", "other"]) as lock:
+        assert lock.usage == {"lpp:c1:2025": 200}
+        lock.reserve([use("lpp:c1:2025", 300), use("alloc:IN", 50, "20")], "r", "notify", {})
     assert totals(ledger) == {"alloc:IN": (CAP, 50, 0, 950),
                               "lpp:c1:2025": (CAP, 500, 0, 500)}
 
@@ -187,12 +187,12 @@ def test_a_failing_hold_leaves_the_ledger_unchanged(ledger: SqlLedger) -> None:
     check(ledger, "A", [use("q", 100)])
     before = (totals(ledger), ledger.reservations(), ledger.orders())
     with pytest.raises(RuntimeError, match="policy blew up"):
-        with ledger.hold("A", ["q"]) as hold:
-            hold.reserve([use("q", 900)], "r", "notify", {})
+        with ledger.lock_keys("A", ["q"]) as lock:
+            lock.reserve([use("q", 900)], "r", "notify", {})
             raise RuntimeError("policy blew up")
     with pytest.raises(RuntimeError):
-        with ledger.hold("B", ["q"]) as hold:
-            hold.reserve([use("q", 5)], "r", "notify", {})
+        with ledger.lock_keys("B", ["q"]) as lock:
+            lock.reserve([use("q", 5)], "r", "notify", {})
             raise RuntimeError("again")
     assert (totals(ledger), ledger.reservations(), ledger.orders()) == before
     # The ledger still works after the rollback.
@@ -311,12 +311,12 @@ def _hold_in_thread(url: str, order: str, keys: list[str], consumes: list[Any],
                     seen: dict[str, Any]) -> None:
     led = open_ledger(url, timeout=10.0)
     try:
-        with led.hold(order, keys) as hold:
-            seen[order] = dict(hold.usage)
+        with led.lock_keys(order, keys) as lock:
+            seen[order] = dict(lock.usage)
             seen[order + "@"] = time.monotonic()
             started.set()
             release.wait(10)
-            hold.reserve(consumes, "r", "notify", {})
+            lock.reserve(consumes, "r", "notify", {})
     finally:
         led.close()
 

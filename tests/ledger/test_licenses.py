@@ -80,8 +80,8 @@ def test_a_revocation_waits_for_the_check_that_holds_the_license(ledger_url: str
     revoked: list[str] = []
     try:
         license_race.record(checker)
-        with checker.hold("SO-1", [license_race.KEY]) as hold:
-            assert hold.licenses[license_race.NUMBER].in_force("2026-03-02")
+        with checker.lock_keys("SO-1", [license_race.KEY]) as lock:
+            assert lock.licenses[license_race.NUMBER].in_force("2026-03-02")
             thread = threading.Thread(
                 target=lambda: revoked.append(_licenses.revoke(revoker, license_race.NUMBER)))
             thread.start()
@@ -90,13 +90,13 @@ def test_a_revocation_waits_for_the_check_that_holds_the_license(ledger_url: str
             ).fetchone():
                 time.sleep(0.002)
             assert thread.is_alive(), "the revocation did not wait for the check's lock"
-            hold.reserve([("10", Consumption(license_race.KEY, 5, license_race.UNITS))],
+            lock.reserve([("10", Consumption(license_race.KEY, 5, license_race.UNITS))],
                          license_race.REGIME, "allow", {})
         thread.join()
         [order] = checker.orders()
         assert order["checked_at"] < revoked[0]
-        with checker.hold("SO-2", [license_race.KEY]) as hold:
-            assert not hold.licenses[license_race.NUMBER].in_force("2026-03-02")
+        with checker.lock_keys("SO-2", [license_race.KEY]) as lock:
+            assert not lock.licenses[license_race.NUMBER].in_force("2026-03-02")
     finally:
         watcher.close()
         checker.close()
