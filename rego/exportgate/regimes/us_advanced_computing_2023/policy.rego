@@ -8,7 +8,7 @@
 #   2026-01-15; high bandwidth memory (3A090.c) and License Exception HBM;
 #   the H20 is-informed letter of April 2025; the Affiliates rule from
 #   2026-11-10. Decision table: docs/regimes.md, rows B1-B10 (and the shared
-#   rows C1-C5, C2A, C3A, M1-M3).
+#   rows C1-C5, C2A, C3A, C3P, C3M, C3X, C3U, M1-M3).
 # related_resources:
 #   - ref: https://www.federalregister.gov/d/2023-23055
 #     description: FR Doc. 2023-23055, 88 FR 73458 (25 Oct 2023), advanced computing rule
