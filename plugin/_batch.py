@@ -184,11 +184,14 @@ _WORKER: dict[str, Any] = {}
 
 
 def _worker_start(settings: Settings, engine: str, regime_id: str | None, ledger_url: str,
-                  adapter: str | None, closed_check: bool) -> None:
-    """Each worker builds its own gate (plugins, engine, ledger connection) once."""
+                  adapter: str | None, closed_check: bool, screening: Any) -> None:
+    """Each worker builds its own gate (plugins, engine, ledger connection) once, and
+    screens against the batch's list version (``screening``, pinned when it started)."""
     from ._gate import Gate
     gate = Gate(settings, regime_id=regime_id, ledger_url=ledger_url, engine=engine,
                 what_if=True)
+    if gate.screener is not None:
+        gate.screener.pin(screening)
     _WORKER["reader"] = _Reader(gate, adapter, closed_check)
 
 
@@ -439,8 +442,9 @@ class BatchRun:
             return None
         gate = self.gate
         fixed = gate.fixed_regime.id if gate.fixed_regime is not None else None
+        pinned = gate.screener.pinned if gate.screener is not None else None
         return _Workers(workers, (gate.settings, gate.engine_name, fixed, gate.ledger_url,
-                                  self.adapter, not gate.what_if))
+                                  self.adapter, not gate.what_if, pinned))
 
     # deciding
 

@@ -262,11 +262,15 @@ class Gate:
         from ._batch import BatchRun
         run = BatchRun(self, adapter=adapter, keep_going=keep_going, workers=workers,
                        on_committed=on_committed, on_error=on_error, progress=progress)
+        if self.screener is not None:  # one list version for the whole batch
+            self.screener.pin()
         try:
             run.read(records)
             yield from run.decide()
         finally:
             run.close()
+            if self.screener is not None:
+                self.screener.unpin()
 
 
 __all__ = ["Checked", "ExportgateError", "Gate"]

@@ -48,6 +48,7 @@ class Screener:
         self.review = float(options.get("review") or REVIEW_THRESHOLD)
         self.required = bool(options.get("required"))
         self._pinned: ListVersion | None = None
+        self._is_pinned = False
         self._index: tuple[str, Any] | None = None
         self._parties: OrderedDict[tuple[str, str], tuple[Hit, ...]] = OrderedDict()
 
@@ -58,13 +59,32 @@ class Screener:
 
     # -- the version -----------------------------------------------------
 
-    def pin(self) -> ListVersion | None:
-        """Screen every later order against the version in force now (a batch's)."""
-        self._pinned = self._store().current()
+    def pin(self, version: ListVersion | None | str = "current") -> ListVersion | None:
+        """Screen every later order against one version: the one in force now (a batch
+        pins it when it starts, and its workers pin the batch's), until `unpin`.
+
+        A batch whose list could not be read pins nothing: its orders are held
+        one by one, as a check's are.
+        """
+        try:
+            self._pinned = (self._store().current() if isinstance(version, str)
+                            else version)
+        except LedgerError:
+            return None
+        self._is_pinned = True
         return self._pinned
 
+    @property
+    def pinned(self) -> ListVersion | None | str:
+        """What `pin` fixed, for another process to pin alike ("current" when nothing is)."""
+        return self._pinned if self._is_pinned else "current"
+
+    def unpin(self) -> None:
+        self._pinned, self._is_pinned = None, False
+
     def version(self) -> ListVersion | None:
-        return self._pinned if self._pinned is not None else self._store().current()
+        """The version orders are screened against: the pinned one, else the one in force."""
+        return self._pinned if self._is_pinned else self._store().current()
 
     def index(self, version: ListVersion) -> Any:
         """The index of a version, built once per process."""

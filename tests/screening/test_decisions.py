@@ -179,3 +179,27 @@ def test_a_clearance_is_written_to_the_decision_log(tmp_path: Path) -> None:
     records = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
     assert records[-1]["kind"] == "screening-clearance"
     assert records[-1]["entry"] == EL_ID and records[-1]["by"] == "J. Rivera"
+
+
+def test_a_pinned_version_holds_until_unpinned(tmp_path: Path) -> None:
+    """A batch pins the version in force when it starts (and its workers pin the same):
+    a list loaded while it runs is for the next batch."""
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    load(tmp_path, url)
+    with Gate(Settings(), regime_id=REGIME, ledger_url=url) as gate:
+        assert gate.screener is not None
+        first = gate.screener.pin()
+        load(tmp_path, url, csl.rows()[1:], name="csl-2.csv")  # delisted meanwhile
+        pinned = gate.prepare(order("CETC Research Inst 13"))
+        assert pinned.screening is not None and first is not None
+        assert pinned.screening.version == first.id
+        assert pinned.ship_to.restrictions  # still screened against the old entry
+        worker = Gate(Settings(), regime_id=REGIME, ledger_url=url)
+        assert worker.screener is not None
+        worker.screener.pin(gate.screener.pinned)  # as _batch's workers do
+        assert worker.prepare(order("CETC Research Inst 13")).screening == pinned.screening
+        worker.close()
+        gate.screener.unpin()
+        after = gate.prepare(order("CETC Research Inst 13"))
+        assert after.screening is not None and after.screening.version != first.id
+        assert not after.ship_to.restrictions
