@@ -30,6 +30,9 @@ class Record:
     text: str
     data: Any
     source: str
+    #: Why the record could not be read (a line of a ``--keep-going`` batch that is
+    #: not JSON): it stands in the input's order, and reading it raises this.
+    unreadable: str | None = None
 
     @classmethod
     def from_text(cls, text: str, source: str) -> "Record":

@@ -132,6 +132,8 @@ class Gate:
 
     def read(self, record: Record, adapter: str | None = None) -> tuple[list[Order], Adapter]:
         """Adapt, validate, enrich and complete every order of a record (InputError if not)."""
+        if record.unreadable is not None:
+            raise InputError(record.unreadable)
         adapted = self.plugins.adapt(record, adapter)
         return [self.prepare(order) for order in adapted.orders], adapted.adapter
 

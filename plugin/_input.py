@@ -149,10 +149,10 @@ class RecordFile:
 
     ``whole_file(record)`` says whether an adapter reads a JSON-lines file as
     one record (the tabular adapter groups rows into orders; it is asked with
-    the first line). ``on_error`` (``batch --keep-going``) receives each line
-    that is not JSON instead of stopping there, once: a batch reads its
-    input twice (validate, then decide), and a bad line is reported on the
-    first pass only.
+    the first line). With ``on_error`` (``batch --keep-going``) a line that is
+    not JSON does not stop the file: it comes as an unreadable `Record` in
+    its place (reading it raises its error, so a batch reports it in input
+    order); a file read whole hands such errors to ``on_error``, once.
     """
 
     def __init__(self, path: str, whole_file: Callable[[Record], bool] = lambda r: False,
@@ -240,7 +240,8 @@ class RecordFile:
                 except InputError as exc:
                     if self.on_error is None:
                         raise
-                    self._report(exc)
+                    # In its place in the input: a batch reports it in order.
+                    yield Record(text="", data=None, source=source, unreadable=str(exc))
                     continue
                 yield record
         finally:

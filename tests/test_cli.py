@@ -113,7 +113,7 @@ def test_keep_going_decides_the_valid_orders_and_still_fails(tmp_path: Path) -> 
 
 
 def test_keep_going_reports_each_bad_record_once(tmp_path: Path) -> None:
-    """The batch reads its input twice (validate, then decide): each error is printed once."""
+    """Each bad record is reported once, in input order, and the good ones are decided."""
     db = tmp_path / "l.db"
     broken = {**h100_order("BAD-1", "IN", 1), "lines": [{"id": "1", "item": "H100",
                                                           "quantity": 0}]}
