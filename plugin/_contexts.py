@@ -33,9 +33,9 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from .engines.base import Answer, Engine, ask
 from ._exceptions import EngineError
@@ -108,9 +108,16 @@ def _measures_scale(doc_line: dict[str, Any], answered: dict[str, Any]) -> bool:
 class Evaluator:
     """Answers the policy inputs of many orders with one evaluation per context (see module)."""
 
-    def __init__(self, engine: Engine, lines_per_call: int = LINES_PER_CALL,
-                 cache_lines: int = CACHE_LINES) -> None:
-        self.engine = engine
+    def __init__(self, engine: Engine | Callable[[], Engine],
+                 lines_per_call: int = LINES_PER_CALL, cache_lines: int = CACHE_LINES) -> None:
+        """``engine`` may be a callable that starts it: an engine that cannot start
+        (`EngineUnavailable`) then holds the orders asked of it, as any engine fault."""
+        self._started: Engine | None = None
+        self._start: Callable[[], Engine]
+        if hasattr(engine, "evaluate"):  # an engine
+            self._started = cast(Engine, engine)
+        else:  # a callable that starts it
+            self._start = engine
         self.lines_per_call = max(1, lines_per_call)
         self.cache_lines = cache_lines
         self._cache: OrderedDict[str, _Context] = OrderedDict()
@@ -119,6 +126,12 @@ class Evaluator:
         self.calls = 0
         self.lines = 0
         self.orders = 0
+
+    @property
+    def engine(self) -> Engine:
+        if self._started is None:
+            self._started = self._start()
+        return self._started
 
     def answers(self, jobs: Sequence[Job]) -> list[Result]:
         """The answer for each job, in order: as if each order had been evaluated alone."""

@@ -197,7 +197,7 @@ class Gate:
         in slices, so an order of any size is one the engine can hold; answers kept for later
         orders with the same facts."""
         if self._evaluator is None:
-            self._evaluator = Evaluator(self.engine)
+            self._evaluator = Evaluator(lambda: self.engine)
         return self._evaluator
 
     def policy_input(self, order: Order, regime: Regime) -> dict[str, Any]:
