@@ -203,3 +203,24 @@ def test_a_pinned_version_holds_until_unpinned(tmp_path: Path) -> None:
         after = gate.prepare(order("CETC Research Inst 13"))
         assert after.screening is not None and after.screening.version != first.id
         assert not after.ship_to.restrictions
+
+
+def test_screen_answers_a_name_and_a_file_of_parties(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    load(tmp_path, url)
+    capsys.readouterr()
+    assert main(["screen", "Hebei Semiconductor Research Inst.", "--country", "CN",
+                 "--ledger", url]) == 0
+    text = capsys.readouterr().out
+    assert "1 match" in text and EL_ID in text and "hit" in text
+    parties = tmp_path / "parties.yaml"
+    parties.write_text("version: 1\nparties:\n"
+                       "  C-1: {country: JP, name: Tokyo Compute KK}\n"
+                       "  C-2: {country: AM, name: Atlas Sanatgaran LLC}\n")
+    assert main(["screen", "--parties", str(parties), "--json", "--ledger", url]) == 0
+    answers = {a["name"]: a for a in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert answers["Tokyo Compute KK"]["hits"] == []
+    [hit] = answers["Atlas Sanatgaran LLC"]["hits"]
+    assert hit["list"] == "UVL" and hit["status"] == "hit"
+    assert main(["screen", "--ledger", f"sqlite:///{tmp_path / 'empty.db'}", "x"]) == 2
