@@ -3,7 +3,10 @@
 For each engine, with 10-line orders (each to its own consignee):
 
 * **engine alone**: evaluations per second of one order's policy input (the
-  regime compiled once): what the engine allows on one process;
+  regime compiled once): what the engine allows on one process, from the
+  median evaluation (the saturation goal's measure); beside it, the same
+  evaluations' count over their total time (``sustained``), which counts
+  the engine's slow evaluations too (OPA's garbage collections);
 * **Gate.check**: p50/p99 of a whole check on a SQLite ledger, in process;
 * **service, one at a time**: p50/p99 of ``POST /v1/check`` against an
   ``exportgate serve`` process, one request after another (what the service
@@ -11,14 +14,19 @@ For each engine, with 10-line orders (each to its own consignee):
 * **fixed rates**: requests sent on a fixed schedule (open loop) at each rate
   for ``--seconds``: p50/p99 and the rate achieved;
 * **saturation**: ``--clients`` requests kept in flight for ``--seconds``:
-  requests per second, as a share of the engine alone, and the mean number
-  of checks the server decided together per group (``/metrics``).
+  requests per second, as a share of the engine alone, the mean number
+  of checks the server decided together per group (``/metrics``), and the
+  CPU time per request of the server process and of this client process
+  (on Linux): how much of the two cores each took, whatever else ran.
 
 Bounded: every phase stops after ``--seconds`` or ``--max-requests``,
 whichever comes first; the server is stopped at the end.
 
     python bench/service.py                            # embedded and opa, 50/100/200 req/s
     python bench/service.py --engines opa --rates 200 --seconds 10
+
+``cpu/req`` at saturation is the server's CPU milliseconds per request, plus
+this client's: on two cores, their sum bounds the rate whatever the design.
 """
 from __future__ import annotations
 
@@ -26,15 +34,18 @@ import argparse
 import asyncio
 import hashlib
 import json
+import math
 import os
+import resource
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -51,6 +62,7 @@ from exportgate._validate import order_from_dict  # noqa: E402
 REGIME = "us-ai-diffusion-2025"
 LINES = 10
 TOKEN = "bench-token"
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -84,6 +96,14 @@ class Server:
         self.stop()
         raise RuntimeError("the server did not come up")
 
+    def cpu_seconds(self) -> float:
+        """The server process's CPU time so far (user and system), NaN where unknown."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return math.nan
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=30)
@@ -100,50 +120,125 @@ class Orders:
         return json.dumps(order(f"{self.prefix}-{self.n}", LINES)).encode()
 
 
-async def one_at_a_time(base: str, orders: Orders, seconds: float,
+class HttpxClient:
+    """``POST /v1/check`` through httpx (the default: a client as callers write one)."""
+
+    def __init__(self, base: str) -> None:
+        limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+        self._c = httpx.AsyncClient(base_url=base, headers=_auth(), limits=limits, timeout=60)
+
+    async def post(self, body: bytes) -> float:
+        """The request's latency, after checking that it was decided."""
+        t = time.perf_counter()
+        r = await self._c.post("/v1/check", content=body, params={"regime": REGIME})
+        if r.status_code != 200 or r.json().get("error"):
+            raise RuntimeError(f"{r.status_code}: {r.text[:300]}")
+        return time.perf_counter() - t
+
+    async def aclose(self) -> None:
+        await self._c.aclose()
+
+
+class RawClient:
+    """``POST /v1/check`` written and read on keep-alive sockets by hand (``--client raw``).
+
+    The least client work a request can take (about a tenth of httpx's CPU
+    per request): on a two-core machine the client shares the cores with
+    the server, so this shows what the server does with the cores httpx
+    would otherwise take. Only for this bench's own requests and answers.
+    """
+
+    def __init__(self, base: str) -> None:
+        host, _, port = base.removeprefix("http://").partition(":")
+        self._address = (host, int(port))
+        self._head = (f"POST /v1/check?regime={REGIME} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                      f"Authorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\n"
+                      "Content-Length: ").encode()
+        self._free: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self._all: list[asyncio.StreamWriter] = []
+
+    async def post(self, body: bytes) -> float:
+        """The request's latency, after checking that it was decided."""
+        t = time.perf_counter()
+        if self._free:
+            reader, writer = self._free.pop()
+        else:
+            reader, writer = await asyncio.open_connection(*self._address)
+            self._all.append(writer)
+        writer.write(self._head + str(len(body)).encode() + b"\r\n\r\n" + body)
+        status = int((await reader.readline()).split()[1])
+        length = 0
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        data = await reader.readexactly(length)
+        if status != 200 or json.loads(data).get("error"):
+            raise RuntimeError(f"{status}: {data[:300]!r}")
+        elapsed = time.perf_counter() - t
+        self._free.append((reader, writer))
+        return elapsed
+
+    async def aclose(self) -> None:
+        for writer in self._all:
+            writer.close()
+
+
+Client = HttpxClient | RawClient
+CLIENTS: dict[str, type[HttpxClient] | type[RawClient]] = {
+    "httpx": HttpxClient, "raw": RawClient}
+
+
+async def one_at_a_time(c: Client, orders: Orders, seconds: float,
                         limit: int) -> list[float]:
     out: list[float] = []
-    async with httpx.AsyncClient(base_url=base, headers=_auth()) as c:
-        await _post(c, orders.next())  # warm-up
-        stop = time.perf_counter() + seconds
-        while len(out) < 5 or (time.perf_counter() < stop and len(out) < limit):
-            out.append(await _post(c, orders.next()))
+    await c.post(orders.next())  # warm-up
+    stop = time.perf_counter() + seconds
+    while len(out) < 5 or (time.perf_counter() < stop and len(out) < limit):
+        out.append(await c.post(orders.next()))
     return out
 
 
-async def fixed_rate(base: str, orders: Orders, rate: float, seconds: float,
+async def fixed_rate(c: Client, orders: Orders, rate: float, seconds: float,
                      limit: int) -> tuple[list[float], float]:
     """Requests sent every 1/rate s (open loop): latencies and the rate achieved."""
     count = min(limit, max(1, int(rate * seconds)))
     bodies = [orders.next() for _ in range(count)]
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-    async with httpx.AsyncClient(base_url=base, headers=_auth(), limits=limits,
-                                 timeout=60) as c:
-        start = time.perf_counter()
+    start = time.perf_counter()
 
-        async def send(i: int) -> float:
-            await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
-            return await _post(c, bodies[i])
-        latencies = await asyncio.gather(*(send(i) for i in range(count)))
-        elapsed = time.perf_counter() - start
+    async def send(i: int) -> float:
+        await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+        return await c.post(bodies[i])
+    latencies = await asyncio.gather(*(send(i) for i in range(count)))
+    elapsed = time.perf_counter() - start
     return list(latencies), count / elapsed
 
 
-async def saturation(base: str, orders: Orders, clients: int, seconds: float,
+async def saturation(c: Client, orders: Orders, clients: int, seconds: float,
                      limit: int) -> float:
     """Requests per second with ``clients`` requests always in flight."""
     done = 0
-    async with httpx.AsyncClient(base_url=base, headers=_auth(), timeout=60) as c:
-        stop = time.perf_counter() + seconds
-        start = time.perf_counter()
+    stop = time.perf_counter() + seconds
+    start = time.perf_counter()
 
-        async def worker() -> None:
-            nonlocal done
-            while time.perf_counter() < stop and done < limit:
-                await _post(c, orders.next())
-                done += 1
-        await asyncio.gather(*(worker() for _ in range(clients)))
-        return done / (time.perf_counter() - start)
+    async def worker() -> None:
+        nonlocal done
+        while time.perf_counter() < stop and done < limit:
+            await c.post(orders.next())
+            done += 1
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    return done / (time.perf_counter() - start)
+
+
+def phase(kind: str, base: str, run: Callable[[Client], Awaitable[T]]) -> T:
+    """``run`` with a fresh client of ``kind`` (its own event loop, as each phase)."""
+    async def main() -> T:
+        c = CLIENTS[kind](base)
+        try:
+            return await run(c)
+        finally:
+            await c.aclose()
+    return asyncio.run(main())
 
 
 def group_sizes(base: str) -> tuple[float, float]:
@@ -161,14 +256,6 @@ def _auth() -> dict[str, str]:
     return {"Authorization": f"Bearer {TOKEN}"}
 
 
-async def _post(c: httpx.AsyncClient, body: bytes) -> float:
-    t = time.perf_counter()
-    r = await c.post("/v1/check", content=body, params={"regime": REGIME})
-    if r.status_code != 200 or r.json().get("error"):
-        raise RuntimeError(f"{r.status_code}: {r.text[:300]}")
-    return time.perf_counter() - t
-
-
 def measure(plugins: Plugins, engine: str, args: argparse.Namespace, tmp: Path
             ) -> dict[str, Any]:
     regime = plugins.regime(REGIME)
@@ -184,22 +271,29 @@ def measure(plugins: Plugins, engine: str, args: argparse.Namespace, tmp: Path
     server = Server(engine, tmp)
     try:
         orders = Orders("S")
-        serial = asyncio.run(one_at_a_time(server.base, orders, args.seconds,
-                                           args.max_requests))
+        kind, base = args.client, server.base
+        serial = phase(kind, base, lambda c: one_at_a_time(c, orders, args.seconds,
+                                                           args.max_requests))
         rates = []
         for rate in args.rates:
-            lat, achieved = asyncio.run(fixed_rate(server.base, orders, rate, args.seconds,
-                                                   args.max_requests))
+            def at_rate(c: Client, r: float = rate) -> Awaitable[tuple[list[float], float]]:
+                return fixed_rate(c, orders, r, args.seconds, args.max_requests)
+            lat, achieved = phase(kind, base, at_rate)
             rates.append({"rate": rate, "achieved": achieved, "p50_ms": pct(lat, 50) * 1e3,
                           "p99_ms": pct(lat, 99) * 1e3})
         groups_before = group_sizes(server.base)
-        saturated = asyncio.run(saturation(server.base, orders, args.clients, args.seconds,
-                                           args.max_requests))
+        cpu_before = server.cpu_seconds(), _own_cpu()
+        wall = time.perf_counter()
+        saturated = phase(kind, base, lambda c: saturation(c, orders, args.clients,
+                                                           args.seconds, args.max_requests))
+        served = saturated * (time.perf_counter() - wall)
+        cpu_after = server.cpu_seconds(), _own_cpu()
         groups_after = group_sizes(server.base)
     finally:
         server.stop()
     engine_rate = 1 / statistics.median(raw)
-    return {"engine": engine, "engine_per_s": engine_rate,
+    sustained = len(raw) / sum(raw)
+    return {"engine": engine, "engine_per_s": engine_rate, "engine_sustained_per_s": sustained,
             "raw_p50_ms": statistics.median(raw) * 1e3,
             "gate_p50_ms": statistics.median(checks) * 1e3, "gate_p99_ms": pct(checks, 99) * 1e3,
             "service_p50_ms": statistics.median(serial) * 1e3,
@@ -208,7 +302,15 @@ def measure(plugins: Plugins, engine: str, args: argparse.Namespace, tmp: Path
             "rates": rates, "saturation_per_s": saturated,
             "saturation_group_mean": (groups_after[1] - groups_before[1])
             / max(1.0, groups_after[0] - groups_before[0]),
-            "saturation_share": saturated / engine_rate}
+            "saturation_share": saturated / engine_rate,
+            "saturation_share_sustained": saturated / sustained,
+            "server_cpu_ms": (cpu_after[0] - cpu_before[0]) / served * 1e3,
+            "client_cpu_ms": (cpu_after[1] - cpu_before[1]) / served * 1e3}
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> int:
@@ -218,6 +320,9 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=3.0, help="duration of each phase")
     ap.add_argument("--max-requests", type=int, default=2000, help="cap of each phase")
     ap.add_argument("--clients", type=int, default=8, help="in flight at saturation")
+    ap.add_argument("--client", choices=sorted(CLIENTS), default="httpx",
+                    help="the HTTP client the requests go through (raw: the least client "
+                         "work, to see the server's share of the two cores)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     os.environ.setdefault("EXPORTGATE_LOAD_PLUGINS", "")
@@ -230,13 +335,16 @@ def main() -> int:
         print(json.dumps(results, indent=2))
         return 0
     print(f"{'engine':9} {'engine/s':>9} {'Gate p50':>9} {'p99':>7} {'svc p50':>8} {'p99':>7} "
-          f"{'added':>7} {'sat/s':>7} {'share':>6} {'group':>6}")
+          f"{'added':>7} {'sat/s':>7} {'share':>6} {'group':>6} {'cpu/req':>14}")
     for r in results:
         print(f"{r['engine']:9} {r['engine_per_s']:9.0f} {r['gate_p50_ms']:8.2f}ms "
               f"{r['gate_p99_ms']:6.1f}ms {r['service_p50_ms']:7.2f}ms "
               f"{r['service_p99_ms']:6.1f}ms {r['added_p50_ms']:6.2f}ms "
               f"{r['saturation_per_s']:7.0f} {r['saturation_share']:6.0%} "
-              f"{r['saturation_group_mean']:6.1f}")
+              f"{r['saturation_group_mean']:6.1f} "
+              f"{r['server_cpu_ms']:4.2f}+{r['client_cpu_ms']:4.2f} ms")
+        print(f"  engine alone sustained {r['engine_sustained_per_s']:.0f} /s: saturation is "
+              f"{r['saturation_share_sustained']:.0%} of it")
         for x in r["rates"]:
             print(f"  {x['rate']:5.0f} req/s (achieved {x['achieved']:5.0f}): "
                   f"p50 {x['p50_ms']:6.2f} ms, p99 {x['p99_ms']:6.1f} ms")

@@ -20,6 +20,19 @@ its reservations; an identical re-send moves nothing). If the group's
 commit fails, every order of the group is held, each audited on its own,
 as in a batch: nothing is reserved that was not committed.
 
+Groups in a pipeline: under load, the checks that arrive while a group is
+being evaluated are taken as the next group before this one's decision
+step, read on the decision thread, and evaluated on an evaluation thread of
+their own while the decision thread runs the step of the group before. The
+engine answers without Python's lock (OPA is Go), so one group's evaluation
+and the step of the group before it, with the event loop's work, share the
+two cores instead of taking turns. Only the engine's evaluation leaves the
+decision thread (reading, the policy input and the step, which use the
+ledger, stay on it), the steps run in arrival order, and a group is taken
+ahead only when no other work (`run`) was queued before its checks arrived,
+so nothing is decided before work that came first. A group with none before
+it (one request at a time) is evaluated in place: no extra hand-over.
+
 Per-request deadline: every engine call goes through `DeadlineEngine`. An
 order whose evaluation starts or ends after the request's deadline is an
 order the engine could not answer in time: held (``license`` with an
@@ -39,15 +52,16 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from .._adapter import Record
+from .._adapter import Adapter, Record
 from .._decide import Checked, DecisionStep, Evaluated
 from .._exceptions import EngineError
 from .._gate import Gate
+from .._model import Order
 from .._plugins import Plugins
 from .._regime import Regime
 from .._settings import Settings
@@ -141,6 +155,27 @@ class _Ask:
         self.loop.call_soon_threadsafe(_settle, self.future, checked, error)
 
 
+@dataclass
+class _Read:
+    """A check of a group, read on the decision thread: what the evaluation thread needs."""
+
+    ask: _Ask
+    order: Order
+    adapter: Adapter
+    regime: Regime
+    doc: dict[str, Any]
+    failure: str | None
+    seconds: float
+
+
+@dataclass
+class _Group:
+    """A group of checks read, their evaluations (each an `Evaluated` or the error) to come."""
+
+    reads: list[_Read]
+    evaluations: "Future[list[Evaluated | BaseException]]"
+
+
 def _settle(future: "asyncio.Future[Checked]", checked: Checked | None,
             error: BaseException | None) -> None:
     if future.done():  # the request went away (its client disconnected)
@@ -160,22 +195,33 @@ class Decider:
         self.settings = settings
         self._on_group = on_group
         self.plugins = Plugins(settings)
-        self._deadline = math.inf
+        self._local = threading.local()  # the deadline of the order each thread evaluates
         self.engine = DeadlineEngine(settings.engine_name,
                                      lambda: self.plugins.engine(settings.engine_name),
-                                     lambda: self._deadline)
+                                     lambda: cast(float, getattr(self._local, "deadline",
+                                                                 math.inf)))
         self.gate = Gate(settings, plugins=self.plugins, engine=self.engine)
         self.dry = Gate(settings, plugins=self.plugins, engine=self.engine, what_if=True)
         self.dry.step = DecisionStep(
             lambda: cast(SqlLedger, RollingBack(self.gate.ledger)), [], None)
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="exportgate-decide")
+        self._evaluating = ThreadPoolExecutor(1, thread_name_prefix="exportgate-evaluate")
         self._closed = threading.Event()
         self._waiting: list[_Ask] = []
+        self._queued = 0  # work of `run` submitted and not yet started
+        self._woken = threading.Event()  # a check arrived, or a group's evaluation ended
         self._lock = threading.Lock()
 
     async def run(self, work: Callable[[], T]) -> T:
         """Run ``work`` on the decision thread, after the work submitted before it."""
-        return await asyncio.wrap_future(self._pool.submit(work))
+        with self._lock:
+            self._queued += 1
+
+        def started() -> T:
+            with self._lock:
+                self._queued -= 1
+            return work()
+        return await asyncio.wrap_future(self._pool.submit(started))
 
     def submit(self, record: Record, adapter: str | None, regime: str | None,
                deadline: float) -> "asyncio.Future[Checked]":
@@ -191,6 +237,7 @@ class Decider:
             first = len(self._waiting) == 1
         if first:  # the thread takes every check waiting by then as one group
             self._pool.submit(self._decide_waiting)
+        self._woken.set()
         return ask.future
 
     @property
@@ -204,6 +251,7 @@ class Decider:
             self._closed.set()
             self._pool.submit(self._close).result()
             self._pool.shutdown()
+            self._evaluating.shutdown()
 
     def _close(self) -> None:
         self.dry.drop_ledger()
@@ -215,11 +263,11 @@ class Decider:
     def _request(self, dry_run: bool, regime: str | None, deadline: float) -> Iterator[Gate]:
         gate = self.dry if dry_run else self.gate
         gate.fixed_regime = self.plugins.regime(regime) if regime else None
-        self._deadline = deadline
+        self._local.deadline = deadline
         try:
             yield gate
         finally:
-            self._deadline = math.inf
+            self._local.deadline = math.inf
             gate.fixed_regime = None
 
     def check(self, record: Record, adapter: str | None, regime: str | None,
@@ -230,30 +278,108 @@ class Decider:
             return gate.check_record(record, adapter, single=True)
 
     def _decide_waiting(self) -> None:
-        """Decide the checks waiting now as one group (see the module's docstring)."""
+        """Decide the checks waiting now as one group, and the groups that follow it in a
+        pipeline while they keep coming (see the module's docstring)."""
+        current = self._take(ahead=False)
+        while current is not None:
+            following = None
+            while following is None:  # take the next group while this one is evaluated
+                self._woken.clear()
+                if current.evaluations.done():
+                    break
+                following = self._take(ahead=True)
+                if following is None:
+                    self._woken.wait()
+            if following is None:
+                following = self._take(ahead=True)
+            self._step(current)
+            current = following
+
+    def _take(self, ahead: bool) -> _Group | None:
+        """The checks waiting now, read, their evaluation started; None if none may be taken.
+
+        ``ahead``: a group is still to be stepped before this one, so this one is
+        evaluated on the evaluation thread meanwhile (and not taken at all if
+        other work was queued before it); else it is evaluated here, in place.
+        """
         with self._lock:
+            if ahead and self._queued:
+                return None
             group, self._waiting = self._waiting, []
+        if not group:
+            return None
         if self._on_group is not None:
             self._on_group(len(group))
-        evaluated: list[Evaluated] = []
-        owners: list[_Ask] = []
+        reads: list[_Read] = []
+        for waiting in group:
+            try:
+                reads.append(self._read(waiting))
+            except Exception as exc:  # this request's own error; the group goes on
+                waiting.answer(None, exc)
+        evaluations: Future[list[Evaluated | BaseException]]
+        if ahead:
+            evaluations = self._evaluating.submit(self._evaluate, reads)
+            evaluations.add_done_callback(lambda _: self._woken.set())
+        else:
+            evaluations = Future()
+            evaluations.set_result(self._evaluate(reads))
+        return _Group(reads, evaluations)
+
+    def _read(self, ask: _Ask) -> _Read:
+        """Read one check, and build its policy input (`Gate.evaluate`'s first half: it
+        reads the ledger's licenses, so it stays on this thread)."""
+        with self._request(False, ask.regime, ask.deadline) as gate:
+            [order], chosen = gate.read_record(ask.record, ask.adapter, single=True)
+            started = time.perf_counter()
+            regime = gate.regime_for(order)
+            doc = gate.policy_input(order, regime)
+            failure = order.screening.error if order.screening is not None else None
+            return _Read(ask, order, chosen, regime, doc, failure,
+                         time.perf_counter() - started)
+
+    def _evaluate(self, reads: list[_Read]) -> list[Evaluated | BaseException]:
+        """The engine's answer for each check read (`Gate.evaluate`'s second half), each
+        within its own deadline; on whichever thread the group is evaluated."""
+        out: list[Evaluated | BaseException] = []
+        for read in reads:
+            self._local.deadline = read.ask.deadline
+            try:
+                started = time.perf_counter()
+                answer: Answer | None = None
+                failure = read.failure
+                if failure is None:  # a party that could not be screened is never evaluated
+                    [(ok, got)] = self.gate.evaluator.answers([(read.regime, read.doc)])
+                    answer = got if ok and isinstance(got, Answer) else None
+                    failure = None if answer is not None else str(got)
+                out.append(Evaluated(read.order, read.regime, read.doc, answer, failure,
+                                     read.adapter,
+                                     read.seconds + time.perf_counter() - started))
+            except Exception as exc:  # this request's own error; the group goes on
+                out.append(exc)
+            finally:
+                self._local.deadline = math.inf
+        return out
+
+    def _step(self, group: _Group) -> None:
+        """The decision step of a group evaluated; every request of it answered."""
+        owners: list[_Ask] = [read.ask for read in group.reads]
         answered = 0
         try:
-            for ask in group:
-                try:
-                    with self._request(False, ask.regime, ask.deadline) as gate:
-                        [order], chosen = gate.read_record(ask.record, ask.adapter, single=True)
-                        evaluated.append(gate.evaluate(order, chosen))
-                except Exception as exc:  # this request's own error; the group goes on
-                    ask.answer(None, exc)
+            evaluated: list[Evaluated] = []
+            kept: list[_Ask] = []
+            for owner, result in zip(owners, group.evaluations.result(), strict=True):
+                if isinstance(result, BaseException):
+                    owner.answer(None, result)
                 else:
-                    owners.append(ask)
+                    evaluated.append(result)
+                    kept.append(owner)
+            owners = kept
             for checked in self.gate.step.run(evaluated):
                 owners[answered].answer(checked)
                 answered += 1
         except Exception as exc:  # never leave a request waiting
-            for ask in owners[answered:]:
-                ask.answer(None, exc)
+            for owner in owners[answered:]:
+                owner.answer(None, exc)
 
     def batch(self, records: list[Record], adapter: str | None, regime: str | None,
               dry_run: bool, deadline: float) -> list[Checked]:
