@@ -20,9 +20,11 @@ raised, so nothing reserved goes unprinted.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import io
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -264,6 +266,20 @@ def _open_ledger(args: argparse.Namespace) -> SqlLedger:
     return open_ledger(args.ledger or settings.ledger, settings.ledger_timeout)
 
 
+_DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    """``ledger expire --older-than``: ``30d``, ``12h``, ``90m``, ``2w`` -> timedelta."""
+    m = _DURATION.match(text.strip())
+    if not m:
+        raise ConfigError(f"duration {text!r}: write a number and a unit (s, m, h, d, w), "
+                          "e.g. 30d")
+    n, unit = int(m.group(1)), m.group(2)
+    return dt.timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days",
+                            "w": "weeks"}[unit]: n})
+
+
 def cmd_ledger(args: argparse.Namespace) -> int:
     ledger = _open_ledger(args)
     try:
@@ -281,7 +297,6 @@ def cmd_ledger(args: argparse.Namespace) -> int:
         elif args.action == "release":
             print(f"order {args.order}: {ledger.release(args.order)} reservations released")
         elif args.action == "expire":
-            from .ledger.base import parse_duration
             ids = ledger.expire(parse_duration(args.older_than))
             print(f"released {len(ids)} orders: {', '.join(ids) if ids else '-'}")
     finally:

@@ -12,152 +12,26 @@ Quota semantics (docs/regimes.md):
 connection, the placeholder style and how to lock a set of quota keys for
 the length of one transaction (SQLite: ``BEGIN IMMEDIATE``, one writer at a
 time; PostgreSQL: transaction-scoped advisory locks). A ledger is chosen by
-URL: ``sqlite:///path`` or ``postgresql://...``.
+URL: ``sqlite:///path`` or ``postgresql://...``. The schema's migrations
+are `schema`'s; the license registry's SQL is `registry`'s (a part of every
+`SqlLedger`).
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Protocol
 
-from .._exceptions import ConfigError, InputError, LedgerError, OrderClosedError
-from .._json import loads
+from .._exceptions import InputError, LedgerError, OrderClosedError
 from .._model import Consumption
-from .._policy import LICENSE_KEY_PREFIX, license_number
+from .clock import now
+from .registry import LicenseRegistry, LicenseTerms
+from .schema import MIGRATIONS, SCHEMA_VERSION
 
-#: A migration statement: portable SQL, or ``{dialect: SQL}`` for what differs
-#: (a dialect missing from the mapping skips the statement).
-Statement = str | dict[str, str]
-
-#: Versioned migrations, applied in order by ``init``, each in the same
-#: transaction as the row that records its version: ``init`` is idempotent.
-#: Never edit a released migration; add the next version.
-MIGRATIONS: tuple[tuple[int, tuple[Statement, ...]], ...] = (
-    (1, (
-        """CREATE TABLE IF NOT EXISTS eg_orders (
-            order_id   TEXT PRIMARY KEY,
-            regime     TEXT NOT NULL,
-            outcome    TEXT NOT NULL,
-            state      TEXT NOT NULL,
-            parameters TEXT NOT NULL,
-            checked_at TEXT NOT NULL,
-            changed_at TEXT NOT NULL)""",
-        """CREATE TABLE IF NOT EXISTS eg_reservations (
-            order_id   TEXT NOT NULL,
-            seq        INTEGER NOT NULL,
-            line_id    TEXT NOT NULL,
-            quota      TEXT NOT NULL,
-            tpp        BIGINT NOT NULL,
-            cap        BIGINT,
-            state      TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            changed_at TEXT NOT NULL,
-            PRIMARY KEY (order_id, seq))""",
-        "CREATE INDEX IF NOT EXISTS eg_reservations_quota ON eg_reservations (quota, state)",
-    )),
-    # v2: the ledger's commit order. ``check_seq`` is drawn inside the locked
-    # transaction of a check, so checks that share a quota key (or an order id)
-    # get increasing numbers in the order they committed; a serial replay of
-    # the orders by ``check_seq`` reproduces their decisions.
-    (2, (
-        "ALTER TABLE eg_orders ADD COLUMN check_seq BIGINT",
-        {"postgresql": "CREATE SEQUENCE IF NOT EXISTS eg_check_seq"},
-        "CREATE INDEX IF NOT EXISTS eg_orders_check_seq ON eg_orders (check_seq)",
-        "CREATE INDEX IF NOT EXISTS eg_orders_state ON eg_orders (state, checked_at)",
-    )),
-    # v3: the license registry (docs/licenses.md). What an order takes of a
-    # license entry is an ordinary reservation of its quota key
-    # ``license:<number>:<entry index>``; this table holds the licenses
-    # themselves. The list columns are JSON text.
-    (3, (
-        """CREATE TABLE IF NOT EXISTS eg_licenses (
-            number       TEXT PRIMARY KEY,
-            issued       TEXT NOT NULL,
-            expires      TEXT NOT NULL,
-            destinations TEXT NOT NULL,
-            consignees   TEXT NOT NULL,
-            end_users    TEXT,
-            items        TEXT NOT NULL,
-            conditions   TEXT,
-            revoked_at   TEXT,
-            added_at     TEXT NOT NULL)""",
-    )),
-    # v4: restricted-party screening (docs/screening.md; `screening.store` holds
-    # the logic). A loaded list is a version named by its file's sha256; its
-    # entries (one row each, the entry as JSON text) are written with it and
-    # never changed; the one row of eg_screening_current names the version in
-    # force. A clearance binds a party as screened to one entry as listed.
-    (4, (
-        """CREATE TABLE IF NOT EXISTS eg_screening_versions (
-            version_id TEXT PRIMARY KEY,
-            published  TEXT,
-            loaded_at  TEXT NOT NULL,
-            file       TEXT NOT NULL,
-            counts     TEXT NOT NULL,
-            entries    INTEGER NOT NULL)""",
-        """CREATE TABLE IF NOT EXISTS eg_screening_entries (
-            version_id  TEXT NOT NULL,
-            seq         INTEGER NOT NULL,
-            entry_id    TEXT NOT NULL,
-            fingerprint TEXT NOT NULL,
-            doc         TEXT NOT NULL,
-            PRIMARY KEY (version_id, seq))""",
-        "CREATE UNIQUE INDEX IF NOT EXISTS eg_screening_entries_id "
-        "ON eg_screening_entries (version_id, entry_id)",
-        """CREATE TABLE IF NOT EXISTS eg_screening_current (
-            slot       INTEGER PRIMARY KEY,
-            version_id TEXT NOT NULL,
-            changed_at TEXT NOT NULL)""",
-        """CREATE TABLE IF NOT EXISTS eg_screening_clearances (
-            clearance_id      BIGINT PRIMARY KEY,
-            party_id          TEXT NOT NULL,
-            party_fingerprint TEXT NOT NULL,
-            party_name        TEXT NOT NULL,
-            entry_id          TEXT NOT NULL,
-            entry_list        TEXT NOT NULL,
-            entry_name        TEXT NOT NULL,
-            entry_fingerprint TEXT NOT NULL,
-            version_id        TEXT,
-            cleared_by        TEXT NOT NULL,
-            cleared_at        TEXT NOT NULL,
-            why               TEXT NOT NULL,
-            revoked_at        TEXT,
-            revoked_by        TEXT,
-            revoked_why       TEXT)""",
-        "CREATE INDEX IF NOT EXISTS eg_screening_clearances_party "
-        "ON eg_screening_clearances (party_fingerprint, revoked_at)",
-    )),
-    # v5: the audit records committed with their decisions. A check's
-    # transaction inserts the hash of the decision's audit record, so the
-    # ledger's commit is the record's commit (plugin/audit/log.py); ``log_id``
-    # is the hash of the log's first record (several logs may share a ledger).
-    (5, (
-        """CREATE TABLE IF NOT EXISTS eg_audit (
-            hash        TEXT PRIMARY KEY,
-            log_id      TEXT NOT NULL,
-            seq         BIGINT NOT NULL,
-            order_id    TEXT NOT NULL,
-            recorded_at TEXT NOT NULL)""",
-        "CREATE INDEX IF NOT EXISTS eg_audit_log ON eg_audit (log_id, seq)",
-    )),
-    # v6: the ledger's commit is the audit record's one durable write: the
-    # transaction stores the record's line, held until the log file is synced
-    # past it (then set NULL); the next append writes what a writer stopped
-    # between its commit and its write did not.
-    (6, (
-        "ALTER TABLE eg_audit ADD COLUMN line TEXT",
-    )),
-)
-SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 RESERVED, COMMITTED, RELEASED = "reserved", "committed", "released"
-
-
-def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True)
@@ -178,25 +52,6 @@ class QuotaState:
                 "committed": self.committed, "remaining": self.remaining}
 
 
-@dataclass(frozen=True)
-class LicenseTerms:
-    """A license's validity as the ledger holds it, read under the lock of its entries.
-
-    `SqlLedger.revoke_license` takes the same locks, so a check that reads
-    these terms sees a revocation that committed before its locks were
-    granted, and a revocation waits for a check that holds them.
-    """
-
-    number: str
-    issued: str
-    expires: str
-    revoked_at: str | None
-
-    def in_force(self, date: str) -> bool:
-        """Not revoked, and ``date`` (ISO) from ``issued`` to ``expires`` (its last day)."""
-        return self.revoked_at is None and self.issued <= date <= self.expires
-
-
 class QuotaLock(Protocol):
     """An open ledger transaction for one order, its quota keys locked.
 
@@ -212,7 +67,7 @@ class QuotaLock(Protocol):
                 parameters: dict[str, Any]) -> None: ...
 
 
-class SqlLedger:
+class SqlLedger(LicenseRegistry):
     """The ledger logic over a DB-API connection. Backends subclass it.
 
     Its public methods are the ledger's interface for hosts and plugins
@@ -415,16 +270,6 @@ class SqlLedger:
             usage = {q: int(total) for q, total in cur.fetchall()}
         return _SqlQuotaLock(self, cur, order_id, usage, self._license_terms(cur, keys))
 
-    def _license_terms(self, cur: Any, keys: list[str]) -> dict[str, LicenseTerms]:
-        """The terms of the licenses whose entries are among ``keys``; under their locks."""
-        numbers = sorted({n for n in map(license_number, keys) if n is not None})
-        if not numbers:
-            return {}
-        marks = ",".join("?" for _ in numbers)
-        cur.execute(self._sql(f"SELECT number, issued, expires, revoked_at FROM eg_licenses "
-                              f"WHERE number IN ({marks})"), tuple(numbers))
-        return {r[0]: LicenseTerms(*r) for r in cur.fetchall()}
-
     def closed(self, order_ids: Iterable[str]) -> set[str]:
         """Which of ``order_ids`` are committed (shipped): a check of them would be refused."""
         ids = sorted(set(order_ids))
@@ -556,109 +401,6 @@ class SqlLedger:
                     for h, seq, order_id, held in cur.fetchall()}
 
 
-    # -- licenses (docs/licenses.md; `ledger.licenses` holds the logic) ---------
-
-    _LICENSE_COLUMNS = ("number", "issued", "expires", "destinations", "consignees",
-                        "end_users", "items", "conditions", "revoked_at", "added_at")
-
-    def add_licenses(self, rows: list[dict[str, Any]]) -> list[str]:
-        """Record licenses (one row each, list fields as JSON text), all or none.
-
-        A number already in the registry stops the whole file with a
-        `ConfigError` naming it; nothing is recorded. Returns the numbers.
-        """
-        numbers = [str(r["number"]) for r in rows]
-        with self._tx() as cur:
-            self._lock(cur, ["license-registry"], "")
-            for start in range(0, len(numbers), 500):
-                part = numbers[start:start + 500]
-                marks = ",".join("?" for _ in part)
-                cur.execute(self._sql(f"SELECT number FROM eg_licenses WHERE number IN ({marks}) "
-                                      "ORDER BY number"), tuple(part))
-                found = [r[0] for r in cur.fetchall()]
-                if found:
-                    at = numbers.index(found[0])
-                    raise ConfigError(f"licenses.{at}.number: {found[0]} is already recorded "
-                                      "(a license is recorded once; revoke it to stop its use)")
-            stamp = now()
-            cols = ", ".join(self._LICENSE_COLUMNS)
-            marks = ", ".join("?" for _ in self._LICENSE_COLUMNS)
-            for r in rows:
-                cur.execute(self._sql(f"INSERT INTO eg_licenses ({cols}) VALUES ({marks})"),
-                            tuple(stamp if c == "added_at" else r.get(c)
-                                  for c in self._LICENSE_COLUMNS))
-        return numbers
-
-    def license_rows(self, number: str | None = None) -> list[dict[str, Any]]:
-        """The registry's rows (one license, or all), by number; list fields as JSON text."""
-        sql = f"SELECT {', '.join(self._LICENSE_COLUMNS)} FROM eg_licenses"
-        args: tuple[Any, ...] = ()
-        if number is not None:
-            sql += " WHERE number = ?"
-            args = (number,)
-        with self._tx() as cur:
-            cur.execute(self._sql(sql + " ORDER BY number"), args)
-            return [dict(zip(self._LICENSE_COLUMNS, row, strict=True))
-                    for row in cur.fetchall()]
-
-    def licenses_for(self, dest: str, party_ids: Iterable[str], date: str
-                     ) -> list[dict[str, Any]]:
-        """The rows of the licenses that could apply: valid on ``date`` (ISO, ``expires``
-        its last day), not revoked, naming ``dest`` and one of ``party_ids`` as consignee.
-
-        A coarse narrowing only: which license covers which line is the policy's.
-        """
-        ids = set(party_ids)
-        sql = (f"SELECT {', '.join(self._LICENSE_COLUMNS)} FROM eg_licenses "
-               "WHERE revoked_at IS NULL AND issued <= ? AND expires >= ? ORDER BY number")
-        with self._tx() as cur:
-            cur.execute(self._sql(sql), (date, date))
-            rows = [dict(zip(self._LICENSE_COLUMNS, row, strict=True))
-                    for row in cur.fetchall()]
-        return [r for r in rows if dest in json.loads(r["destinations"])
-                and not ids.isdisjoint(json.loads(r["consignees"]))]
-
-    def revoke_license(self, number: str) -> str:
-        """Mark a license revoked from now on; returns the time. ConfigError if unknown
-        or already revoked.
-
-        Under the locks of the license's entry keys, which every check that
-        may draw on them holds while it reads the license's terms and folds:
-        a check whose locks are granted after the revocation commits draws
-        nothing of the license, and the revocation waits for the checks that
-        hold them (their draws were made while the license was in force).
-        """
-        rows = self.license_rows(number)
-        if not rows:
-            raise ConfigError(f"license {number}: not in the registry")
-        entries = len(loads(rows[0]["items"]))  # recorded once, never changed
-        keys = [f"{LICENSE_KEY_PREFIX}{number}:{i}" for i in range(entries)]
-        with self._tx() as cur:
-            self._lock(cur, ["license-registry", *keys], "")
-            cur.execute(self._sql("SELECT revoked_at FROM eg_licenses WHERE number = ?"),
-                        (number,))
-            row = cur.fetchone()
-            if row is None:
-                raise ConfigError(f"license {number}: not in the registry")
-            if row[0] is not None:
-                raise ConfigError(f"license {number}: already revoked at {row[0]}")
-            stamp = now()
-            cur.execute(self._sql("UPDATE eg_licenses SET revoked_at = ? WHERE number = ?"),
-                        (stamp, number))
-        return stamp
-
-    def license_reservations(self, number: str) -> list[dict[str, Any]]:
-        """What orders hold of a license's entries (reserved or committed), by order."""
-        prefix = f"{LICENSE_KEY_PREFIX}{number}:"
-        with self._tx() as cur:
-            cur.execute(self._sql(
-                "SELECT order_id, line_id, quota, tpp, state FROM eg_reservations "
-                "WHERE substr(quota, 1, ?) = ? AND state IN ('reserved', 'committed') "
-                "ORDER BY order_id, seq"), (len(prefix), prefix))
-            cols = ("order", "line", "quota", "units", "state")
-            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
-
-
 class _SqlGroup:
     """The open transaction `SqlLedger.group` yields: one lock per order, in order."""
 
@@ -725,17 +467,3 @@ class _SqlQuotaLock:
                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
                         (self.order_id, seq, line_id, c.quota, c.tpp, c.cap, RESERVED,
                          stamp, stamp))
-
-
-_DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
-
-
-def parse_duration(text: str) -> dt.timedelta:
-    """``30d``, ``12h``, ``90m``, ``2w`` -> timedelta."""
-    m = _DURATION.match(text.strip())
-    if not m:
-        raise ConfigError(f"duration {text!r}: write a number and a unit (s, m, h, d, w), "
-                          "e.g. 30d")
-    n, unit = int(m.group(1)), m.group(2)
-    return dt.timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days",
-                            "w": "weeks"}[unit]: n})

@@ -2,7 +2,7 @@
 
 Kept where the quota is (SQLite or PostgreSQL: the ledger's connection, its
 transactions and its placeholder style; tables of migration v4 in
-`ledger.base.MIGRATIONS`), so every replica of a deployment screens against
+`ledger.schema.MIGRATIONS`), so every replica of a deployment screens against
 the same version and honours the same clearances.
 
 Versions. ``load`` writes a version, all its entries and the pointer to the
@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from .._exceptions import InputError
-from ..ledger.base import SqlLedger, now
+from ..ledger.base import SqlLedger
+from ..ledger.clock import now
 from .model import Entry, ListVersion
 
 #: The lock taken by every write to the screening tables (a load, a clearance).

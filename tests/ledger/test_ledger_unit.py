@@ -10,7 +10,9 @@ from typing import Any, Iterator
 import pytest
 
 from exportgate import Consumption, InputError, LedgerError, OrderClosedError
-from exportgate.ledger.base import MIGRATIONS, SCHEMA_VERSION, SqlLedger, parse_duration
+from exportgate._cli import parse_duration
+from exportgate.ledger.base import SqlLedger
+from exportgate.ledger.schema import MIGRATIONS, SCHEMA_VERSION
 from exportgate.ledger.urls import open_ledger
 
 CAP = 1000

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 import pytest
 
 from exportgate._exceptions import InputError, LedgerError
-from exportgate.ledger.base import SCHEMA_VERSION
+from exportgate.ledger.schema import SCHEMA_VERSION
 from exportgate.ledger.urls import open_ledger
 from exportgate.screening import lists
 from exportgate.screening.lists import LoadedList, ScreeningListError
