@@ -10,9 +10,11 @@ implementation of ``exportgate_adapt_order``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from ._attribution import run_as
 from ._exceptions import AdapterError
 from ._model import Decision, Order
 from .hookspecs import hookimpl
@@ -89,8 +91,11 @@ class Adapted:
 class AdapterDispatch:
     """Built-in ``exportgate_adapt_order``: finds the registered adapter for a record."""
 
-    def __init__(self, adapters: dict[str, Adapter]) -> None:
+    def __init__(self, adapters: dict[str, Adapter],
+                 owner: Callable[[str], str] = lambda name: "?") -> None:
+        """``owner`` names the plugin of an adapter: its code runs as that plugin's."""
         self.adapters = adapters
+        self.owner = owner
 
     @hookimpl(trylast=True)
     def exportgate_adapt_order(self, record: Record, adapter: str | None) -> Adapted:
@@ -113,7 +118,8 @@ class AdapterDispatch:
                 raise AdapterError(f"{record.source}: the record is ambiguous, claimed by "
                                    f"{names} (choose one with --adapter)")
             chosen = claimed[0]
-        return Adapted(orders=chosen.adapt(record), adapter=chosen)
+        return Adapted(orders=run_as(self.owner(chosen.name), chosen.adapt, record),
+                       adapter=chosen)
 
 
 def adapter_claims(adapter: Adapter, record: Record) -> bool:

@@ -49,6 +49,7 @@ from .engines import opa as _engine_opa
 
 from .engines import embedded as _engine_regopy
 from ._adapter import Adapted, Adapter, AdapterDispatch, Record, adapter_claims
+from ._attribution import attributed, owner_of, running
 from .engines.base import Engine, EngineFactory
 from ._enrich import Enrichment
 from ._exceptions import (ConfigError, EngineUnavailable, ExportgateError, InputError,
@@ -109,8 +110,9 @@ class Plugins:
         self._owners: dict[tuple[str, str], str] = {}
         self._taken: set[tuple[str, str]] = set()
         for name, plugin in _builtin_plugins(self.settings):
-            self.pm.register(plugin, name=name)
-        self.pm.register(AdapterDispatch(self.adapters), name="exportgate.adapter-dispatch")
+            self._register(plugin, name)
+        self._register(AdapterDispatch(self.adapters, self._adapter_owner),
+                       "exportgate.adapter-dispatch")
         if entry_points:
             self._load_entry_points()
         for plugin in extra:
@@ -128,10 +130,15 @@ class Plugins:
     # -- loading -------------------------------------------------------
 
     def _register(self, plugin: object, name: str) -> None:
+        """Register ``plugin`` as ``name``: its hooks run as its code (`_attribution`)."""
         try:
-            self.pm.register(plugin, name=name)
+            self.pm.register(attributed(plugin, name, GROUP), name=name)
         except (pluggy.PluginValidationError, ValueError) as exc:
             raise PluginError(name, str(exc)) from None
+
+    def _adapter_owner(self, adapter_name: str) -> str:
+        """The plugin that registered an adapter (its code runs as that plugin's)."""
+        return self._owners.get(("adapter", adapter_name), "?")
 
     def _load_entry_points(self) -> None:
         allow = _env_list("EXPORTGATE_LOAD_PLUGINS")
@@ -148,39 +155,10 @@ class Plugins:
                 raise PluginError(ep.name, f"cannot be loaded: {exc}") from None
             self._register(plugin, ep.name)
 
-    def _impl_codes(self, hook_name: str) -> dict[Any, str]:
-        """The code of every implementation of a hook -> its plugin's name.
-
-        The methods of the registered adapters count as their plugin's code
-        too: the built-in ``exportgate_adapt_order`` calls them.
-        """
+    def _implementers(self, hook_name: str) -> str:
+        """The plugins that implement a hook (to name them when its result is wrong)."""
         hook = getattr(self.pm.hook, hook_name)
-        codes = {getattr(impl.function, "__code__", None): impl.plugin_name
-                 for impl in hook.get_hookimpls()}
-        for name, adapter in self.adapters.items():
-            owner = self._owners.get(("adapter", name), "?")
-            for method in ("claims", "adapt", "writeback"):
-                code = _code_of(getattr(adapter, method, None))
-                if code is not None:
-                    codes[code] = owner
-        return codes
-
-    @staticmethod
-    def _plugin_in(frames: Iterable[Any], codes: dict[Any, str]) -> str:
-        """The plugin whose code is among ``frames`` (outermost first): the innermost one."""
-        found = "?"
-        for frame in frames:
-            name = codes.get(frame.f_code)
-            if name is not None:
-                found = name
-        return found
-
-    @staticmethod
-    def _traceback_frames(exc: BaseException) -> Iterable[Any]:
-        tb = exc.__traceback__
-        while tb is not None:
-            yield tb.tb_frame
-            tb = tb.tb_next
+        return ", ".join(sorted({impl.plugin_name for impl in hook.get_hookimpls()}))
 
     def _call(self, hook_name: str, passthrough: tuple[type[Exception], ...] = (),
               **kwargs: Any) -> Any:
@@ -196,7 +174,7 @@ class Plugins:
         except stop:
             raise
         except Exception as exc:
-            name = self._plugin_in(self._traceback_frames(exc), self._impl_codes(hook_name))
+            name = owner_of(exc)
             detail = str(exc) if isinstance(exc, ExportgateError) else \
                 f"{type(exc).__name__}: {exc}"
             raise PluginError(name, f"{hook_name}: {detail}") from exc
@@ -206,16 +184,8 @@ class Plugins:
         for hook_name, add in (("exportgate_register_regimes", self._add_regime),
                                ("exportgate_register_engines", self._add_engine),
                                ("exportgate_register_adapters", self._add_adapter)):
-            codes = self._impl_codes(hook_name)
-
-            def register(*args: Any, add: Callable[..., None] = add,
-                         codes: dict[Any, str] = codes) -> None:
-                frames: list[Any] = []
-                frame = sys._getframe(1)
-                while frame is not None:
-                    frames.append(frame)
-                    frame = frame.f_back  # type: ignore[assignment]
-                plugin = self._plugin_in(reversed(frames), codes)
+            def register(*args: Any, add: Callable[..., None] = add) -> None:
+                plugin = running()  # the plugin whose registration hook calls
                 try:
                     add(*args, owner=plugin)
                 except ExportgateError as exc:
@@ -323,8 +293,7 @@ class Plugins:
         result = self._call("exportgate_adapt_order", passthrough=(InputError,),
                             record=record, adapter=adapter)
         if not isinstance(result, Adapted):
-            raise PluginError(", ".join(sorted(set(self._impl_codes(
-                "exportgate_adapt_order").values()))),
+            raise PluginError(self._implementers("exportgate_adapt_order"),
                 f"exportgate_adapt_order returned a {type(result).__name__}, not Adapted")
         return result
 
@@ -334,8 +303,7 @@ class Plugins:
                                                passthrough=(InputError,), order=order)
         for result in results:
             if not isinstance(result, Enrichment):
-                raise PluginError(", ".join(sorted(set(self._impl_codes(
-                    "exportgate_enrich_order").values()))),
+                raise PluginError(self._implementers("exportgate_enrich_order"),
                     f"exportgate_enrich_order returned a {type(result).__name__}, "
                     "not an Enrichment")
         return results
@@ -345,8 +313,7 @@ class Plugins:
         from .screening.lists import LoadedList
         result = self._call("exportgate_screening_read", passthrough=(InputError,), path=path)
         if result is not None and not isinstance(result, LoadedList):
-            raise PluginError(", ".join(sorted(set(self._impl_codes(
-                "exportgate_screening_read").values()))),
+            raise PluginError(self._implementers("exportgate_screening_read"),
                 f"exportgate_screening_read returned a {type(result).__name__}, "
                 "not a LoadedList")
         return result
@@ -364,8 +331,3 @@ class Plugins:
         except PluginError as exc:
             return [exc]
         return []
-
-
-def _code_of(function: Any) -> Any:
-    """The code object of a function or bound method (None for anything else)."""
-    return getattr(getattr(function, "__func__", function), "__code__", None)
