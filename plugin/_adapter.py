@@ -17,7 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 from ._attribution import run_as
 from ._exceptions import AdapterError
 from ._model import Decision, Order
-from .hookspecs import hookimpl
+from ._markers import hookimpl
 
 
 @dataclass(frozen=True)

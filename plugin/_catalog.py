@@ -32,7 +32,7 @@ from ._enrich import Enrichment
 from ._exceptions import ConfigError, ValidationError
 from ._model import Classification, Contained, Order
 from ._validate import validate_data
-from .hookspecs import hookimpl
+from ._markers import hookimpl
 
 BUILTIN = "builtin items.yaml"
 

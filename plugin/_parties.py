@@ -28,7 +28,7 @@ from ._enrich import Enrichment
 from ._exceptions import ConfigError
 from ._model import Order
 from ._validate import load_yaml, validate_data
-from .hookspecs import hookimpl
+from ._markers import hookimpl
 
 #: CSV columns besides ``id``; lists are ``;``-separated, a restriction is ``list:policy``.
 CSV_COLUMNS = ("country", "name", "address", "hq_country", "parent_hq_country", "verified",

@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterator
 from . import _cache, _schemas, _yaml
 from ._exceptions import ConfigError
 from ._validate import validate_data
-from .hookspecs import hookimpl
+from ._markers import hookimpl
 
 ROOT = "exportgate"
 #: Where the shared library, the regimes and the test helpers live under rego/

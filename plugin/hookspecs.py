@@ -30,7 +30,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-import pluggy
+# The markers, re-exported for plugin authors (`_markers` holds them).
+from ._markers import hookimpl as hookimpl
+from ._markers import hookspec as hookspec
 
 if TYPE_CHECKING:
     from ._adapter import Adapted, Adapter, Record
@@ -41,8 +43,6 @@ if TYPE_CHECKING:
     from ._settings import Settings
     from .screening.lists import LoadedList
 
-hookspec = pluggy.HookspecMarker("exportgate")
-hookimpl = pluggy.HookimplMarker("exportgate")
 
 
 @hookspec

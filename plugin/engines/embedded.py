@@ -23,7 +23,7 @@ from .rego_text import package_of, test_rule_names
 from .._exceptions import EngineError, EngineUnavailable
 from .._regime import Regime
 from .._settings import Settings
-from ..hookspecs import hookimpl
+from .._markers import hookimpl
 
 #: The rules of a regime an engine is asked for.
 ENTRY_RULES = ("ladders",)

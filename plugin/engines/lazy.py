@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from .base import Engine
 from .._settings import Settings
-from ..hookspecs import hookimpl
+from .._markers import hookimpl
 
 
 def opa_http(settings: Settings) -> Engine:

@@ -21,7 +21,7 @@ from .rego_text import package_of, test_rule_names
 from .._exceptions import EngineError, EngineUnavailable
 from .._regime import Regime
 from .._settings import Settings
-from ..hookspecs import hookimpl
+from .._markers import hookimpl
 
 #: The pinned bindings and the command that installs them.
 BINDINGS = "opa-golib-python-bindings==0.4.4"

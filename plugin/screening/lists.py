@@ -47,14 +47,18 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Protocol, Sequence
 
 from .._exceptions import InputError
 from .._json import loads
 from .model import Address, Entry, ListVersion
 
-if TYPE_CHECKING:
-    from .._plugins import Plugins
+
+class ListReaders(Protocol):
+    """Who may read a list file before the CSL readers do: the plugins
+    (`Plugins.screening_read`, the ``exportgate_screening_read`` hook)."""
+
+    def screening_read(self, path: Path) -> "LoadedList | None": ...
 
 #: The columns of the CSV download, as published.
 CSV_COLUMNS: tuple[str, ...] = (
@@ -128,7 +132,7 @@ class LoadedList:
         return cls(tuple(entries), version)
 
 
-def read(path: Path | str, plugins: "Plugins | None" = None, *,
+def read(path: Path | str, plugins: ListReaders | None = None, *,
          published: str | None = None) -> LoadedList:
     """Read a screening list file whole, or refuse it (`ScreeningListError`).
 
