@@ -9,47 +9,15 @@ implementation of ``exportgate_adapt_order``.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from ._attribution import run_as
+from ._record import Record as Record  # re-exported: adapters and hosts take it from here
 from ._exceptions import AdapterError
 from ._model import Decision, Order
 from ._markers import hookimpl
-
-
-@dataclass(frozen=True)
-class Record:
-    """One raw record as the host gave it.
-
-    ``text`` is the record's text; ``data`` is its parsed value when the text
-    is JSON (else ``None``); ``source`` says where it came from
-    (``orders.jsonl:3``) so errors can name it.
-    """
-
-    text: str
-    data: Any
-    source: str
-    #: Why the record could not be read (a line of a ``--keep-going`` batch that is
-    #: not JSON): it stands in the input's order, and reading it raises this.
-    unreadable: str | None = None
-
-    @classmethod
-    def from_text(cls, text: str, source: str) -> "Record":
-        """The record of a text, read as every file is (`_input.parse_record`).
-
-        JSON is parsed strictly: broken JSON, a repeated key or a number too
-        large is an `InputError` naming ``source``, never a record no adapter
-        claims. Other text (CSV, XML, JSON lines) is kept as text.
-        """
-        from ._input import parse_record
-        return parse_record(text, source)
-
-    @classmethod
-    def from_value(cls, value: Any, source: str) -> "Record":
-        return cls(text=json.dumps(value), data=value, source=source)
 
 
 @runtime_checkable

@@ -13,24 +13,17 @@ for that.
 """
 from __future__ import annotations
 
-import json
 import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-from . import _json
-from ._adapter import Record
+from ._record import _BOM, Record, _syntax
+from ._record import parse_record as parse_record  # the service reads its bodies here
 from ._exceptions import InputError
-from ._yaml import too_deep
-
-#: Reading limits: one JSON record (a line of a batch, or a whole file) and its nesting.
-MAX_RECORD_BYTES = 64 * 1024 * 1024
-MAX_RECORD_DEPTH = 64
 
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*\sencoding=["']([A-Za-z0-9._-]{1,40})["']""")
-_BOM = "\ufeff"
 
 
 def _decode(raw: bytes, path: str) -> str:
@@ -47,45 +40,6 @@ def _decode(raw: bytes, path: str) -> str:
             raise InputError(f"{path}: not {declared.group(1).decode('ascii')} text, as its "
                              "XML declaration says") from None
     raise InputError(f"{path}: not UTF-8 text")
-
-
-def parse_record(text: str, source: str) -> Record:
-    """One record; JSON is read strictly and within limits (InputError naming ``source``).
-
-    A repeated key is refused with its path (which value was meant is
-    unknown); NaN, Infinity and numbers too large for a float are not JSON
-    numbers; a record above `MAX_RECORD_BYTES` or nested deeper than
-    `MAX_RECORD_DEPTH` is refused before anything walks it. A leading byte
-    order mark is dropped. Text that is not JSON is handed on as text (a CSV
-    or an IDoc), and so is JSON lines (several values: ``data`` is ``None``).
-    `Record.from_text` is this function.
-    """
-    if len(text) > MAX_RECORD_BYTES:
-        raise InputError(f"{source}: larger than {MAX_RECORD_BYTES // (1024 * 1024)} MiB")
-    text = text.removeprefix(_BOM)
-    stripped = text.lstrip()
-    if stripped[:1] not in ("{", "["):
-        return Record(text=text, data=None, source=source)
-    try:
-        data = _json.loads(text)
-    except json.JSONDecodeError as exc:
-        if exc.msg != "Extra data":  # not JSON lines either: broken or truncated JSON
-            raise InputError(f"{source}: invalid JSON at line {exc.lineno} column {exc.colno} "
-                             f"({exc.msg})") from None
-        return Record(text=text, data=None, source=source)
-    except RecursionError:
-        raise InputError(f"{source}: nested more than {MAX_RECORD_DEPTH} levels deep") \
-            from None
-    except ValueError as exc:  # a repeated key, NaN, Infinity, 1e400, 5000 digits
-        if _syntax(text) == "several":  # JSON lines: each line is read, and refused, alone
-            return Record(text=text, data=None, source=source)
-        detail = str(exc) if isinstance(exc, _json.DuplicateKeyError) \
-            else f"not valid JSON: {exc}"
-        raise InputError(f"{source}: {detail[:200]}") from None
-    if (text.count("{") + text.count("[") > MAX_RECORD_DEPTH
-            and too_deep(data, MAX_RECORD_DEPTH)):
-        raise InputError(f"{source}: nested more than {MAX_RECORD_DEPTH} levels deep")
-    return Record(text=text, data=data, source=source)
 
 
 def records_from_text(text: str, name: str, batch: bool,
@@ -127,21 +81,6 @@ def records_from_text(text: str, name: str, batch: bool,
             yield parse_record(lines[n - 1], f"{name}:{n}")
         return
     yield parse_record(text, name)
-
-
-def _syntax(text: str) -> str:
-    """What ``text`` is by JSON syntax alone: ``one`` value, ``several`` or ``broken``.
-
-    A repeated key, NaN or a number too large do not count: they tell a
-    record's error, not where the record ends.
-    """
-    try:
-        json.loads(text)
-    except json.JSONDecodeError as exc:
-        return "several" if exc.msg == "Extra data" else "broken"
-    except (ValueError, RecursionError):
-        return "one"
-    return "one"
 
 
 class RecordFile:
