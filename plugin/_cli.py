@@ -1,17 +1,7 @@
 """The ``exportgate`` command line.
 
 Every command lives here (``diff`` in `_cli_diff`, ``screening`` and ``screen``
-in `_cli_screening`). Exit codes (README, "Exit codes"):
-
-- 0: every order was decided (whatever the outcomes);
-- 1: ``--fail-on`` was given and an order's outcome reached it, or a Rego test failed;
-- 2: bad input: an invalid record, an unknown regime, an unreadable file or
-  configuration; nothing of the offending orders was decided;
-- 3: an order was held because the engine or the ledger could not answer
-  (its lines are ``license`` with an ``error``);
-- 4: a plugin failed: a host callback raised (the decision stands), or a plugin
-  reading, enriching or registering raised (nothing of that record was decided);
-- 5: the audit log could not be written (`AuditError`).
+in `_cli_screening`); the exit codes are `_exits`'.
 
 Every message and every decision is written so that it cannot fail on the
 way out: text that is not valid Unicode (a lone surrogate) is escaped, never
@@ -34,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 # ledger commands) is imported by the command that uses it: a cold check pays
 # only for its own path (docs/performance.md, "Start-up").
 from . import __version__, _cli_diff, _cli_screening
+from ._exits import EXIT_AUDIT, EXIT_FAIL_ON, EXIT_HELD, EXIT_INPUT, EXIT_OK, EXIT_PLUGIN
 from ._exceptions import AuditError, ConfigError, ExportgateError, InputError, PluginError
 from ._gate import Checked, Gate
 from ._model import Outcome
@@ -48,7 +39,6 @@ if TYPE_CHECKING:
     from .audit.log import Report
     from .ledger.base import SqlLedger
 
-EXIT_OK, EXIT_FAIL_ON, EXIT_INPUT, EXIT_HELD, EXIT_PLUGIN, EXIT_AUDIT = 0, 1, 2, 3, 4, 5
 
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ._exceptions import InputError
+from ._exits import EXIT_HELD, EXIT_OK
 from ._plugins import Plugins
 from ._settings import Settings
 
@@ -67,12 +68,11 @@ def cmd_diff(args: argparse.Namespace) -> int:
               "not screened", file=sys.stderr)
     held = report["held"]
     if held["orders"]:
-        from ._cli import EXIT_HELD
         print(f"exportgate: {held['orders']} order(s) held (before: {held['before']}, after: "
               f"{held['after']}): the engine, the sidecar or the ledger did not answer; the "
               "report leaves them out", file=sys.stderr)
         return EXIT_HELD
-    return 0
+    return EXIT_OK
 
 
 def add_command(sub: Any) -> None:

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 from exportgate.audit.log import (KEYED, PLAIN, AuditLog, canonical, head_path, pending_path,
                                   read_key, record_hash, verify)
-from exportgate._cli import EXIT_AUDIT, main
+from exportgate._cli import main
+from exportgate._exits import EXIT_AUDIT
 from exportgate._exceptions import AuditError, ConfigError
 
 from tests.helpers import ROOT, h100_order
