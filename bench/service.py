@@ -24,6 +24,7 @@ whichever comes first; the server is stopped at the end.
 
     python bench/service.py                            # embedded and opa, 50/100/200 req/s
     python bench/service.py --engines opa --rates 200 --seconds 10
+    python bench/service.py --engines opa --rates 200 --workers 2 --client raw
 
 ``cpu/req`` at saturation is the server's CPU milliseconds per request, plus
 this client's: on two cores, their sum bounds the rate whatever the design.
@@ -74,7 +75,7 @@ def free_port() -> int:
 class Server:
     """``exportgate serve`` with ``engine`` on a fresh SQLite ledger, until `stop`."""
 
-    def __init__(self, engine: str, tmp: Path) -> None:
+    def __init__(self, engine: str, tmp: Path, workers: int = 1) -> None:
         cfg = tmp / f"{engine}.yaml"
         cfg.write_text(json.dumps({
             "engine": {"name": engine}, "ledger": f"sqlite:///{tmp / (engine + '-svc.db')}",
@@ -85,7 +86,8 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         exe = str(Path(sys.executable).parent / "exportgate")
         self.proc = subprocess.Popen([exe, "--config", str(cfg), "serve", "--port",
-                                      str(self.port)], stdout=subprocess.DEVNULL,
+                                      str(self.port), "--workers", str(workers)],
+                                     stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         for _ in range(600):
             try:
@@ -97,12 +99,20 @@ class Server:
         raise RuntimeError("the server did not come up")
 
     def cpu_seconds(self) -> float:
-        """The server process's CPU time so far (user and system), NaN where unknown."""
+        """The server's CPU time so far (user and system; its worker processes' too, with
+        ``--workers``), NaN where unknown."""
+        total = 0.0
+        pids = [self.proc.pid]
         try:
-            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            while pids:
+                pid = pids.pop()
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+                pids += [int(c) for c in
+                         Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
         except OSError:
             return math.nan
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -268,7 +278,7 @@ def measure(plugins: Plugins, engine: str, args: argparse.Namespace, tmp: Path
     checks = samples(lambda: gate.check(order(f"G-{next(counter)}", LINES)), args.seconds,
                      at_most=args.max_requests)
     gate.close()
-    server = Server(engine, tmp)
+    server = Server(engine, tmp, args.workers)
     try:
         orders = Orders("S")
         kind, base = args.client, server.base
@@ -301,7 +311,7 @@ def measure(plugins: Plugins, engine: str, args: argparse.Namespace, tmp: Path
             "added_p50_ms": (statistics.median(serial) - statistics.median(checks)) * 1e3,
             "rates": rates, "saturation_per_s": saturated,
             "saturation_group_mean": (groups_after[1] - groups_before[1])
-            / max(1.0, groups_after[0] - groups_before[0]),
+            / max(1.0, groups_after[0] - groups_before[0]) if args.workers == 1 else math.nan,
             "saturation_share": saturated / engine_rate,
             "saturation_share_sustained": saturated / sustained,
             "server_cpu_ms": (cpu_after[0] - cpu_before[0]) / served * 1e3,
@@ -320,6 +330,10 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=3.0, help="duration of each phase")
     ap.add_argument("--max-requests", type=int, default=2000, help="cap of each phase")
     ap.add_argument("--clients", type=int, default=8, help="in flight at saturation")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="the server's worker processes (exportgate serve --workers); the "
+                         "share stays against one engine alone; the mean group is not shown "
+                         "with several (each worker counts its own)")
     ap.add_argument("--client", choices=sorted(CLIENTS), default="httpx",
                     help="the HTTP client the requests go through (raw: the least client "
                          "work, to see the server's share of the two cores)")
