@@ -180,3 +180,49 @@ def test_a_failed_group_commit_holds_every_order_of_the_group_and_reserves_nothi
             assert 'exportgate_held_decisions_total{cause="audit"} 5.0' in c.get("/metrics").text
     finally:
         live.stop()
+
+
+def test_groups_decided_one_after_another_under_load_match_a_replay_in_their_order(
+        tmp_path: Path) -> None:
+    # 8 clients at once, each sending its next order as soon as the last is
+    # answered: groups follow one another (the next evaluated while the one
+    # before is stepped), and every decision must still be what checking the
+    # orders one after the other, in the order they were decided, gives
+    served = Served(tmp_path / "srv")  # a fresh ledger: the quotas are this test's
+    try:
+        _decided_under_load_match_a_replay(served, tmp_path)
+    finally:
+        served.stop()
+
+
+def _decided_under_load_match_a_replay(served: Served, tmp_path: Path) -> None:
+    orders = scenario.order_docs(48, prefix="PIPE")
+    served.groups()
+
+    def client_of(mine: list[dict[str, Any]]) -> list[httpx.Response]:
+        return [check(served, o)() for o in mine]
+    with ThreadPoolExecutor(8) as pool:
+        parts = list(pool.map(client_of, [orders[i::8] for i in range(8)]))
+    responses = [r for part in parts for r in part]
+    assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
+    decisions = [r.json() for r in responses]
+    assert all(d["error"] is None for d in decisions)
+    groups, checks = served.groups()
+    assert checks == 48.0 and groups >= 6, "at most 8 in flight: several groups"
+    assert any(d["outcome"] == "deny" for d in decisions), "the load must run out the quotas"
+    used = consumed(decisions)
+    for key, cap in scenario.CAPS.items():
+        assert 0 < used[key] <= cap, key
+    _ledger_matches(served, decisions)
+    taken = [i for i in served.audited_order_ids() if i.startswith("PIPE-")]
+    assert sorted(taken) == sorted(o["id"] for o in orders), "each audited once"
+    by_id = {o["id"]: o for o in orders}
+    expected = {}
+    with Gate(scenario.settings(), regime_id=scenario.REGIME, engine="embedded",
+              ledger_url=f"sqlite:///{tmp_path / 'alone.db'}") as gate:
+        for order_id in taken:
+            expected[order_id] = gate.check(by_id[order_id]).decision.to_dict()
+    for d in decisions:
+        assert d["outcome"] == expected[d["order"]]["outcome"], d["order"]
+        assert [line["consumes"] for line in d["lines"]] == \
+            [line["consumes"] for line in expected[d["order"]]["lines"]], d["order"]
