@@ -25,7 +25,6 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -180,21 +179,6 @@ def _check_nothing_rolled_back_counts(db: str, log: Path, point: str) -> Report:
             assert _held(rows, record["order_id"]) == _consumes(record["result"]), \
                 (point, record["order_id"])
     return report
-
-
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[Any]:
-    """A PostgreSQL cluster on 127.0.0.1 (the ledger suite's; missing binaries fail)."""
-    sys.path.insert(0, str(ROOT / "tests" / "ledger"))
-    from pgserver import MISSING, PgServer, find_bindir
-    bindir = find_bindir()
-    if bindir is None:
-        pytest.fail(MISSING, pytrace=False)
-    server = PgServer(bindir).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
