@@ -66,8 +66,9 @@ TASK = 64
 PARALLEL_FROM = 400
 #: A worker grown past this resident memory (MB) is replaced once its tasks are done.
 WORKER_MB = 200
-#: Spooled orders kept in memory before the spool moves to a temporary file.
-SPOOL_IN_MEMORY = 32 * 1024 * 1024
+#: Spooled orders kept in memory before the spool moves to a temporary file (a batch's
+#: memory does not grow with its input past this).
+SPOOL_IN_MEMORY = 1024 * 1024
 
 
 @dataclass

@@ -27,7 +27,8 @@ cannot answer holds every order of the context with its reason.
 The answers are kept (`CACHE_LINES` answer lines, least recently used out)
 across calls, keyed by the regime's revision and the context's whole input:
 a license revoked, expired or changed gives another context, evaluated
-afresh.
+afresh. Not for a sidecar (``keep_answers``): the policy it serves can change
+under the process, so each call asks it again.
 """
 from __future__ import annotations
 
@@ -109,7 +110,8 @@ class Evaluator:
     """Answers the policy inputs of many orders with one evaluation per context (see module)."""
 
     def __init__(self, engine: Engine | Callable[[], Engine],
-                 lines_per_call: int = LINES_PER_CALL, cache_lines: int = CACHE_LINES) -> None:
+                 lines_per_call: int = LINES_PER_CALL, cache_lines: int = CACHE_LINES,
+                 keep_answers: bool = True) -> None:
         """``engine`` may be a callable that starts it: an engine that cannot start
         (`EngineUnavailable`) then holds the orders asked of it, as any engine fault."""
         self._started: Engine | None = None
@@ -120,6 +122,9 @@ class Evaluator:
             self._start = engine
         self.lines_per_call = max(1, lines_per_call)
         self.cache_lines = cache_lines
+        #: Keep answers across calls: not when the policy lives outside the process (a
+        #: sidecar's bundle can change under it; each call asks it afresh).
+        self.keep_answers = keep_answers
         self._cache: OrderedDict[str, _Context] = OrderedDict()
         self._cached = 0
         #: Engine evaluations made, the lines they carried, and the orders answered.
@@ -135,6 +140,9 @@ class Evaluator:
 
     def answers(self, jobs: Sequence[Job]) -> list[Result]:
         """The answer for each job, in order: as if each order had been evaluated alone."""
+        if not self.keep_answers:
+            self._cache.clear()
+            self._cached = 0
         out: list[Result | None] = [None] * len(jobs)
         groups: dict[str, list[int]] = {}
         for i, (regime, doc) in enumerate(jobs):

@@ -197,7 +197,8 @@ class Gate:
         in slices, so an order of any size is one the engine can hold; answers kept for later
         orders with the same facts."""
         if self._evaluator is None:
-            self._evaluator = Evaluator(lambda: self.engine)
+            remote = self.engine_name == "opa-http" or bool(self.settings.engine.get("url"))
+            self._evaluator = Evaluator(lambda: self.engine, keep_answers=not remote)
         return self._evaluator
 
     def policy_input(self, order: Order, regime: Regime) -> dict[str, Any]:

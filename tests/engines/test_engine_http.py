@@ -206,8 +206,13 @@ def test_conformance_run_py_on_engine_opa_http(side: Sidecar, tmp_path: Path) ->
     proc = _run_conformance(config, tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip().splitlines()[-1].endswith(" passed, 0 failed")
-    decided = sum(len(c["orders"]) for c in conformance_cases() if not c.get("expect_error"))
-    assert sum(r.endswith("/ladders") for r in side.requests) == decided
+    cases = [c for c in conformance_cases() if not c.get("expect_error")]
+    decided = sum(len(c["orders"]) for c in cases)
+    # Every case asked the sidecar; orders of one batch that share their facts share
+    # one evaluation (docs/policy-contract.md), so a case may ask fewer times than it
+    # has orders, never more.
+    asked = sum(r.endswith("/ladders") for r in side.requests)
+    assert len(cases) <= asked <= decided
 
 
 # -- a real OPA, when there is one -----------------------------------------------------
