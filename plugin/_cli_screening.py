@@ -54,9 +54,8 @@ def cmd_screening(args: argparse.Namespace) -> int:
         elif args.action == "clear":
             _clear(args, settings, store)
         elif args.action == "clearances":
-            rows = [c.to_dict() for c in store.clearances(include_revoked=args.all)]
-            _print_rows(rows, args.json, ("id", "party", "party_name", "list", "entry",
-                                          "entry_name", "by", "at", "why", "revoked"))
+            _clearances([c.to_dict() for c in store.clearances(include_revoked=args.all)],
+                        args.json)
         elif args.action == "revoke":
             cleared = store.revoke(args.id, by=args.by, why=args.why)
             _audit(settings, {"kind": "screening-clearance-revoked", **cleared.to_dict()})
@@ -127,7 +126,8 @@ def _clear(args: argparse.Namespace, settings: Settings, store: Any) -> None:
           f"{entry.list} entry {entry.id} ({entry.name}) by {args.by}")
 
 
-def _print_rows(rows: list[dict[str, Any]], as_json: bool, columns: tuple[str, ...]) -> None:
+def _clearances(rows: list[dict[str, Any]], as_json: bool) -> None:
+    """One clearance a paragraph: who is cleared against what, by whom, when and why."""
     if as_json:
         for row in rows:
             print(json.dumps(row))
@@ -135,7 +135,12 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool, columns: tuple[str, .
     if not rows:
         print("no clearances")
     for row in rows:
-        print("  ".join(f"{c}={row.get(c)}" for c in columns if row.get(c) is not None))
+        print(f"clearance {row['id']}: {row['party_name']} ({row['party']}) is not "
+              f"{row['list']} entry {row['entry']} ({row['entry_name']})")
+        print(f"  cleared by {row['by']} at {row['at']}: {row['why']}")
+        revoked = row.get("revoked")
+        if revoked:
+            print(f"  revoked by {revoked['by']} at {revoked['at']}: {revoked['why']}")
 
 
 def cmd_screen(args: argparse.Namespace) -> int:

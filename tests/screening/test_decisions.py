@@ -96,6 +96,12 @@ def test_a_possible_match_is_held_until_cleared_and_a_new_address_shows_it_again
     assert main(["screening", "revoke", str(row["id"]), "--ledger", ledger_url,
                  "--by", "J. Rivera", "--why", "new information"]) == 0
     assert decide(ledger_url, near)["outcome"] == "license"
+    capsys.readouterr()
+    assert main(["screening", "clearances", "--ledger", ledger_url]) == 0
+    assert capsys.readouterr().out == "no clearances\n"  # a revoked one is not in force
+    assert main(["screening", "clearances", "--all", "--ledger", ledger_url]) == 0
+    text = capsys.readouterr().out
+    assert "cleared by J. Rivera" in text and "revoked by J. Rivera" in text
 
 
 def test_a_new_list_version_applies_whole(tmp_path: Path, ledger_url: str,
