@@ -230,3 +230,27 @@ def test_screen_answers_a_name_and_a_file_of_parties(tmp_path: Path,
     [hit] = answers["Atlas Sanatgaran LLC"]["hits"]
     assert hit["list"] == "UVL" and hit["status"] == "hit"
     assert main(["screen", "--ledger", f"sqlite:///{tmp_path / 'empty.db'}", "x"]) == 2
+
+
+def test_the_docs_try_it_lines_run_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/screening.md, "Try it": each command as the page writes it, from the repository
+    (its ledger in the test's folder)."""
+    import shlex
+
+    from tests.helpers import ROOT
+    text = (ROOT / "docs" / "screening.md").read_text(encoding="utf-8")
+    block = text.split("## Try it", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = [shlex.split(line) for line in block.splitlines()
+                if line.startswith("exportgate ")]
+    assert len(commands) == 3
+    monkeypatch.chdir(ROOT)
+    url = f"sqlite:///{tmp_path / 'try.db'}"
+    outs = []
+    for words in commands:
+        capsys.readouterr()
+        assert main([url if w == "sqlite:///try.db" else w for w in words[1:]]) == 0
+        outs.append(capsys.readouterr().out)
+    assert "outcome DENY" in outs[1] and "RESTRICTED_PARTY" in outs[1]
+    assert "Hebei Semiconductor Research Institute" in outs[1]
+    assert "hit" in outs[2]
