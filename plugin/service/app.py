@@ -58,6 +58,29 @@ def _error(status: int, message: str, **headers: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers or None)
 
 
+def _party_to_screen(doc: Any) -> tuple[str, str | None, str | None]:
+    """``{"name", "country"?, "address"?}`` of ``POST /v1/screen`` (InputError naming the field)."""
+    if not isinstance(doc, dict):
+        raise InputError("request: give a JSON object with name, and country and address "
+                         "if known")
+    unknown = sorted(set(doc) - {"name", "country", "address"})
+    if unknown:
+        raise InputError(f"request: unknown field {unknown[0]!r} (name, country, address)")
+    name = doc.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 500:
+        raise InputError("request: name: a party name of 1 to 500 characters")
+    out: list[str | None] = []
+    for key, longest in (("country", 2), ("address", 1000)):
+        value = doc.get(key)
+        if value is not None and (not isinstance(value, str) or not value.strip()
+                                  or len(value) > longest):
+            raise InputError(f"request: {key}: "
+                             + ("an ISO 3166-1 alpha-2 code" if key == "country" else
+                                "one line of at most 1,000 characters"))
+        out.append(value.upper() if key == "country" and value else value)
+    return name, out[0], out[1]
+
+
 def _flag(request: Request, name: str) -> bool:
     """A boolean query parameter (``true``/``1``/``yes``); anything else unknown is bad input."""
     value = request.query_params.get(name, "false").lower()
@@ -276,6 +299,31 @@ class Service:
         numbers = await self.decider.run(lambda: _licenses.add(self.decider.ledger, found))
         return JSONResponse({"recorded": numbers}, status_code=201)
 
+    async def screen(self, request: Request) -> Response:
+        """A party against the screening list in force: what `exportgate screen` prints.
+
+        For a host that screens a business partner when it is created or
+        changed, before any order names it. 409 while no list is loaded.
+        """
+        doc = await self.json_body(request)
+        name, country, address = _party_to_screen(doc)
+        screener = self.decider.gate.screener
+        if screener is None:
+            return _error(409, "screening is turned off in the configuration")
+
+        def search() -> dict[str, Any] | None:
+            assert screener is not None
+            version = screener.version()
+            if version is None:
+                return None
+            hits = screener.index(version).search(name, country=country, address=address)
+            return {"name": name, "country": country, "version": version.id,
+                    "published": version.published, "hits": [h.to_dict() for h in hits]}
+        found = await self.decider.run(search)
+        if found is None:
+            return _error(409, "no screening list is loaded (exportgate screening load FILE)")
+        return JSONResponse(found)
+
     async def regimes(self, request: Request) -> Response:
         out = []
         for regime_id in sorted(self.decider.plugins.regimes):
@@ -341,6 +389,7 @@ class Service:
             Route("/v1/licenses/{number}", r("license", "licenses", self.license),
                   methods=["GET"]),
             Route("/v1/regimes", r("regimes", "check", self.regimes), methods=["GET"]),
+            Route("/v1/screen", r("screen", "check", self.screen), methods=["POST"]),
             Route("/healthz", r("healthz", None, self.healthz), methods=["GET"]),
             Route("/readyz", r("readyz", None, self.readyz), methods=["GET"]),
             Route("/metrics", r("metrics", None, self.metrics_text), methods=["GET"]),

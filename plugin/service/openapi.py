@@ -165,6 +165,30 @@ def document() -> dict[str, Any]:
             "licenses", {"200": _json({"type": "object", "required": ["license", "entries"]},
                                       "The license."), **_errors(401, 403, 404, 503)},
             parameters=[_path_param("number")])},
+        "/v1/screen": {"post": _op(
+            "A party against the screening list in force: hits with scores and why", "check",
+            {"200": _json({"type": "object", "required": ["name", "version", "hits"],
+                           "properties": {
+                               "name": {"type": "string"},
+                               "country": {"type": ["string", "null"]},
+                               "version": {"type": "string"},
+                               "published": {"type": ["string", "null"]},
+                               "hits": {"type": "array", "items": {
+                                   "type": "object",
+                                   "required": ["list", "entry", "name", "matched", "score",
+                                                "status"],
+                                   "properties": {
+                                       "status": {"enum": ["hit", "possible"]},
+                                       "score": {"type": "number"}}}}}},
+                          "The hits (none: no match)."),
+             "409": _json(_ref("Error"), "No screening list is loaded, or screening is off."),
+             **_errors(400, 401, 403, 413, 503)},
+            requestBody={"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["name"], "additionalProperties": False,
+                "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 500},
+                               "country": {"type": "string", "minLength": 2,
+                                           "maxLength": 2},
+                               "address": {"type": "string", "maxLength": 1000}}}}}})},
         "/v1/regimes": {"get": _op(
             "The regimes: id, title, dates, sources", "check",
             {"200": _json({"type": "object", "required": ["regimes"]}, "The regimes."),
