@@ -49,14 +49,12 @@ from typing import IO, TYPE_CHECKING, Any, TextIO
 from ._adapter import Record
 from ._contexts import Result
 from ._decide import Checked, Evaluated
-from .engines.base import Answer
 from ._exceptions import InputError, LedgerError, OrderClosedError
 from ._model import Order
 from ._settings import Settings
 
 if TYPE_CHECKING:
     from ._gate import Gate
-    from ._regime import Regime
 
 #: Orders per chunk: per ledger transaction, and per spooled block.
 CHUNK = 256
@@ -148,26 +146,16 @@ class _Reader:
             else:
                 todo.append((read, order, chosen, regime))
         started = time.perf_counter()
-        jobs = [(regime, self.gate.policy_input(order, regime)) for _, order, _, regime in todo]
+        jobs = [(order, regime, self.gate.policy_input(order, regime))
+                for _, order, _, regime in todo]
         answers: list[Result] = [(False, failure)] * len(jobs) if failure is not None \
-            else self._answers(jobs, [order for _, order, _, _ in todo])
+            else self.gate.answers(jobs)
         seconds = (time.perf_counter() - started) / max(1, len(jobs))
-        for (read, order, chosen, regime), (_, doc), answer in zip(todo, jobs, answers,
-                                                                   strict=True):
+        for (read, order, chosen, regime), (_, _, doc), answer in zip(todo, jobs, answers,
+                                                                      strict=True):
             read.ready.append(_Ready(order, chosen.name if chosen is not None else None,
                                      regime.id, doc, answer, seconds))
         return out
-
-    def _answers(self, jobs: list[tuple[Regime, dict[str, Any]]],
-                 orders: list[Order]) -> list[Result]:
-        """The engine's answers; an order whose parties could not be screened is held."""
-        unscreened = {i: o.screening.error for i, o in enumerate(orders)
-                      if o.screening is not None and o.screening.error is not None}
-        asked = self.gate.evaluator.answers([j for i, j in enumerate(jobs)
-                                             if i not in unscreened])
-        it = iter(asked)
-        return [(False, unscreened[i]) if i in unscreened else next(it)
-                for i in range(len(jobs))]
 
     def _closed(self, order_ids: list[str]) -> set[str]:
         if not order_ids or not self.closed_check:
@@ -452,13 +440,8 @@ class BatchRun:
     def _evaluated(self, ready: _Ready) -> Evaluated:
         plugins = self.gate.plugins
         adapter = plugins.adapters.get(ready.adapter) if ready.adapter is not None else None
-        regime = plugins.regime(ready.regime)
-        ok, answer = ready.answer
-        if ok and isinstance(answer, Answer):
-            return Evaluated(ready.order, regime, ready.doc, answer, None, adapter,
-                             ready.seconds)
-        return Evaluated(ready.order, regime, ready.doc, None, str(answer), adapter,
-                         ready.seconds)
+        return Evaluated.answered(ready.order, plugins.regime(ready.regime), ready.doc,
+                                  ready.answer, adapter, ready.seconds)
 
     def decide(self) -> Iterator[Checked]:
         """Decide the orders read, in input order, a chunk a transaction."""

@@ -36,7 +36,7 @@ import json
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from .engines.base import Answer, Engine, ask
 from ._exceptions import EngineError
@@ -109,17 +109,13 @@ def _measures_scale(doc_line: dict[str, Any], answered: dict[str, Any]) -> bool:
 class Evaluator:
     """Answers the policy inputs of many orders with one evaluation per context (see module)."""
 
-    def __init__(self, engine: Engine | Callable[[], Engine],
+    def __init__(self, engine: Callable[[], Engine],
                  lines_per_call: int = LINES_PER_CALL, cache_lines: int = CACHE_LINES,
                  keep_answers: bool = True) -> None:
-        """``engine`` may be a callable that starts it: an engine that cannot start
-        (`EngineUnavailable`) then holds the orders asked of it, as any engine fault."""
+        """``engine`` starts the engine, on first use: one that cannot start
+        (`EngineUnavailable`) holds the orders asked of it, as any engine fault."""
+        self._start = engine
         self._started: Engine | None = None
-        self._start: Callable[[], Engine]
-        if hasattr(engine, "evaluate"):  # an engine
-            self._started = cast(Engine, engine)
-        else:  # a callable that starts it
-            self._start = engine
         self.lines_per_call = max(1, lines_per_call)
         self.cache_lines = cache_lines
         #: Keep answers across calls: not when the policy lives outside the process (a

@@ -113,6 +113,16 @@ class Evaluated:
     adapter: Adapter | None = None
     seconds: float = 0.0
 
+    @classmethod
+    def answered(cls, order: Order, regime: Regime, doc: dict[str, Any],
+                 result: tuple[bool, Any], adapter: Adapter | None,
+                 seconds: float) -> "Evaluated":
+        """From an evaluator's result: ``(True, Answer)``, or ``(False, why it failed)``."""
+        ok, got = result
+        if ok and isinstance(got, Answer):
+            return cls(order, regime, doc, got, None, adapter, seconds)
+        return cls(order, regime, doc, None, str(got), adapter, seconds)
+
 
 class DecisionStep:
     """Holds, folds, reserves, audits, commits and reports evaluated orders, in order.

@@ -15,16 +15,16 @@ a decision step of one order; a batch (`_batch`) feeds the same step many.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Iterable, Iterator, TextIO
+from typing import Any, Callable, Iterable, Iterator, Sequence, TextIO
 
 from . import _enrich
 
 from .ledger import licenses as _licenses
 from ._adapter import Adapter, Record
 from ._catalog import ItemCatalog, item_catalog
-from ._contexts import Evaluator
+from ._contexts import Evaluator, Result
 from ._decide import Checked, DecisionStep, Evaluated, Recorder
-from .engines.base import Answer, Engine
+from .engines.base import Engine
 from ._exceptions import ExportgateError, InputError, UnknownRegimeError
 from .ledger.base import SqlLedger
 from .ledger.urls import open_ledger
@@ -182,14 +182,22 @@ class Gate:
         regime = self.regime_for(order)
         started = time.perf_counter()
         doc = self.policy_input(order, regime)
-        answer: Answer | None = None
-        failure = order.screening.error if order.screening is not None else None
-        if failure is None:  # a party that could not be screened is held, never evaluated
-            [(ok, got)] = self.evaluator.answers([(regime, doc)])
-            answer = got if ok and isinstance(got, Answer) else None
-            failure = None if answer is not None else str(got)
-        return Evaluated(order, regime, doc, answer, failure, adapter,
-                         time.perf_counter() - started)
+        [result] = self.answers([(order, regime, doc)])
+        return Evaluated.answered(order, regime, doc, result, adapter,
+                                  time.perf_counter() - started)
+
+    def answers(self, asked: Sequence[tuple[Order, Regime, dict[str, Any]]]) -> list[Result]:
+        """The engine's answer for each order's policy input, asked together (`evaluator`).
+
+        An order whose parties could not be screened is held, never evaluated:
+        ``(False, why)``, as for an engine that cannot answer.
+        """
+        unscreened = {i: order.screening.error for i, (order, _, _) in enumerate(asked)
+                      if order.screening is not None and order.screening.error is not None}
+        got = iter(self.evaluator.answers([(regime, doc) for i, (_, regime, doc)
+                                           in enumerate(asked) if i not in unscreened]))
+        return [(False, unscreened[i]) if i in unscreened else next(got)
+                for i in range(len(asked))]
 
     @property
     def evaluator(self) -> Evaluator:

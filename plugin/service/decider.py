@@ -164,7 +164,6 @@ class _Read:
     adapter: Adapter
     regime: Regime
     doc: dict[str, Any]
-    failure: str | None
     seconds: float
 
 
@@ -333,9 +332,7 @@ class Decider:
             started = time.perf_counter()
             regime = gate.regime_for(order)
             doc = gate.policy_input(order, regime)
-            failure = order.screening.error if order.screening is not None else None
-            return _Read(ask, order, chosen, regime, doc, failure,
-                         time.perf_counter() - started)
+            return _Read(ask, order, chosen, regime, doc, time.perf_counter() - started)
 
     def _evaluate(self, reads: list[_Read]) -> list[Evaluated | BaseException]:
         """The engine's answer for each check read (`Gate.evaluate`'s second half), each
@@ -345,15 +342,10 @@ class Decider:
             self._local.deadline = read.ask.deadline
             try:
                 started = time.perf_counter()
-                answer: Answer | None = None
-                failure = read.failure
-                if failure is None:  # a party that could not be screened is never evaluated
-                    [(ok, got)] = self.gate.evaluator.answers([(read.regime, read.doc)])
-                    answer = got if ok and isinstance(got, Answer) else None
-                    failure = None if answer is not None else str(got)
-                out.append(Evaluated(read.order, read.regime, read.doc, answer, failure,
-                                     read.adapter,
-                                     read.seconds + time.perf_counter() - started))
+                [result] = self.gate.answers([(read.order, read.regime, read.doc)])
+                out.append(Evaluated.answered(read.order, read.regime, read.doc, result,
+                                              read.adapter,
+                                              read.seconds + time.perf_counter() - started))
             except Exception as exc:  # this request's own error; the group goes on
                 out.append(exc)
             finally:
