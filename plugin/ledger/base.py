@@ -95,6 +95,11 @@ class SqlLedger(LicenseRegistry):
         """Start a write transaction."""
         raise NotImplementedError  # pragma: no cover
 
+    def _begin_read(self, conn: Any) -> None:
+        """Start a transaction that only reads: one snapshot, no write lock. A backend
+        whose write transactions lock the whole ledger (SQLite) starts a lighter one."""
+        self._begin(conn)
+
     def _lock(self, cur: Any, keys: list[str], order_id: str) -> None:
         """Lock the quota keys and the order id until the transaction ends.
 
@@ -143,10 +148,15 @@ class SqlLedger(LicenseRegistry):
         return self._conn
 
     @contextmanager
-    def _tx(self) -> Iterator[Any]:
+    def _tx(self, read_only: bool = False) -> Iterator[Any]:
+        """One transaction; ``read_only`` when it only reads, so it never waits for a
+        writer (a check's reads of licenses, screening lists and shipped orders)."""
         conn = self.conn
         try:
-            self._begin(conn)
+            if read_only:
+                self._begin_read(conn)
+            else:
+                self._begin(conn)
             cur = conn.cursor()
             yield cur
             conn.commit()
@@ -274,7 +284,7 @@ class SqlLedger(LicenseRegistry):
         """Which of ``order_ids`` are committed (shipped): a check of them would be refused."""
         ids = sorted(set(order_ids))
         found: set[str] = set()
-        with self._tx() as cur:
+        with self._tx(read_only=True) as cur:
             for start in range(0, len(ids), 500):
                 part = ids[start:start + 500]
                 marks = ",".join("?" for _ in part)
@@ -359,7 +369,7 @@ class SqlLedger(LicenseRegistry):
     # -- reading -------------------------------------------------------
 
     def show(self) -> list[QuotaState]:
-        with self._tx() as cur:
+        with self._tx(read_only=True) as cur:
             cur.execute(
                 "SELECT quota, MAX(cap), "
                 "SUM(CASE WHEN state = 'reserved' THEN tpp ELSE 0 END), "
@@ -378,13 +388,13 @@ class SqlLedger(LicenseRegistry):
             sql += " AND order_id = ?"
             args = (order_id,)
         sql += " ORDER BY order_id, seq"
-        with self._tx() as cur:
+        with self._tx(read_only=True) as cur:
             cur.execute(self._sql(sql), args)
             cols = ("order", "seq", "line", "quota", "tpp", "cap", "state")
             return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
     def orders(self) -> list[dict[str, Any]]:
-        with self._tx() as cur:
+        with self._tx(read_only=True) as cur:
             cur.execute("SELECT order_id, regime, outcome, state, parameters, checked_at, "
                         "check_seq FROM eg_orders ORDER BY check_seq, checked_at, order_id")
             cols = ("order", "regime", "outcome", "state", "parameters", "checked_at",
@@ -394,7 +404,7 @@ class SqlLedger(LicenseRegistry):
     def audit_records(self, log_id: str) -> dict[str, tuple[int, str, bool]]:
         """The audit records of one log committed here: hash -> (seq, order id, whether
         the ledger still holds its line: the log was not synced past it yet)."""
-        with self._tx() as cur:
+        with self._tx(read_only=True) as cur:
             cur.execute(self._sql("SELECT hash, seq, order_id, line IS NOT NULL FROM eg_audit "
                                   "WHERE log_id = ?"), (log_id,))
             return {h: (int(seq), order_id, bool(held))

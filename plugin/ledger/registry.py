@@ -103,7 +103,7 @@ class LicenseRegistry:
         if number is not None:
             sql += " WHERE number = ?"
             args = (number,)
-        with self._tx() as cur:
+        with self._tx(read_only=True) as cur:
             cur.execute(self._sql(sql + " ORDER BY number"), args)
             return [dict(zip(self._LICENSE_COLUMNS, row, strict=True))
                     for row in cur.fetchall()]
@@ -118,7 +118,7 @@ class LicenseRegistry:
         ids = set(party_ids)
         sql = (f"SELECT {', '.join(self._LICENSE_COLUMNS)} FROM eg_licenses "
                "WHERE revoked_at IS NULL AND issued <= ? AND expires >= ? ORDER BY number")
-        with self._tx() as cur:
+        with self._tx(read_only=True) as cur:
             cur.execute(self._sql(sql), (date, date))
             rows = [dict(zip(self._LICENSE_COLUMNS, row, strict=True))
                     for row in cur.fetchall()]
@@ -157,7 +157,7 @@ class LicenseRegistry:
     def license_reservations(self, number: str) -> list[dict[str, Any]]:
         """What orders hold of a license's entries (reserved or committed), by order."""
         prefix = f"{LICENSE_KEY_PREFIX}{number}:"
-        with self._tx() as cur:
+        with self._tx(read_only=True) as cur:
             cur.execute(self._sql(
                 "SELECT order_id, line_id, quota, tpp, state FROM eg_reservations "
                 "WHERE substr(quota, 1, ?) = ? AND state IN ('reserved', 'committed') "

@@ -4,7 +4,10 @@
 so the read, the evaluation and the write of one order happen while no other
 process can reserve: two checks can never both take the last of a quota. A
 writer waits at most the configured timeout for the lock, then the check is
-held (``license`` with an error).
+held (``license`` with an error). What only reads (the licenses, screening
+list and shipped orders a check looks up before its decision, the ledger
+commands' listings) is a deferred transaction on the last commit: it neither
+waits for the writer nor sees its uncommitted work.
 
 A new ledger file is created owner-only (0600): it names customers and what
 they ordered. SQLite gives its ``-wal`` and ``-shm`` files the mode of the
@@ -69,6 +72,10 @@ class SqliteLedger(SqlLedger):
 
     def _begin(self, conn: Any) -> None:
         conn.raw.execute("BEGIN IMMEDIATE")
+
+    def _begin_read(self, conn: Any) -> None:
+        # Deferred: a read transaction on the WAL's last commit, beside any writer.
+        conn.raw.execute("BEGIN")
 
     def _errors(self) -> tuple[type[BaseException], ...]:
         # OverflowError: an integer beyond 64 bits (SQLite's INTEGER) reached a statement.

@@ -151,7 +151,7 @@ class ScreeningStore:
 
     def current(self) -> ListVersion | None:
         """The version in force, or None before the first load."""
-        with self.ledger._tx() as cur:
+        with self.ledger._tx(read_only=True) as cur:
             version_id = self._current_id(cur)
             if version_id is None:
                 return None
@@ -160,7 +160,7 @@ class ScreeningStore:
 
     def versions(self) -> list[ListVersion]:
         """Every version stored, the first loaded first."""
-        with self.ledger._tx() as cur:
+        with self.ledger._tx(read_only=True) as cur:
             return self._versions(cur)
 
     def entries(self, version_id: str) -> list[Entry]:
@@ -170,7 +170,7 @@ class ScreeningStore:
         reading a large list holds no lock while it is parsed.
         """
         sql = self.ledger._sql
-        with self.ledger._tx() as cur:
+        with self.ledger._tx(read_only=True) as cur:
             cur.execute(sql("SELECT 1 FROM eg_screening_versions WHERE version_id = ?"),
                         (version_id,))
             if cur.fetchone() is None:
@@ -182,7 +182,7 @@ class ScreeningStore:
 
     def entry(self, version_id: str, entry_id: str) -> Entry | None:
         """One entry of a version as it lists it (to clear a party against), or None."""
-        with self.ledger._tx() as cur:
+        with self.ledger._tx(read_only=True) as cur:
             cur.execute(self.ledger._sql("SELECT doc FROM eg_screening_entries "
                                          "WHERE version_id = ? AND entry_id = ?"),
                         (version_id, entry_id))
@@ -255,7 +255,7 @@ class ScreeningStore:
         sql = f"SELECT {', '.join(_CLEARANCE_COLUMNS)} FROM eg_screening_clearances"
         if not include_revoked:
             sql += " WHERE revoked_at IS NULL"
-        with self.ledger._tx() as cur:
+        with self.ledger._tx(read_only=True) as cur:
             cur.execute(sql + " ORDER BY clearance_id")
             return [Clearance._from_row(r) for r in cur.fetchall()]
 
@@ -301,7 +301,7 @@ class ScreeningStore:
         with the fingerprint it had when it was cleared.
         """
         sql = self.ledger._sql
-        with self.ledger._tx() as cur:
+        with self.ledger._tx(read_only=True) as cur:
             if isinstance(against, str):
                 cur.execute(sql(
                     "SELECT c.entry_id FROM eg_screening_clearances c "

@@ -20,6 +20,7 @@ import scenario
 from exportgate import LedgerError
 from exportgate.ledger.urls import open_ledger
 from exportgate.ledger.postgres import PostgresLedger, lock_id, redact
+from exportgate.screening.store import ScreeningStore
 from pgserver import PgServer, free_port
 
 EXIT_HELD = 3
@@ -100,6 +101,30 @@ def test_ledger_too_slow(ledger_url: str, orders: Path, tmp_path: Path) -> None:
     proc = cli.run_batch(orders, None, config)
     assert proc.returncode == 0, proc.stderr
     assert [d["outcome"] for d in cli.decisions(proc.stdout)] == ["notify", "notify"]
+
+
+def test_reads_do_not_wait_for_a_writer(ledger_url: str) -> None:
+    """What a check reads before its decision (shipped orders, licenses in force, the
+    screening list in force) and what the ledger commands show answer while another
+    client holds the write lock: on SQLite a read is a deferred transaction on the last
+    commit, so it neither waits for nor sees the writer's uncommitted work."""
+    gate = scenario.gate(ledger_url, timeout=0.5)
+    try:
+        assert gate.check(scenario.order_doc("READ-1", 100)).decision.error is None
+    finally:
+        gate.ledger.close()
+    led = open_ledger(ledger_url, timeout=0.5)
+    try:
+        with LockHolder(ledger_url) as holder:
+            if ledger_url.startswith("sqlite:"):  # uncommitted: no reader may see it
+                holder.conn.execute("DELETE FROM eg_orders")
+            assert led.closed(["READ-1", "NOPE"]) == set()
+            assert led.licenses_for("AE", ["X"], "2026-01-01") == []
+            assert ScreeningStore(led).current() is None
+            assert [o["order"] for o in led.orders()] == ["READ-1"]
+            assert [r["order"] for r in led.reservations("READ-1")] == ["READ-1"]
+    finally:
+        led.close()
 
 
 def test_gate_recovers_after_a_fault(ledger_url: str) -> None:
