@@ -430,6 +430,9 @@ class BatchRun:
         if workers <= 0 or self.gate.engine_given:
             return None
         gate = self.gate
+        if gate.engine_name == "opa":  # the workers' Go runtime starts with its settings
+            from .engines.opa import go_environment
+            go_environment()
         fixed = gate.fixed_regime.id if gate.fixed_regime is not None else None
         pinned = gate.screener.pinned if gate.screener is not None else None
         return _Workers(workers, (gate.settings, gate.engine_name, fixed, gate.ledger_url,

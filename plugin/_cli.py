@@ -326,7 +326,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """``exportgate serve``: until interrupted (`service.server`)."""
     from .service.server import serve
     serve(args.config, args.host, args.port, max(1, args.workers), args.ssl_certfile,
-          args.ssl_keyfile)
+          args.ssl_keyfile, argv=args.argv)
     return EXIT_OK
 
 
@@ -558,6 +558,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return int(args.func(args))
     except ExportgateError as exc:

@@ -149,33 +149,34 @@ class Evaluator:
                 continue
             groups.setdefault(context_key(regime, doc), []).append(i)
         for key, members in groups.items():
+            kinds = [[line_key(line) for line in jobs[i][1]["order"]["lines"]]
+                     for i in members]
             try:
-                context = self._context(key, [jobs[i] for i in members])
+                context = self._context(key, [jobs[i] for i in members], kinds)
             except EngineError as exc:
                 for i in members:
                     out[i] = (False, str(exc))
                 continue
             except _Malformed:
                 context = None
-            for i in members:
+            for i, keys in zip(members, kinds, strict=True):
                 regime, doc = jobs[i]
-                answer = self._assemble(context, doc) if context is not None else None
+                answer = self._assemble(context, doc, keys) if context is not None else None
                 out[i] = (True, answer) if answer is not None else self._whole(regime, doc)
         self.orders += len(jobs)
         return [r if r is not None else (False, "not evaluated") for r in out]
 
     # -- one context ---------------------------------------------------------
 
-    def _context(self, key: str, jobs: list[Job]) -> _Context:
+    def _context(self, key: str, jobs: list[Job], kinds: list[list[str]]) -> _Context:
         """The context's answer, with every kind of line its orders hold (evaluating those
-        not yet known, in slices)."""
+        not yet known, in slices); ``kinds``: each order's `line_key` per line."""
         context = self._cache.get(key)
         if context is not None:
             self._cache.move_to_end(key)
         missing: dict[str, dict[str, Any]] = {}
-        for _, doc in jobs:
-            for line in doc["order"]["lines"]:
-                k = line_key(line)
+        for (_, doc), keys in zip(jobs, kinds, strict=True):
+            for line, k in zip(doc["order"]["lines"], keys, strict=True):
                 if (context is None or k not in context.kinds) and k not in missing:
                     missing[k] = line
         regime, doc = jobs[0]
@@ -225,11 +226,12 @@ class Evaluator:
         return context
 
     @staticmethod
-    def _assemble(context: _Context, doc: dict[str, Any]) -> Answer | None:
-        """One order's answer from its context's; None if a line's measures cannot be had."""
+    def _assemble(context: _Context, doc: dict[str, Any], keys: list[str]) -> Answer | None:
+        """One order's answer from its context's (``keys``: its lines' kinds); None if a
+        line's measures cannot be had."""
         lines = []
-        for line in doc["order"]["lines"]:
-            kind = context.kinds[line_key(line)]
+        for line, k in zip(doc["order"]["lines"], keys, strict=True):
+            kind = context.kinds[k]
             quantity = line["quantity"]
             if quantity == kind.quantity:
                 lines.append({**kind.line, "id": line["id"]})

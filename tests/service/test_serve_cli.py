@@ -6,6 +6,9 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
+from exportgate.engines.opa import GO_RUNTIME, go_environment
 from tests.helpers import exportgate_cmd, h100_order
 from tests.service.live import Subprocess, client, config
 
@@ -39,3 +42,31 @@ def test_several_workers_answer_on_one_port(tmp_path: Path) -> None:
             assert c.get("/readyz").status_code == 200
     finally:
         server.stop()
+
+
+def test_on_opa_the_server_starts_with_the_go_collector_settings(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Go reads GOGC and GOMEMLIMIT only from the environment a process starts with: on
+    `opa` the server starts again (same process) with `GO_RUNTIME` where the environment
+    lacks them, and keeps what the environment says."""
+    monkeypatch.delenv("GOGC", raising=False)
+    monkeypatch.setenv("GOMEMLIMIT", "300MiB")
+    server = Subprocess(config(tmp_path, engine={"name": "opa"}))
+    try:
+        with client(server.base) as c:
+            r = c.post("/v1/check", json=h100_order("SVC-GO", "JP", 8))
+            assert r.status_code == 200 and r.json()["error"] is None
+        started = dict(item.split("=", 1) for item in Path(
+            f"/proc/{server.proc.pid}/environ").read_bytes().decode().split("\0") if "=" in item)
+    finally:
+        server.stop()
+    assert started["GOGC"] == GO_RUNTIME["GOGC"]
+    assert started["GOMEMLIMIT"] == "300MiB"
+
+
+def test_go_environment_fills_only_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOGC", "50")
+    monkeypatch.delenv("GOMEMLIMIT", raising=False)
+    assert go_environment() is True
+    assert os.environ["GOGC"] == "50" and os.environ["GOMEMLIMIT"] == GO_RUNTIME["GOMEMLIMIT"]
+    assert go_environment() is False
