@@ -48,7 +48,8 @@ class LicenseRegistry:
     def _sql(self, sql: str) -> str:  # pragma: no cover - SqlLedger's
         raise NotImplementedError
 
-    def _tx(self) -> AbstractContextManager[Any]:  # pragma: no cover - SqlLedger's
+    def _tx(self, read_only: bool = False  # pragma: no cover - SqlLedger's
+            ) -> AbstractContextManager[Any]:
         raise NotImplementedError
 
     def _lock(self, cur: Any, keys: list[str], order_id: str) -> None:  # pragma: no cover
