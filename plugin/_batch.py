@@ -176,12 +176,15 @@ def _worker_start(settings: Settings, engine: str, regime_id: str | None, ledger
                   adapter: str | None, closed_check: bool, screening: Any) -> None:
     """Each worker builds its own gate (plugins, engine, ledger connection) once, and
     screens against the batch's list version (``screening``, pinned when it started)."""
+    from . import _heap
     from ._gate import Gate
+    _heap.tune()
     gate = Gate(settings, regime_id=regime_id, ledger_url=ledger_url, engine=engine,
                 what_if=True)
     if gate.screener is not None:
         gate.screener.pin(screening)
     _WORKER["reader"] = _Reader(gate, adapter, closed_check)
+    _heap.settle()
 
 
 def _worker_read(task: Task) -> tuple[list[_Read], int]:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 # What a check does not use (the audit log's verifier, the bundle writer, the
 # ledger commands) is imported by the command that uses it: a cold check pays
 # only for its own path (docs/performance.md, "Start-up").
-from . import __version__, _cli_diff, _cli_screening
+from . import __version__, _cli_diff, _cli_screening, _heap
 from ._exits import EXIT_AUDIT, EXIT_FAIL_ON, EXIT_HELD, EXIT_INPUT, EXIT_OK, EXIT_PLUGIN
 from ._exceptions import AuditError, ConfigError, ExportgateError, InputError, PluginError
 from ._gate import Checked, Gate
@@ -557,6 +557,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _heap.tune()
     args = build_parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     try:

@@ -31,7 +31,18 @@ def _with_go_runtime(argv: Sequence[str]) -> None:
 _RESTART = "import sys; from exportgate._cli import main; sys.exit(main())"
 
 #: The factory uvicorn imports in each worker process.
-FACTORY = "exportgate.service.app:create_app"
+FACTORY = "exportgate.service.server:worker_app"
+
+
+def worker_app() -> Any:
+    """The application of ``$EXPORTGATE_CONFIG`` in a worker process of ``--workers N``,
+    with the process's collector tuned (`_heap`)."""
+    from .. import _heap
+    from .app import create_app
+    _heap.tune()
+    app = create_app()
+    _heap.settle()
+    return app
 
 
 def serve(config: str | None, host: str, port: int, workers: int = 1,
@@ -54,4 +65,7 @@ def serve(config: str | None, host: str, port: int, workers: int = 1,
             os.environ["EXPORTGATE_CONFIG"] = os.path.abspath(config)
         uvicorn.run(FACTORY, factory=True, workers=workers, **options)
     else:
-        uvicorn.run(Service(settings).app(), **options)
+        from .. import _heap
+        app = Service(settings).app()
+        _heap.settle()  # the command line tuned the collector (`_cli.main`)
+        uvicorn.run(app, **options)
