@@ -39,7 +39,7 @@ from exportgate import Gate, Record, Settings  # noqa: E402
 from exportgate._decide import Evaluated  # noqa: E402
 from exportgate._exceptions import EngineError  # noqa: E402
 from exportgate.engines.base import Answer, ask  # noqa: E402
-from exportgate.engines.opa import go_environment  # noqa: E402
+from exportgate.engines.opa import start_again_with_go_runtime  # noqa: E402
 
 REGIME = "us-ai-diffusion-2025"
 
@@ -189,8 +189,8 @@ def main() -> int:
                     help="instead: Gate.check of one 1,000-line order (opa) and one "
                          "100,000-line order (each engine)")
     args = ap.parse_args()
-    if go_environment():  # the baseline on opa as the batch's workers run it
-        os.execv(sys.executable, [sys.executable, *sys.argv])
+    # The baseline on opa as the batch's workers run it:
+    start_again_with_go_runtime([sys.executable, *sys.argv])
     if args.large:
         with tempfile.TemporaryDirectory() as name:
             for engine, lines, repeat in (("opa", 1_000, 5), ("opa", 100_000, 1),

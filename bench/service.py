@@ -57,7 +57,7 @@ from run import engines_available, order, pct, samples  # noqa: E402
 
 from exportgate import Gate, Settings  # noqa: E402
 from exportgate._plugins import Plugins  # noqa: E402
-from exportgate.engines.opa import go_environment  # noqa: E402
+from exportgate.engines.opa import start_again_with_go_runtime  # noqa: E402
 from exportgate._policy import policy_input  # noqa: E402
 from exportgate._validate import order_from_dict  # noqa: E402
 
@@ -340,8 +340,8 @@ def main() -> int:
                          "work, to see the server's share of the two cores)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    if go_environment():  # the engine alone and Gate.check on opa as the server runs them
-        os.execv(sys.executable, [sys.executable, *sys.argv])
+    # The engine alone and Gate.check on opa as the server runs them:
+    start_again_with_go_runtime([sys.executable, *sys.argv])
     os.environ.setdefault("EXPORTGATE_LOAD_PLUGINS", "")
     plugins = Plugins(Settings())
     results = []

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .base import Engine
@@ -43,11 +44,21 @@ def go_environment() -> bool:
     Go reads them from the environment the process *started* with, when
     its library loads: processes started from here on (a batch's workers,
     the service's) have them; a process that is to evaluate on `opa` itself
-    must start again with them (`exportgate serve` does).
+    must start again with them (`start_again_with_go_runtime`).
     """
     missing = {k: v for k, v in GO_RUNTIME.items() if k not in os.environ}
     os.environ.update(missing)
     return bool(missing)
+
+
+def start_again_with_go_runtime(command: Sequence[str]) -> None:
+    """Replace this process by ``command`` (same process id and streams) with `GO_RUNTIME`
+    in its environment, unless the environment already sets both: for a process that is
+    to evaluate on `opa` itself (`exportgate serve`, the benchmarks)."""
+    if go_environment():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(command[0], list(command))
 
 
 def _bindings() -> Any:

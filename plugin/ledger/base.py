@@ -153,10 +153,7 @@ class SqlLedger(LicenseRegistry):
         writer (a check's reads of licenses, screening lists and shipped orders)."""
         conn = self.conn
         try:
-            if read_only:
-                self._begin_read(conn)
-            else:
-                self._begin(conn)
+            (self._begin_read if read_only else self._begin)(conn)
             cur = conn.cursor()
             yield cur
             conn.commit()

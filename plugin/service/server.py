@@ -16,18 +16,8 @@ from typing import Any
 from .._settings import Settings
 
 
-def _with_go_runtime(argv: Sequence[str]) -> None:
-    """Start this process again with the OPA engine's Go collector settings when its
-    environment lacks them (`engines.opa.go_environment`: Go reads them only from the
-    environment a process starts with). Same process id, arguments and streams."""
-    from ..engines.opa import go_environment
-    if go_environment():
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os.execv(sys.executable, [sys.executable, "-c", _RESTART, *argv])
-
-
-#: How the process starts again: the command line's entry point, the same arguments.
+#: How ``serve`` on `opa` starts again with the Go runtime's settings
+#: (`engines.opa.start_again_with_go_runtime`): the command line's entry point.
 _RESTART = "import sys; from exportgate._cli import main; sys.exit(main())"
 
 #: The factory uvicorn imports in each worker process.
@@ -49,13 +39,15 @@ def serve(config: str | None, host: str, port: int, workers: int = 1,
           ssl_certfile: str | None = None, ssl_keyfile: str | None = None,
           argv: Sequence[str] | None = None) -> None:
     """Serve until interrupted; ``argv`` is the command line's arguments, to start again
-    with them (`_with_go_runtime`; None: this process is not started again)."""
+    with them on `opa` (Go reads its collector settings only from the environment a
+    process starts with; None: this process is not started again)."""
     import uvicorn
 
     from .app import Service
     settings = Settings.load(config)
     if settings.engine_name == "opa" and argv is not None:
-        _with_go_runtime(argv)
+        from ..engines.opa import start_again_with_go_runtime
+        start_again_with_go_runtime([sys.executable, "-c", _RESTART, *argv])
     options: dict[str, Any] = {"host": host, "port": port, "ssl_certfile": ssl_certfile,
                                "ssl_keyfile": ssl_keyfile, "log_level": "info",
                                "server_header": False}
